@@ -1,0 +1,1 @@
+"""Analytics: reports and metrics the console, API and CLI show."""

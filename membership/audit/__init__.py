@@ -1,0 +1,1 @@
+"""The audit log: who viewed, exported, adjusted or erased what."""

@@ -1,0 +1,76 @@
+"""Built-in identity: credential normalisation, lookup by keyed hash, profile tidying, duplicates."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from membership.db import fetch_one
+from membership.errors import CredentialBlocked, CredentialReplaced
+from membership.hookspecs import hookimpl
+from membership.members import personal_data as pd
+
+_SEPARATORS = re.compile(r"[\s:\-]")
+_STATE_ZH = {"lost": "挂失", "blocked": "冻结"}
+
+
+@hookimpl(trylast=True)
+def membership_normalize_credential(kind: str, value: str) -> str | None:
+    """Card UIDs: hex, upper case, no separators. Phones: E.164. Others: trimmed."""
+    if kind == "card_uid":
+        return _SEPARATORS.sub("", value).upper()
+    if kind == "phone":
+        return pd.normalize_phone(value)
+    return value.strip()
+
+
+@hookimpl(trylast=True)
+async def membership_identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
+    """Phone: the member whose profile has it. Other kinds: the issued credential, whose state
+    must be active."""
+    vault = pd.vault()
+    if kind == "phone":
+        row = await fetch_one(
+            "SELECT id FROM member WHERE program_id = {} AND phone_hash = {} AND status = 'active'",
+            program_id, vault.lookup_hash("phone", value),
+        )
+        return row["id"] if row else None
+    row = await fetch_one(
+        "SELECT member_id, state FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {}"
+        " ORDER BY CASE WHEN state = 'active' THEN 0 ELSE 1 END, changed_at DESC LIMIT 1",
+        program_id, kind, vault.lookup_hash(f"credential:{kind}", value),
+    )
+    if row is None:
+        return None
+    if row["state"] == "replaced":
+        raise CredentialReplaced()
+    if row["state"] != "active":
+        raise CredentialBlocked(state=row["state"], state_zh=_STATE_ZH.get(row["state"], row["state"]))
+    return row["member_id"]
+
+
+@hookimpl(trylast=True)
+def membership_normalize_profile(profile: dict[str, Any]) -> None:
+    """Trim texts; upper-case ID numbers (a trailing x in 身份证号 is X); drop empty optionals."""
+    for field in ("name", "phone", "email", "id_number", "address", "source_channel"):
+        if isinstance(profile.get(field), str):
+            profile[field] = profile[field].strip() or (None if field not in ("name", "source_channel") else "")
+    if profile.get("id_number"):
+        profile["id_number"] = profile["id_number"].upper()
+    if isinstance(profile.get("tags"), list):
+        profile["tags"] = list(dict.fromkeys(t.strip() for t in profile["tags"] if isinstance(t, str)))
+
+
+@hookimpl(trylast=True)
+async def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
+    """The same phone number, else the same e-mail, else the same ID number, in the program."""
+    for field in ("phone", "email", "id_number"):
+        digest = profile.get(f"{field}_hash")
+        if digest:
+            row = await fetch_one(
+                f"SELECT id FROM member WHERE program_id = {{}} AND {field}_hash = {{}}", program_id, digest
+            )
+            if row:
+                return field, row["id"]
+    return None

@@ -1,0 +1,54 @@
+"""Built-in points rules: 1 point and 1 growth per currency unit, tier multiplier, expiry days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from membership.hookspecs import hookimpl
+from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
+from membership.org.service import ProgramConfig
+from membership.plugins import hooks
+
+
+def _units(context: EarnContext) -> int:
+    return max(context.earning_base, 0) // context.program.minor_per_unit
+
+
+@hookimpl(trylast=True)
+def membership_points_awards(context: EarnContext) -> list[Award]:
+    """1 point per whole currency unit of the earning base (rounded down), times the tier's
+    points multiplier."""
+    units = _units(context)
+    if not units:
+        return []
+    benefits = hooks().tier_benefits(context.program, context.tier)
+    pct = benefits.points_multiplier_pct if benefits else 100
+    points = units * pct // 100
+    why = f"消费满 {units} 元，每元 1 积分 / 1 point per unit spent"
+    if pct != 100:
+        why += f"，{benefits.name} ×{pct / 100:g}"
+    return [Award("base", points, why)] if points else []
+
+
+@hookimpl(trylast=True)
+def membership_growth_awards(context: EarnContext) -> list[Award]:
+    """1 growth per whole currency unit of the earning base."""
+    units = _units(context)
+    return [Award("base_growth", units, f"消费 {units} 元得 {units} 成长值 / growth per unit spent")] if units else []
+
+
+@hookimpl(trylast=True)
+def membership_check_redemption(context: RedeemContext) -> str | None:
+    """Refuse redemptions below the program's ``min_redeem_points`` setting (if any)."""
+    minimum = int(context.program.settings.get("min_redeem_points", 0))
+    if context.points < minimum:
+        return f"每次至少使用 {minimum} 积分 / at least {minimum} points per redemption"
+    return None
+
+
+@hookimpl(trylast=True)
+def membership_points_expiry(program: ProgramConfig, earned_at: dt.datetime) -> PointsExpiry:
+    """Points expire ``points_expiry_days`` after they are earned; never when unset."""
+    if program.points_expiry_days is None:
+        return PointsExpiry(None)
+    return PointsExpiry(earned_at + dt.timedelta(days=program.points_expiry_days))

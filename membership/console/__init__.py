@@ -1,0 +1,1 @@
+"""The web console: layout, auth pages, static files and locale catalogs (see the console issue)."""

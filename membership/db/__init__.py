@@ -1,0 +1,27 @@
+"""Storage: engine selection, transactions with retries, raw SQL helpers and migrations.
+
+Kernel code imports from here::
+
+    from membership.db import fetch, fetch_one, use_case
+"""
+
+import os
+
+# Piccolo finds its engine and apps through this module (also for `piccolo` CLI commands).
+os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
+
+from membership.db.engine import close_database, current_engine, is_sqlite, open_database  # noqa: E402
+from membership.db.sql import execute, fetch, fetch_one  # noqa: E402
+from membership.db.transaction import emit, use_case  # noqa: E402
+
+__all__ = [
+    "close_database",
+    "current_engine",
+    "emit",
+    "execute",
+    "fetch",
+    "fetch_one",
+    "is_sqlite",
+    "open_database",
+    "use_case",
+]

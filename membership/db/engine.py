@@ -1,0 +1,149 @@
+"""Engine selection: an embedded SQLite file (default) or PostgreSQL.
+
+Piccolo tables find their engine through ``membership.db.piccolo_conf``; :func:`open_database`
+builds the engine from settings and binds every kernel and plugin table to it, so tests can switch
+between SQLite and PostgreSQL within one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from typing import Any
+
+import aiosqlite
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+
+from membership.config import Settings
+from membership.errors import NotConfigured
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_state: dict[str, Any] = {"engine": None, "settings": None}
+
+
+def _uuid4_text() -> str:
+    return str(uuid.uuid4())
+
+
+class MembershipSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine with the pragmas the ledger relies on.
+
+    Every connection runs with ``synchronous=FULL`` (an acknowledged commit survives a power
+    cut), a busy timeout, foreign keys, and a ``gen_random_uuid()`` SQL function so set-based
+    inserts read the same on SQLite and PostgreSQL. Writers in one process queue on an asyncio
+    lock instead of spinning on SQLite's busy handler; other processes are kept out by
+    ``BEGIN IMMEDIATE`` and the busy timeout.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        self._write_locks: dict[int, asyncio.Lock] = {}
+
+    def write_lock(self) -> asyncio.Lock:
+        """The writer lock of the running event loop."""
+        loop_id = id(asyncio.get_running_loop())
+        lock = self._write_locks.get(loop_id)
+        if lock is None:
+            lock = self._write_locks[loop_id] = asyncio.Lock()
+        return lock
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        await connection.execute("PRAGMA synchronous = FULL")
+        await connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        await connection.create_function("gen_random_uuid", 0, _uuid4_text)
+        return connection
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        connection = await self.get_connection()
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            await connection.close()
+
+    async def _run_in_existing_connection(
+        self, connection, query, args=None, query_type="generic", table=None
+    ):
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Build (but do not connect) the engine the settings name."""
+    url = settings.database_url
+    if settings.is_sqlite:
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise NotConfigured(what="SQLite", hint=f"3.35 or newer needed, found {sqlite3.sqlite_version}")
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path) as connection:  # WAL is a property of the file: set it once
+            connection.execute("PRAGMA journal_mode = WAL")
+        return MembershipSQLiteEngine(path=str(path))
+    if url.startswith(("postgresql://", "postgres://", "cockroachdb://")):
+        try:
+            from piccolo.engine.postgres import PostgresEngine
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise NotConfigured(
+                what="PostgreSQL", hint="install the extra: pip install 'membership[postgres]'"
+            ) from exc
+        dsn = url.replace("cockroachdb://", "postgresql://", 1)
+        return PostgresEngine(config={"dsn": dsn})
+    raise NotConfigured(what="database_url", hint=f"unsupported URL {url!r} (sqlite:/// or postgresql://)")
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every kernel and plugin table (and Piccolo's migration table) at ``engine``."""
+    from membership.db.piccolo_conf import app_registry
+
+    for app_config in app_registry().app_configs.values():
+        for table in app_config.table_classes:
+            table._meta.db = engine
+    Migration._meta.db = engine
+
+
+async def open_database(settings: Settings) -> Engine:
+    """Connect to the database the settings name and make it the current engine."""
+    await close_database()
+    engine = make_engine(settings)
+    if not isinstance(engine, SQLiteEngine):
+        size = max(2, settings.pg_pool_size)
+        await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+    _state["engine"], _state["settings"] = engine, settings
+    bind_tables(engine)
+    return engine
+
+
+async def close_database() -> None:
+    """Close the current engine's connection pool, if any."""
+    engine = _state["engine"]
+    _state["engine"] = None
+    if engine is not None and not isinstance(engine, SQLiteEngine) and engine.pool:
+        await engine.close_connection_pool()
+
+
+def current_engine() -> Engine:
+    """The engine :func:`open_database` opened."""
+    engine = _state["engine"]
+    if engine is None:
+        raise NotConfigured(what="database", hint="open_database(settings) was not called")
+    return engine
+
+
+def current_settings() -> Settings:
+    """The settings the current database was opened with."""
+    settings = _state["settings"]
+    if settings is None:
+        raise NotConfigured(what="database", hint="open_database(settings) was not called")
+    return settings
+
+
+def is_sqlite() -> bool:
+    """True when the current engine is SQLite (dialect differences are few and named)."""
+    return isinstance(current_engine(), SQLiteEngine)

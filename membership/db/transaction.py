@@ -1,0 +1,103 @@
+"""Use cases: one database transaction each, retried on serialization failures.
+
+Decorate a service function with :func:`use_case`. It runs inside one write transaction; a
+nested use case joins the outer one. Events emitted with :func:`emit` are delivered to the
+``membership_event`` hook only after the commit, so listeners never see a rolled-back change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import random
+import sqlite3
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import ParamSpec, TypeVar
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from membership.db.engine import current_engine
+from membership.events import Event
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_ATTEMPTS = 8
+_current_events: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
+    "membership_pending_events", default=None
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for failures that a fresh attempt of the same transaction can get past."""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+@asynccontextmanager
+async def write_transaction():
+    """One write transaction on the current engine (joins an open one)."""
+    engine = current_engine()
+    if engine.current_transaction.get() is not None:
+        yield
+        return
+    if isinstance(engine, SQLiteEngine):
+        async with engine.write_lock(), engine.transaction(TransactionType.immediate):
+            yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+def emit(event: Event) -> None:
+    """Queue ``event`` for delivery after the current use case commits."""
+    pending = _current_events.get()
+    if pending is None:
+        raise RuntimeError("emit() outside a use case")
+    pending.append(event)
+
+
+async def _deliver(events: list[Event]) -> None:
+    from membership.plugins import hooks
+
+    for event in events:
+        try:
+            await hooks().event(event)
+        except Exception:  # a listener must not undo a committed use case
+            log.exception("event listener failed for %s", event.name)
+
+
+def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Run ``fn`` as one transaction: all of it commits or none of it does."""
+
+    @functools.wraps(fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _current_events.get() is not None:  # nested: part of the caller's transaction
+            return await fn(*args, **kwargs)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            events: list[Event] = []
+            token = _current_events.set(events)
+            try:
+                async with write_transaction():
+                    result = await fn(*args, **kwargs)
+            except Exception as exc:
+                if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            finally:
+                _current_events.reset(token)
+            await _deliver(events)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return run
+

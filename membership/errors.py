@@ -1,0 +1,187 @@
+"""Typed business errors with stable codes and messages in Chinese and English.
+
+Every error a use case raises is a :class:`MembershipError` subclass. Its ``code`` never changes
+(clients switch on it); ``detail(lang)`` renders the human message. The API turns these into
+RFC 9457 problem documents, the CLI into one clear line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MembershipError(Exception):
+    """Base class: a business rule said no. Nothing was written."""
+
+    code: ClassVar[str] = "membership_error"
+    status: ClassVar[int] = 400
+    message_en: ClassVar[str] = "The request could not be completed."
+    message_zh: ClassVar[str] = "请求无法完成。"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(self.detail("en"))
+
+    def detail(self, lang: str = "zh") -> str:
+        """The human message in ``lang`` ("zh" or "en"), with the error's parameters filled in."""
+        template = self.message_zh if lang.lower().startswith("zh") else self.message_en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+
+class ValidationError(MembershipError):
+    code = "validation_error"
+    status = 422
+    message_en = "Invalid {field}: {reason}"
+    message_zh = "{field} 无效：{reason}"
+
+
+class InvalidPhone(ValidationError):
+    code = "invalid_phone"
+    message_en = "{value!r} is not a valid phone number."
+    message_zh = "“{value}” 不是有效的手机号码。"
+
+
+class InvalidEmail(ValidationError):
+    code = "invalid_email"
+    message_en = "{value!r} is not a valid e-mail address."
+    message_zh = "“{value}” 不是有效的电子邮箱。"
+
+
+class InvalidBirthday(ValidationError):
+    code = "invalid_birthday"
+    message_en = "Invalid birthday: {reason}"
+    message_zh = "生日无效：{reason}"
+
+
+class NotFound(MembershipError):
+    status = 404
+
+
+class MerchantNotFound(NotFound):
+    code = "merchant_not_found"
+    message_en = "Merchant {merchant_id} does not exist."
+    message_zh = "商户 {merchant_id} 不存在。"
+
+
+class StoreNotFound(NotFound):
+    code = "store_not_found"
+    message_en = "Store {store_id} does not exist in this program's merchant."
+    message_zh = "门店 {store_id} 不存在或不属于该商户。"
+
+
+class ProgramNotFound(NotFound):
+    code = "program_not_found"
+    message_en = "Program {program_id} does not exist."
+    message_zh = "会员计划 {program_id} 不存在。"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    message_en = "Member {member_id} does not exist."
+    message_zh = "会员 {member_id} 不存在。"
+
+
+class CredentialNotFound(NotFound):
+    code = "credential_not_found"
+    message_en = "No member holds this {kind}."
+    message_zh = "没有会员持有该{kind}。"
+
+
+class SaleNotFound(NotFound):
+    code = "sale_not_found"
+    message_en = "Transaction {sale_id} does not exist."
+    message_zh = "交易 {sale_id} 不存在。"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    message_en = "No job is called {name!r}. Known jobs: {known}."
+    message_zh = "没有名为 “{name}” 的任务。可用任务：{known}。"
+
+
+class Conflict(MembershipError):
+    status = 409
+
+
+class DuplicateMember(Conflict):
+    code = "duplicate_member"
+    message_en = "A member with this {field} already exists ({member_no})."
+    message_zh = "已存在相同{field}的会员（{member_no}）。"
+
+
+class CredentialExists(Conflict):
+    code = "credential_exists"
+    message_en = "This {kind} is already issued to an active member."
+    message_zh = "该{kind}已绑定到其他会员。"
+
+
+class DuplicateReceipt(Conflict):
+    code = "duplicate_receipt"
+    message_en = "Receipt {receipt_no!r} of this store was already recorded as transaction {sale_id}."
+    message_zh = "本店小票 “{receipt_no}” 已记录为交易 {sale_id}。"
+
+
+class CredentialBlocked(Conflict):
+    code = "credential_blocked"
+    message_en = "This card is {state}; it cannot be used."
+    message_zh = "该卡已{state_zh}，不能使用。"
+
+
+class CredentialReplaced(Conflict):
+    code = "credential_replaced"
+    message_en = "This card was replaced by a new one; use the new card."
+    message_zh = "该卡已补换新卡，请使用新卡。"
+
+
+class MemberErased(Conflict):
+    code = "member_erased"
+    message_en = "Member {member_id} was erased on request and can no longer be used."
+    message_zh = "会员 {member_id} 已按本人要求注销，不能再使用。"
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+    message_en = "Not enough points: {requested} requested, {available} available."
+    message_zh = "积分不足：需要 {requested}，可用 {available}。"
+
+
+class InsufficientStoredValue(Conflict):
+    code = "insufficient_stored_value"
+    message_en = "Not enough stored value: {requested} requested, {available} available."
+    message_zh = "储值余额不足：需要 {requested}，可用 {available}。"
+
+
+class RedemptionNotAllowed(Conflict):
+    code = "redemption_not_allowed"
+    message_en = "Redemption refused: {reason}"
+    message_zh = "不允许兑换：{reason}"
+
+
+class RefundExceedsSale(Conflict):
+    code = "refund_exceeds_sale"
+    message_en = "Cannot refund {requested} of line {line_no}: only {remaining} left to refund."
+    message_zh = "第 {line_no} 行最多还能退 {remaining} 件，不能退 {requested} 件。"
+
+
+class IdempotencyConflict(MembershipError):
+    code = "idempotency_conflict"
+    status = 422
+    message_en = "Idempotency key {key!r} was already used with a different request."
+    message_zh = "幂等键 “{key}” 已用于另一笔不同的请求。"
+
+
+class PluginError(MembershipError):
+    code = "plugin_error"
+    status = 500
+    message_en = "Plugin {plugin!r} failed in {hook}: {error}"
+    message_zh = "插件 “{plugin}” 在 {hook} 中出错：{error}"
+
+
+class NotConfigured(MembershipError):
+    code = "not_configured"
+    status = 500
+    message_en = "{what} is not configured: {hint}"
+    message_zh = "{what} 未配置：{hint}"

@@ -1,0 +1,27 @@
+"""Domain events, delivered to ``membership_event`` listeners after their use case commits."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """Something that happened to a member or a program.
+
+    ``name`` is dotted and stable (``member.enrolled``, ``purchase.recorded``,
+    ``points.redeemed``, ``points.adjusted``, ``points.expired``, ``sale.refunded``,
+    ``stored_value.topped_up``, ``credential.issued``, ``credential.blocked``,
+    ``credential.replaced``, ``member.erased``, ``tier.changed``); ``data`` holds plain values.
+    """
+
+    name: str
+    program_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    occurred_at: dt.datetime = dataclasses.field(
+        default_factory=lambda: dt.datetime.now(dt.UTC)
+    )

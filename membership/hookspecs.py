@@ -1,0 +1,459 @@
+"""Every hook a plugin can implement, grouped by family.
+
+A plugin is a module or object with functions marked ``@hookimpl`` whose names match these
+specs. An implementation may take fewer arguments than the spec (new arguments never break old
+plugins) and may return an awaitable instead of a value: the kernel awaits it.
+
+Built-in behaviour is itself a set of plugins (``membership.builtin.*``, marked ``trylast``), so a
+pack overrides a default by implementing the same hook; ``firstresult`` hooks stop at the first
+non-None answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import random
+
+    import typer
+
+    from membership.analytics.interface import Report
+    from membership.console.pages import ConsolePage
+    from membership.events import Event
+    from membership.jobs.interface import Job
+    from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
+    from membership.notifications.interface import Channel
+    from membership.org.service import ProgramConfig
+    from membership.readers.interface import ReaderDriver
+    from membership.tiers.policy import TierBenefits, TierMetrics
+
+hookspec = pluggy.HookspecMarker("membership")
+hookimpl = pluggy.HookimplMarker("membership")
+
+
+# --------------------------------------------------------------------------------------------
+# Identity
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def membership_normalize_credential(kind: str, value: str) -> str | None:
+    """Return the canonical form of a credential value, or None to let the next plugin decide.
+
+    Stops at the first non-None result. The built-in plugin upper-cases card UIDs and strips
+    separators, trims QR/barcode tokens and turns phone numbers into E.164.
+
+    :param kind: ``card_uid``, ``magstripe``, ``qr_token``, ``barcode``, ``phone``,
+        ``wechat_openid`` or a kind a pack adds.
+    :param value: the value as read or typed.
+    :returns: the canonical value (what is hashed and stored), or None.
+
+    Example::
+
+        @hookimpl
+        def membership_normalize_credential(kind, value):
+            if kind == "card_uid" and len(value) == 8:  # this shop's readers print 4 bytes
+                return value.upper().zfill(10)
+    """
+
+
+@hookspec(firstresult=True)
+def membership_identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
+    """Return the member a credential belongs to, or None when this plugin does not know it.
+
+    Stops at the first non-None result. The built-in plugin looks the value up by keyed hash
+    among issued credentials (and members' phone numbers for ``kind="phone"``) and raises
+    ``CredentialBlocked``/``CredentialReplaced`` for cards that may not be used. A pack can
+    resolve other identities first, e.g. a bank's customer number.
+
+    :param program_id: the program the terminal works for.
+    :param kind: the credential kind.
+    :param value: the canonical value (after ``membership_normalize_credential``).
+    :returns: the member's id, or None. May return an awaitable.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def membership_identify(program_id, kind, value):
+            if kind == "bank_customer":
+                return await lookup_core_banking(value)
+    """
+
+
+@hookspec
+def membership_normalize_profile(profile: dict[str, Any]) -> None:
+    """Tidy a member profile before it is validated and stored; change ``profile`` in place.
+
+    Every implementation runs (the return value is ignored). The built-in plugin trims names,
+    lower-cases e-mail addresses and upper-cases ID numbers.
+
+    :param profile: the fields being enrolled or updated (``name``, ``phone``, ``email``,
+        ``id_number``, ``address``, ``tags``, ``preferences``…); only the keys being written are
+        present.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def membership_normalize_profile(profile):
+            if "name" in profile:
+                profile["name"] = opencc.convert(profile["name"])  # 繁体 → 简体
+    """
+
+
+@hookspec(firstresult=True)
+def membership_find_duplicate(
+    program_id: uuid.UUID, profile: dict[str, Any]
+) -> tuple[str, uuid.UUID] | None:
+    """Return an existing member the new profile duplicates, or None.
+
+    Stops at the first non-None result. Enrolment refuses a duplicate with ``DuplicateMember``.
+    The built-in plugin matches on the phone number's keyed hash, then the e-mail's.
+
+    :param program_id: the program being enrolled into.
+    :param profile: the normalised profile, with ``phone_hash``/``email_hash`` filled in.
+    :returns: ``(field, member_id)`` of the duplicate (``field`` names what matched), or None.
+        May return an awaitable.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def membership_find_duplicate(program_id, profile):
+            row = await fetch_one("SELECT id FROM member WHERE program_id = {} AND "
+                                  "id_number_hash = {}", program_id, profile["id_number_hash"])
+            return ("id_number", row["id"]) if row else None
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Tier policy
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def membership_tier_for(
+    program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics
+) -> str | None:
+    """Return the tier code a member holds given their metrics, or None for no tier.
+
+    Stops at the first non-None result. Called after every change of growth. The built-in
+    policy takes the highest of ``program.settings["tiers"]`` (``[{"code", "name",
+    "min_growth"}]``) whose ``min_growth`` the member reaches (bounds inclusive). A bank's pack
+    replaces it with assets-based tiers.
+
+    :param program: the program's configuration.
+    :param member_id: the member.
+    :param metrics: growth balance, lifetime spend and visits.
+    :returns: a tier code, or None. May return an awaitable.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        def membership_tier_for(program, member_id, metrics):
+            return "vip" if metrics.spend >= 1_000_000 else "member"
+    """
+
+
+@hookspec(firstresult=True)
+def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits | None:
+    """Return what a tier gives (points multiplier, discount), or None when it is unknown here.
+
+    Stops at the first non-None result. The built-in points rule multiplies base points by the
+    benefit's ``points_multiplier_pct``.
+
+    :param program: the program's configuration.
+    :param tier: the tier code.
+    :returns: the tier's benefits, or None.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        def membership_tier_benefits(program, tier):
+            if tier == "black":
+                return TierBenefits(tier, "黑金", points_multiplier_pct=300, discount_pct=12)
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Points rules
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_points_awards(context: EarnContext) -> list[Award] | None:
+    """Return the points a purchase earns, as awards that each name their rule and reason.
+
+    Every implementation runs; their awards are added up. A ``wrapper=True`` implementation sees
+    the combined list (``result = yield``) and may return a changed one: that is where caps and
+    stacking rules (best-of, exclusive) belong. The built-in rule grants 1 point per currency
+    unit of ``context.earning_base`` (rounded down), times the tier's multiplier.
+
+    :param context: the purchase (lines, totals, member, store, program, tier).
+    :returns: a list of :class:`~membership.ledger.rules.Award`, or None. May return an
+        awaitable.
+
+    Example::
+
+        @hookimpl
+        def membership_points_awards(context):
+            wine = sum(l.amount for l in context.lines if l.category == "wine")
+            if wine:
+                return [Award("wine-double", wine // 100, "酒类双倍积分")]
+    """
+
+
+@hookspec
+def membership_growth_awards(context: EarnContext) -> list[Award] | None:
+    """Return the growth (成长值) a purchase earns, as awards; every implementation runs.
+
+    The built-in rule grants 1 growth per currency unit of ``context.earning_base``.
+
+    :param context: the purchase.
+    :returns: a list of awards (``points`` is the growth amount), or None. May return an
+        awaitable.
+
+    Example::
+
+        @hookimpl
+        def membership_growth_awards(context):
+            return [Award("visit", 10, "到店一次 +10 成长值")]
+    """
+
+
+@hookspec(firstresult=True)
+def membership_check_redemption(context: RedeemContext) -> str | None:
+    """Return a reason to refuse a redemption, or None to allow it.
+
+    Stops at the first non-None result (the refusal). The kernel itself already refuses
+    redemptions above the balance; this hook adds business limits (minimum points, daily caps,
+    blacklisted members).
+
+    :param context: who redeems how many points, where, and why.
+    :returns: a human reason (shown to the cashier), or None. May return an awaitable.
+
+    Example::
+
+        @hookimpl
+        def membership_check_redemption(context):
+            if context.points < 100:
+                return "每次至少兑换 100 积分"
+    """
+
+
+@hookspec(firstresult=True)
+def membership_points_expiry(program: ProgramConfig, earned_at: Any) -> PointsExpiry | None:
+    """Return when points earned at ``earned_at`` expire, or None to let the next plugin decide.
+
+    Stops at the first non-None result. The built-in policy uses the program's
+    ``points_expiry_days`` (``PointsExpiry(None)`` — never — when it is not set).
+
+    :param program: the program's configuration (its ``time_zone`` matters for "end of year").
+    :param earned_at: the UTC ``datetime`` the lot is created.
+    :returns: a :class:`~membership.ledger.rules.PointsExpiry`, or None.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        def membership_points_expiry(program, earned_at):
+            local = earned_at.astimezone(ZoneInfo(program.time_zone))
+            end = datetime(local.year + 1, 12, 31, 23, 59, 59, tzinfo=local.tzinfo)
+            return PointsExpiry(end.astimezone(UTC))  # 次年年底清零
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Reader devices
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_register_reader_drivers() -> list[type[ReaderDriver]] | None:
+    """Return reader driver classes (subclasses of ``ReaderDriver`` with a unique ``name``).
+
+    Every implementation runs; two drivers with one name are refused with an error naming both.
+
+    :returns: a list of driver classes, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_reader_drivers():
+            return [Rdm6300Driver, Pn532Driver]
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Notification channels
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_register_channels() -> list[type[Channel]] | None:
+    """Return notification channel classes (subclasses of ``Channel`` with a unique ``name``).
+
+    Every implementation runs; duplicate names are refused.
+
+    :returns: a list of channel classes, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_channels():
+            return [AliyunSms, SmtpEmail]
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Analytics
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_register_reports() -> list[type[Report]] | None:
+    """Return report classes (subclasses of ``Report`` with a unique ``name``).
+
+    Every implementation runs; duplicate names are refused. The built-in plugin registers
+    ``members_summary``, ``points_liability`` and ``sales_by_month``.
+
+    :returns: a list of report classes, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_reports():
+            return [TableTurnover]
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Extension
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_piccolo_apps() -> list[str] | None:
+    """Return the dotted paths of the plugin's Piccolo apps (``"membership_retail.piccolo_app"``).
+
+    Every implementation runs. Their tables are bound to the kernel's engine and their
+    migrations run with ``membership migrate`` after the kernel's (declare
+    ``migration_dependencies`` on kernel apps to order them).
+
+    :returns: a list of module paths, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_piccolo_apps():
+            return ["membership_catering.piccolo_app"]
+    """
+
+
+@hookspec
+def membership_register_routes() -> list[Any] | None:
+    """Return Litestar route handlers or controllers to mount under ``/api/v1``.
+
+    Every implementation runs.
+
+    :returns: a list of handlers/controllers, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_routes():
+            return [TableController]
+    """
+
+
+@hookspec
+def membership_register_console_pages() -> list[ConsolePage] | None:
+    """Return console pages (menu entry, handler, roles) the plugin adds.
+
+    Every implementation runs; two pages on one path are refused.
+
+    :returns: a list of :class:`~membership.console.pages.ConsolePage`, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_console_pages():
+            return [ConsolePage("tables", "桌台", "Tables", tables_page, roles=("owner",))]
+    """
+
+
+@hookspec
+def membership_register_commands(cli: typer.Typer) -> None:
+    """Add commands to the ``membership`` CLI; every implementation runs.
+
+    :param cli: the root Typer app; call ``cli.command()`` or ``cli.add_typer()`` on it.
+    :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def membership_register_commands(cli):
+            @cli.command()
+            def sync_pos():
+                "Pull yesterday's receipts from the POS."
+    """
+
+
+@hookspec
+def membership_register_jobs() -> list[type[Job]] | None:
+    """Return job classes (subclasses of ``Job`` with a unique ``name``).
+
+    Every implementation runs; ``membership jobs run NAME`` runs one. The built-in plugin
+    registers ``expire-points``.
+
+    :returns: a list of job classes, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_register_jobs():
+            return [ExpireVouchers]
+    """
+
+
+@hookspec
+def membership_demo_data(
+    program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random
+) -> None:
+    """Add a plugin's demo data after ``membership demo`` created the kernel's.
+
+    Every implementation runs, in its own use case. Use ``rng`` so demo data is reproducible.
+
+    :param program: the demo program.
+    :param store_ids: the demo stores.
+    :param rng: a seeded random generator.
+    :returns: nothing. May return an awaitable.
+
+    Example::
+
+        @hookimpl
+        async def membership_demo_data(program, store_ids, rng):
+            for name in ("大堂", "包间"):
+                await create_area(program.id, name)
+    """
+
+
+@hookspec
+def membership_event(event: Event) -> None:
+    """Receive a domain event after the use case that emitted it committed.
+
+    Every implementation runs. A failing listener is logged with its name and does not undo the
+    committed change. Event names are listed in :class:`membership.events.Event`.
+
+    :param event: the event.
+    :returns: nothing. May return an awaitable.
+
+    Example::
+
+        @hookimpl
+        async def membership_event(event):
+            if event.name == "member.enrolled":
+                await send_welcome_sms(event.member_id)
+    """

@@ -1,0 +1,1 @@
+"""Scheduled jobs (points expiry, …): set-based, chunked, resumable and idempotent."""

@@ -1,0 +1,25 @@
+"""Account kinds and the contra account each business event posts against."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """Account kinds. Member kinds have a balance row; ``system.*`` kinds are contra accounts."""
+
+    POINTS = "points"
+    POINTS_DEBT = "points_debt"
+    STORED_VALUE = "stored_value"
+    GROWTH = "growth"
+    POINTS_ISSUED = "system.points_issued"
+    POINTS_REDEEMED = "system.points_redeemed"
+    POINTS_EXPIRED = "system.points_expired"
+    POINTS_ADJUSTED = "system.points_adjusted"
+    STORED_VALUE_FUNDS = "system.stored_value_funds"
+    STORED_VALUE_SPENT = "system.stored_value_spent"
+    GROWTH_ISSUED = "system.growth_issued"
+
+
+MEMBER_KINDS = (Kind.POINTS, Kind.POINTS_DEBT, Kind.STORED_VALUE, Kind.GROWTH)
+SYSTEM_KINDS = tuple(kind for kind in Kind if kind.startswith("system."))

@@ -1,0 +1,72 @@
+"""The values points-rules hooks receive and return."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+
+from membership.org.service import ProgramConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class LineInput:
+    """One sold line: amounts in minor units (fen), quantity in whole items."""
+
+    sku: str
+    quantity: int
+    unit_price: int
+    name: str = ""
+    category: str = ""
+
+    @property
+    def amount(self) -> int:
+        """Quantity times unit price."""
+        return self.quantity * self.unit_price
+
+
+@dataclasses.dataclass(frozen=True)
+class EarnContext:
+    """A purchase being earned on (or simulated: ``sale_id`` is None then).
+
+    ``earning_base`` is the amount that earns: the total minus what was paid with points (and
+    minus stored value when the program says stored value does not earn).
+    """
+
+    program: ProgramConfig
+    member_id: uuid.UUID
+    store_id: uuid.UUID
+    tier: str | None
+    lines: tuple[LineInput, ...]
+    total: int
+    earning_base: int
+    occurred_at: dt.datetime
+    sale_id: uuid.UUID | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Award:
+    """Points (or growth) one rule grants, with the rule's name and a human reason."""
+
+    rule: str
+    points: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RedeemContext:
+    """A redemption about to happen (gift exchange, or points paying part of a purchase)."""
+
+    program: ProgramConfig
+    member_id: uuid.UUID
+    store_id: uuid.UUID | None
+    points: int
+    balance: int
+    purpose: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PointsExpiry:
+    """When points earned at a moment expire; ``expires_at`` None means never."""
+
+    expires_at: dt.datetime | None

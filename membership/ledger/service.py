@@ -1,0 +1,462 @@
+"""Ledger use cases: points, points debt, stored value and growth.
+
+Writing rules, kept by every function here:
+
+* a posting's entries sum to zero (a member account against a ``system.*`` contra account);
+* a member balance moves only by a conditional ``UPDATE … RETURNING`` in the same transaction
+  as its entries, and never below zero (``points_debt`` is the one account that goes negative);
+* points live in lots; the points balance always equals the lots' remaining points; lots are
+  consumed nearest expiry first, then oldest, never-expiring last, by one set-based statement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from membership.audit import service as audit
+from membership.db import emit, fetch, fetch_one, is_sqlite, use_case
+from membership.errors import InsufficientPoints, InsufficientStoredValue, RedemptionNotAllowed, ValidationError
+from membership.events import Event
+from membership.ledger import idempotency
+from membership.ledger.accounts import Kind
+from membership.ledger.rules import Award, PointsExpiry, RedeemContext
+from membership.members.service import active_member
+from membership.org.service import ProgramConfig, check_store, get_program
+from membership.plugins import hooks
+
+DEBT_REPAYMENT = "debt_repayment"
+
+
+@dataclasses.dataclass(frozen=True)
+class Balances:
+    """A member's balances: points, points debt (≤ 0), stored value (minor units), growth."""
+
+    points: int
+    points_debt: int
+    stored_value: int
+    growth: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PointsResult:
+    """What a redemption or adjustment did."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    points: int
+    balances: Balances
+    replayed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class TopUpResult:
+    """What a stored-value top-up did."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    balances: Balances
+    replayed: bool = False
+
+
+def require_amount(field: str, value: Any, minimum: int = 1) -> int:
+    """An integer amount ≥ ``minimum`` (booleans and floats refused: money is never a float)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field=field, reason="must be a whole number (minor units)")
+    if value < minimum:
+        raise ValidationError(field=field, reason=f"must be at least {minimum}")
+    return value
+
+
+class MemberAccounts:
+    """A member's four accounts (ids and balances as last read or written)."""
+
+    def __init__(self, program: ProgramConfig, member_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+        self.program = program
+        self.member_id = member_id
+        self.ids = {Kind(row["kind"]): row["id"] for row in rows}
+        self.balance = {Kind(row["kind"]): row["balance"] for row in rows}
+
+    @classmethod
+    async def load(cls, program: ProgramConfig, member_id: uuid.UUID) -> MemberAccounts:
+        """Read the member's accounts."""
+        rows = await fetch("SELECT id, kind, balance FROM ledger_account WHERE member_id = {}", member_id)
+        return cls(program, member_id, rows)
+
+    def balances(self) -> Balances:
+        """The balances as a value."""
+        return Balances(
+            points=self.balance[Kind.POINTS],
+            points_debt=self.balance[Kind.POINTS_DEBT],
+            stored_value=self.balance[Kind.STORED_VALUE],
+            growth=self.balance[Kind.GROWTH],
+        )
+
+    async def lock(self, kind: Kind) -> int:
+        """Lock one account for the rest of the transaction and return its fresh balance."""
+        suffix = "" if is_sqlite() else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE already locks
+        row = await fetch_one(f"SELECT balance FROM ledger_account WHERE id = {{}}{suffix}", self.ids[kind])
+        self.balance[kind] = row["balance"]
+        return row["balance"]
+
+    async def change(self, kind: Kind, delta: int, now: dt.datetime) -> bool:
+        """Move a balance by ``delta``; False (and nothing written) when it would overdraw."""
+        guard = "" if delta >= 0 or kind is Kind.POINTS_DEBT else " AND balance >= {}"
+        args: list[Any] = [delta, now, self.ids[kind]] + ([-delta] if guard else [])
+        row = await fetch_one(
+            f"UPDATE ledger_account SET balance = balance + {{}}, updated_at = {{}} WHERE id = {{}}{guard}"
+            " RETURNING balance",
+            *args,
+        )
+        if row is None:
+            return False
+        self.balance[kind] = row["balance"]
+        return True
+
+
+_system_ids: dict[tuple[uuid.UUID, Kind], uuid.UUID] = {}
+
+
+async def system_account(program_id: uuid.UUID, kind: Kind) -> uuid.UUID:
+    """The id of a program's contra account (created with the program, never changes)."""
+    cache_key = (program_id, kind)
+    if cache_key not in _system_ids:
+        row = await fetch_one(
+            "SELECT id FROM ledger_account WHERE program_id = {} AND member_id IS NULL AND kind = {}",
+            program_id, kind.value,
+        )
+        _system_ids[cache_key] = row["id"]
+    return _system_ids[cache_key]
+
+
+class PostingWriter:
+    """Collects the entries of one posting and writes them in one statement."""
+
+    def __init__(
+        self,
+        program: ProgramConfig,
+        kind: str,
+        member_id: uuid.UUID | None,
+        now: dt.datetime,
+        store_id: uuid.UUID | None = None,
+        sale_id: uuid.UUID | None = None,
+        operator: str = "",
+        reason: str = "",
+    ) -> None:
+        self.id = uuid.uuid4()
+        self.program, self.kind, self.member_id, self.now = program, kind, member_id, now
+        self.store_id, self.sale_id, self.operator, self.reason = store_id, sale_id, operator, reason
+        self.entries: list[tuple[uuid.UUID, int, str, str]] = []
+
+    async def open(self) -> PostingWriter:
+        """Insert the posting row (lots and consumptions reference it)."""
+        await fetch(
+            "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason,"
+            " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
+            self.id, self.program.id, self.member_id, self.kind, self.store_id, self.sale_id, self.operator,
+            self.reason, self.now,
+        )
+        return self
+
+    def add(self, account_id: uuid.UUID, amount: int, rule: str = "", reason: str = "") -> None:
+        """Queue one entry."""
+        if amount:
+            self.entries.append((account_id, amount, rule, reason))
+
+    async def contra(self, kind: Kind, amount: int, rule: str = "", reason: str = "") -> None:
+        """Queue an entry on the program's contra account ``kind``."""
+        self.add(await system_account(self.program.id, kind), amount, rule, reason)
+
+    async def close(self, written: int = 0) -> None:
+        """Write the queued entries; refuses a posting that does not balance. ``written`` is the
+        sum of entries a set-based statement already wrote for this posting."""
+        total = written + sum(amount for _, amount, _, _ in self.entries)
+        if total != 0:
+            raise AssertionError(f"posting {self.kind} does not balance: {total}")
+        if not self.entries:
+            return
+        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in self.entries)
+        args: list[Any] = []
+        for account_id, amount, rule, reason in self.entries:
+            args += [uuid.uuid4(), self.id, account_id, amount, rule, reason, self.store_id, self.now]
+        await fetch(
+            "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+            f" VALUES {values}",
+            *args,
+        )
+
+
+# -- points ----------------------------------------------------------------------------------
+
+
+async def add_lot(
+    writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry
+) -> None:
+    """Create a lot of ``points`` (the balance was already raised by the caller)."""
+    await fetch(
+        "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
+        " earned_at, expires_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {})",
+        uuid.uuid4(), accounts.program.id, accounts.ids[Kind.POINTS], writer.id, writer.store_id, points, points,
+        writer.now, expiry.expires_at,
+    )
+
+
+async def credit_points(
+    writer: PostingWriter,
+    accounts: MemberAccounts,
+    awards: list[Award],
+    counter: Kind,
+    lots: list[tuple[int, PointsExpiry]] | None = None,
+) -> int:
+    """Credit awarded points: debt is repaid first, the rest becomes lots. Returns the points
+    credited to the points balance. ``lots`` (points, expiry) splits the new points when they
+    must keep given expiries (refunded redemptions); otherwise the expiry hook decides."""
+    total = sum(award.points for award in awards)
+    if total <= 0:
+        return 0
+    for award in awards:
+        await writer.contra(counter, -award.points, award.rule, award.reason)
+        writer.add(accounts.ids[Kind.POINTS], award.points, award.rule, award.reason)
+    debt = accounts.balance[Kind.POINTS_DEBT]
+    if debt < 0:  # re-read under lock: a concurrent earning may have repaid it
+        debt = await accounts.lock(Kind.POINTS_DEBT)
+    repay = min(total, -debt) if debt < 0 else 0
+    if repay:
+        writer.add(accounts.ids[Kind.POINTS], -repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
+        writer.add(accounts.ids[Kind.POINTS_DEBT], repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
+        await accounts.change(Kind.POINTS_DEBT, repay, writer.now)
+    kept = total - repay
+    if kept:
+        await accounts.change(Kind.POINTS, kept, writer.now)
+        if lots is None:
+            lots = [(kept, hooks().points_expiry(accounts.program, writer.now))]
+        skip = repay  # repaid points come off the first lots
+        for points, expiry in lots:
+            used = min(skip, points)
+            skip -= used
+            if points - used:
+                await add_lot(writer, accounts, points - used, expiry)
+    return kept
+
+
+async def _consume_lots(writer: PostingWriter, account_id: uuid.UUID, points: int, prefer_posting: uuid.UUID | None) -> None:
+    """Take ``points`` from the account's lots (nearest expiry, then oldest; a preferred
+    posting's own lots first) with two set-based statements."""
+    prefer = "CASE WHEN posting_id = {} THEN 0 ELSE 1 END, " if prefer_posting else ""
+    args: list[Any] = [prefer_posting] if prefer_posting else []
+    await fetch(
+        "WITH ordered AS (SELECT id, remaining, SUM(remaining) OVER (ORDER BY "
+        f"{prefer}CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, earned_at, id"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
+        " FROM points_lot WHERE account_id = {} AND remaining > 0)"
+        " INSERT INTO points_lot_consumption (id, posting_id, lot_id, points)"
+        " SELECT gen_random_uuid(), {}, id,"
+        " CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
+        " FROM ordered WHERE running - remaining < {}",
+        *args, account_id, writer.id, points, points, points,
+    )
+    await fetch(
+        "UPDATE points_lot SET remaining = remaining - c.points FROM points_lot_consumption c"
+        " WHERE c.posting_id = {} AND c.lot_id = points_lot.id",
+        writer.id,
+    )
+
+
+async def lock_points(accounts: MemberAccounts, now: dt.datetime, operator: str = "") -> int:
+    """Lock the points account, expire its due lots, and return the points that can be spent."""
+    await accounts.lock(Kind.POINTS)
+    due = await fetch_one(
+        "SELECT COUNT(*) AS n FROM points_lot WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
+        accounts.ids[Kind.POINTS], now,
+    )
+    if due["n"]:
+        from membership.ledger.expiry import expire_chunk
+
+        await expire_chunk(accounts.program, now, chunk_size=due["n"], account_id=accounts.ids[Kind.POINTS], member_id=accounts.member_id)
+        await accounts.lock(Kind.POINTS)
+    return accounts.balance[Kind.POINTS]
+
+
+async def debit_points(
+    writer: PostingWriter,
+    accounts: MemberAccounts,
+    points: int,
+    counter: Kind,
+    rule: str,
+    reason: str,
+) -> None:
+    """Spend points (oldest-expiring lots first); ``InsufficientPoints`` when the balance is short."""
+    available = await lock_points(accounts, writer.now)
+    if not await accounts.change(Kind.POINTS, -points, writer.now):
+        raise InsufficientPoints(requested=points, available=available)
+    await _consume_lots(writer, accounts.ids[Kind.POINTS], points, None)
+    writer.add(accounts.ids[Kind.POINTS], -points, rule, reason)
+    await writer.contra(counter, points, rule, reason)
+
+
+async def reverse_points(
+    writer: PostingWriter, accounts: MemberAccounts, points: int, prefer_posting: uuid.UUID, reason: str
+) -> int:
+    """Take back earned points; what was already spent becomes debt. Returns the debt recorded."""
+    available = await lock_points(accounts, writer.now)
+    taken = min(points, available)
+    debt = points - taken
+    if taken:
+        await accounts.change(Kind.POINTS, -taken, writer.now)
+        await _consume_lots(writer, accounts.ids[Kind.POINTS], taken, prefer_posting)
+        writer.add(accounts.ids[Kind.POINTS], -taken, "refund", reason)
+    if debt:
+        await accounts.change(Kind.POINTS_DEBT, -debt, writer.now)
+        writer.add(accounts.ids[Kind.POINTS_DEBT], -debt, "refund", f"{reason}（已消费积分计入欠款 / spent points owed）")
+    await writer.contra(Kind.POINTS_ISSUED, points, "refund", reason)
+    return debt
+
+
+async def check_redemption(accounts: MemberAccounts, points: int, store_id: uuid.UUID | None, purpose: str) -> None:
+    """Ask the points-rules plugins whether this redemption may happen."""
+    refusal = await hooks().check_redemption(
+        RedeemContext(accounts.program, accounts.member_id, store_id, points, accounts.balance[Kind.POINTS], purpose)
+    )
+    if refusal:
+        raise RedemptionNotAllowed(reason=refusal)
+
+
+async def _member_accounts(member_id: uuid.UUID) -> MemberAccounts:
+    row = await active_member(member_id)
+    return await MemberAccounts.load(await get_program(row["program_id"]), member_id)
+
+
+@use_case
+async def redeem_points(
+    member_id: uuid.UUID,
+    points: int,
+    store_id: uuid.UUID | None = None,
+    reason: str = "积分兑换",
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> PointsResult:
+    """Redeem points for a gift or service (积分兑换); idempotent with a key."""
+    require_amount("points", points)
+    accounts = await _member_accounts(member_id)
+    program = accounts.program
+    if store_id is not None:
+        await check_store(program, store_id)
+
+    async def run() -> PointsResult:
+        now = dt.datetime.now(dt.UTC)
+        await check_redemption(accounts, points, store_id, "redeem")
+        writer = await PostingWriter(program, "redeem", member_id, now, store_id, operator=actor, reason=reason).open()
+        await debit_points(writer, accounts, points, Kind.POINTS_REDEEMED, "redeem", reason)
+        await writer.close()
+        emit(Event("points.redeemed", program.id, member_id, {"points": points, "store_id": store_id}))
+        return PointsResult(writer.id, member_id, points, accounts.balances())
+
+    payload = {"member_id": member_id, "points": points, "store_id": store_id, "reason": reason}
+    return await idempotency.once(program.id, idempotency_key, "redeem_points", payload, PointsResult, run)
+
+
+@use_case
+async def adjust_points(
+    member_id: uuid.UUID,
+    points: int,
+    reason: str,
+    actor: str,
+    store_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> PointsResult:
+    """Add (positive) or remove (negative) points by hand (手工调整); reason required, audited."""
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise ValidationError(field="points", reason="a non-zero whole number")
+    if not reason or not reason.strip():
+        raise ValidationError(field="reason", reason="required for a manual adjustment")
+    accounts = await _member_accounts(member_id)
+    program = accounts.program
+
+    async def run() -> PointsResult:
+        now = dt.datetime.now(dt.UTC)
+        writer = await PostingWriter(program, "adjust", member_id, now, store_id, operator=actor, reason=reason).open()
+        if points > 0:
+            await credit_points(writer, accounts, [Award("manual", points, reason)], Kind.POINTS_ADJUSTED)
+        else:
+            await debit_points(writer, accounts, -points, Kind.POINTS_ADJUSTED, "manual", reason)
+        await writer.close()
+        await audit.record(actor, "points.adjust", "member", member_id, program.id, {"points": points, "reason": reason})
+        emit(Event("points.adjusted", program.id, member_id, {"points": points, "reason": reason, "actor": actor}))
+        return PointsResult(writer.id, member_id, points, accounts.balances())
+
+    payload = {"member_id": member_id, "points": points, "reason": reason}
+    return await idempotency.once(program.id, idempotency_key, "adjust_points", payload, PointsResult, run)
+
+
+# -- stored value ------------------------------------------------------------------------------
+
+
+@use_case
+async def top_up(
+    member_id: uuid.UUID,
+    amount: int,
+    store_id: uuid.UUID | None = None,
+    method: str = "cash",
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> TopUpResult:
+    """Add stored value (储值充值), in minor units; idempotent with a key."""
+    require_amount("amount", amount)
+    accounts = await _member_accounts(member_id)
+    program = accounts.program
+    if store_id is not None:
+        await check_store(program, store_id)
+
+    async def run() -> TopUpResult:
+        now = dt.datetime.now(dt.UTC)
+        reason = f"储值充值（{method}）/ top-up ({method})"
+        writer = await PostingWriter(program, "top_up", member_id, now, store_id, operator=actor, reason=reason).open()
+        await accounts.change(Kind.STORED_VALUE, amount, now)
+        writer.add(accounts.ids[Kind.STORED_VALUE], amount, "top_up", reason)
+        await writer.contra(Kind.STORED_VALUE_FUNDS, -amount, "top_up", reason)
+        await writer.close()
+        emit(Event("stored_value.topped_up", program.id, member_id, {"amount": amount, "store_id": store_id}))
+        return TopUpResult(writer.id, member_id, amount, accounts.balances())
+
+    payload = {"member_id": member_id, "amount": amount, "store_id": store_id, "method": method}
+    return await idempotency.once(program.id, idempotency_key, "top_up", payload, TopUpResult, run)
+
+
+async def debit_stored_value(writer: PostingWriter, accounts: MemberAccounts, amount: int, reason: str) -> None:
+    """Pay ``amount`` from stored value; ``InsufficientStoredValue`` when short."""
+    if not await accounts.change(Kind.STORED_VALUE, -amount, writer.now):
+        available = await accounts.lock(Kind.STORED_VALUE)
+        raise InsufficientStoredValue(requested=amount, available=available)
+    writer.add(accounts.ids[Kind.STORED_VALUE], -amount, "pay", reason)
+    await writer.contra(Kind.STORED_VALUE_SPENT, amount, "pay", reason)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+async def balances(member_id: uuid.UUID) -> Balances:
+    """A member's balances."""
+    return (await _member_accounts(member_id)).balances()
+
+
+async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """A member's ledger entries, newest first, each with its rule and reason; and the total."""
+    if page < 1 or not 1 <= page_size <= 500:
+        raise ValidationError(field="page", reason="page ≥ 1 and 1 ≤ page_size ≤ 500")
+    await active_member(member_id)
+    total = await fetch_one(
+        "SELECT COUNT(*) AS n FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id WHERE a.member_id = {}",
+        member_id,
+    )
+    rows = await fetch(
+        "SELECT e.id, e.created_at, p.kind AS posting, a.kind AS account, e.amount, e.rule,"
+        " CASE WHEN e.reason = '' THEN p.reason ELSE e.reason END AS reason, p.store_id, p.sale_id, p.operator"
+        " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
+        " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {}"
+        " ORDER BY e.created_at DESC, e.id LIMIT {} OFFSET {}",
+        member_id, page_size, (page - 1) * page_size,
+    )
+    return rows, total["n"]

@@ -1,0 +1,89 @@
+"""Accounts, postings and entries (append-only), points lots, idempotency keys.
+
+Every posting's entries sum to zero. Member accounts keep a ``balance`` row updated in the same
+transaction as their entries; system (contra) accounts keep none — their balance is the sum of
+their entries — so no single hot row serialises every purchase of a program.
+"""
+
+from piccolo.columns import OnDelete, UUID, BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from membership.members.tables import Member
+from membership.org.tables import Program
+
+
+class Account(Table, tablename="ledger_account"):
+    """A balance of one kind (``points``, ``points_debt``, ``stored_value``, ``growth``, or a
+    ``system.*`` contra account) for a member or a program."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    kind = Varchar(length=32)
+    balance = BigInt(default=0)
+    updated_at = Timestamptz()
+
+
+class Posting(Table, tablename="ledger_posting"):
+    """One business event in the ledger (earn, redeem, refund, adjust, expire, top-up, pay)."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    member_id = UUID(null=True, default=None, index=True)
+    kind = Varchar(length=24)
+    store_id = UUID(null=True, default=None)
+    sale_id = UUID(null=True, default=None, index=True)
+    operator = Varchar(length=100, default="")
+    reason = Text(default="")
+    created_at = Timestamptz()
+
+
+class Entry(Table, tablename="ledger_entry"):
+    """One signed amount on one account; ``rule`` and ``reason`` say why."""
+
+    id = UUID(primary_key=True)
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
+    account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=True)
+    amount = BigInt()
+    rule = Varchar(length=64, default="")
+    reason = Text(default="")
+    store_id = UUID(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class PointsLot(Table, tablename="points_lot"):
+    """Points earned together, with one expiry; consumed nearest-expiry first."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=True)
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict)
+    store_id = UUID(null=True, default=None)
+    points = BigInt()
+    remaining = BigInt()
+    expired = BigInt(default=0)
+    earned_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+    expiry_posting_id = UUID(null=True, default=None)
+
+
+class LotConsumption(Table, tablename="points_lot_consumption"):
+    """How many points of which lot a posting used (refunds give them back with their expiry)."""
+
+    id = UUID(primary_key=True)
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
+    lot_id = ForeignKey(PointsLot, on_delete=OnDelete.restrict)
+    points = BigInt()
+
+
+class IdempotencyKey(Table, tablename="idempotency_key"):
+    """A client's retry key with the stored answer: the same key returns the same response."""
+
+    id = UUID(primary_key=True)
+    scope = Varchar(length=64)
+    key = Varchar(length=255)
+    operation = Varchar(length=64)
+    request_hash = Varchar(length=64)
+    response = Text(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(index=True)

@@ -1,0 +1,404 @@
+"""Use cases for members and credentials: enrol, update, identify, export, erase."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import secrets
+import uuid
+from typing import Any
+
+from membership.audit import service as audit
+from membership.db import emit, fetch, fetch_one, use_case
+from membership.errors import (
+    CredentialExists,
+    CredentialNotFound,
+    DuplicateMember,
+    MemberErased,
+    MemberNotFound,
+    ValidationError,
+)
+from membership.events import Event
+from membership.ledger.accounts import MEMBER_KINDS
+from membership.members import personal_data as pd
+from membership.members.birthdays import check_birthday
+from membership.members.credentials import KIND_NAMES_ZH, CredentialKind, CredentialState, hint
+from membership.members.numbers import new_member_no
+from membership.org.service import check_store, get_program
+from membership.plugins import hooks
+
+GENDERS = ("male", "female", "unknown")
+ENCRYPTED = ("phone", "email", "id_number", "address")
+HASHED = ("phone", "email", "id_number")
+PROFILE_FIELDS = (
+    "name", "gender", "birthday", "birthday_calendar", "phone", "email", "id_number", "address",
+    "preferences", "tags", "source_channel", "consents",
+)
+MASKS = {
+    "phone": pd.mask_phone,
+    "email": pd.mask_email,
+    "id_number": pd.mask_id_number,
+    "address": pd.mask_address,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberView:
+    """A member as staff and terminals see it; personal data masked unless revealed."""
+
+    id: uuid.UUID
+    program_id: uuid.UUID
+    member_no: str
+    name: str
+    gender: str
+    birthday: dt.date | None
+    birthday_calendar: str
+    phone: str | None
+    email: str | None
+    id_number: str | None
+    address: str | None
+    preferences: dict[str, Any]
+    tags: list[str]
+    source_channel: str
+    consents: dict[str, bool]
+    created_store_id: uuid.UUID | None
+    tier: str | None
+    status: str
+    created_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _view(row: dict[str, Any], reveal: bool) -> MemberView:
+    vault = pd.vault()
+    personal: dict[str, str | None] = {}
+    for field in ENCRYPTED:
+        token = row[f"{field}_enc"]
+        if token is None:
+            personal[field] = None
+            continue
+        plain = vault.decrypt(field, token)
+        personal[field] = plain if reveal else MASKS[field](plain)
+    return MemberView(
+        id=row["id"], program_id=row["program_id"], member_no=row["member_no"], name=row["name"],
+        gender=row["gender"], birthday=row["birthday"], birthday_calendar=row["birthday_calendar"],
+        preferences=_json(row["preferences"]) or {}, tags=_json(row["tags"]) or [],
+        source_channel=row["source_channel"], consents=_json(row["consents"]) or {},
+        created_store_id=row["created_store_id"], tier=row["tier"], status=row["status"],
+        created_at=row["created_at"], **personal,
+    )
+
+
+def _validate(profile: dict[str, Any], today: dt.date) -> None:
+    """Check the normalised profile's fields; raise a typed error for the first bad one."""
+    if "name" in profile:
+        name = profile["name"]
+        if not isinstance(name, str) or not name or len(name) > 100:
+            raise ValidationError(field="name", reason="1 to 100 characters")
+    if "gender" in profile and profile["gender"] not in GENDERS:
+        raise ValidationError(field="gender", reason=f"one of {GENDERS}")
+    if profile.get("birthday") is not None:
+        check_birthday(profile["birthday"], profile.get("birthday_calendar", "solar"), today)
+    if "tags" in profile and not all(isinstance(t, str) and t for t in profile["tags"]):
+        raise ValidationError(field="tags", reason="a list of non-empty texts")
+    if "consents" in profile and not all(isinstance(v, bool) for v in profile["consents"].values()):
+        raise ValidationError(field="consents", reason="each consent is true or false")
+    for field in ("id_number", "address"):
+        if profile.get(field) is not None and not (0 < len(profile[field]) <= 200):
+            raise ValidationError(field=field, reason="1 to 200 characters")
+
+
+def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
+    """Normalise through the hooks, validate, and split personal data into ciphertext + hash."""
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError(field=", ".join(sorted(unknown)), reason="unknown profile field")
+    profile = hooks().normalize_profile(dict(profile))
+    if profile.get("phone") is not None:
+        profile["phone"] = pd.normalize_phone(profile["phone"])
+    if profile.get("email") is not None:
+        profile["email"] = pd.normalize_email(profile["email"])
+    _validate(profile, _now().date())
+    vault = pd.vault()
+    columns: dict[str, Any] = {}
+    for field, value in profile.items():
+        if field in ENCRYPTED:
+            columns[f"{field}_enc"] = None if value is None else vault.encrypt(field, value)
+            if field in HASHED:
+                columns[f"{field}_hash"] = None if value is None else vault.lookup_hash(field, value)
+        elif field in ("preferences", "tags", "consents"):
+            columns[field] = json.dumps(value, ensure_ascii=False)
+        else:
+            columns[field] = value
+    return columns
+
+
+async def _member_row(member_id: uuid.UUID) -> dict[str, Any]:
+    row = await fetch_one("SELECT * FROM member WHERE id = {}", member_id)
+    if row is None:
+        raise MemberNotFound(member_id=member_id)
+    return row
+
+
+async def active_member(member_id: uuid.UUID) -> dict[str, Any]:
+    """The member's row; ``MemberNotFound``/``MemberErased`` when it cannot be used."""
+    row = await _member_row(member_id)
+    if row["status"] == "erased":
+        raise MemberErased(member_id=member_id)
+    return row
+
+
+async def _refuse_duplicate(program_id: uuid.UUID, columns: dict[str, Any], exclude: uuid.UUID | None) -> None:
+    found = await hooks().find_duplicate(program_id, columns)
+    if found is not None and found[1] != exclude:
+        field, member_id = found
+        row = await _member_row(member_id)
+        raise DuplicateMember(field=field, member_no=row["member_no"])
+
+
+@use_case
+async def enrol(
+    program_id: uuid.UUID,
+    profile: dict[str, Any],
+    store_id: uuid.UUID | None = None,
+    actor: str = "system",
+) -> MemberView:
+    """Enrol a member (入会): validate, de-duplicate, encrypt, open their ledger accounts."""
+    program = await get_program(program_id)
+    if store_id is not None:
+        await check_store(program, store_id)
+    if "name" not in profile:
+        raise ValidationError(field="name", reason="required")
+    columns = _prepare(profile)
+    await _refuse_duplicate(program_id, columns, exclude=None)
+    member_id, now = uuid.uuid4(), _now()
+    member_no = new_member_no()
+    while await fetch_one("SELECT 1 AS x FROM member WHERE program_id = {} AND member_no = {}", program_id, member_no):
+        member_no = new_member_no()  # pragma: no cover - one chance in 10^11 per member
+    values = {
+        "id": member_id, "program_id": program_id, "member_no": member_no, "gender": "unknown",
+        "birthday_calendar": "solar", "preferences": "{}", "tags": "[]", "consents": "{}",
+        "source_channel": "store", "created_store_id": store_id, "status": "active",
+        "created_at": now, "updated_at": now, **columns,
+    }
+    names = ", ".join(values)
+    await fetch(f"INSERT INTO member ({names}) VALUES ({', '.join('{}' for _ in values)})", *values.values())
+    for kind in MEMBER_KINDS:
+        await fetch(
+            "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
+            " VALUES ({}, {}, {}, {}, 0, {})",
+            uuid.uuid4(), program_id, member_id, kind, now,
+        )
+    emit(Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor}))
+    return _view(await _member_row(member_id), reveal=False)
+
+
+@use_case
+async def update_profile(member_id: uuid.UUID, changes: dict[str, Any], actor: str = "system") -> MemberView:
+    """Change profile fields (``None`` clears an optional one); audited with the field names."""
+    row = await active_member(member_id)
+    if not changes:
+        return _view(row, reveal=False)
+    columns = _prepare(changes)
+    await _refuse_duplicate(row["program_id"], columns, exclude=member_id)
+    columns["updated_at"] = _now()
+    assignments = ", ".join(f"{name} = {{}}" for name in columns)
+    await fetch(f"UPDATE member SET {assignments} WHERE id = {{}}", *columns.values(), member_id)
+    await audit.record(actor, "member.update", "member", member_id, row["program_id"], {"fields": sorted(changes)})
+    return _view(await _member_row(member_id), reveal=False)
+
+
+async def get_member(member_id: uuid.UUID, reveal: bool = False, actor: str = "system") -> MemberView:
+    """A member's profile, masked; ``reveal=True`` shows personal data and writes an audit entry."""
+    if not reveal:
+        return _view(await _member_row(member_id), reveal=False)
+    return await _reveal(member_id, actor)
+
+
+@use_case
+async def _reveal(member_id: uuid.UUID, actor: str) -> MemberView:
+    row = await _member_row(member_id)
+    await audit.record(actor, "member.view_personal_data", "member", member_id, row["program_id"])
+    return _view(row, reveal=True)
+
+
+@use_case
+async def issue_credential(
+    member_id: uuid.UUID,
+    kind: str,
+    value: str | None = None,
+    store_id: uuid.UUID | None = None,
+    actor: str = "system",
+    replaces_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """Bind a card, QR token, barcode or openid to a member (发卡). ``value`` None for
+    ``qr_token`` generates a random token."""
+    row = await active_member(member_id)
+    try:
+        kind = CredentialKind(kind)
+    except ValueError as exc:
+        raise ValidationError(field="kind", reason=f"one of {[k.value for k in CredentialKind]}") from exc
+    if kind is CredentialKind.PHONE:
+        raise ValidationError(field="kind", reason="members are identified by the phone in their profile")
+    if value is None and kind is CredentialKind.QR_TOKEN:
+        value = secrets.token_urlsafe(18)
+    if not value or not value.strip():
+        raise ValidationError(field="value", reason="required")
+    canonical = hooks().normalize_credential(kind, value)
+    vault = pd.vault()
+    value_hash = vault.lookup_hash(f"credential:{kind}", canonical)
+    if await fetch_one(
+        "SELECT id FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {} AND state = 'active'",
+        row["program_id"], kind.value, value_hash,
+    ):
+        raise CredentialExists(kind=KIND_NAMES_ZH.get(kind, kind))
+    credential_id, now = uuid.uuid4(), _now()
+    await fetch(
+        "INSERT INTO credential (id, program_id, member_id, kind, value_hash, value_enc, value_hint, state,"
+        " replaces_id, store_id, issued_at, changed_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'active', {}, {}, {}, {})",
+        credential_id, row["program_id"], member_id, kind.value, value_hash,
+        vault.encrypt(f"credential:{kind}", canonical), hint(canonical), replaces_id, store_id, now, now,
+    )
+    await audit.record(actor, "credential.issue", "credential", credential_id, row["program_id"], {"kind": kind.value})
+    emit(Event("credential.issued", row["program_id"], member_id, {"credential_id": credential_id, "kind": kind.value}))
+    return {"id": credential_id, "kind": kind.value, "hint": hint(canonical), "state": "active", "value": canonical}
+
+
+async def _credential(credential_id: uuid.UUID) -> dict[str, Any]:
+    row = await fetch_one("SELECT * FROM credential WHERE id = {}", credential_id)
+    if row is None:
+        raise CredentialNotFound(kind=credential_id)
+    return row
+
+
+async def _set_state(row: dict[str, Any], state: CredentialState, actor: str, reason: str) -> None:
+    await fetch("UPDATE credential SET state = {}, changed_at = {} WHERE id = {}", state.value, _now(), row["id"])
+    await audit.record(actor, f"credential.{state.value}", "credential", row["id"], row["program_id"], {"reason": reason})
+
+
+@use_case
+async def block_credential(credential_id: uuid.UUID, actor: str = "system", reason: str = "", lost: bool = False) -> None:
+    """Block a credential (挂失 when ``lost``): identifying with it fails from now on."""
+    row = await _credential(credential_id)
+    state = CredentialState.LOST if lost else CredentialState.BLOCKED
+    await _set_state(row, state, actor, reason)
+    emit(Event("credential.blocked", row["program_id"], row["member_id"], {"credential_id": credential_id, "state": state.value}))
+
+
+@use_case
+async def replace_credential(
+    credential_id: uuid.UUID, new_value: str | None = None, actor: str = "system", reason: str = ""
+) -> dict[str, Any]:
+    """Replace a lost or worn card with a new one (补卡/换卡); balances stay with the member."""
+    row = await _credential(credential_id)
+    if row["state"] == CredentialState.REPLACED:
+        raise ValidationError(field="credential", reason="already replaced")
+    await _set_state(row, CredentialState.REPLACED, actor, reason)
+    new = await issue_credential(row["member_id"], row["kind"], new_value, row["store_id"], actor, replaces_id=row["id"])
+    emit(Event("credential.replaced", row["program_id"], row["member_id"], {"old": credential_id, "new": new["id"]}))
+    return new
+
+
+async def list_credentials(member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A member's credentials, newest first, values shown only by their last four characters."""
+    return await fetch(
+        "SELECT id, kind, value_hint AS hint, state, replaces_id, issued_at, changed_at FROM credential"
+        " WHERE member_id = {} ORDER BY issued_at DESC",
+        member_id,
+    )
+
+
+async def identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
+    """The member a card, QR token, barcode, phone or openid belongs to (刷卡识别)."""
+    if kind not in {k.value for k in CredentialKind}:
+        raise ValidationError(field="kind", reason=f"one of {[k.value for k in CredentialKind]}")
+    if not value or not value.strip():
+        raise ValidationError(field="value", reason="required")
+    canonical = hooks().normalize_credential(kind, value)
+    member_id = await hooks().identify(program_id, kind, canonical)
+    if member_id is None:
+        raise CredentialNotFound(kind=KIND_NAMES_ZH.get(kind, kind))
+    return member_id
+
+
+async def search_members(
+    program_id: uuid.UUID, q: str = "", page: int = 1, page_size: int = 20
+) -> tuple[list[MemberView], int]:
+    """Members matching a name fragment, member number, phone or card value; one page and the
+    total count."""
+    if page < 1 or not 1 <= page_size <= 200:
+        raise ValidationError(field="page", reason="page ≥ 1 and 1 ≤ page_size ≤ 200")
+    where, args = "program_id = {} AND status = 'active'", [program_id]
+    q = q.strip()
+    if q:
+        ids = set()
+        for kind in ("phone", "card_uid", "barcode", "magstripe"):
+            try:
+                ids.add(await identify(program_id, kind, q))
+            except (CredentialNotFound, ValidationError):
+                continue
+        conditions = ["name LIKE {}", "member_no = {}"]
+        args += [f"%{q}%", q]
+        if ids:
+            conditions.append("id IN (" + ", ".join("{}" for _ in ids) + ")")
+            args += sorted(ids)
+        where += " AND (" + " OR ".join(conditions) + ")"
+    total = (await fetch_one(f"SELECT COUNT(*) AS n FROM member WHERE {where}", *args))["n"]
+    rows = await fetch(
+        f"SELECT * FROM member WHERE {where} ORDER BY created_at DESC, id LIMIT {{}} OFFSET {{}}",
+        *args, page_size, (page - 1) * page_size,
+    )
+    return [_view(row, reveal=False) for row in rows], total
+
+
+@use_case
+async def export_member(member_id: uuid.UUID, actor: str = "system") -> dict[str, Any]:
+    """Everything held about a member (数据导出, on the member's request); audited."""
+    row = await _member_row(member_id)
+    view = _view(row, reveal=True)
+    await audit.record(actor, "member.export", "member", member_id, row["program_id"])
+    return {
+        "profile": dataclasses.asdict(view),
+        "credentials": await list_credentials(member_id),
+        "balances": {
+            r["kind"]: r["balance"]
+            for r in await fetch("SELECT kind, balance FROM ledger_account WHERE member_id = {}", member_id)
+        },
+        "ledger": await fetch(
+            "SELECT p.created_at, p.kind AS posting, a.kind AS account, e.amount, e.rule, e.reason"
+            " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
+            " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {} ORDER BY p.created_at",
+            member_id,
+        ),
+        "sales": await fetch(
+            "SELECT id, store_id, occurred_at, total, points_earned, points_redeemed, refunded_amount, status"
+            " FROM sale WHERE member_id = {} ORDER BY occurred_at",
+            member_id,
+        ),
+    }
+
+
+@use_case
+async def erase_member(member_id: uuid.UUID, actor: str = "system", reason: str = "") -> None:
+    """Erase a member's personal data on request (注销). Amounts and dates in the ledger and
+    sales stay, no longer linked to a person; credentials are blocked and their values dropped."""
+    row = await active_member(member_id)
+    await fetch(
+        "UPDATE member SET name = {}, gender = 'unknown', birthday = NULL, phone_enc = NULL, phone_hash = NULL,"
+        " email_enc = NULL, email_hash = NULL, id_number_enc = NULL, id_number_hash = NULL, address_enc = NULL,"
+        " preferences = {}, tags = {}, consents = {}, status = 'erased', updated_at = {} WHERE id = {}",
+        "已注销", "{}", "[]", "{}", _now(), member_id,
+    )
+    await fetch(
+        "UPDATE credential SET state = 'blocked', value_enc = '', value_hint = '', changed_at = {} WHERE member_id = {}",
+        _now(), member_id,
+    )
+    await audit.record(actor, "member.erase", "member", member_id, row["program_id"], {"reason": reason})
+    emit(Event("member.erased", row["program_id"], member_id, {}))

@@ -1,0 +1,55 @@
+"""Member profiles and credentials. Personal data is stored encrypted beside a keyed hash."""
+
+from piccolo.columns import OnDelete, JSON, UUID, Date, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from membership.org.tables import Program, Store
+
+
+class Member(Table, tablename="member"):
+    """A member of one program. ``*_enc`` columns are AES-GCM ciphertexts, ``*_hash`` HMACs."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict, index=True)
+    member_no = Varchar(length=20)
+    name = Varchar(length=100, index=True)
+    gender = Varchar(length=8, default="unknown")
+    birthday = Date(null=True, default=None)
+    birthday_calendar = Varchar(length=5, default="solar")
+    phone_enc = Text(null=True, default=None)
+    phone_hash = Varchar(length=64, null=True, default=None)
+    email_enc = Text(null=True, default=None)
+    email_hash = Varchar(length=64, null=True, default=None)
+    id_number_enc = Text(null=True, default=None)
+    id_number_hash = Varchar(length=64, null=True, default=None)
+    address_enc = Text(null=True, default=None)
+    preferences = JSON(default="{}")
+    tags = JSON(default="[]")
+    source_channel = Varchar(length=32, default="store")
+    consents = JSON(default="{}")
+    created_store_id = ForeignKey(Store, on_delete=OnDelete.restrict, null=True, default=None)
+    tier = Varchar(length=32, null=True, default=None)
+    status = Varchar(length=12, default="active")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Credential(Table, tablename="credential"):
+    """Something a member identifies with: card UID, magstripe, QR/barcode token, openid.
+
+    ``state``: active, lost, replaced or blocked. At most one active credential per value
+    (a partial unique index added by the migration).
+    """
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=16)
+    value_hash = Varchar(length=64)
+    value_enc = Text()
+    value_hint = Varchar(length=8, default="")
+    state = Varchar(length=10, default="active")
+    replaces_id = UUID(null=True, default=None)
+    store_id = UUID(null=True, default=None)
+    issued_at = Timestamptz()
+    changed_at = Timestamptz()

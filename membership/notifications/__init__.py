@@ -1,0 +1,1 @@
+"""Notification channels (SMS, e-mail, WeChat, webhook) and sending through them."""

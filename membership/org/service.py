@@ -1,0 +1,165 @@
+"""Use cases for merchants, stores and programs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import UnknownCurrencyError, get_currency_precision
+
+from membership.db import fetch, fetch_one, use_case
+from membership.errors import MerchantNotFound, ProgramNotFound, StoreNotFound, ValidationError
+from membership.ledger.accounts import SYSTEM_KINDS
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramConfig:
+    """A program as rules and hooks see it."""
+
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    name: str
+    currency: str = "CNY"
+    time_zone: str = "Asia/Shanghai"
+    points_expiry_days: int | None = None
+    point_value_minor: int = 1
+    stored_value_earns: bool = True
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def minor_per_unit(self) -> int:
+        """Minor units in one currency unit (100 fen in a yuan)."""
+        return 10 ** get_currency_precision(self.currency)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The program's time zone."""
+        return ZoneInfo(self.time_zone)
+
+
+def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
+    settings = row["settings"]
+    return ProgramConfig(
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        name=row["name"],
+        currency=row["currency"],
+        time_zone=row["time_zone"],
+        points_expiry_days=row["points_expiry_days"],
+        point_value_minor=row["point_value_minor"],
+        stored_value_earns=bool(row["stored_value_earns"]),
+        settings=json.loads(settings) if isinstance(settings, str) else dict(settings or {}),
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@use_case
+async def create_merchant(name: str) -> uuid.UUID:
+    """Create a merchant (商户)."""
+    if not name.strip():
+        raise ValidationError(field="name", reason="must not be empty")
+    merchant_id = uuid.uuid4()
+    await fetch("INSERT INTO merchant (id, name, created_at) VALUES ({}, {}, {})", merchant_id, name.strip(), _now())
+    return merchant_id
+
+
+@use_case
+async def create_store(merchant_id: uuid.UUID, code: str, name: str, city: str = "", address: str = "") -> uuid.UUID:
+    """Add a store (门店) to a merchant; ``code`` is unique within the merchant."""
+    if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
+        raise MerchantNotFound(merchant_id=merchant_id)
+    if not code.strip() or not name.strip():
+        raise ValidationError(field="code/name", reason="must not be empty")
+    if await fetch_one("SELECT id FROM store WHERE merchant_id = {} AND code = {}", merchant_id, code):
+        raise ValidationError(field="code", reason=f"store code {code!r} already exists")
+    store_id = uuid.uuid4()
+    await fetch(
+        "INSERT INTO store (id, merchant_id, code, name, city, address, active, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+        store_id, merchant_id, code.strip(), name.strip(), city, address, True, _now(),
+    )
+    return store_id
+
+
+@use_case
+async def create_program(
+    merchant_id: uuid.UUID,
+    name: str,
+    currency: str = "CNY",
+    time_zone: str = "Asia/Shanghai",
+    points_expiry_days: int | None = None,
+    point_value_minor: int = 1,
+    stored_value_earns: bool = True,
+    settings: dict[str, Any] | None = None,
+) -> ProgramConfig:
+    """Create a membership program and its system (contra) ledger accounts."""
+    if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
+        raise MerchantNotFound(merchant_id=merchant_id)
+    try:
+        get_currency_precision(currency)
+        if len(currency) != 3:
+            raise UnknownCurrencyError(currency)
+    except UnknownCurrencyError as exc:
+        raise ValidationError(field="currency", reason=f"unknown currency {currency!r}") from exc
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(field="time_zone", reason=f"unknown zone {time_zone!r}") from exc
+    if points_expiry_days is not None and points_expiry_days < 1:
+        raise ValidationError(field="points_expiry_days", reason="must be at least 1 day")
+    if point_value_minor < 1:
+        raise ValidationError(field="point_value_minor", reason="must be at least 1")
+    program = ProgramConfig(
+        id=uuid.uuid4(), merchant_id=merchant_id, name=name, currency=currency.upper(), time_zone=time_zone,
+        points_expiry_days=points_expiry_days, point_value_minor=point_value_minor,
+        stored_value_earns=stored_value_earns, settings=settings or {},
+    )
+    now = _now()
+    await fetch(
+        "INSERT INTO program (id, merchant_id, name, currency, time_zone, points_expiry_days,"
+        " point_value_minor, stored_value_earns, settings, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        program.id, merchant_id, name, program.currency, time_zone, points_expiry_days,
+        point_value_minor, stored_value_earns, json.dumps(program.settings, ensure_ascii=False), now,
+    )
+    for kind in SYSTEM_KINDS:
+        await fetch(
+            "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
+            " VALUES ({}, {}, NULL, {}, 0, {})",
+            uuid.uuid4(), program.id, kind, now,
+        )
+    return program
+
+
+async def get_program(program_id: uuid.UUID) -> ProgramConfig:
+    """A program's configuration; ``ProgramNotFound`` when it does not exist."""
+    row = await fetch_one("SELECT * FROM program WHERE id = {}", program_id)
+    if row is None:
+        raise ProgramNotFound(program_id=program_id)
+    return _program_from_row(row)
+
+
+async def list_programs() -> list[ProgramConfig]:
+    """Every program, oldest first."""
+    return [_program_from_row(row) for row in await fetch("SELECT * FROM program ORDER BY created_at")]
+
+
+async def check_store(program: ProgramConfig, store_id: uuid.UUID) -> None:
+    """Refuse a store that does not belong to the program's merchant."""
+    row = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
+    if row is None or row["merchant_id"] != program.merchant_id:
+        raise StoreNotFound(store_id=store_id)
+
+
+async def list_stores(merchant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A merchant's stores by code."""
+    return await fetch(
+        "SELECT id, code, name, city, address, active FROM store WHERE merchant_id = {} ORDER BY code", merchant_id
+    )

@@ -1,0 +1,328 @@
+"""The plugin manager and the typed façade kernel code calls hooks through.
+
+Plugins come from three places, in this order:
+
+1. the built-in plugins in :data:`DEFAULT_PLUGINS` (registered like any other, ``trylast``);
+2. entry points in the ``membership`` group of installed distributions (not under test);
+3. plugins registered at run time (tests, the pytest fixture ``register_plugin``).
+
+``MEMBERSHIP_PLUGINS=a,b`` loads only those entry points; ``MEMBERSHIP_DISABLE_PLUGINS=a,b``
+blocks plugins by name, built-in ones included (``membership.builtin.points``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import inspect
+import os
+import sys
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+
+from membership import __version__, hookspecs
+from membership.errors import MembershipError, PluginError, ValidationError
+
+if TYPE_CHECKING:
+    import random
+
+    import typer
+
+    from membership.analytics.interface import Report
+    from membership.console.pages import ConsolePage
+    from membership.events import Event
+    from membership.jobs.interface import Job
+    from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
+    from membership.notifications.interface import Channel
+    from membership.org.service import ProgramConfig
+    from membership.readers.interface import ReaderDriver
+    from membership.tiers.policy import TierBenefits, TierMetrics
+
+DEFAULT_PLUGINS = (
+    "membership.builtin.identity",
+    "membership.builtin.points",
+    "membership.builtin.tiers",
+    "membership.builtin.reports",
+    "membership.builtin.jobs",
+)
+
+T = TypeVar("T")
+
+
+async def await_me_maybe(value: Any) -> Any:
+    """Return ``value``, awaiting it first when a hook returned an awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin: its name, where it comes from, its version and the hooks it implements."""
+
+    name: str
+    source: str
+    version: str
+    hooks: tuple[str, ...]
+
+
+def _names(env: str) -> set[str]:
+    return {name.strip() for name in os.environ.get(env, "").split(",") if name.strip()}
+
+
+def _loading_entry_points() -> bool:
+    return not getattr(sys, "_called_from_test", False)
+
+
+class Hooks:
+    """Typed methods over the plugin manager; kernel code never touches ``pm.hook``."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._sources: dict[str, tuple[str, str]] = {}
+
+    # -- machinery -------------------------------------------------------------------------
+
+    def _culprit(self, hook: str, exc: BaseException) -> str:
+        """The plugin whose implementation of ``hook`` is deepest in ``exc``'s traceback."""
+        codes = {
+            impl.function.__code__: impl.plugin_name
+            for impl in getattr(self.pm.hook, hook).get_hookimpls()
+        }
+        culprit, tb = "unknown", exc.__traceback__
+        while tb is not None:
+            culprit = codes.get(tb.tb_frame.f_code, culprit)
+            tb = tb.tb_next
+        return culprit
+
+    def _wrap(self, hook: str, exc: Exception) -> MembershipError:
+        if isinstance(exc, MembershipError):
+            return exc
+        return PluginError(plugin=self._culprit(hook, exc), hook=hook, error=f"{type(exc).__name__}: {exc}")
+
+    async def _first(self, hook: str, **kwargs: Any) -> Any:
+        try:
+            return await await_me_maybe(getattr(self.pm.hook, hook)(**kwargs))
+        except Exception as exc:
+            raise self._wrap(hook, exc) from exc
+
+    async def _all(self, hook: str, **kwargs: Any) -> list[Any]:
+        try:
+            results = getattr(self.pm.hook, hook)(**kwargs)
+            return [await await_me_maybe(result) for result in results]
+        except Exception as exc:
+            raise self._wrap(hook, exc) from exc
+
+    def _call_sync(self, hook: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.pm.hook, hook)(**kwargs)
+        except Exception as exc:
+            raise self._wrap(hook, exc) from exc
+
+    def _registry(self, hook: str, kind: str) -> dict[str, type[T]]:
+        found: dict[str, type[T]] = {}
+        for classes in self._call_sync(hook):
+            for cls in classes or ():
+                name = getattr(cls, "name", "")
+                if not name:
+                    raise ValidationError(field=kind, reason=f"{cls.__qualname__} has no name")
+                if name in found and found[name] is not cls:
+                    raise ValidationError(
+                        field=kind,
+                        reason=f"{name!r} is registered twice ({found[name].__qualname__}, {cls.__qualname__})",
+                    )
+                found[name] = cls
+        return found
+
+    # -- identity --------------------------------------------------------------------------
+
+    def normalize_credential(self, kind: str, value: str) -> str:
+        """The canonical credential value (plugins first, then the built-in rules)."""
+        result = self._call_sync("membership_normalize_credential", kind=kind, value=value)
+        return value.strip() if result is None else result
+
+    async def identify(self, program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
+        """The member holding a credential, or None."""
+        return await self._first("membership_identify", program_id=program_id, kind=kind, value=value)
+
+    def normalize_profile(self, profile: dict[str, Any]) -> dict[str, Any]:
+        """Let every plugin tidy ``profile`` in place; returns it."""
+        self._call_sync("membership_normalize_profile", profile=profile)
+        return profile
+
+    async def find_duplicate(
+        self, program_id: uuid.UUID, profile: dict[str, Any]
+    ) -> tuple[str, uuid.UUID] | None:
+        """``(field, member_id)`` of an existing member the profile duplicates, or None."""
+        return await self._first("membership_find_duplicate", program_id=program_id, profile=profile)
+
+    # -- tier policy -----------------------------------------------------------------------
+
+    async def tier_for(
+        self, program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics
+    ) -> str | None:
+        """The tier a member holds for these metrics."""
+        return await self._first("membership_tier_for", program=program, member_id=member_id, metrics=metrics)
+
+    def tier_benefits(self, program: ProgramConfig, tier: str | None) -> TierBenefits | None:
+        """What ``tier`` gives, or None."""
+        if tier is None:
+            return None
+        return self._call_sync("membership_tier_benefits", program=program, tier=tier)
+
+    # -- points rules ----------------------------------------------------------------------
+
+    async def points_awards(self, context: EarnContext) -> list[Award]:
+        """Every award the points rules grant for a purchase."""
+        return [a for awards in await self._all("membership_points_awards", context=context) for a in awards or ()]
+
+    async def growth_awards(self, context: EarnContext) -> list[Award]:
+        """Every growth award for a purchase."""
+        return [a for awards in await self._all("membership_growth_awards", context=context) for a in awards or ()]
+
+    async def check_redemption(self, context: RedeemContext) -> str | None:
+        """A reason to refuse the redemption, or None."""
+        return await self._first("membership_check_redemption", context=context)
+
+    def points_expiry(self, program: ProgramConfig, earned_at: Any) -> PointsExpiry:
+        """When points earned at ``earned_at`` expire."""
+        from membership.ledger.rules import PointsExpiry
+
+        result = self._call_sync("membership_points_expiry", program=program, earned_at=earned_at)
+        return result if result is not None else PointsExpiry(None)
+
+    # -- registries ------------------------------------------------------------------------
+
+    def reader_drivers(self) -> dict[str, type[ReaderDriver]]:
+        """Reader drivers by name."""
+        return self._registry("membership_register_reader_drivers", "reader driver")
+
+    def channels(self) -> dict[str, type[Channel]]:
+        """Notification channels by name."""
+        return self._registry("membership_register_channels", "channel")
+
+    def reports(self) -> dict[str, type[Report]]:
+        """Reports by name."""
+        return self._registry("membership_register_reports", "report")
+
+    def jobs(self) -> dict[str, type[Job]]:
+        """Jobs by name."""
+        return self._registry("membership_register_jobs", "job")
+
+    # -- extension -------------------------------------------------------------------------
+
+    def piccolo_apps(self) -> list[str]:
+        """Plugin Piccolo app modules, in plugin order, without repeats."""
+        apps = [app for apps in self._call_sync("membership_piccolo_apps") for app in apps or ()]
+        return list(dict.fromkeys(apps))
+
+    def routes(self) -> list[Any]:
+        """Plugin API route handlers and controllers."""
+        return [r for routes in self._call_sync("membership_register_routes") for r in routes or ()]
+
+    def console_pages(self) -> list[ConsolePage]:
+        """Plugin console pages; two on one path are refused."""
+        pages: dict[str, ConsolePage] = {}
+        for found in self._call_sync("membership_register_console_pages"):
+            for page in found or ():
+                if page.path in pages:
+                    raise ValidationError(field="console page", reason=f"path {page.path!r} registered twice")
+                pages[page.path] = page
+        return list(pages.values())
+
+    def register_commands(self, cli: typer.Typer) -> None:
+        """Let plugins add CLI commands."""
+        self._call_sync("membership_register_commands", cli=cli)
+
+    async def demo_data(self, program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random) -> None:
+        """Let plugins add demo data."""
+        await self._all("membership_demo_data", program=program, store_ids=store_ids, rng=rng)
+
+    async def event(self, event: Event) -> None:
+        """Deliver an event to every listener."""
+        await self._all("membership_event", event=event)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every registered plugin, built-in ones included."""
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # blocked
+                continue
+            hooks = tuple(sorted(impl_hook.name for impl_hook in self.pm.get_hookcallers(plugin) or ()))
+            source, version = self._sources.get(name, ("runtime", "-"))
+            infos.append(PluginInfo(name=name, source=source, version=version, hooks=hooks))
+        return sorted(infos, key=lambda info: (info.source != "builtin", info.name))
+
+    def register(self, plugin: object, name: str | None = None, source: str = "runtime", version: str = "-") -> str:
+        """Register ``plugin`` (a module or object with ``@hookimpl`` functions)."""
+        registered = self.pm.register(plugin, name=name)
+        if registered is None:
+            raise ValidationError(field="plugin", reason=f"{name!r} is blocked")
+        self._sources[registered] = (source, version)
+        _registry_changed()
+        return registered
+
+    def unregister(self, name: str) -> None:
+        """Remove the plugin registered as ``name``."""
+        self.pm.unregister(name=name)
+        self._sources.pop(name, None)
+        _registry_changed()
+
+
+def _registry_changed() -> None:
+    from membership.db.piccolo_conf import app_registry
+
+    app_registry.cache_clear()
+
+
+def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
+    return importlib.metadata.entry_points(group="membership")
+
+
+def build_hooks() -> Hooks:
+    """A fresh plugin manager with built-in plugins and (outside tests) entry points."""
+    pm = pluggy.PluginManager("membership")
+    pm.add_hookspecs(hookspecs)
+    hooks = Hooks(pm)
+    blocked = _names("MEMBERSHIP_DISABLE_PLUGINS")
+    for name in blocked:
+        pm.set_blocked(name)
+    for module_name in DEFAULT_PLUGINS:
+        if module_name not in blocked:
+            hooks.register(importlib.import_module(module_name), name=module_name, source="builtin", version=__version__)
+    if _loading_entry_points():
+        allowed = _names("MEMBERSHIP_PLUGINS")
+        for ep in _entry_points():
+            if ep.name in blocked or (allowed and ep.name not in allowed):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(plugin=ep.name, hook="loading", error=f"{type(exc).__name__}: {exc}") from exc
+            dist = ep.dist
+            hooks.register(plugin, name=ep.name, source=dist.name if dist else ep.value, version=dist.version if dist else "-")
+    return hooks
+
+
+_hooks: Hooks | None = None
+
+
+def hooks() -> Hooks:
+    """The process-wide façade (built on first use)."""
+    global _hooks
+    if _hooks is None:
+        _hooks = build_hooks()
+    return _hooks
+
+
+def reset_hooks() -> None:
+    """Forget the façade so the next :func:`hooks` call reloads plugins (tests, env changes)."""
+    global _hooks
+    _hooks = None
+    _registry_changed()

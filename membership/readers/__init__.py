@@ -1,0 +1,1 @@
+"""Card readers: the driver interface serial readers implement (drivers live in contrib/)."""

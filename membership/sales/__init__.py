@@ -1,0 +1,1 @@
+"""Sales transactions (purchases and refunds) and what they earn."""

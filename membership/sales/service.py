@@ -1,0 +1,443 @@
+"""Purchases and refunds: what a sale pays with, earns and gives back."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from membership.db import emit, fetch, fetch_one, use_case
+from membership.errors import (
+    DuplicateReceipt,
+    MemberNotFound,
+    RefundExceedsSale,
+    SaleNotFound,
+    ValidationError,
+)
+from membership.events import Event
+from membership.ledger import idempotency
+from membership.ledger.accounts import Kind
+from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry
+from membership.ledger.service import (
+    Balances,
+    MemberAccounts,
+    PostingWriter,
+    check_redemption,
+    credit_points,
+    debit_points,
+    debit_stored_value,
+    require_amount,
+    reverse_points,
+)
+from membership.members.service import active_member
+from membership.org.service import ProgramConfig, check_store, get_program
+from membership.plugins import hooks
+from membership.tiers import service as tiers
+from membership.tiers.policy import TierMetrics
+
+PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentInput:
+    """One payment of a sale. For ``points`` give ``points`` (or an ``amount`` the program's point
+    value divides); ``amount`` is always in minor units."""
+
+    method: str
+    amount: int = 0
+    points: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class PurchaseResult:
+    """A recorded purchase and what it earned."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    total: int
+    points_earned: int
+    points_redeemed: int
+    growth_earned: int
+    awards: list[Award]
+    balances: Balances
+    tier: str | None
+    replayed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Simulation:
+    """What a purchase would earn, and why, without writing anything."""
+
+    member_id: uuid.UUID
+    total: int
+    earning_base: int
+    points_earned: int
+    points_redeemed: int
+    growth_earned: int
+    awards: list[Award]
+    growth_awards: list[Award]
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundResult:
+    """What a refund reversed and gave back."""
+
+    id: uuid.UUID
+    sale_id: uuid.UUID
+    amount: int
+    points_reversed: int
+    points_debt: int
+    points_returned: int
+    growth_reversed: int
+    stored_value_returned: int
+    balances: Balances
+    replayed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Priced:
+    total: int
+    points_spent: int
+    points_amount: int
+    stored_value_amount: int
+    payments: tuple[PaymentInput, ...]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_lines(lines: list[LineInput]) -> None:
+    if not lines:
+        raise ValidationError(field="lines", reason="at least one line")
+    if len(lines) > 500:
+        raise ValidationError(field="lines", reason="at most 500 lines")
+    for i, line in enumerate(lines, 1):
+        if not line.sku or len(line.sku) > 64:
+            raise ValidationError(field=f"lines[{i}].sku", reason="1 to 64 characters")
+        require_amount(f"lines[{i}].quantity", line.quantity, minimum=1)
+        require_amount(f"lines[{i}].unit_price", line.unit_price, minimum=0)
+
+
+def _price(program: ProgramConfig, lines: list[LineInput], payments: list[PaymentInput] | None) -> _Priced:
+    """Check lines and payments; the payments must add up to the total."""
+    _check_lines(lines)
+    total = sum(line.amount for line in lines)
+    if payments is None:
+        payments = [PaymentInput("cash", total)]
+    resolved: list[PaymentInput] = []
+    for i, pay in enumerate(payments, 1):
+        if pay.method not in PAYMENT_METHODS:
+            raise ValidationError(field=f"payments[{i}].method", reason=f"one of {PAYMENT_METHODS}")
+        if pay.method == "points":
+            if pay.points:
+                require_amount(f"payments[{i}].points", pay.points)
+                pay = PaymentInput("points", pay.points * program.point_value_minor, pay.points)
+            else:
+                require_amount(f"payments[{i}].amount", pay.amount)
+                if pay.amount % program.point_value_minor:
+                    raise ValidationError(field=f"payments[{i}].amount", reason=f"a multiple of {program.point_value_minor}")
+                pay = PaymentInput("points", pay.amount, pay.amount // program.point_value_minor)
+        else:
+            require_amount(f"payments[{i}].amount", pay.amount, minimum=0)
+        resolved.append(pay)
+    paid = sum(pay.amount for pay in resolved)
+    if paid != total:
+        raise ValidationError(field="payments", reason=f"add up to {paid}, the lines to {total}")
+    return _Priced(
+        total=total,
+        points_spent=sum(p.points for p in resolved if p.method == "points"),
+        points_amount=sum(p.amount for p in resolved if p.method == "points"),
+        stored_value_amount=sum(p.amount for p in resolved if p.method == "stored_value"),
+        payments=tuple(resolved),
+    )
+
+
+def _earn_context(
+    program: ProgramConfig, member: dict[str, Any], store_id: uuid.UUID, lines: list[LineInput],
+    priced: _Priced, occurred_at: dt.datetime, sale_id: uuid.UUID | None,
+) -> EarnContext:
+    base = priced.total - priced.points_amount
+    if not program.stored_value_earns:
+        base -= priced.stored_value_amount
+    return EarnContext(
+        program=program, member_id=member["id"], store_id=store_id, tier=member["tier"], lines=tuple(lines),
+        total=priced.total, earning_base=base, occurred_at=occurred_at, sale_id=sale_id,
+    )
+
+
+def _positive(awards: list[Award]) -> list[Award]:
+    for award in awards:
+        if isinstance(award.points, bool) or not isinstance(award.points, int) or award.points < 0:
+            raise ValidationError(field=f"award {award.rule!r}", reason="points must be a whole number ≥ 0")
+    return [award for award in awards if award.points > 0]
+
+
+def _occurred(occurred_at: dt.datetime | None) -> dt.datetime:
+    now = _now()
+    if occurred_at is None:
+        return now
+    if occurred_at.tzinfo is None:
+        raise ValidationError(field="occurred_at", reason="needs a time zone offset")
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise ValidationError(field="occurred_at", reason="is in the future")
+    return occurred_at.astimezone(dt.UTC)
+
+
+async def _member_in(program: ProgramConfig, member_id: uuid.UUID) -> dict[str, Any]:
+    member = await active_member(member_id)
+    if member["program_id"] != program.id:
+        raise MemberNotFound(member_id=member_id)
+    return member
+
+
+async def simulate_purchase(
+    program_id: uuid.UUID,
+    store_id: uuid.UUID,
+    member_id: uuid.UUID,
+    lines: list[LineInput],
+    payments: list[PaymentInput] | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> Simulation:
+    """What :func:`record_purchase` would earn, with every award's rule and reason; writes nothing."""
+    program = await get_program(program_id)
+    await check_store(program, store_id)
+    member = await _member_in(program, member_id)
+    priced = _price(program, lines, payments)
+    context = _earn_context(program, member, store_id, lines, priced, _occurred(occurred_at), None)
+    awards = _positive(await hooks().points_awards(context))
+    growth = _positive(await hooks().growth_awards(context))
+    return Simulation(
+        member_id=member_id, total=priced.total, earning_base=context.earning_base,
+        points_earned=sum(a.points for a in awards), points_redeemed=priced.points_spent,
+        growth_earned=sum(a.points for a in growth), awards=awards, growth_awards=growth,
+    )
+
+
+@use_case
+async def record_purchase(
+    program_id: uuid.UUID,
+    store_id: uuid.UUID,
+    member_id: uuid.UUID,
+    lines: list[LineInput],
+    payments: list[PaymentInput] | None = None,
+    occurred_at: dt.datetime | None = None,
+    receipt_no: str | None = None,
+    idempotency_key: str | None = None,
+    actor: str = "pos",
+) -> PurchaseResult:
+    """Record a member's purchase (消费): take points and stored value paid, earn points and
+    growth through the points-rules hooks, re-evaluate the tier. One transaction; idempotent."""
+    program = await get_program(program_id)
+    await check_store(program, store_id)
+    member = await _member_in(program, member_id)
+    priced = _price(program, lines, payments)
+    when = _occurred(occurred_at)
+    if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
+        raise ValidationError(field="receipt_no", reason="1 to 64 characters")
+
+    async def run() -> PurchaseResult:
+        if receipt_no is not None:
+            existing = await fetch_one("SELECT id FROM sale WHERE store_id = {} AND receipt_no = {}", store_id, receipt_no)
+            if existing:
+                raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
+        now, sale_id = _now(), uuid.uuid4()
+        accounts = await MemberAccounts.load(program, member_id)
+        await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now)
+        writer = await PostingWriter(
+            program, "purchase", member_id, now, store_id, sale_id, operator=actor, reason=f"消费 / purchase {receipt_no or ''}".strip()
+        ).open()
+        if priced.points_spent:
+            await check_redemption(accounts, priced.points_spent, store_id, "purchase")
+            await debit_points(writer, accounts, priced.points_spent, Kind.POINTS_REDEEMED, "pay_with_points", "积分抵现 / paid with points")
+        if priced.stored_value_amount:
+            await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
+        context = _earn_context(program, member, store_id, lines, priced, when, sale_id)
+        awards = _positive(await hooks().points_awards(context))
+        growth = _positive(await hooks().growth_awards(context))
+        await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED)
+        growth_total = sum(a.points for a in growth)
+        if growth_total:
+            await accounts.change(Kind.GROWTH, growth_total, now)
+            for award in growth:
+                writer.add(accounts.ids[Kind.GROWTH], award.points, award.rule, award.reason)
+                await writer.contra(Kind.GROWTH_ISSUED, -award.points, award.rule, award.reason)
+        await writer.close()
+        points_earned = sum(a.points for a in awards)
+        await fetch(
+            "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
+        )
+        tier = await tiers.reevaluate(program, member_id, member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now)
+        emit(Event("purchase.recorded", program.id, member_id, {
+            "sale_id": sale_id, "store_id": store_id, "total": priced.total, "points_earned": points_earned,
+        }))
+        return PurchaseResult(
+            id=sale_id, member_id=member_id, total=priced.total, points_earned=points_earned,
+            points_redeemed=priced.points_spent, growth_earned=growth_total, awards=awards,
+            balances=accounts.balances(), tier=tier,
+        )
+
+    payload = {
+        "store_id": store_id, "member_id": member_id, "lines": [dataclasses.asdict(x) for x in lines],
+        "payments": [dataclasses.asdict(p) for p in priced.payments], "occurred_at": occurred_at,
+        "receipt_no": receipt_no,
+    }
+    return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
+
+
+async def _insert_sale(
+    program: ProgramConfig, sale_id: uuid.UUID, member_id: uuid.UUID, store_id: uuid.UUID, receipt_no: str | None,
+    occurred_at: dt.datetime, lines: list[LineInput], priced: _Priced, now: dt.datetime,
+) -> None:
+    await fetch(
+        "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, points_earned,"
+        " points_redeemed, growth_earned, refunded_amount, status, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {})",
+        sale_id, program.id, member_id, store_id, receipt_no, occurred_at, priced.total, priced.points_spent, now,
+    )
+    args: list[Any] = []
+    for no, line in enumerate(lines, 1):
+        args += [uuid.uuid4(), sale_id, no, line.sku, line.name, line.category, line.quantity, line.unit_price, line.amount]
+    await fetch(
+        "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
+        " refunded_quantity) VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
+        *args,
+    )
+    args = []
+    for pay in priced.payments:
+        args += [uuid.uuid4(), sale_id, pay.method, pay.amount, pay.points]
+    await fetch(
+        "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES "
+        + ", ".join("({}, {}, {}, {}, {})" for _ in priced.payments),
+        *args,
+    )
+
+
+def _pro_rata(value: int, before: int, after: int, whole: int) -> int:
+    """The part of ``value`` that moving from ``before`` to ``after`` of ``whole`` refunds; the
+    parts of successive partial refunds add up to ``value`` exactly."""
+    if whole == 0:
+        return value if after and not before else 0
+    return value * after // whole - value * before // whole
+
+
+async def _refunded_lots(purchase_posting: uuid.UUID, already: int, points: int) -> list[tuple[int, PointsExpiry]]:
+    """Which expiries the ``points`` given back keep: the lots the purchase spent, latest expiry
+    first, skipping what earlier refunds gave back."""
+    rows = await fetch(
+        "SELECT c.points, l.expires_at FROM points_lot_consumption c JOIN points_lot l ON l.id = c.lot_id"
+        " WHERE c.posting_id = {}",
+        purchase_posting,
+    )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda r: r["expires_at"] or far, reverse=True)
+    lots, skip = [], already
+    for row in rows:
+        available = row["points"] - min(skip, row["points"])
+        skip -= row["points"] - available
+        give = min(available, points)
+        if give:
+            lots.append((give, PointsExpiry(row["expires_at"])))
+            points -= give
+    return lots
+
+
+@use_case
+async def refund(
+    sale_id: uuid.UUID,
+    lines: dict[int, int] | None = None,
+    reason: str = "退货",
+    idempotency_key: str | None = None,
+    actor: str = "pos",
+) -> RefundResult:
+    """Refund a whole sale or some of its lines (退货). Earned points and growth are reversed pro
+    rata (points already spent become debt that later earnings repay); points and stored value
+    the sale paid with are given back, points keeping their original expiry."""
+    sale = await fetch_one("SELECT * FROM sale WHERE id = {}", sale_id)
+    if sale is None:
+        raise SaleNotFound(sale_id=sale_id)
+    program = await get_program(sale["program_id"])
+
+    async def run() -> RefundResult:
+        sold = await fetch("SELECT * FROM sale_line WHERE sale_id = {} ORDER BY line_no", sale_id)
+        by_no = {row["line_no"]: row for row in sold}
+        wanted = lines if lines is not None else {no: row["quantity"] - row["refunded_quantity"] for no, row in by_no.items()}
+        amount, changed = 0, []
+        for line_no, quantity in sorted(wanted.items()):
+            if line_no not in by_no:
+                raise ValidationError(field="lines", reason=f"the sale has no line {line_no}")
+            row = by_no[line_no]
+            remaining = row["quantity"] - row["refunded_quantity"]
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > remaining:
+                raise RefundExceedsSale(line_no=line_no, requested=quantity, remaining=remaining)
+            if quantity:
+                amount += quantity * row["unit_price"]
+                changed.append((line_no, quantity))
+        if not changed:
+            raise ValidationError(field="lines", reason="nothing left to refund")
+        before_qty = sum(r["refunded_quantity"] for r in sold)
+        after_qty = before_qty + sum(q for _, q in changed)
+        if sale["total"]:
+            before, after, whole = sale["refunded_amount"], sale["refunded_amount"] + amount, sale["total"]
+        else:
+            before, after, whole = before_qty, after_qty, sum(r["quantity"] for r in sold)
+        points_back = _pro_rata(sale["points_earned"], before, after, whole)
+        growth_back = _pro_rata(sale["growth_earned"], before, after, whole)
+        points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
+        paid_sv = await fetch_one(
+            "SELECT COALESCE(SUM(amount), 0) AS n FROM sale_payment WHERE sale_id = {} AND method = 'stored_value'", sale_id
+        )
+        sv_return = _pro_rata(int(paid_sv["n"]), before, after, whole)
+
+        now = _now()
+        accounts = await MemberAccounts.load(program, sale["member_id"])
+        purchase = await fetch_one("SELECT id FROM ledger_posting WHERE sale_id = {} AND kind = 'purchase'", sale_id)
+        writer = await PostingWriter(
+            program, "refund", sale["member_id"], now, sale["store_id"], sale_id, operator=actor, reason=reason
+        ).open()
+        debt = await reverse_points(writer, accounts, points_back, purchase["id"], reason) if points_back else 0
+        if points_return:
+            already = _pro_rata(sale["points_redeemed"], 0, before, whole)
+            lots = await _refunded_lots(purchase["id"], already, points_return)
+            await credit_points(writer, accounts, [Award("refund_points_paid", points_return, reason)], Kind.POINTS_REDEEMED, lots)
+        growth_taken = min(growth_back, await accounts.lock(Kind.GROWTH))
+        if growth_taken:
+            await accounts.change(Kind.GROWTH, -growth_taken, now)
+            writer.add(accounts.ids[Kind.GROWTH], -growth_taken, "refund", reason)
+            await writer.contra(Kind.GROWTH_ISSUED, growth_taken, "refund", reason)
+        if sv_return:
+            await accounts.change(Kind.STORED_VALUE, sv_return, now)
+            writer.add(accounts.ids[Kind.STORED_VALUE], sv_return, "refund", reason)
+            await writer.contra(Kind.STORED_VALUE_SPENT, -sv_return, "refund", reason)
+        await writer.close()
+
+        for line_no, quantity in changed:
+            await fetch(
+                "UPDATE sale_line SET refunded_quantity = refunded_quantity + {} WHERE sale_id = {} AND line_no = {}",
+                quantity, sale_id, line_no,
+            )
+        status = "refunded" if after_qty == sum(r["quantity"] for r in sold) else "partially_refunded"
+        await fetch(
+            "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
+        )
+        refund_id = uuid.uuid4()
+        await fetch(
+            "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_returned,"
+            " growth_reversed, stored_value_returned, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            refund_id, sale_id, amount, json.dumps([{"line_no": n, "quantity": q} for n, q in changed]),
+            points_back, debt, points_return, growth_taken, sv_return, now,
+        )
+        member = await fetch_one("SELECT tier FROM member WHERE id = {}", sale["member_id"])
+        await tiers.reevaluate(program, sale["member_id"], member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now)
+        emit(Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt}))
+        return RefundResult(
+            id=refund_id, sale_id=sale_id, amount=amount, points_reversed=points_back, points_debt=debt,
+            points_returned=points_return, growth_reversed=growth_taken, stored_value_returned=sv_return,
+            balances=accounts.balances(),
+        )
+
+    payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
+    return await idempotency.once(program.id, idempotency_key, "refund", payload, RefundResult, run)

@@ -1,0 +1,1 @@
+"""Tiers and growth: which tier a member holds and what it gives."""
