@@ -232,7 +232,7 @@ async def credit_points(
     if kept:
         await accounts.change(Kind.POINTS, kept, writer.now)
         if lots is None:
-            lots = [(kept, hooks().points_expiry(accounts.program, writer.now))]
+            lots = [(total, hooks().points_expiry(accounts.program, writer.now))]
         skip = repay  # repaid points come off the first lots
         for points, expiry in lots:
             used = min(skip, points)
