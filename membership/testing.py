@@ -1,0 +1,61 @@
+"""pytest fixtures for plugin authors (registered through the ``pytest11`` entry point).
+
+* ``membership_settings`` — settings on a fresh SQLite file in a temporary folder;
+* ``membership_db`` — that database opened and migrated (kernel and registered plugins);
+* ``register_plugin`` — register a plugin for one test; it is unregistered afterwards.
+
+Example::
+
+    async def test_my_rule(membership_db, register_plugin):
+        register_plugin(my_plugin)
+        ...
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from membership.config import Settings, new_secret_key
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Entry points are not loaded under test: tests register the plugins they need."""
+    sys._called_from_test = True  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def membership_settings(tmp_path) -> Settings:
+    """Settings on a new SQLite file in ``tmp_path``."""
+    return Settings(database_url=f"sqlite:///{tmp_path / 'membership.db'}", secret_key=new_secret_key(), base_dir=tmp_path)
+
+
+@pytest.fixture
+async def membership_db(membership_settings: Settings) -> AsyncIterator[Settings]:
+    """The ``membership_settings`` database, opened and migrated; closed after the test."""
+    from membership.db import close_database, open_database
+    from membership.db.migrate import migrate
+
+    await open_database(membership_settings)
+    await migrate()
+    yield membership_settings
+    await close_database()
+
+
+@pytest.fixture
+def register_plugin() -> Iterator[Callable[..., str]]:
+    """``register_plugin(obj, name=None)`` registers ``obj`` until the test ends."""
+    from membership.plugins import hooks
+
+    names: list[str] = []
+
+    def register(plugin: object, name: str | None = None) -> str:
+        registered = hooks().register(plugin, name=name)
+        names.append(registered)
+        return registered
+
+    yield register
+    for name in names:
+        hooks().unregister(name)

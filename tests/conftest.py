@@ -1,0 +1,154 @@
+"""Kernel test fixtures: a migrated SQLite file per test, and a throwaway PostgreSQL 15 cluster.
+
+The cluster is started once per session with the machine's ``initdb``/``pg_ctl`` (as the
+``postgres`` user when running as root: initdb refuses root). Without binaries the PostgreSQL
+tests skip loudly, unless ``MEMBERSHIP_TEST_POSTGRES=required`` (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from membership.config import Settings, new_secret_key
+from membership.db import close_database, open_database
+from membership.db.migrate import migrate
+
+SECRET = new_secret_key()
+
+
+def _pg_bindir() -> Path | None:
+    explicit = os.environ.get("MEMBERSHIP_PG_BINDIR")
+    candidates = [explicit] if explicit else sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(command: str) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["su", "postgres", "-s", "/bin/bash", "-c", command], check=True, capture_output=True)
+    else:
+        subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+
+
+def _run_sync(coroutine) -> None:
+    """Run set-up work on its own event loop in a thread (a test's loop may be running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """DSN prefix of a throwaway PostgreSQL cluster (``postgresql://postgres@127.0.0.1:PORT``)."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        reason = "PostgreSQL binaries (initdb, pg_ctl) not found"
+        if os.environ.get("MEMBERSHIP_TEST_POSTGRES") == "required":
+            pytest.fail(f"{reason} and MEMBERSHIP_TEST_POSTGRES=required")
+        pytest.skip(f"!!! {reason}: PostgreSQL tests skipped !!!")
+    root = Path(tempfile.mkdtemp(prefix="membership-pg-"))
+    os.chmod(root, 0o777)
+    data, sockets, port = root / "data", root / "sock", _free_port()
+    sockets.mkdir()
+    os.chmod(sockets, 0o777)
+    _as_postgres(f"{bindir}/initdb -D {data} --auth=trust -U postgres -E UTF8 --no-sync >/dev/null")
+    _as_postgres(
+        f"{bindir}/pg_ctl -D {data} -l {root}/log -w -o "
+        f"\"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start"
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    finally:
+        _as_postgres(f"{bindir}/pg_ctl -D {data} -m immediate stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """A migrated PostgreSQL database that each test copies (CREATE DATABASE … TEMPLATE)."""
+    import asyncpg
+
+    async def build() -> None:
+        conn = await asyncpg.connect(f"{pg_server}/postgres")
+        await conn.execute("CREATE DATABASE membership_template")
+        await conn.close()
+        settings = Settings(database_url=f"{pg_server}/membership_template", secret_key=SECRET, pg_pool_size=2)
+        await open_database(settings)
+        await migrate()
+        await close_database()
+
+    _run_sync(build())
+    return "membership_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "membership.db"
+
+    async def build() -> None:
+        await open_database(Settings(database_url=f"sqlite:///{path}", secret_key=SECRET))
+        await migrate()
+        await close_database()
+
+    _run_sync(build())
+    return path
+
+
+async def _open_sqlite(tmp_path: Path, template: Path) -> Settings:
+    path = tmp_path / "membership.db"
+    shutil.copy(template, path)
+    settings = Settings(database_url=f"sqlite:///{path}", secret_key=SECRET, base_dir=tmp_path)
+    await open_database(settings)
+    return settings
+
+
+async def _open_postgres(server: str, template: str) -> Settings:
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(f"{server}/postgres")
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    await conn.close()
+    settings = Settings(database_url=f"{server}/{name}", secret_key=SECRET, pg_pool_size=20)
+    await open_database(settings)
+    return settings
+
+
+@pytest.fixture
+async def db(tmp_path, sqlite_template):
+    """A migrated SQLite database for one test."""
+    settings = await _open_sqlite(tmp_path, sqlite_template)
+    yield settings
+    await close_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def any_db(request, tmp_path, sqlite_template):
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        settings = await _open_sqlite(tmp_path, sqlite_template)
+    else:
+        server = request.getfixturevalue("pg_server")
+        settings = await _open_postgres(server, request.getfixturevalue("pg_template"))
+    yield settings
+    await close_database()
