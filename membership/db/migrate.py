@@ -9,6 +9,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 
+from membership.db.engine import bind_tables, current_engine
 from membership.db.piccolo_conf import app_registry
 from membership.errors import NotConfigured
 
@@ -30,6 +31,7 @@ async def pending_migrations() -> list[str]:
 
 async def migrate() -> list[str]:
     """Apply every pending migration (kernel apps first, then plugin apps); returns what ran."""
+    bind_tables(current_engine())  # plugin tables registered since the database was opened
     pending = await pending_migrations()
     if not pending:
         return []
