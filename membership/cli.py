@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from membership import __version__
 from membership.config import DEFAULT_DATABASE_URL, Settings, config_path, load_settings, write_config
@@ -52,7 +53,10 @@ def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = N
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
     )
 
@@ -151,7 +155,9 @@ def plugins_list() -> None:
     for column in ("name", "source", "version", "hooks"):
         table.add_column(column)
     for info in hooks().plugins():
-        table.add_row(info.name, info.source, info.version, ", ".join(h.removeprefix("membership_") for h in info.hooks))
+        table.add_row(
+            info.name, info.source, info.version, ", ".join(h.removeprefix("membership_") for h in info.hooks)
+        )
     console.print(table)
 
 
@@ -194,13 +200,12 @@ def main() -> None:
         hooks().register_commands(app)
         app()
     except MembershipError as exc:
-        err.print(f"[red]错误 error[/] [{exc.code}] {exc.detail(language)}", highlight=False)
+        err.print(Text.assemble(("错误 error ", "red"), f"[{exc.code}] {exc.detail(language)}"), soft_wrap=True)
         sys.exit(1)
     except (OSError, ConnectionError) as exc:
-        err.print(f"[red]错误 error[/] {type(exc).__name__}: {exc}", highlight=False)
+        err.print(Text.assemble(("错误 error ", "red"), f"{type(exc).__name__}: {exc}"), soft_wrap=True)
         sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-

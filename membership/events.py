@@ -22,6 +22,4 @@ class Event:
     program_id: uuid.UUID
     member_id: uuid.UUID | None = None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
-    occurred_at: dt.datetime = dataclasses.field(
-        default_factory=lambda: dt.datetime.now(dt.UTC)
-    )
+    occurred_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))

@@ -106,9 +106,7 @@ def membership_normalize_profile(profile: dict[str, Any]) -> None:
 
 
 @hookspec(firstresult=True)
-def membership_find_duplicate(
-    program_id: uuid.UUID, profile: dict[str, Any]
-) -> tuple[str, uuid.UUID] | None:
+def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
     """Return an existing member the new profile duplicates, or None.
 
     Stops at the first non-None result. Enrolment refuses a duplicate with ``DuplicateMember``.
@@ -135,9 +133,7 @@ def membership_find_duplicate(
 
 
 @hookspec(firstresult=True)
-def membership_tier_for(
-    program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics
-) -> str | None:
+def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
     """Return the tier code a member holds given their metrics, or None for no tier.
 
     Stops at the first non-None result. Called after every change of growth. The built-in
@@ -419,9 +415,7 @@ def membership_register_jobs() -> list[type[Job]] | None:
 
 
 @hookspec
-def membership_demo_data(
-    program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random
-) -> None:
+def membership_demo_data(program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random) -> None:
     """Add a plugin's demo data after ``membership demo`` created the kernel's.
 
     Every implementation runs, in its own use case. Use ``rng`` so demo data is reproducible.

@@ -89,10 +89,7 @@ class Hooks:
 
     def _culprit(self, hook: str, exc: BaseException) -> str:
         """The plugin whose implementation of ``hook`` is deepest in ``exc``'s traceback."""
-        codes = {
-            impl.function.__code__: impl.plugin_name
-            for impl in getattr(self.pm.hook, hook).get_hookimpls()
-        }
+        codes = {impl.function.__code__: impl.plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls()}
         culprit, tb = "unknown", exc.__traceback__
         while tb is not None:
             culprit = codes.get(tb.tb_frame.f_code, culprit)
@@ -154,17 +151,13 @@ class Hooks:
         self._call_sync("membership_normalize_profile", profile=profile)
         return profile
 
-    async def find_duplicate(
-        self, program_id: uuid.UUID, profile: dict[str, Any]
-    ) -> tuple[str, uuid.UUID] | None:
+    async def find_duplicate(self, program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
         """``(field, member_id)`` of an existing member the profile duplicates, or None."""
         return await self._first("membership_find_duplicate", program_id=program_id, profile=profile)
 
     # -- tier policy -----------------------------------------------------------------------
 
-    async def tier_for(
-        self, program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics
-    ) -> str | None:
+    async def tier_for(self, program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
         """The tier a member holds for these metrics."""
         return await self._first("membership_tier_for", program=program, member_id=member_id, metrics=metrics)
 
@@ -295,7 +288,9 @@ def build_hooks() -> Hooks:
         pm.set_blocked(name)
     for module_name in DEFAULT_PLUGINS:
         if module_name not in blocked:
-            hooks.register(importlib.import_module(module_name), name=module_name, source="builtin", version=__version__)
+            hooks.register(
+                importlib.import_module(module_name), name=module_name, source="builtin", version=__version__
+            )
     if _loading_entry_points():
         allowed = _names("MEMBERSHIP_PLUGINS")
         for ep in _entry_points():
@@ -306,7 +301,9 @@ def build_hooks() -> Hooks:
             except Exception as exc:
                 raise PluginError(plugin=ep.name, hook="loading", error=f"{type(exc).__name__}: {exc}") from exc
             dist = ep.dist
-            hooks.register(plugin, name=ep.name, source=dist.name if dist else ep.value, version=dist.version if dist else "-")
+            hooks.register(
+                plugin, name=ep.name, source=dist.name if dist else ep.value, version=dist.version if dist else "-"
+            )
     return hooks
 
 

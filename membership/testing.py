@@ -29,7 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def membership_settings(tmp_path) -> Settings:
     """Settings on a new SQLite file in ``tmp_path``."""
-    return Settings(database_url=f"sqlite:///{tmp_path / 'membership.db'}", secret_key=new_secret_key(), base_dir=tmp_path)
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'membership.db'}", secret_key=new_secret_key(), base_dir=tmp_path
+    )
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def pg_server():
     _as_postgres(f"{bindir}/initdb -D {data} --auth=trust -U postgres -E UTF8 --no-sync >/dev/null")
     _as_postgres(
         f"{bindir}/pg_ctl -D {data} -l {root}/log -w -o "
-        f"\"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start"
+        f'"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start'
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"

@@ -40,7 +40,9 @@ async def test_one_idempotency_key_replayed_concurrently_has_one_effect(any_db):
     lines = [LineInput("6901", 1, 9_900)]
 
     async def submit():
-        return await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, lines, idempotency_key="till-7-42")
+        return await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, lines, idempotency_key="till-7-42"
+        )
 
     results = await asyncio.gather(*(submit() for _ in range(20)))
     assert len({r.id for r in results}) == 1
@@ -60,7 +62,9 @@ async def test_concurrent_purchases_and_redemptions_keep_the_ledger_sound(any_db
     await ledger.adjust_points(shop.member_id, 50, "赠送", "admin")
 
     async def buy(i: int):
-        return await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput(f"s{i}", 1, 1_000)])
+        return await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, [LineInput(f"s{i}", 1, 1_000)]
+        )
 
     async def spend(i: int):
         try:

@@ -22,14 +22,13 @@ from membership.errors import DuplicateMember, PluginError, RedemptionNotAllowed
 from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job, JobResult
 from membership.ledger import service as ledger
-from membership.ledger.rules import Award, PointsExpiry
+from membership.ledger.rules import Award, LineInput, PointsExpiry
 from membership.members import service as members
 from membership.notifications import service as notifications
 from membership.notifications.interface import Channel, DeliveryReport, Message
 from membership.plugins import hooks
 from membership.readers.interface import CredentialRead, ReaderDriver
 from membership.sales import service as sales
-from membership.ledger.rules import LineInput
 from membership.tiers.policy import TierBenefits
 from tests.helpers import ledger_violations, make_shop
 
@@ -104,7 +103,9 @@ async def test_hook_find_duplicate(db, register_plugin):
     class SameName:
         @hookimpl(tryfirst=True)
         async def membership_find_duplicate(self, program_id, profile):
-            row = await fetch_one("SELECT id FROM member WHERE program_id = {} AND name = {}", program_id, profile.get("name"))
+            row = await fetch_one(
+                "SELECT id FROM member WHERE program_id = {} AND name = {}", program_id, profile.get("name")
+            )
             return ("name", row["id"]) if row else None
 
     register_plugin(SameName())
@@ -281,7 +282,9 @@ async def test_hook_register_reports(db, register_plugin):
         name = "gender_mix"
 
         async def run(self, program_id, params):
-            rows = await fetch("SELECT gender, COUNT(*) AS n FROM member WHERE program_id = {} GROUP BY gender", program_id)
+            rows = await fetch(
+                "SELECT gender, COUNT(*) AS n FROM member WHERE program_id = {} GROUP BY gender", program_id
+            )
             return ReportResult(["gender", "members"], [[r["gender"], r["n"]] for r in rows])
 
     class Reports:
@@ -436,4 +439,3 @@ async def test_a_failing_plugin_is_named_in_the_error(db, register_plugin):
         await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
     assert "acme-broken-rules" in caught.value.detail("en") and "ZeroDivisionError" in caught.value.detail("en")
     assert (await fetch_one("SELECT COUNT(*) AS n FROM sale"))["n"] == 0
-

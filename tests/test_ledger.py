@@ -31,7 +31,9 @@ def _no_progress(done: int, total: int) -> None:
 
 async def test_purchase_earns_one_point_per_yuan_rounded_down(any_db):
     shop = await make_shop()
-    result = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE, LineInput("x", 1, 99)])
+    result = await sales.record_purchase(
+        shop.program.id, shop.store_id, shop.member_id, [COFFEE, LineInput("x", 1, 99)]
+    )
     assert result.total == 25_799
     assert result.points_earned == 257 and result.growth_earned == 257
     assert [(a.rule, a.points) for a in result.awards] == [("base", 257)]
@@ -42,8 +44,12 @@ async def test_purchase_earns_one_point_per_yuan_rounded_down(any_db):
 
 async def test_same_idempotency_key_replays_and_different_payload_conflicts(any_db):
     shop = await make_shop()
-    first = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE], idempotency_key="pos-1-0001")
-    again = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE], idempotency_key="pos-1-0001")
+    first = await sales.record_purchase(
+        shop.program.id, shop.store_id, shop.member_id, [COFFEE], idempotency_key="pos-1-0001"
+    )
+    again = await sales.record_purchase(
+        shop.program.id, shop.store_id, shop.member_id, [COFFEE], idempotency_key="pos-1-0001"
+    )
     assert again.replayed and not first.replayed
     assert again.id == first.id and again.balances == first.balances and again.awards == first.awards
     assert (await ledger.balances(shop.member_id)).points == 257
@@ -70,8 +76,15 @@ async def test_pay_with_points_and_stored_value(any_db):
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE])  # 257 points
     await ledger.top_up(shop.member_id, 10_000, shop.store_id)
     result = await sales.record_purchase(
-        shop.program.id, shop.store_id, shop.member_id, [LineInput("tea", 1, 15_000)],
-        payments=[PaymentInput("points", points=200), PaymentInput("stored_value", 10_000), PaymentInput("cash", 4_800)],
+        shop.program.id,
+        shop.store_id,
+        shop.member_id,
+        [LineInput("tea", 1, 15_000)],
+        payments=[
+            PaymentInput("points", points=200),
+            PaymentInput("stored_value", 10_000),
+            PaymentInput("cash", 4_800),
+        ],
     )
     # 200 points pay ¥2.00 (1 fen a point); the ¥148 paid otherwise earns 148 points
     assert result.points_redeemed == 200 and result.points_earned == 148
@@ -79,10 +92,16 @@ async def test_pay_with_points_and_stored_value(any_db):
     assert result.balances.stored_value == 0
     with pytest.raises(InsufficientStoredValue):
         await sales.record_purchase(
-            shop.program.id, shop.store_id, shop.member_id, [COFFEE], payments=[PaymentInput("stored_value", COFFEE.amount)]
+            shop.program.id,
+            shop.store_id,
+            shop.member_id,
+            [COFFEE],
+            payments=[PaymentInput("stored_value", COFFEE.amount)],
         )
     with pytest.raises(ValidationError):
-        await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE], payments=[PaymentInput("cash", 1)])
+        await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, [COFFEE], payments=[PaymentInput("cash", 1)]
+        )
     assert await ledger_violations() == []
 
 
@@ -106,7 +125,11 @@ async def test_partial_refunds_reverse_pro_rata_and_add_up_exactly(any_db):
     shop = await make_shop()
     lines = [LineInput("a", 3, 3_333), LineInput("b", 1, 1)]
     sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, lines)  # 10_000 → 100 points
-    parts = [await sales.refund(sale.id, {1: 1}), await sales.refund(sale.id, {1: 1}), await sales.refund(sale.id, {1: 1, 2: 1})]
+    parts = [
+        await sales.refund(sale.id, {1: 1}),
+        await sales.refund(sale.id, {1: 1}),
+        await sales.refund(sale.id, {1: 1, 2: 1}),
+    ]
     assert sum(p.points_reversed for p in parts) == 100
     assert sum(p.amount for p in parts) == 10_000
     row = await fetch_one("SELECT status, refunded_amount FROM sale WHERE id = {}", sale.id)
@@ -121,7 +144,11 @@ async def test_refund_gives_back_points_paid_with_their_original_expiry(any_db):
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE])
     lot = await fetch_one("SELECT expires_at FROM points_lot")
     paid = await sales.record_purchase(
-        shop.program.id, shop.store_id, shop.member_id, [LineInput("tea", 1, 100)], payments=[PaymentInput("points", points=100)]
+        shop.program.id,
+        shop.store_id,
+        shop.member_id,
+        [LineInput("tea", 1, 100)],
+        payments=[PaymentInput("points", points=100)],
     )
     refund = await sales.refund(paid.id, idempotency_key="refund-1")
     assert refund.points_returned == 100
@@ -173,7 +200,9 @@ async def test_expiry_job_processes_many_accounts_in_chunks(db):
     for member_id in ids:
         await ledger.adjust_points(member_id, 7, "活动", "admin")
     seen = []
-    result = await expire_points(dt.datetime.now(dt.UTC) + dt.timedelta(days=366), lambda d, t: seen.append((d, t)), chunk_size=8)
+    result = await expire_points(
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=366), lambda d, t: seen.append((d, t)), chunk_size=8
+    )
     assert result.processed == 31 and "217 points" in result.summary
     assert seen[0] == (0, 31) and seen[-1] == (31, 31) and len(seen) == 5
     expired = await fetch_one(

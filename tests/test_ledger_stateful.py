@@ -62,8 +62,13 @@ def ledger_machine(template: Path, checked: list[int]):
             for member_id in self.members:
                 self.run(ledger.adjust_points(member_id, 500, "开卡礼", "test"))
 
-        @rule(target=sales_made, who=st.integers(0, 1), prices=st.lists(amounts, min_size=1, max_size=3),
-              with_points=st.integers(0, 300), with_stored=st.booleans())
+        @rule(
+            target=sales_made,
+            who=st.integers(0, 1),
+            prices=st.lists(amounts, min_size=1, max_size=3),
+            with_points=st.integers(0, 300),
+            with_stored=st.booleans(),
+        )
         def purchase(self, who, prices, with_points, with_stored):
             member_id = self.members[who]
             lines = [LineInput(f"sku{i}", 1, p) for i, p in enumerate(prices)]
@@ -77,7 +82,9 @@ def ledger_machine(template: Path, checked: list[int]):
                 rest -= rest // 2
             payments.append(PaymentInput("cash", rest))
             try:
-                return self.run(sales.record_purchase(self.shop.program.id, self.shop.store_id, member_id, lines, payments)).id
+                return self.run(
+                    sales.record_purchase(self.shop.program.id, self.shop.store_id, member_id, lines, payments)
+                ).id
             except (InsufficientPoints, InsufficientStoredValue):
                 return self.run(sales.record_purchase(self.shop.program.id, self.shop.store_id, member_id, lines)).id
 
@@ -101,7 +108,9 @@ def ledger_machine(template: Path, checked: list[int]):
 
         @rule(sale=sales_made, share=st.integers(1, 3))
         def refund(self, sale, share):
-            lines = self.run(fetch("SELECT line_no, quantity, refunded_quantity FROM sale_line WHERE sale_id = {}", sale))
+            lines = self.run(
+                fetch("SELECT line_no, quantity, refunded_quantity FROM sale_line WHERE sale_id = {}", sale)
+            )
             wanted = {r["line_no"]: r["quantity"] - r["refunded_quantity"] for r in lines[:share]}
             try:
                 self.run(sales.refund(sale, wanted))
@@ -136,7 +145,9 @@ def test_ledger_invariants_hold_over_random_histories(sqlite_template):
     checked: list[int] = []
     machine = ledger_machine(sqlite_template, checked)
     machine.TestCase.settings = settings(
-        max_examples=4, stateful_step_count=200, deadline=None,
+        max_examples=4,
+        stateful_step_count=200,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     machine.TestCase().runTest()

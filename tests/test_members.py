@@ -37,8 +37,13 @@ async def test_known_phone_never_appears_in_plaintext_in_the_sqlite_file(db):
     shop = await make_shop()
     await members.enrol(
         shop.program.id,
-        {"name": "王芳", "phone": PHONE, "email": "wang.fang@example.cn", "id_number": "11010119900307123x",
-         "address": "上海市静安区南京西路1号"},
+        {
+            "name": "王芳",
+            "phone": PHONE,
+            "email": "wang.fang@example.cn",
+            "id_number": "11010119900307123x",
+            "address": "上海市静安区南京西路1号",
+        },
     )
     path = db.sqlite_path
     with sqlite3.connect(path) as connection:
@@ -53,8 +58,15 @@ async def test_enrol_normalises_masks_and_reveals_with_audit(any_db):
     shop = await make_shop()
     member = await members.enrol(
         shop.program.id,
-        {"name": "  李娜 ", "phone": "139 8765 4321", "email": " LI.NA@Example.CN ", "id_number": "11010119900307123x",
-         "birthday": dt.date(1990, 3, 7), "tags": ["生鲜", "生鲜", "母婴"], "consents": {"sms": True}},
+        {
+            "name": "  李娜 ",
+            "phone": "139 8765 4321",
+            "email": " LI.NA@Example.CN ",
+            "id_number": "11010119900307123x",
+            "birthday": dt.date(1990, 3, 7),
+            "tags": ["生鲜", "生鲜", "母婴"],
+            "consents": {"sms": True},
+        },
         store_id=shop.store_id,
     )
     assert is_valid_member_no(member.member_no)

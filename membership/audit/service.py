@@ -22,6 +22,12 @@ async def record(
     await execute(
         "INSERT INTO audit_log (id, occurred_at, actor, action, object_type, object_id, program_id, details)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
-        uuid.uuid4(), dt.datetime.now(dt.UTC), actor, action, object_type, str(object_id), program_id,
+        uuid.uuid4(),
+        dt.datetime.now(dt.UTC),
+        actor,
+        action,
+        object_type,
+        str(object_id),
+        program_id,
         json.dumps(details or {}, ensure_ascii=False, default=str),
     )

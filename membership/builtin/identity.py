@@ -33,13 +33,16 @@ async def membership_identify(program_id: uuid.UUID, kind: str, value: str) -> u
     if kind == "phone":
         row = await fetch_one(
             "SELECT id FROM member WHERE program_id = {} AND phone_hash = {} AND status = 'active'",
-            program_id, vault.lookup_hash("phone", value),
+            program_id,
+            vault.lookup_hash("phone", value),
         )
         return row["id"] if row else None
     row = await fetch_one(
         "SELECT member_id, state FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {}"
         " ORDER BY CASE WHEN state = 'active' THEN 0 ELSE 1 END, changed_at DESC LIMIT 1",
-        program_id, kind, vault.lookup_hash(f"credential:{kind}", value),
+        program_id,
+        kind,
+        vault.lookup_hash(f"credential:{kind}", value),
     )
     if row is None:
         return None

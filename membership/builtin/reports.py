@@ -25,7 +25,10 @@ class MembersSummary(Report):
             " COALESCE(SUM(CASE WHEN id IN (SELECT member_id FROM sale WHERE program_id = {} AND occurred_at >= {})"
             " THEN 1 ELSE 0 END), 0) AS active_members"
             " FROM member WHERE program_id = {} AND status = 'active'",
-            since, program_id, since, program_id,
+            since,
+            program_id,
+            since,
+            program_id,
         )
         columns = ["members", "new_members", "active_members"]
         return ReportResult(columns, [[int(row[c]) for c in columns]])

@@ -34,7 +34,8 @@ def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits 
     for entry in _tiers(program):
         if entry["code"] == tier:
             return TierBenefits(
-                tier=tier, name=entry.get("name", tier),
+                tier=tier,
+                name=entry.get("name", tier),
                 points_multiplier_pct=int(entry.get("points_multiplier_pct", 100)),
                 discount_pct=int(entry.get("discount_pct", 0)),
             )

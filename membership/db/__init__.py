@@ -10,9 +10,9 @@ import os
 # Piccolo finds its engine and apps through this module (also for `piccolo` CLI commands).
 os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
 
-from membership.db.engine import close_database, current_engine, is_sqlite, open_database  # noqa: E402
-from membership.db.sql import execute, fetch, fetch_one  # noqa: E402
-from membership.db.transaction import emit, use_case  # noqa: E402
+from membership.db.engine import close_database, current_engine, is_sqlite, open_database
+from membership.db.sql import execute, fetch, fetch_one
+from membership.db.transaction import emit, use_case
 
 __all__ = [
     "close_database",

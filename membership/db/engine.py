@@ -68,9 +68,7 @@ class MembershipSQLiteEngine(SQLiteEngine):
         finally:
             await connection.close()
 
-    async def _run_in_existing_connection(
-        self, connection, query, args=None, query_type="generic", table=None
-    ):
+    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
 

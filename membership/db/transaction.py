@@ -100,4 +100,3 @@ def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return run
-

@@ -18,14 +18,35 @@ from membership.org import service as org
 from membership.plugins import hooks
 from membership.sales import service as sales
 
-STORES = (("SH01", "悦享生活 · 上海旗舰店", "上海"), ("SH02", "悦享生活 · 南京西路店", "上海"), ("HZ01", "悦享生活 · 杭州西湖店", "杭州"))
+STORES = (
+    ("SH01", "悦享生活 · 上海旗舰店", "上海"),
+    ("SH02", "悦享生活 · 南京西路店", "上海"),
+    ("HZ01", "悦享生活 · 杭州西湖店", "杭州"),
+)
 TIERS = [
     {"code": "regular", "name": "普通会员", "min_growth": 0},
     {"code": "silver", "name": "银卡会员", "min_growth": 1_000, "points_multiplier_pct": 120, "discount_pct": 2},
     {"code": "gold", "name": "金卡会员", "min_growth": 5_000, "points_multiplier_pct": 150, "discount_pct": 5},
     {"code": "diamond", "name": "钻石会员", "min_growth": 20_000, "points_multiplier_pct": 200, "discount_pct": 8},
 ]
-MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "186", "187", "188", "177", "199")
+MOBILE_PREFIXES = (
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "158",
+    "159",
+    "186",
+    "187",
+    "188",
+    "177",
+    "199",
+)
 
 Step = Callable[[int], None]
 
@@ -68,7 +89,9 @@ def _profile(rng: random.Random, today: dt.date) -> dict:
 
 
 @use_case
-async def _enrol_batch(program: org.ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random, n: int, today: dt.date) -> list[uuid.UUID]:
+async def _enrol_batch(
+    program: org.ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random, n: int, today: dt.date
+) -> list[uuid.UUID]:
     ids = []
     while len(ids) < n:
         try:
@@ -83,8 +106,12 @@ async def _enrol_batch(program: org.ProgramConfig, store_ids: list[uuid.UUID], r
 
 @use_case
 async def _purchase_batch(
-    program: org.ProgramConfig, store_ids: list[uuid.UUID], member_ids: list[uuid.UUID], rng: random.Random,
-    times: list[dt.datetime], counts: dict[str, int],
+    program: org.ProgramConfig,
+    store_ids: list[uuid.UUID],
+    member_ids: list[uuid.UUID],
+    rng: random.Random,
+    times: list[dt.datetime],
+    counts: dict[str, int],
 ) -> None:
     for when in times:
         member_id = rng.choice(member_ids)
@@ -98,7 +125,9 @@ async def _purchase_batch(
         if balances.stored_value >= total and rng.random() < 0.5:
             payments = [sales.PaymentInput("stored_value", total)]
         try:
-            sale = await sales.record_purchase(program.id, rng.choice(store_ids), member_id, lines, payments, occurred_at=when, actor="demo")
+            sale = await sales.record_purchase(
+                program.id, rng.choice(store_ids), member_id, lines, payments, occurred_at=when, actor="demo"
+            )
         except InsufficientStoredValue:  # pragma: no cover - balances were read just before
             continue
         counts["purchases"] += 1
@@ -108,7 +137,9 @@ async def _purchase_batch(
             counts["top_ups"] += 1
         elif roll < 0.08:
             try:
-                await ledger.redeem_points(member_id, rng.choice((100, 200, 500)), rng.choice(store_ids), "积分兑换礼品", actor="demo")
+                await ledger.redeem_points(
+                    member_id, rng.choice((100, 200, 500)), rng.choice(store_ids), "积分兑换礼品", actor="demo"
+                )
                 counts["redemptions"] += 1
             except InsufficientPoints:
                 pass
@@ -122,14 +153,19 @@ async def _plugin_demo_data(program: org.ProgramConfig, store_ids: list[uuid.UUI
     await hooks().demo_data(program, store_ids, rng)
 
 
-async def create_demo(members_count: int = 300, purchases: int = 3000, seed: int = 20261123, step: Step | None = None) -> DemoSummary:
+async def create_demo(
+    members_count: int = 300, purchases: int = 3000, seed: int = 20261123, step: Step | None = None
+) -> DemoSummary:
     """Create the demo merchant, stores, program, members and a year of purchases."""
     rng = random.Random(seed)
     step = step or (lambda n: None)
     merchant = await org.create_merchant("悦享生活连锁超市")
     store_ids = [await org.create_store(merchant, code, name, city) for code, name, city in STORES]
     program = await org.create_program(
-        merchant, "悦享会员", points_expiry_days=365, point_value_minor=1,
+        merchant,
+        "悦享会员",
+        points_expiry_days=365,
+        point_value_minor=1,
         settings={"tiers": TIERS, "min_redeem_points": 100},
     )
     today = dt.datetime.now(program.zone).date()

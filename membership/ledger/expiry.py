@@ -16,7 +16,7 @@ from membership.db import emit, fetch, fetch_one, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
 from membership.ledger.accounts import Kind
-from membership.ledger.service import PostingWriter, system_account
+from membership.ledger.service import PostingWriter
 from membership.org.service import ProgramConfig, list_programs
 
 REASON = "积分到期 / points expired"
@@ -45,7 +45,11 @@ async def expire_chunk(
     await fetch(
         "UPDATE points_lot SET expiry_posting_id = {} WHERE id IN (SELECT id FROM points_lot"
         " WHERE program_id = {} AND remaining > 0 AND expires_at <= {}" + only_account + " LIMIT {})",
-        mark, program.id, now, *([account_id] if account_id else []), chunk_size,
+        mark,
+        program.id,
+        now,
+        *([account_id] if account_id else []),
+        chunk_size,
     )
     totals = await fetch_one(
         "SELECT COUNT(*) AS lots, COALESCE(SUM(remaining), 0) AS points, COUNT(DISTINCT account_id) AS accounts"
@@ -62,7 +66,10 @@ async def expire_chunk(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
         " SELECT gen_random_uuid(), {}, account_id, -CAST(SUM(remaining) AS BIGINT), 'expiry', {}, NULL, {}"
         " FROM points_lot WHERE expiry_posting_id = {} GROUP BY account_id",
-        mark, REASON, now, mark,
+        mark,
+        REASON,
+        now,
+        mark,
     )
     await writer.contra(Kind.POINTS_EXPIRED, chunk.points, "expiry", REASON)
     await writer.close(written=-chunk.points)
@@ -70,11 +77,10 @@ async def expire_chunk(
         "UPDATE ledger_account SET balance = balance - x.total, updated_at = {}"
         " FROM (SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS total FROM points_lot"
         " WHERE expiry_posting_id = {} GROUP BY account_id) AS x WHERE ledger_account.id = x.account_id",
-        now, mark,
+        now,
+        mark,
     )
-    await fetch(
-        "UPDATE points_lot SET expired = expired + remaining, remaining = 0 WHERE expiry_posting_id = {}", mark
-    )
+    await fetch("UPDATE points_lot SET expired = expired + remaining, remaining = 0 WHERE expiry_posting_id = {}", mark)
     emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
     return chunk
 
@@ -86,9 +92,7 @@ async def _expire_one_chunk(program: ProgramConfig, now: dt.datetime, chunk_size
 
 async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
     """Expire every due lot of every program, one committed chunk at a time."""
-    due = await fetch_one(
-        "SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now
-    )
+    due = await fetch_one("SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now)
     total, done, points, accounts = int(due["n"]), 0, 0, 0
     progress(0, total)
     for program in await list_programs():
@@ -99,4 +103,3 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int = 
             done, points, accounts = done + chunk.lots, points + chunk.points, accounts + chunk.accounts
             progress(done, total)
     return JobResult(done, f"{points} points expired in {done} lots of {accounts} member accounts")
-

@@ -51,7 +51,13 @@ async def once(
     inserted = await fetch(
         "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
         " VALUES ({}, {}, {}, {}, {}, NULL, {}, {}) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-        uuid.uuid4(), str(scope), key, operation, fingerprint, now, expires,
+        uuid.uuid4(),
+        str(scope),
+        key,
+        operation,
+        fingerprint,
+        now,
+        expires,
     )
     if not inserted:
         row = await fetch_one(
@@ -64,7 +70,9 @@ async def once(
     result = await run()
     await fetch(
         "UPDATE idempotency_key SET response = {} WHERE scope = {} AND key = {}",
-        msgspec.json.encode(result).decode(), str(scope), key,
+        msgspec.json.encode(result).decode(),
+        str(scope),
+        key,
     )
     return result
 

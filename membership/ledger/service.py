@@ -126,7 +126,8 @@ async def system_account(program_id: uuid.UUID, kind: Kind) -> uuid.UUID:
     if cache_key not in _system_ids:
         row = await fetch_one(
             "SELECT id FROM ledger_account WHERE program_id = {} AND member_id IS NULL AND kind = {}",
-            program_id, kind.value,
+            program_id,
+            kind.value,
         )
         _system_ids[cache_key] = row["id"]
     return _system_ids[cache_key]
@@ -156,8 +157,15 @@ class PostingWriter:
         await fetch(
             "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason,"
             " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
-            self.id, self.program.id, self.member_id, self.kind, self.store_id, self.sale_id, self.operator,
-            self.reason, self.now,
+            self.id,
+            self.program.id,
+            self.member_id,
+            self.kind,
+            self.store_id,
+            self.sale_id,
+            self.operator,
+            self.reason,
+            self.now,
         )
         return self
 
@@ -192,15 +200,20 @@ class PostingWriter:
 # -- points ----------------------------------------------------------------------------------
 
 
-async def add_lot(
-    writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry
-) -> None:
+async def add_lot(writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry) -> None:
     """Create a lot of ``points`` (the balance was already raised by the caller)."""
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
         " earned_at, expires_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {})",
-        uuid.uuid4(), accounts.program.id, accounts.ids[Kind.POINTS], writer.id, writer.store_id, points, points,
-        writer.now, expiry.expires_at,
+        uuid.uuid4(),
+        accounts.program.id,
+        accounts.ids[Kind.POINTS],
+        writer.id,
+        writer.store_id,
+        points,
+        points,
+        writer.now,
+        expiry.expires_at,
     )
 
 
@@ -242,7 +255,9 @@ async def credit_points(
     return kept
 
 
-async def _consume_lots(writer: PostingWriter, account_id: uuid.UUID, points: int, prefer_posting: uuid.UUID | None) -> None:
+async def _consume_lots(
+    writer: PostingWriter, account_id: uuid.UUID, points: int, prefer_posting: uuid.UUID | None
+) -> None:
     """Take ``points`` from the account's lots (nearest expiry, then oldest; a preferred
     posting's own lots first) with two set-based statements."""
     prefer = "CASE WHEN posting_id = {} THEN 0 ELSE 1 END, " if prefer_posting else ""
@@ -256,7 +271,12 @@ async def _consume_lots(writer: PostingWriter, account_id: uuid.UUID, points: in
         " SELECT gen_random_uuid(), {}, id,"
         " CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM ordered WHERE running - remaining < {}",
-        *args, account_id, writer.id, points, points, points,
+        *args,
+        account_id,
+        writer.id,
+        points,
+        points,
+        points,
     )
     await fetch(
         "UPDATE points_lot SET remaining = remaining - c.points FROM points_lot_consumption c"
@@ -270,12 +290,19 @@ async def lock_points(accounts: MemberAccounts, now: dt.datetime, operator: str 
     await accounts.lock(Kind.POINTS)
     due = await fetch_one(
         "SELECT COUNT(*) AS n FROM points_lot WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
-        accounts.ids[Kind.POINTS], now,
+        accounts.ids[Kind.POINTS],
+        now,
     )
     if due["n"]:
         from membership.ledger.expiry import expire_chunk
 
-        await expire_chunk(accounts.program, now, chunk_size=due["n"], account_id=accounts.ids[Kind.POINTS], member_id=accounts.member_id)
+        await expire_chunk(
+            accounts.program,
+            now,
+            chunk_size=due["n"],
+            account_id=accounts.ids[Kind.POINTS],
+            member_id=accounts.member_id,
+        )
         await accounts.lock(Kind.POINTS)
     return accounts.balance[Kind.POINTS]
 
@@ -310,7 +337,9 @@ async def reverse_points(
         writer.add(accounts.ids[Kind.POINTS], -taken, "refund", reason)
     if debt:
         await accounts.change(Kind.POINTS_DEBT, -debt, writer.now)
-        writer.add(accounts.ids[Kind.POINTS_DEBT], -debt, "refund", f"{reason}（已消费积分计入欠款 / spent points owed）")
+        writer.add(
+            accounts.ids[Kind.POINTS_DEBT], -debt, "refund", f"{reason}（已消费积分计入欠款 / spent points owed）"
+        )
     await writer.contra(Kind.POINTS_ISSUED, points, "refund", reason)
     return debt
 
@@ -383,7 +412,9 @@ async def adjust_points(
         else:
             await debit_points(writer, accounts, -points, Kind.POINTS_ADJUSTED, "manual", reason)
         await writer.close()
-        await audit.record(actor, "points.adjust", "member", member_id, program.id, {"points": points, "reason": reason})
+        await audit.record(
+            actor, "points.adjust", "member", member_id, program.id, {"points": points, "reason": reason}
+        )
         emit(Event("points.adjusted", program.id, member_id, {"points": points, "reason": reason, "actor": actor}))
         return PointsResult(writer.id, member_id, points, accounts.balances())
 
@@ -457,6 +488,8 @@ async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) 
         " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
         " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {}"
         " ORDER BY e.created_at DESC, e.id LIMIT {} OFFSET {}",
-        member_id, page_size, (page - 1) * page_size,
+        member_id,
+        page_size,
+        (page - 1) * page_size,
     )
     return rows, total["n"]

@@ -5,7 +5,7 @@ transaction as their entries; system (contra) accounts keep none — their balan
 their entries — so no single hot row serialises every purchase of a program.
 """
 
-from piccolo.columns import OnDelete, UUID, BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member

@@ -25,7 +25,9 @@ def solar_from_lunar(year: int, month: int, day: int, leap: bool = False) -> dt.
         raise InvalidBirthday(reason=f"lunar year {year} has no leap month {month}")
     lunar_month = LunarMonth.fromYm(year, -month if leap else month)
     if day > lunar_month.getDayCount():
-        raise InvalidBirthday(reason=f"lunar {year}-{'闰' if leap else ''}{month} has only {lunar_month.getDayCount()} days")
+        raise InvalidBirthday(
+            reason=f"lunar {year}-{'闰' if leap else ''}{month} has only {lunar_month.getDayCount()} days"
+        )
     result = Lunar.fromYmd(year, -month if leap else month, day).getSolar()
     return dt.date(result.getYear(), result.getMonth(), result.getDay())
 

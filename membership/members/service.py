@@ -32,8 +32,18 @@ GENDERS = ("male", "female", "unknown")
 ENCRYPTED = ("phone", "email", "id_number", "address")
 HASHED = ("phone", "email", "id_number")
 PROFILE_FIELDS = (
-    "name", "gender", "birthday", "birthday_calendar", "phone", "email", "id_number", "address",
-    "preferences", "tags", "source_channel", "consents",
+    "name",
+    "gender",
+    "birthday",
+    "birthday_calendar",
+    "phone",
+    "email",
+    "id_number",
+    "address",
+    "preferences",
+    "tags",
+    "source_channel",
+    "consents",
 )
 MASKS = {
     "phone": pd.mask_phone,
@@ -87,12 +97,22 @@ def _view(row: dict[str, Any], reveal: bool) -> MemberView:
         plain = vault.decrypt(field, token)
         personal[field] = plain if reveal else MASKS[field](plain)
     return MemberView(
-        id=row["id"], program_id=row["program_id"], member_no=row["member_no"], name=row["name"],
-        gender=row["gender"], birthday=row["birthday"], birthday_calendar=row["birthday_calendar"],
-        preferences=_json(row["preferences"]) or {}, tags=_json(row["tags"]) or [],
-        source_channel=row["source_channel"], consents=_json(row["consents"]) or {},
-        created_store_id=row["created_store_id"], tier=row["tier"], status=row["status"],
-        created_at=row["created_at"], **personal,
+        id=row["id"],
+        program_id=row["program_id"],
+        member_no=row["member_no"],
+        name=row["name"],
+        gender=row["gender"],
+        birthday=row["birthday"],
+        birthday_calendar=row["birthday_calendar"],
+        preferences=_json(row["preferences"]) or {},
+        tags=_json(row["tags"]) or [],
+        source_channel=row["source_channel"],
+        consents=_json(row["consents"]) or {},
+        created_store_id=row["created_store_id"],
+        tier=row["tier"],
+        status=row["status"],
+        created_at=row["created_at"],
+        **personal,
     )
 
 
@@ -183,10 +203,20 @@ async def enrol(
     while await fetch_one("SELECT 1 AS x FROM member WHERE program_id = {} AND member_no = {}", program_id, member_no):
         member_no = new_member_no()  # pragma: no cover - one chance in 10^11 per member
     values = {
-        "id": member_id, "program_id": program_id, "member_no": member_no, "gender": "unknown",
-        "birthday_calendar": "solar", "preferences": "{}", "tags": "[]", "consents": "{}",
-        "source_channel": "store", "created_store_id": store_id, "status": "active",
-        "created_at": now, "updated_at": now, **columns,
+        "id": member_id,
+        "program_id": program_id,
+        "member_no": member_no,
+        "gender": "unknown",
+        "birthday_calendar": "solar",
+        "preferences": "{}",
+        "tags": "[]",
+        "consents": "{}",
+        "source_channel": "store",
+        "created_store_id": store_id,
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+        **columns,
     }
     names = ", ".join(values)
     await fetch(f"INSERT INTO member ({names}) VALUES ({', '.join('{}' for _ in values)})", *values.values())
@@ -194,7 +224,11 @@ async def enrol(
         await fetch(
             "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
             " VALUES ({}, {}, {}, {}, 0, {})",
-            uuid.uuid4(), program_id, member_id, kind, now,
+            uuid.uuid4(),
+            program_id,
+            member_id,
+            kind,
+            now,
         )
     emit(Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor}))
     return _view(await _member_row(member_id), reveal=False)
@@ -256,15 +290,26 @@ async def issue_credential(
     value_hash = vault.lookup_hash(f"credential:{kind}", canonical)
     if await fetch_one(
         "SELECT id FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {} AND state = 'active'",
-        row["program_id"], kind.value, value_hash,
+        row["program_id"],
+        kind.value,
+        value_hash,
     ):
         raise CredentialExists(kind=KIND_NAMES_ZH.get(kind, kind))
     credential_id, now = uuid.uuid4(), _now()
     await fetch(
         "INSERT INTO credential (id, program_id, member_id, kind, value_hash, value_enc, value_hint, state,"
         " replaces_id, store_id, issued_at, changed_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'active', {}, {}, {}, {})",
-        credential_id, row["program_id"], member_id, kind.value, value_hash,
-        vault.encrypt(f"credential:{kind}", canonical), hint(canonical), replaces_id, store_id, now, now,
+        credential_id,
+        row["program_id"],
+        member_id,
+        kind.value,
+        value_hash,
+        vault.encrypt(f"credential:{kind}", canonical),
+        hint(canonical),
+        replaces_id,
+        store_id,
+        now,
+        now,
     )
     await audit.record(actor, "credential.issue", "credential", credential_id, row["program_id"], {"kind": kind.value})
     emit(Event("credential.issued", row["program_id"], member_id, {"credential_id": credential_id, "kind": kind.value}))
@@ -280,16 +325,27 @@ async def _credential(credential_id: uuid.UUID) -> dict[str, Any]:
 
 async def _set_state(row: dict[str, Any], state: CredentialState, actor: str, reason: str) -> None:
     await fetch("UPDATE credential SET state = {}, changed_at = {} WHERE id = {}", state.value, _now(), row["id"])
-    await audit.record(actor, f"credential.{state.value}", "credential", row["id"], row["program_id"], {"reason": reason})
+    await audit.record(
+        actor, f"credential.{state.value}", "credential", row["id"], row["program_id"], {"reason": reason}
+    )
 
 
 @use_case
-async def block_credential(credential_id: uuid.UUID, actor: str = "system", reason: str = "", lost: bool = False) -> None:
+async def block_credential(
+    credential_id: uuid.UUID, actor: str = "system", reason: str = "", lost: bool = False
+) -> None:
     """Block a credential (挂失 when ``lost``): identifying with it fails from now on."""
     row = await _credential(credential_id)
     state = CredentialState.LOST if lost else CredentialState.BLOCKED
     await _set_state(row, state, actor, reason)
-    emit(Event("credential.blocked", row["program_id"], row["member_id"], {"credential_id": credential_id, "state": state.value}))
+    emit(
+        Event(
+            "credential.blocked",
+            row["program_id"],
+            row["member_id"],
+            {"credential_id": credential_id, "state": state.value},
+        )
+    )
 
 
 @use_case
@@ -301,7 +357,9 @@ async def replace_credential(
     if row["state"] == CredentialState.REPLACED:
         raise ValidationError(field="credential", reason="already replaced")
     await _set_state(row, CredentialState.REPLACED, actor, reason)
-    new = await issue_credential(row["member_id"], row["kind"], new_value, row["store_id"], actor, replaces_id=row["id"])
+    new = await issue_credential(
+        row["member_id"], row["kind"], new_value, row["store_id"], actor, replaces_id=row["id"]
+    )
     emit(Event("credential.replaced", row["program_id"], row["member_id"], {"old": credential_id, "new": new["id"]}))
     return new
 
@@ -353,7 +411,9 @@ async def search_members(
     total = (await fetch_one(f"SELECT COUNT(*) AS n FROM member WHERE {where}", *args))["n"]
     rows = await fetch(
         f"SELECT * FROM member WHERE {where} ORDER BY created_at DESC, id LIMIT {{}} OFFSET {{}}",
-        *args, page_size, (page - 1) * page_size,
+        *args,
+        page_size,
+        (page - 1) * page_size,
     )
     return [_view(row, reveal=False) for row in rows], total
 
@@ -394,11 +454,18 @@ async def erase_member(member_id: uuid.UUID, actor: str = "system", reason: str 
         "UPDATE member SET name = {}, gender = 'unknown', birthday = NULL, phone_enc = NULL, phone_hash = NULL,"
         " email_enc = NULL, email_hash = NULL, id_number_enc = NULL, id_number_hash = NULL, address_enc = NULL,"
         " preferences = {}, tags = {}, consents = {}, status = 'erased', updated_at = {} WHERE id = {}",
-        "已注销", "{}", "[]", "{}", _now(), member_id,
+        "已注销",
+        "{}",
+        "[]",
+        "{}",
+        _now(),
+        member_id,
     )
     await fetch(
-        "UPDATE credential SET state = 'blocked', value_enc = '', value_hint = '', changed_at = {} WHERE member_id = {}",
-        _now(), member_id,
+        "UPDATE credential SET state = 'blocked', value_enc = '', value_hint = '', changed_at = {}"
+        " WHERE member_id = {}",
+        _now(),
+        member_id,
     )
     await audit.record(actor, "member.erase", "member", member_id, row["program_id"], {"reason": reason})
     emit(Event("member.erased", row["program_id"], member_id, {}))

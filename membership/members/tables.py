@@ -1,6 +1,6 @@
 """Member profiles and credentials. Personal data is stored encrypted beside a keyed hash."""
 
-from piccolo.columns import OnDelete, JSON, UUID, Date, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.org.tables import Program, Store

@@ -83,7 +83,14 @@ async def create_store(merchant_id: uuid.UUID, code: str, name: str, city: str =
     await fetch(
         "INSERT INTO store (id, merchant_id, code, name, city, address, active, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
-        store_id, merchant_id, code.strip(), name.strip(), city, address, True, _now(),
+        store_id,
+        merchant_id,
+        code.strip(),
+        name.strip(),
+        city,
+        address,
+        True,
+        _now(),
     )
     return store_id
 
@@ -117,23 +124,40 @@ async def create_program(
     if point_value_minor < 1:
         raise ValidationError(field="point_value_minor", reason="must be at least 1")
     program = ProgramConfig(
-        id=uuid.uuid4(), merchant_id=merchant_id, name=name, currency=currency.upper(), time_zone=time_zone,
-        points_expiry_days=points_expiry_days, point_value_minor=point_value_minor,
-        stored_value_earns=stored_value_earns, settings=settings or {},
+        id=uuid.uuid4(),
+        merchant_id=merchant_id,
+        name=name,
+        currency=currency.upper(),
+        time_zone=time_zone,
+        points_expiry_days=points_expiry_days,
+        point_value_minor=point_value_minor,
+        stored_value_earns=stored_value_earns,
+        settings=settings or {},
     )
     now = _now()
     await fetch(
         "INSERT INTO program (id, merchant_id, name, currency, time_zone, points_expiry_days,"
         " point_value_minor, stored_value_earns, settings, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-        program.id, merchant_id, name, program.currency, time_zone, points_expiry_days,
-        point_value_minor, stored_value_earns, json.dumps(program.settings, ensure_ascii=False), now,
+        program.id,
+        merchant_id,
+        name,
+        program.currency,
+        time_zone,
+        points_expiry_days,
+        point_value_minor,
+        stored_value_earns,
+        json.dumps(program.settings, ensure_ascii=False),
+        now,
     )
     for kind in SYSTEM_KINDS:
         await fetch(
             "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
             " VALUES ({}, {}, NULL, {}, 0, {})",
-            uuid.uuid4(), program.id, kind, now,
+            uuid.uuid4(),
+            program.id,
+            kind,
+            now,
         )
     return program
 

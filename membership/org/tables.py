@@ -1,6 +1,6 @@
 """Merchants own programs; stores belong to merchants."""
 
-from piccolo.columns import OnDelete, JSON, UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 

@@ -139,7 +139,9 @@ def _price(program: ProgramConfig, lines: list[LineInput], payments: list[Paymen
             else:
                 require_amount(f"payments[{i}].amount", pay.amount)
                 if pay.amount % program.point_value_minor:
-                    raise ValidationError(field=f"payments[{i}].amount", reason=f"a multiple of {program.point_value_minor}")
+                    raise ValidationError(
+                        field=f"payments[{i}].amount", reason=f"a multiple of {program.point_value_minor}"
+                    )
                 pay = PaymentInput("points", pay.amount, pay.amount // program.point_value_minor)
         else:
             require_amount(f"payments[{i}].amount", pay.amount, minimum=0)
@@ -157,15 +159,27 @@ def _price(program: ProgramConfig, lines: list[LineInput], payments: list[Paymen
 
 
 def _earn_context(
-    program: ProgramConfig, member: dict[str, Any], store_id: uuid.UUID, lines: list[LineInput],
-    priced: _Priced, occurred_at: dt.datetime, sale_id: uuid.UUID | None,
+    program: ProgramConfig,
+    member: dict[str, Any],
+    store_id: uuid.UUID,
+    lines: list[LineInput],
+    priced: _Priced,
+    occurred_at: dt.datetime,
+    sale_id: uuid.UUID | None,
 ) -> EarnContext:
     base = priced.total - priced.points_amount
     if not program.stored_value_earns:
         base -= priced.stored_value_amount
     return EarnContext(
-        program=program, member_id=member["id"], store_id=store_id, tier=member["tier"], lines=tuple(lines),
-        total=priced.total, earning_base=base, occurred_at=occurred_at, sale_id=sale_id,
+        program=program,
+        member_id=member["id"],
+        store_id=store_id,
+        tier=member["tier"],
+        lines=tuple(lines),
+        total=priced.total,
+        earning_base=base,
+        occurred_at=occurred_at,
+        sale_id=sale_id,
     )
 
 
@@ -211,9 +225,14 @@ async def simulate_purchase(
     awards = _positive(await hooks().points_awards(context))
     growth = _positive(await hooks().growth_awards(context))
     return Simulation(
-        member_id=member_id, total=priced.total, earning_base=context.earning_base,
-        points_earned=sum(a.points for a in awards), points_redeemed=priced.points_spent,
-        growth_earned=sum(a.points for a in growth), awards=awards, growth_awards=growth,
+        member_id=member_id,
+        total=priced.total,
+        earning_base=context.earning_base,
+        points_earned=sum(a.points for a in awards),
+        points_redeemed=priced.points_spent,
+        growth_earned=sum(a.points for a in growth),
+        awards=awards,
+        growth_awards=growth,
     )
 
 
@@ -241,18 +260,34 @@ async def record_purchase(
 
     async def run() -> PurchaseResult:
         if receipt_no is not None:
-            existing = await fetch_one("SELECT id FROM sale WHERE store_id = {} AND receipt_no = {}", store_id, receipt_no)
+            existing = await fetch_one(
+                "SELECT id FROM sale WHERE store_id = {} AND receipt_no = {}", store_id, receipt_no
+            )
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
         now, sale_id = _now(), uuid.uuid4()
         accounts = await MemberAccounts.load(program, member_id)
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now)
         writer = await PostingWriter(
-            program, "purchase", member_id, now, store_id, sale_id, operator=actor, reason=f"消费 / purchase {receipt_no or ''}".strip()
+            program,
+            "purchase",
+            member_id,
+            now,
+            store_id,
+            sale_id,
+            operator=actor,
+            reason=f"消费 / purchase {receipt_no or ''}".strip(),
         ).open()
         if priced.points_spent:
             await check_redemption(accounts, priced.points_spent, store_id, "purchase")
-            await debit_points(writer, accounts, priced.points_spent, Kind.POINTS_REDEEMED, "pay_with_points", "积分抵现 / paid with points")
+            await debit_points(
+                writer,
+                accounts,
+                priced.points_spent,
+                Kind.POINTS_REDEEMED,
+                "pay_with_points",
+                "积分抵现 / paid with points",
+            )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
         context = _earn_context(program, member, store_id, lines, priced, when, sale_id)
@@ -270,37 +305,83 @@ async def record_purchase(
         await fetch(
             "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
         )
-        tier = await tiers.reevaluate(program, member_id, member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now)
-        emit(Event("purchase.recorded", program.id, member_id, {
-            "sale_id": sale_id, "store_id": store_id, "total": priced.total, "points_earned": points_earned,
-        }))
+        tier = await tiers.reevaluate(
+            program, member_id, member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now
+        )
+        emit(
+            Event(
+                "purchase.recorded",
+                program.id,
+                member_id,
+                {
+                    "sale_id": sale_id,
+                    "store_id": store_id,
+                    "total": priced.total,
+                    "points_earned": points_earned,
+                },
+            )
+        )
         return PurchaseResult(
-            id=sale_id, member_id=member_id, total=priced.total, points_earned=points_earned,
-            points_redeemed=priced.points_spent, growth_earned=growth_total, awards=awards,
-            balances=accounts.balances(), tier=tier,
+            id=sale_id,
+            member_id=member_id,
+            total=priced.total,
+            points_earned=points_earned,
+            points_redeemed=priced.points_spent,
+            growth_earned=growth_total,
+            awards=awards,
+            balances=accounts.balances(),
+            tier=tier,
         )
 
     payload = {
-        "store_id": store_id, "member_id": member_id, "lines": [dataclasses.asdict(x) for x in lines],
-        "payments": [dataclasses.asdict(p) for p in priced.payments], "occurred_at": occurred_at,
+        "store_id": store_id,
+        "member_id": member_id,
+        "lines": [dataclasses.asdict(x) for x in lines],
+        "payments": [dataclasses.asdict(p) for p in priced.payments],
+        "occurred_at": occurred_at,
         "receipt_no": receipt_no,
     }
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
 async def _insert_sale(
-    program: ProgramConfig, sale_id: uuid.UUID, member_id: uuid.UUID, store_id: uuid.UUID, receipt_no: str | None,
-    occurred_at: dt.datetime, lines: list[LineInput], priced: _Priced, now: dt.datetime,
+    program: ProgramConfig,
+    sale_id: uuid.UUID,
+    member_id: uuid.UUID,
+    store_id: uuid.UUID,
+    receipt_no: str | None,
+    occurred_at: dt.datetime,
+    lines: list[LineInput],
+    priced: _Priced,
+    now: dt.datetime,
 ) -> None:
     await fetch(
         "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, points_earned,"
         " points_redeemed, growth_earned, refunded_amount, status, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {})",
-        sale_id, program.id, member_id, store_id, receipt_no, occurred_at, priced.total, priced.points_spent, now,
+        sale_id,
+        program.id,
+        member_id,
+        store_id,
+        receipt_no,
+        occurred_at,
+        priced.total,
+        priced.points_spent,
+        now,
     )
     args: list[Any] = []
     for no, line in enumerate(lines, 1):
-        args += [uuid.uuid4(), sale_id, no, line.sku, line.name, line.category, line.quantity, line.unit_price, line.amount]
+        args += [
+            uuid.uuid4(),
+            sale_id,
+            no,
+            line.sku,
+            line.name,
+            line.category,
+            line.quantity,
+            line.unit_price,
+            line.amount,
+        ]
     await fetch(
         "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
         " refunded_quantity) VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
@@ -364,7 +445,11 @@ async def refund(
     async def run() -> RefundResult:
         sold = await fetch("SELECT * FROM sale_line WHERE sale_id = {} ORDER BY line_no", sale_id)
         by_no = {row["line_no"]: row for row in sold}
-        wanted = lines if lines is not None else {no: row["quantity"] - row["refunded_quantity"] for no, row in by_no.items()}
+        wanted = (
+            lines
+            if lines is not None
+            else {no: row["quantity"] - row["refunded_quantity"] for no, row in by_no.items()}
+        )
         amount, changed = 0, []
         for line_no, quantity in sorted(wanted.items()):
             if line_no not in by_no:
@@ -388,7 +473,8 @@ async def refund(
         growth_back = _pro_rata(sale["growth_earned"], before, after, whole)
         points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
         paid_sv = await fetch_one(
-            "SELECT COALESCE(SUM(amount), 0) AS n FROM sale_payment WHERE sale_id = {} AND method = 'stored_value'", sale_id
+            "SELECT COALESCE(SUM(amount), 0) AS n FROM sale_payment WHERE sale_id = {} AND method = 'stored_value'",
+            sale_id,
         )
         sv_return = _pro_rata(int(paid_sv["n"]), before, after, whole)
 
@@ -402,7 +488,9 @@ async def refund(
         if points_return:
             already = _pro_rata(sale["points_redeemed"], 0, before, whole)
             lots = await _refunded_lots(purchase["id"], already, points_return)
-            await credit_points(writer, accounts, [Award("refund_points_paid", points_return, reason)], Kind.POINTS_REDEEMED, lots)
+            await credit_points(
+                writer, accounts, [Award("refund_points_paid", points_return, reason)], Kind.POINTS_REDEEMED, lots
+            )
         growth_taken = min(growth_back, await accounts.lock(Kind.GROWTH))
         if growth_taken:
             await accounts.change(Kind.GROWTH, -growth_taken, now)
@@ -417,7 +505,9 @@ async def refund(
         for line_no, quantity in changed:
             await fetch(
                 "UPDATE sale_line SET refunded_quantity = refunded_quantity + {} WHERE sale_id = {} AND line_no = {}",
-                quantity, sale_id, line_no,
+                quantity,
+                sale_id,
+                line_no,
             )
         status = "refunded" if after_qty == sum(r["quantity"] for r in sold) else "partially_refunded"
         await fetch(
@@ -427,15 +517,33 @@ async def refund(
         await fetch(
             "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_returned,"
             " growth_reversed, stored_value_returned, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-            refund_id, sale_id, amount, json.dumps([{"line_no": n, "quantity": q} for n, q in changed]),
-            points_back, debt, points_return, growth_taken, sv_return, now,
+            refund_id,
+            sale_id,
+            amount,
+            json.dumps([{"line_no": n, "quantity": q} for n, q in changed]),
+            points_back,
+            debt,
+            points_return,
+            growth_taken,
+            sv_return,
+            now,
         )
         member = await fetch_one("SELECT tier FROM member WHERE id = {}", sale["member_id"])
-        await tiers.reevaluate(program, sale["member_id"], member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now)
-        emit(Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt}))
+        await tiers.reevaluate(
+            program, sale["member_id"], member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now
+        )
+        emit(
+            Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt})
+        )
         return RefundResult(
-            id=refund_id, sale_id=sale_id, amount=amount, points_reversed=points_back, points_debt=debt,
-            points_returned=points_return, growth_reversed=growth_taken, stored_value_returned=sv_return,
+            id=refund_id,
+            sale_id=sale_id,
+            amount=amount,
+            points_reversed=points_back,
+            points_debt=debt,
+            points_returned=points_return,
+            growth_reversed=growth_taken,
+            stored_value_returned=sv_return,
             balances=accounts.balances(),
         )
 

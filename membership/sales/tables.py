@@ -1,6 +1,6 @@
 """Sales with lines and payments; refunds are rows of their own, never edits of amounts."""
 
-from piccolo.columns import OnDelete, JSON, UUID, BigInt, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member

@@ -1,0 +1,69 @@
+"""The CLI end to end in an empty folder, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(folder, *args, ok=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "membership.cli", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("shop")
+    run(path, "init")
+    return path
+
+
+def test_init_writes_config_and_database(folder):
+    assert (folder / "membership.toml").exists() and (folder / "membership.db").exists()
+    assert oct((folder / "membership.toml").stat().st_mode & 0o777) == "0o600"
+    again = run(folder, "init")
+    assert "keeping it" in again.stdout and "0 migrations applied" in again.stdout
+
+
+def test_demo_creates_members_and_purchases_and_prints_a_summary(folder):
+    result = run(folder, "demo", "--members", "30", "--purchases", "120")
+    assert "Created 30 members, 120 purchases" in result.stdout
+    assert "会员 members" in result.stdout and "30" in result.stdout
+    again = run(folder, "demo", "--members", "30", "--purchases", "120")
+    assert "not added again" in again.stdout
+
+
+def test_plugins_list_and_jobs(folder):
+    listing = run(folder, "plugins", "list").stdout
+    assert "membership.builtin.points" in listing and "points_awards" in listing
+    assert "expire-points" in run(folder, "jobs", "list").stdout
+    assert "points expired" in run(folder, "jobs", "run", "expire-points").stdout
+    assert "migrations applied" in run(folder, "migrate").stdout
+
+
+def test_errors_are_one_clear_line_and_a_non_zero_exit(folder, tmp_path):
+    unknown = run(folder, "jobs", "run", "make-coffee", ok=False)
+    assert unknown.returncode == 1
+    assert "job_not_found" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    (tmp_path / "membership.toml").write_text("[membership]\ndatabase_url = 'mysql://x'\nsecret_key = 'x'\n")
+    bad = run(tmp_path, "migrate", ok=False)
+    assert bad.returncode == 1 and "not_configured" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_demo_in_an_empty_folder_initialises_it(tmp_path):
+    result = run(tmp_path, "demo", "--members", "3", "--purchases", "5")
+    assert (tmp_path / "membership.toml").exists() and "Created 3 members" in result.stdout
