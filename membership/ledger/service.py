@@ -353,9 +353,13 @@ async def check_redemption(accounts: MemberAccounts, points: int, store_id: uuid
         raise RedemptionNotAllowed(reason=refusal)
 
 
-async def _member_accounts(member_id: uuid.UUID) -> MemberAccounts:
+async def _member_accounts(member_id: uuid.UUID, store_id: uuid.UUID | None = None) -> MemberAccounts:
+    """The active member's accounts; ``store_id``, when given, must belong to the program's merchant."""
     row = await active_member(member_id)
-    return await MemberAccounts.load(await get_program(row["program_id"]), member_id)
+    program = await get_program(row["program_id"])
+    if store_id is not None:
+        await check_store(program, store_id)
+    return await MemberAccounts.load(program, member_id)
 
 
 @use_case
@@ -369,10 +373,8 @@ async def redeem_points(
 ) -> PointsResult:
     """Redeem points for a gift or service (积分兑换); idempotent with a key."""
     require_amount("points", points)
-    accounts = await _member_accounts(member_id)
+    accounts = await _member_accounts(member_id, store_id)
     program = accounts.program
-    if store_id is not None:
-        await check_store(program, store_id)
 
     async def run() -> PointsResult:
         now = dt.datetime.now(dt.UTC)
@@ -436,10 +438,8 @@ async def top_up(
 ) -> TopUpResult:
     """Add stored value (储值充值), in minor units; idempotent with a key."""
     require_amount("amount", amount)
-    accounts = await _member_accounts(member_id)
+    accounts = await _member_accounts(member_id, store_id)
     program = accounts.program
-    if store_id is not None:
-        await check_store(program, store_id)
 
     async def run() -> TopUpResult:
         now = dt.datetime.now(dt.UTC)

@@ -17,6 +17,7 @@ from membership.errors import (
     DuplicateMember,
     MemberErased,
     MemberNotFound,
+    MembershipError,
     ValidationError,
 )
 from membership.events import Event
@@ -400,7 +401,7 @@ async def search_members(
         for kind in ("phone", "card_uid", "barcode", "magstripe"):
             try:
                 ids.add(await identify(program_id, kind, q))
-            except (CredentialNotFound, ValidationError):
+            except MembershipError:  # not a phone, unknown or blocked card: not a match
                 continue
         conditions = ["name LIKE {}", "member_no = {}"]
         args += [f"%{q}%", q]

@@ -201,11 +201,20 @@ def _occurred(occurred_at: dt.datetime | None) -> dt.datetime:
     return occurred_at.astimezone(dt.UTC)
 
 
-async def _member_in(program: ProgramConfig, member_id: uuid.UUID) -> dict[str, Any]:
+async def _checked(
+    program_id: uuid.UUID,
+    store_id: uuid.UUID,
+    member_id: uuid.UUID,
+    lines: list[LineInput],
+    payments: list[PaymentInput] | None,
+) -> tuple[ProgramConfig, dict[str, Any], _Priced]:
+    """The program, the member (who must belong to it) and the priced sale, all validated."""
+    program = await get_program(program_id)
+    await check_store(program, store_id)
     member = await active_member(member_id)
     if member["program_id"] != program.id:
         raise MemberNotFound(member_id=member_id)
-    return member
+    return program, member, _price(program, lines, payments)
 
 
 async def simulate_purchase(
@@ -217,10 +226,7 @@ async def simulate_purchase(
     occurred_at: dt.datetime | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason; writes nothing."""
-    program = await get_program(program_id)
-    await check_store(program, store_id)
-    member = await _member_in(program, member_id)
-    priced = _price(program, lines, payments)
+    program, member, priced = await _checked(program_id, store_id, member_id, lines, payments)
     context = _earn_context(program, member, store_id, lines, priced, _occurred(occurred_at), None)
     awards = _positive(await hooks().points_awards(context))
     growth = _positive(await hooks().growth_awards(context))
@@ -250,10 +256,7 @@ async def record_purchase(
 ) -> PurchaseResult:
     """Record a member's purchase (消费): take points and stored value paid, earn points and
     growth through the points-rules hooks, re-evaluate the tier. One transaction; idempotent."""
-    program = await get_program(program_id)
-    await check_store(program, store_id)
-    member = await _member_in(program, member_id)
-    priced = _price(program, lines, payments)
+    program, member, priced = await _checked(program_id, store_id, member_id, lines, payments)
     when = _occurred(occurred_at)
     if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
         raise ValidationError(field="receipt_no", reason="1 to 64 characters")
