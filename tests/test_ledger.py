@@ -243,3 +243,12 @@ async def test_tier_follows_growth_both_ways(any_db):
     await sales.refund(sale.id)
     row = await fetch_one("SELECT tier FROM member WHERE id = {}", shop.member_id)
     assert row["tier"] is None  # 100 growth left, below silver
+
+
+async def test_points_of_a_replayed_offline_sale_expire_from_the_sale_day(db):
+    shop = await make_shop()
+    sold_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=10)
+    await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE], occurred_at=sold_at)
+    lot = await fetch_one("SELECT earned_at, expires_at FROM points_lot")
+    assert lot["earned_at"] == sold_at
+    assert lot["expires_at"] == sold_at + dt.timedelta(days=365)

@@ -200,7 +200,9 @@ class PostingWriter:
 # -- points ----------------------------------------------------------------------------------
 
 
-async def add_lot(writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry) -> None:
+async def add_lot(
+    writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry, earned_at: dt.datetime
+) -> None:
     """Create a lot of ``points`` (the balance was already raised by the caller)."""
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
@@ -212,7 +214,7 @@ async def add_lot(writer: PostingWriter, accounts: MemberAccounts, points: int, 
         writer.store_id,
         points,
         points,
-        writer.now,
+        earned_at,
         expiry.expires_at,
     )
 
@@ -223,10 +225,12 @@ async def credit_points(
     awards: list[Award],
     counter: Kind,
     lots: list[tuple[int, PointsExpiry]] | None = None,
+    earned_at: dt.datetime | None = None,
 ) -> int:
     """Credit awarded points: debt is repaid first, the rest becomes lots. Returns the points
     credited to the points balance. ``lots`` (points, expiry) splits the new points when they
-    must keep given expiries (refunded redemptions); otherwise the expiry hook decides."""
+    must keep given expiries (refunded redemptions); otherwise the expiry hook decides from
+    ``earned_at`` (default now; a sale's time, so a till replaying yesterday keeps yesterday's expiry)."""
     total = sum(award.points for award in awards)
     if total <= 0:
         return 0
@@ -245,13 +249,13 @@ async def credit_points(
     if kept:
         await accounts.change(Kind.POINTS, kept, writer.now)
         if lots is None:
-            lots = [(total, hooks().points_expiry(accounts.program, writer.now))]
+            lots = [(total, hooks().points_expiry(accounts.program, earned_at or writer.now))]
         skip = repay  # repaid points come off the first lots
         for points, expiry in lots:
             used = min(skip, points)
             skip -= used
             if points - used:
-                await add_lot(writer, accounts, points - used, expiry)
+                await add_lot(writer, accounts, points - used, expiry, earned_at or writer.now)
     return kept
 
 

@@ -296,7 +296,7 @@ async def record_purchase(
         context = _earn_context(program, member, store_id, lines, priced, when, sale_id)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
-        await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED)
+        await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
         growth_total = sum(a.points for a in growth)
         if growth_total:
             await accounts.change(Kind.GROWTH, growth_total, now)
