@@ -120,11 +120,13 @@ async def test_hook_tier_for(db, register_plugin):
     class SpendTiers:
         @hookimpl(tryfirst=True)
         def membership_tier_for(self, program, member_id, metrics):
-            return "vip" if metrics.growth >= 100 else "member"
+            return "vip" if metrics.spend >= 20_000 and metrics.visits >= 2 else "member"
 
     register_plugin(SpendTiers())
+    first = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
+    assert first.tier == "member"  # ¥100 in one visit
     result = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
-    assert result.tier == "vip"
+    assert result.tier == "vip"  # ¥200 in two visits
     assert (await fetch_one("SELECT tier FROM member WHERE id = {}", shop.member_id))["tier"] == "vip"
 
 

@@ -35,7 +35,6 @@ from membership.members.service import active_member
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
 from membership.tiers import service as tiers
-from membership.tiers.policy import TierMetrics
 
 PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -308,9 +307,7 @@ async def record_purchase(
         await fetch(
             "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
         )
-        tier = await tiers.reevaluate(
-            program, member_id, member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now
-        )
+        tier = await tiers.reevaluate(program, member_id, member["tier"], accounts.balance[Kind.GROWTH], now)
         emit(
             Event(
                 "purchase.recorded",
@@ -532,9 +529,7 @@ async def refund(
             now,
         )
         member = await fetch_one("SELECT tier FROM member WHERE id = {}", sale["member_id"])
-        await tiers.reevaluate(
-            program, sale["member_id"], member["tier"], TierMetrics(accounts.balance[Kind.GROWTH]), now
-        )
+        await tiers.reevaluate(program, sale["member_id"], member["tier"], accounts.balance[Kind.GROWTH], now)
         emit(
             Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt})
         )
