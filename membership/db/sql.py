@@ -6,6 +6,7 @@ statement serves both. Inside a use case the statement joins its transaction.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from piccolo.querystring import QueryString
@@ -28,3 +29,8 @@ async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
 async def execute(sql: str, *args: Any) -> None:
     """Run a statement whose rows (if any) are not needed."""
     await current_engine().run_querystring(QueryString(sql, *args))
+
+
+def json_column(value: Any) -> Any:
+    """A JSON column's value: SQLite and asyncpg return the text, Piccolo may return it decoded."""
+    return json.loads(value) if isinstance(value, str) else value

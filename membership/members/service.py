@@ -11,6 +11,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, use_case
+from membership.db.sql import json_column
 from membership.errors import (
     CredentialExists,
     CredentialNotFound,
@@ -83,10 +84,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _view(row: dict[str, Any], reveal: bool) -> MemberView:
     vault = pd.vault()
     personal: dict[str, str | None] = {}
@@ -105,10 +102,10 @@ def _view(row: dict[str, Any], reveal: bool) -> MemberView:
         gender=row["gender"],
         birthday=row["birthday"],
         birthday_calendar=row["birthday_calendar"],
-        preferences=_json(row["preferences"]) or {},
-        tags=_json(row["tags"]) or [],
+        preferences=json_column(row["preferences"]) or {},
+        tags=json_column(row["tags"]) or [],
         source_channel=row["source_channel"],
-        consents=_json(row["consents"]) or {},
+        consents=json_column(row["consents"]) or {},
         created_store_id=row["created_store_id"],
         tier=row["tier"],
         status=row["status"],

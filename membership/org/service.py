@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import UnknownCurrencyError, get_currency_precision
 
 from membership.db import fetch, fetch_one, use_case
+from membership.db.sql import json_column
 from membership.errors import MerchantNotFound, ProgramNotFound, StoreNotFound, ValidationError
 from membership.ledger.accounts import SYSTEM_KINDS
 
@@ -42,7 +43,6 @@ class ProgramConfig:
 
 
 def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
-    settings = row["settings"]
     return ProgramConfig(
         id=row["id"],
         merchant_id=row["merchant_id"],
@@ -52,7 +52,7 @@ def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
         points_expiry_days=row["points_expiry_days"],
         point_value_minor=row["point_value_minor"],
         stored_value_earns=bool(row["stored_value_earns"]),
-        settings=json.loads(settings) if isinstance(settings, str) else dict(settings or {}),
+        settings=json_column(row["settings"]) or {},
     )
 
 
