@@ -59,9 +59,7 @@ async def expire_chunk(
     chunk = ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
     if not chunk.lots:
         return chunk
-    writer = PostingWriter(program, "expire", member_id, now, reason=REASON)
-    writer.id = mark
-    await writer.open()
+    writer = await PostingWriter(program, "expire", member_id, now, reason=REASON, posting_id=mark).open()
     await fetch(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
         " SELECT gen_random_uuid(), {}, account_id, -CAST(SUM(remaining) AS BIGINT), 'expiry', {}, NULL, {}"

@@ -146,8 +146,9 @@ class PostingWriter:
         sale_id: uuid.UUID | None = None,
         operator: str = "",
         reason: str = "",
+        posting_id: uuid.UUID | None = None,
     ) -> None:
-        self.id = uuid.uuid4()
+        self.id = posting_id or uuid.uuid4()
         self.program, self.kind, self.member_id, self.now = program, kind, member_id, now
         self.store_id, self.sale_id, self.operator, self.reason = store_id, sale_id, operator, reason
         self.entries: list[tuple[uuid.UUID, int, str, str]] = []
@@ -234,6 +235,7 @@ async def credit_points(
     total = sum(award.points for award in awards)
     if total <= 0:
         return 0
+    earned_at = earned_at or writer.now
     for award in awards:
         await writer.contra(counter, -award.points, award.rule, award.reason)
         writer.add(accounts.ids[Kind.POINTS], award.points, award.rule, award.reason)
@@ -249,13 +251,13 @@ async def credit_points(
     if kept:
         await accounts.change(Kind.POINTS, kept, writer.now)
         if lots is None:
-            lots = [(total, hooks().points_expiry(accounts.program, earned_at or writer.now))]
+            lots = [(total, hooks().points_expiry(accounts.program, earned_at))]
         skip = repay  # repaid points come off the first lots
         for points, expiry in lots:
             used = min(skip, points)
             skip -= used
             if points - used:
-                await add_lot(writer, accounts, points - used, expiry, earned_at or writer.now)
+                await add_lot(writer, accounts, points - used, expiry, earned_at)
     return kept
 
 
@@ -289,7 +291,7 @@ async def _consume_lots(
     )
 
 
-async def lock_points(accounts: MemberAccounts, now: dt.datetime, operator: str = "") -> int:
+async def lock_points(accounts: MemberAccounts, now: dt.datetime) -> int:
     """Lock the points account, expire its due lots, and return the points that can be spent."""
     await accounts.lock(Kind.POINTS)
     due = await fetch_one(

@@ -463,12 +463,13 @@ async def refund(
                 changed.append((line_no, quantity))
         if not changed:
             raise ValidationError(field="lines", reason="nothing left to refund")
+        sold_qty = sum(r["quantity"] for r in sold)
         before_qty = sum(r["refunded_quantity"] for r in sold)
         after_qty = before_qty + sum(q for _, q in changed)
         if sale["total"]:
             before, after, whole = sale["refunded_amount"], sale["refunded_amount"] + amount, sale["total"]
         else:
-            before, after, whole = before_qty, after_qty, sum(r["quantity"] for r in sold)
+            before, after, whole = before_qty, after_qty, sold_qty
         points_back = _pro_rata(sale["points_earned"], before, after, whole)
         growth_back = _pro_rata(sale["growth_earned"], before, after, whole)
         points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
@@ -509,7 +510,7 @@ async def refund(
                 sale_id,
                 line_no,
             )
-        status = "refunded" if after_qty == sum(r["quantity"] for r in sold) else "partially_refunded"
+        status = "refunded" if after_qty == sold_qty else "partially_refunded"
         await fetch(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
