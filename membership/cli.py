@@ -28,8 +28,10 @@ app = typer.Typer(
 )
 plugins_app = typer.Typer(help="Loaded plugins.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs (run one by hand).", no_args_is_help=True)
+api_key_app = typer.Typer(help="API keys for POS terminals and integrations.", no_args_is_help=True)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(api_key_app, name="api-key")
 
 console = Console()
 err = Console(stderr=True)
@@ -97,6 +99,31 @@ def migrate() -> None:
     console.print(f"{len(applied)} migrations applied; the schema is current.")
 
 
+def _ensure_config() -> None:
+    """A first run in an empty folder writes membership.toml (the demo needs a secret key)."""
+    if not config_path().exists() and "MEMBERSHIP_SECRET_KEY" not in os.environ:
+        init(DEFAULT_DATABASE_URL)
+
+
+async def _fill_demo(members: int, purchases: int, seed: int) -> Any:
+    """Migrate, add the demo data unless a program exists; returns the demo program."""
+    from membership.demo.service import create_demo, existing_demo
+
+    await _migrate_quietly()
+    program = await existing_demo()
+    if program is not None:
+        console.print(f"[yellow]The database already has a program ({program.name}); demo data not added again.[/]")
+        return program
+    with _progress() as progress:
+        task = progress.add_task("生成演示数据 demo data", total=members + purchases)
+        summary = await create_demo(members, purchases, seed, step=lambda n: progress.advance(task, n))
+    console.print(
+        f"Created {summary.members} members, {summary.purchases} purchases, {summary.top_ups} top-ups, "
+        f"{summary.redemptions} redemptions, {summary.refunds} refunds in 3 stores."
+    )
+    return await existing_demo()
+
+
 @app.command()
 def demo(
     members: Annotated[int, typer.Option(min=1, max=100_000, help="How many members")] = 300,
@@ -104,27 +131,55 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same names)")] = 20261123,
 ) -> None:
     """Fill the database with a demo chain: 3 stores, members, a year of purchases."""
-    if not config_path().exists() and "MEMBERSHIP_SECRET_KEY" not in os.environ:
-        init(DEFAULT_DATABASE_URL)
+    _ensure_config()
 
     async def work(settings: Settings) -> Any:
-        from membership.demo.service import create_demo, existing_demo
-
-        await _migrate_quietly()
-        program = await existing_demo()
-        if program is not None:
-            console.print(f"[yellow]The database already has a program ({program.name}); demo data not added again.[/]")
-        else:
-            with _progress() as progress:
-                task = progress.add_task("生成演示数据 demo data", total=members + purchases)
-                summary = await create_demo(members, purchases, seed, step=lambda n: progress.advance(task, n))
-            console.print(
-                f"Created {summary.members} members, {summary.purchases} purchases, {summary.top_ups} top-ups, "
-                f"{summary.redemptions} redemptions, {summary.refunds} refunds in 3 stores."
-            )
-        await _print_summary(program or (await existing_demo()))
+        await _print_summary(await _fill_demo(members, purchases, seed))
 
     _run(work)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="On an empty database: init, demo data and a demo API key")
+    ] = False,
+) -> None:
+    """Run the API server (uvicorn); migrations are applied first."""
+    import uvicorn
+
+    if with_demo:
+        _ensure_config()
+
+    async def prepare(settings: Settings) -> str | None:
+        if not with_demo:
+            await _migrate_quietly()
+            return None
+        program = await _fill_demo(300, 3000, 20261123)
+        return await _demo_key(program)
+
+    secret = _run(prepare)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(Text.assemble(("API 文档 docs:  ", "bold"), f"{base}/schema"))
+    console.print(Text.assemble(("API:           ", "bold"), f"{base}/api/v1"))
+    if secret:
+        console.print(Text.assemble(("演示密钥 demo API key: ", "bold"), (secret, "green")))
+        console.print(f'  curl -H "Authorization: Bearer {secret}" {base}/api/v1/members')
+    uvicorn.run("membership.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+async def _demo_key(program: Any) -> str:
+    """A fresh demo key (admin, for trying every endpoint); earlier demo keys are revoked."""
+    from membership.access.service import create_api_key, list_api_keys, revoke_api_key
+
+    for key in await list_api_keys():
+        if key["name"] == "demo" and key["revoked_at"] is None:
+            await revoke_api_key(key["prefix"])
+    created = await create_api_key("demo", ["read", "pos", "admin"], merchant_id=program.merchant_id)
+    return created.secret
 
 
 async def _print_summary(program: Any) -> None:
@@ -189,6 +244,91 @@ def jobs_run(name: Annotated[str, typer.Argument(help="Job name, e.g. expire-poi
         console.print(result.summary)
 
     _run(work)
+
+
+async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any, Any]:
+    """Merchant and store ids from ids, names or store codes."""
+    import uuid
+
+    from membership.db import fetch
+    from membership.errors import MerchantNotFound, StoreNotFound, ValidationError
+
+    merchant_id = store_id = None
+    if merchant is not None:
+        rows = await fetch("SELECT id, name FROM merchant")
+        found = [r["id"] for r in rows if str(r["id"]) == merchant or r["name"] == merchant]
+        if len(found) != 1:
+            raise MerchantNotFound(merchant_id=merchant)
+        merchant_id = found[0]
+    if store is not None:
+        rows = await fetch("SELECT id, merchant_id, code FROM store")
+        found = [
+            r for r in rows if (str(r["id"]) == store or r["code"] == store) and merchant_id in (None, r["merchant_id"])
+        ]
+        if len(found) > 1:
+            raise ValidationError(field="store", reason=f"code {store!r} exists in several merchants: add --merchant")
+        if not found:
+            raise StoreNotFound(store_id=store)
+        store_id = found[0]["id"]
+    return merchant_id, (uuid.UUID(str(store_id)) if store_id else None)
+
+
+@api_key_app.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Option(help="Who uses it, e.g. till-1")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read, pos, admin")] = "pos",
+    merchant: Annotated[str | None, typer.Option(help="Merchant id or name the key is bound to")] = None,
+    store: Annotated[str | None, typer.Option(help="Store id or code the key is bound to")] = None,
+    rate_limit: Annotated[int, typer.Option(min=1, max=100_000, help="Requests per second")] = 100,
+) -> None:
+    """Create an API key; it is printed once and only its hash is stored."""
+    from membership.access.service import create_api_key
+
+    async def work(settings: Settings) -> Any:
+        merchant_id, store_id = await _resolve_binding(merchant, store)
+        if merchant_id is None and store_id is None:
+            from membership.db import fetch
+
+            merchants = await fetch("SELECT id FROM merchant")
+            if len(merchants) == 1 and "admin" not in scopes.split(","):
+                merchant_id = merchants[0]["id"]
+        return await create_api_key(name, scopes.split(","), merchant_id, store_id, rate_limit)
+
+    created = _run(work)
+    console.print(Text.assemble("API key ", (created.info.name, "bold"), " (shown once, keep it safe):"))
+    console.print(Text(created.secret, style="green"), soft_wrap=True)
+    console.print(f"scopes: {', '.join(sorted(created.info.scopes))}")
+
+
+@api_key_app.command("list")
+def api_key_list() -> None:
+    """Show the API keys (never their secrets)."""
+    from membership.access.service import list_api_keys
+
+    table = Table(title="API keys")
+    for column in ("prefix", "name", "scopes", "merchant", "store", "rate/s", "created", "revoked"):
+        table.add_column(column)
+    for key in _run(lambda s: list_api_keys()):
+        table.add_row(
+            key["prefix"],
+            key["name"],
+            ",".join(key["scopes"]),
+            key["merchant"] or "*",
+            key["store"] or "*",
+            str(key["rate_limit"]),
+            f"{key['created_at']:%Y-%m-%d %H:%M}",
+            f"{key['revoked_at']:%Y-%m-%d %H:%M}" if key["revoked_at"] else "",
+        )
+    console.print(table)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (see `api-key list`)")]) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    from membership.access.service import revoke_api_key
+
+    _run(lambda s: revoke_api_key(prefix))
+    console.print(f"Revoked {prefix}.")
 
 
 def main() -> None:

@@ -173,6 +173,39 @@ class IdempotencyConflict(MembershipError):
     message_zh = "幂等键 “{key}” 已用于另一笔不同的请求。"
 
 
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    message_en = "A request with idempotency key {key!r} is still being processed; retry shortly."
+    message_zh = "幂等键 “{key}” 的请求仍在处理中，请稍后重试。"
+
+
+class CouponNotFound(ValidationError):
+    code = "coupon_not_found"
+    message_en = "Coupon {code!r} does not exist or cannot be used here."
+    message_zh = "优惠券 “{code}” 不存在或不能在此使用。"
+
+
+class Unauthorized(MembershipError):
+    code = "unauthorized"
+    status = 401
+    message_en = "A valid API key is required (Authorization: Bearer <key>)."
+    message_zh = "需要有效的 API 密钥（Authorization: Bearer <key>）。"
+
+
+class Forbidden(MembershipError):
+    code = "forbidden"
+    status = 403
+    message_en = "This API key may not {action}."
+    message_zh = "该 API 密钥无权{action_zh}。"
+
+
+class RateLimited(MembershipError):
+    code = "rate_limited"
+    status = 429
+    message_en = "Too many requests for this API key; retry after {retry_after} s."
+    message_zh = "该 API 密钥请求过于频繁，请 {retry_after} 秒后重试。"
+
+
 class PluginError(MembershipError):
     code = "plugin_error"
     status = 500

@@ -152,3 +152,31 @@ async def any_db(request, tmp_path, sqlite_template):
         settings = await _open_postgres(server, request.getfixturevalue("pg_template"))
     yield settings
     await close_database()
+
+
+async def _api(settings: Settings):
+    import httpx
+
+    from membership.app import create_app
+    from tests.api_client import Api, make_keys
+    from tests.helpers import make_shop
+
+    shop = await make_shop()
+    keys = await make_keys(shop)
+    transport = httpx.ASGITransport(app=create_app(settings, open_db=False))  # the test's own event loop
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client, shop, keys)
+
+
+@pytest.fixture
+async def api(db):
+    """The API over a SQLite shop (``api.shop``) with keys per scope (``api.keys``)."""
+    async for value in _api(db):
+        yield value
+
+
+@pytest.fixture
+async def any_api(any_db):
+    """The API over a shop on SQLite and on PostgreSQL."""
+    async for value in _api(any_db):
+        yield value

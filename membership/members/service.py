@@ -158,7 +158,8 @@ def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-async def _member_row(member_id: uuid.UUID) -> dict[str, Any]:
+async def member_row(member_id: uuid.UUID) -> dict[str, Any]:
+    """The member's row (erased members included); ``MemberNotFound`` when there is none."""
     row = await fetch_one("SELECT * FROM member WHERE id = {}", member_id)
     if row is None:
         raise MemberNotFound(member_id=member_id)
@@ -167,7 +168,7 @@ async def _member_row(member_id: uuid.UUID) -> dict[str, Any]:
 
 async def active_member(member_id: uuid.UUID) -> dict[str, Any]:
     """The member's row; ``MemberNotFound``/``MemberErased`` when it cannot be used."""
-    row = await _member_row(member_id)
+    row = await member_row(member_id)
     if row["status"] == "erased":
         raise MemberErased(member_id=member_id)
     return row
@@ -177,7 +178,7 @@ async def _refuse_duplicate(program_id: uuid.UUID, columns: dict[str, Any], excl
     found = await hooks().find_duplicate(program_id, columns)
     if found is not None and found[1] != exclude:
         field, member_id = found
-        row = await _member_row(member_id)
+        row = await member_row(member_id)
         raise DuplicateMember(field=field, member_no=row["member_no"])
 
 
@@ -229,7 +230,7 @@ async def enrol(
             now,
         )
     emit(Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor}))
-    return _view(await _member_row(member_id), reveal=False)
+    return _view(await member_row(member_id), reveal=False)
 
 
 @use_case
@@ -244,19 +245,19 @@ async def update_profile(member_id: uuid.UUID, changes: dict[str, Any], actor: s
     assignments = ", ".join(f"{name} = {{}}" for name in columns)
     await fetch(f"UPDATE member SET {assignments} WHERE id = {{}}", *columns.values(), member_id)
     await audit.record(actor, "member.update", "member", member_id, row["program_id"], {"fields": sorted(changes)})
-    return _view(await _member_row(member_id), reveal=False)
+    return _view(await member_row(member_id), reveal=False)
 
 
 async def get_member(member_id: uuid.UUID, reveal: bool = False, actor: str = "system") -> MemberView:
     """A member's profile, masked; ``reveal=True`` shows personal data and writes an audit entry."""
     if not reveal:
-        return _view(await _member_row(member_id), reveal=False)
+        return _view(await member_row(member_id), reveal=False)
     return await _reveal(member_id, actor)
 
 
 @use_case
 async def _reveal(member_id: uuid.UUID, actor: str) -> MemberView:
-    row = await _member_row(member_id)
+    row = await member_row(member_id)
     await audit.record(actor, "member.view_personal_data", "member", member_id, row["program_id"])
     return _view(row, reveal=True)
 
@@ -314,7 +315,8 @@ async def issue_credential(
     return {"id": credential_id, "kind": kind.value, "hint": hint(canonical), "state": "active", "value": canonical}
 
 
-async def _credential(credential_id: uuid.UUID) -> dict[str, Any]:
+async def credential_row(credential_id: uuid.UUID) -> dict[str, Any]:
+    """A credential's row; ``CredentialNotFound`` when there is none."""
     row = await fetch_one("SELECT * FROM credential WHERE id = {}", credential_id)
     if row is None:
         raise CredentialNotFound(kind=credential_id)
@@ -333,7 +335,7 @@ async def block_credential(
     credential_id: uuid.UUID, actor: str = "system", reason: str = "", lost: bool = False
 ) -> None:
     """Block a credential (挂失 when ``lost``): identifying with it fails from now on."""
-    row = await _credential(credential_id)
+    row = await credential_row(credential_id)
     state = CredentialState.LOST if lost else CredentialState.BLOCKED
     await _set_state(row, state, actor, reason)
     emit(
@@ -351,7 +353,7 @@ async def replace_credential(
     credential_id: uuid.UUID, new_value: str | None = None, actor: str = "system", reason: str = ""
 ) -> dict[str, Any]:
     """Replace a lost or worn card with a new one (补卡/换卡); balances stay with the member."""
-    row = await _credential(credential_id)
+    row = await credential_row(credential_id)
     if row["state"] == CredentialState.REPLACED:
         raise ValidationError(field="credential", reason="already replaced")
     await _set_state(row, CredentialState.REPLACED, actor, reason)
@@ -385,13 +387,24 @@ async def identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
 
 
 async def search_members(
-    program_id: uuid.UUID, q: str = "", page: int = 1, page_size: int = 20
+    program_id: uuid.UUID,
+    q: str = "",
+    page: int = 1,
+    page_size: int = 20,
+    tier: str | None = None,
+    store_id: uuid.UUID | None = None,
 ) -> tuple[list[MemberView], int]:
-    """Members matching a name fragment, member number, phone or card value; one page and the
-    total count."""
+    """Members matching a name fragment, member number, phone or card value (and, when given, a
+    tier and the store they enrolled at); one page, newest first, and the total count."""
     if page < 1 or not 1 <= page_size <= 200:
         raise ValidationError(field="page", reason="page ≥ 1 and 1 ≤ page_size ≤ 200")
     where, args = "program_id = {} AND status = 'active'", [program_id]
+    if tier is not None:
+        where += " AND tier = {}"
+        args.append(tier)
+    if store_id is not None:
+        where += " AND created_store_id = {}"
+        args.append(store_id)
     q = q.strip()
     if q:
         ids = set()
@@ -419,7 +432,7 @@ async def search_members(
 @use_case
 async def export_member(member_id: uuid.UUID, actor: str = "system") -> dict[str, Any]:
     """Everything held about a member (数据导出, on the member's request); audited."""
-    row = await _member_row(member_id)
+    row = await member_row(member_id)
     view = _view(row, reveal=True)
     await audit.record(actor, "member.export", "member", member_id, row["program_id"])
     return {

@@ -426,6 +426,14 @@ async def _refunded_lots(purchase_posting: uuid.UUID, already: int, points: int)
     return lots
 
 
+async def sale_row(sale_id: uuid.UUID) -> dict[str, Any]:
+    """A sale's row; ``SaleNotFound`` when there is none."""
+    sale = await fetch_one("SELECT * FROM sale WHERE id = {}", sale_id)
+    if sale is None:
+        raise SaleNotFound(sale_id=sale_id)
+    return sale
+
+
 @use_case
 async def refund(
     sale_id: uuid.UUID,
@@ -437,9 +445,7 @@ async def refund(
     """Refund a whole sale or some of its lines (退货). Earned points and growth are reversed pro
     rata (points already spent become debt that later earnings repay); points and stored value
     the sale paid with are given back, points keeping their original expiry."""
-    sale = await fetch_one("SELECT * FROM sale WHERE id = {}", sale_id)
-    if sale is None:
-        raise SaleNotFound(sale_id=sale_id)
+    sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
 
     async def run() -> RefundResult:

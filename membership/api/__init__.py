@@ -1,0 +1,1 @@
+"""The REST API for POS terminals and apps: security, errors, shared plumbing."""

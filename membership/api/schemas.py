@@ -1,0 +1,42 @@
+"""Bodies several areas of the API share. Amounts and points are integers (minor units)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from membership.ledger.service import Balances
+
+Page = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Page number, from 1")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=200, description="Items per page")]
+MAX_AMOUNT = 10_000_000_000  # 100 million yuan in fen: per line and per payment
+Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Minor units (fen)")]
+PositiveAmount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Minor units (fen)")]
+Points = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Whole points")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class BalancesOut(msgspec.Struct):
+    """A member's balances: points, points debt (≤ 0), stored value (minor units), growth (成长值)."""
+
+    points: int
+    points_debt: int
+    stored_value: int
+    growth: int
+
+    @classmethod
+    def of(cls, balances: Balances) -> BalancesOut:
+        """From the ledger's value."""
+        return cls(balances.points, balances.points_debt, balances.stored_value, balances.growth)
+
+
+class AwardOut(msgspec.Struct):
+    """Points one rule granted, and why."""
+
+    rule: str
+    points: int
+    reason: str
+
+
+BALANCES_EXAMPLE = {"points": 1280, "points_debt": 0, "stored_value": 5000, "growth": 1280}

@@ -1,0 +1,121 @@
+"""The Litestar application: the REST API under ``/api/v1`` and its OpenAPI schema at ``/schema``.
+
+``create_app(settings)`` is what ``membership serve`` runs (and what an ASGI server can import as
+``membership.app:create_app`` with ``--factory``). Plugins add routes through the
+``membership_register_routes`` hook; they are mounted under ``/api/v1`` behind the same API-key
+guard (a route without ``opt={"scope": …}`` needs the ``admin`` scope).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, Router, get
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from membership import __version__
+from membership.api import system
+from membership.api.problems import EXCEPTION_HANDLERS
+from membership.api.security import api_key_guard
+from membership.config import Settings, load_settings
+from membership.db import close_database, open_database
+from membership.ledger import api as ledger_api
+from membership.members import api as members_api
+from membership.org import api as org_api
+from membership.plugins import hooks
+from membership.sales import api as sales_api
+
+STATIC = Path(__file__).parent / "api" / "static"
+MAX_BODY_BYTES = 1024 * 1024
+
+API_DESCRIPTION = """\
+会员管理 REST API for POS terminals, mini-programs and integrations.
+
+* **Authentication**: `Authorization: Bearer <key>`; create keys with `membership api-key create`.
+  A key has scopes (`read`, `pos`, `admin`) and is bound to a merchant or a store: it never sees
+  another merchant's members.
+* **Amounts and points are integers** in minor units (fen).
+* **Idempotency**: send `Idempotency-Key` on writes. The same key and body return the first answer
+  (header `Idempotent-Replayed: true`); the same key with another body gets 422; a key still being
+  processed gets 409. Keys are kept for 7 days (configurable), so an offline till can replay a day.
+* **Errors** are `application/problem+json` (RFC 9457) with a stable `code` and a `detail` in the
+  request's language (`Accept-Language: zh` or `en`).
+"""
+
+TAGS = [
+    Tag(name="members", description="会员: enrol, search, profile, cards, identify"),
+    Tag(name="transactions", description="交易: purchases, simulation, refunds"),
+    Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
+    Tag(name="stores", description="门店"),
+    Tag(name="system", description="health and plugins"),
+]
+
+
+@get("/", include_in_schema=False)
+async def index() -> Redirect:
+    """The API's browsable documentation."""
+    return Redirect("/schema")
+
+
+def _openapi() -> OpenAPIConfig:
+    swagger = SwaggerRenderPlugin(
+        js_url="/static/api/swagger-ui/swagger-ui-bundle.js",
+        css_url="/static/api/swagger-ui/swagger-ui.css",
+        standalone_preset_js_url="/static/api/swagger-ui/swagger-ui-standalone-preset.js",
+        path="/swagger",
+        favicon="<link rel='icon' href='data:,'>",  # the default loads from a CDN
+    )
+    return OpenAPIConfig(
+        title="membership API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        path="/schema",
+        render_plugins=[swagger],
+        tags=TAGS,
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="An API key: mk_…"),
+            }
+        ),
+        security=[{"apiKey": []}],
+    )
+
+
+def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Litestar:
+    """The application for ``settings`` (default: ``membership.toml`` and ``MEMBERSHIP_*``).
+
+    With ``open_db`` the app opens the database on startup and closes it on shutdown; pass False
+    when the caller (a test) has opened it already."""
+    settings = settings or load_settings()
+
+    async def start() -> None:
+        await open_database(settings)
+
+    api = Router(
+        "/api/v1",
+        route_handlers=[
+            *members_api.ROUTES,
+            *sales_api.ROUTES,
+            *ledger_api.ROUTES,
+            *org_api.ROUTES,
+            *system.ROUTES,
+            *hooks().routes(),
+        ],
+        guards=[api_key_guard],
+    )
+    return Litestar(
+        route_handlers=[
+            index,
+            api,
+            create_static_files_router("/static/api", directories=[STATIC], include_in_schema=False),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_openapi(),
+        on_startup=[start] if open_db else [],
+        on_shutdown=[close_database] if open_db else [],
+        request_max_body_size=MAX_BODY_BYTES,
+    )

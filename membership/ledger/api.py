@@ -1,0 +1,248 @@
+"""REST routes for a member's balances and ledger: read, adjust, redeem (积分兑换), top up (储值)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+
+from membership.access.service import Scope
+from membership.api.docs import answers, body
+from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
+from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PositiveAmount, Reason
+from membership.api.security import current_key, member_for, store_for
+from membership.errors import ValidationError
+from membership.ledger import idempotency, service
+from membership.org.service import get_program
+
+TAGS = ["balances"]
+MEMBER_ID = "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e"
+POSTING_ID = "4c3b2a19-0000-4a8e-9d7e-1f2a3b4c5d6e"
+SignedPoints = Annotated[int, msgspec.Meta(ge=-10_000_000_000, le=10_000_000_000, description="Non-zero points")]
+
+
+class EntryOut(msgspec.Struct):
+    """One ledger entry of the member, with the rule and the human reason behind it."""
+
+    id: uuid.UUID
+    created_at: dt.datetime
+    posting: str
+    account: str
+    amount: int
+    rule: str
+    reason: str
+    store_id: uuid.UUID | None
+    sale_id: uuid.UUID | None
+    operator: str
+
+
+class LedgerPageOut(msgspec.Struct):
+    """One page of ledger entries, newest first."""
+
+    items: list[EntryOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class AdjustIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A manual points adjustment (手工调整): positive adds, negative removes; reason required."""
+
+    points: SignedPoints
+    reason: Reason
+    store_id: uuid.UUID | None = None
+
+
+class RedeemIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Points exchanged for a gift or service (积分兑换)."""
+
+    points: Annotated[int, msgspec.Meta(ge=1, le=10_000_000_000)]
+    store_id: uuid.UUID | None = None
+    reason: Reason = "积分兑换"
+
+
+class TopUpIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Stored value paid in (储值充值), in minor units."""
+
+    amount: PositiveAmount
+    method: Literal["cash", "card", "wechat_pay", "alipay", "transfer"] = "cash"
+    store_id: uuid.UUID | None = None
+
+
+class PointsOut(msgspec.Struct):
+    """What a redemption or adjustment did, and the balances after it."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    points: int
+    balances: BalancesOut
+
+
+class TopUpOut(msgspec.Struct):
+    """What a top-up did, and the balances after it."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    balances: BalancesOut
+
+
+def _points_out(result: service.PointsResult, status: int) -> Response[PointsOut]:
+    out = PointsOut(result.posting_id, result.member_id, result.points, BalancesOut.of(result.balances))
+    return replayable(out, status, result.replayed)
+
+
+POINTS_ANSWER = {"posting_id": POSTING_ID, "member_id": MEMBER_ID, "points": 500, "balances": BALANCES_EXAMPLE}
+
+
+@get(
+    "/members/{member_id:uuid}/balances",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A member's balances",
+    responses=answers(200, BalancesOut, BALANCES_EXAMPLE, 403, 404, 409),
+)
+async def get_balances(request: Request, member_id: FromPath[uuid.UUID]) -> BalancesOut:
+    """Points, points debt, stored value and growth."""
+    await member_for(current_key(request), member_id)
+    return BalancesOut.of(await service.balances(member_id))
+
+
+@get(
+    "/members/{member_id:uuid}/ledger",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A member's ledger (积分/储值明细)",
+    responses=answers(
+        200,
+        LedgerPageOut,
+        {
+            "items": [
+                {
+                    "id": "5d4c3b2a-0000-4a8e-9d7e-1f2a3b4c5d6e",
+                    "created_at": "2026-11-23T08:31:00Z",
+                    "posting": "purchase",
+                    "account": "points",
+                    "amount": 61,
+                    "rule": "base",
+                    "reason": "消费 61 元 × 1 分/元",
+                    "store_id": "7a1b2c3d-0000-4a8e-9d7e-1f2a3b4c5d6e",
+                    "sale_id": "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e",
+                    "operator": "api-key:till-1",
+                }
+            ],
+            "page": 1,
+            "page_size": 50,
+            "total": 1,
+        },
+        403,
+        404,
+        409,
+    ),
+)
+async def get_ledger(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+) -> LedgerPageOut:
+    """Every entry on the member's accounts, newest first, each with its rule and reason."""
+    await member_for(current_key(request), member_id)
+    rows, total = await service.ledger_page(member_id, page, page_size)
+    return LedgerPageOut([msgspec.convert(row, EntryOut) for row in rows], page, page_size, total)
+
+
+@post(
+    "/members/{member_id:uuid}/points/adjust",
+    status_code=201,
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Adjust points by hand (admin; audited)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(201, PointsOut, POINTS_ANSWER, 403, 404, 409, description="Created"),
+)
+async def adjust_points(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[AdjustIn, body({"points": 500, "reason": "补录 11 月 20 日漏积分小票 S1-0038"})],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[PointsOut]:
+    """Add or remove points with a reason; written to the audit log with the key's name."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    if data.points == 0:
+        raise ValidationError(field="points", reason="must not be 0")
+    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
+        result = await service.adjust_points(
+            member_id, data.points, data.reason, key.actor, store_id=store, idempotency_key=idempotency_key
+        )
+    return _points_out(result, 201)
+
+
+@post(
+    "/members/{member_id:uuid}/points/redeem",
+    status_code=201,
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Redeem points for a gift (积分兑换)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(201, PointsOut, POINTS_ANSWER, 403, 404, 409, description="Created"),
+)
+async def redeem_points(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    idempotency_key: IdempotencyKey,
+    data: Annotated[RedeemIn, body({"points": 500, "reason": "兑换保温杯"})],
+) -> Response[PointsOut]:
+    """Take points (nearest expiry first) for a gift or service; idempotent like transactions."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
+        result = await service.redeem_points(
+            member_id, data.points, store, data.reason, idempotency_key=idempotency_key, actor=key.actor
+        )
+    return _points_out(result, 201)
+
+
+@post(
+    "/members/{member_id:uuid}/stored-value/top-up",
+    status_code=201,
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Top up stored value (储值充值)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(
+        201,
+        TopUpOut,
+        {"posting_id": POSTING_ID, "member_id": MEMBER_ID, "amount": 10000, "balances": BALANCES_EXAMPLE},
+        403,
+        404,
+        409,
+        description="Created",
+    ),
+)
+async def top_up(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[TopUpIn, body({"amount": 10000, "method": "wechat_pay"})],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[TopUpOut]:
+    """Add stored value paid by cash, card or a wallet; idempotent with a key."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
+        result = await service.top_up(
+            member_id, data.amount, store, data.method, idempotency_key=idempotency_key, actor=key.actor
+        )
+    out = TopUpOut(result.posting_id, result.member_id, result.amount, BalancesOut.of(result.balances))
+    return replayable(out, 201, result.replayed)
+
+
+ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up]

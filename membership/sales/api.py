@@ -1,0 +1,335 @@
+"""REST routes for transactions: record a purchase (idempotent), simulate it, refund it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.params import FromPath
+
+from membership.access.service import ApiKeyInfo, Scope
+from membership.api.docs import answers, body
+from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
+from membership.api.schemas import BALANCES_EXAMPLE, Amount, AwardOut, BalancesOut
+from membership.api.security import current_key, member_for, program_for, required_store
+from membership.errors import CouponNotFound, MemberNotFound, SaleNotFound, ValidationError
+from membership.ledger import idempotency
+from membership.ledger.rules import LineInput
+from membership.members import service as members
+from membership.org.service import ProgramConfig, get_program
+from membership.sales import service
+
+TAGS = ["transactions"]
+CouponCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class LineIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One sold line; ``unit_price`` in minor units (fen)."""
+
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    unit_price: Amount
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    category: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """How part of the sale was paid. For ``points`` give ``points`` (converted at the program's
+    point value) or an ``amount`` in minor units."""
+
+    method: Literal["cash", "card", "stored_value", "points"]
+    amount: Amount = 0
+    points: Amount = 0
+
+
+class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):
+    """A card or code presented at the till instead of a member id."""
+
+    kind: Literal["card_uid", "magstripe", "qr_token", "barcode", "wechat_openid", "phone"]
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A purchase: who (``member_id`` or ``credential``), where, what, and how it was paid.
+    ``payments`` default to cash for the whole total."""
+
+    lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=500)]
+    store_id: uuid.UUID | None = None
+    member_id: uuid.UUID | None = None
+    credential: CredentialRef | None = None
+    program_id: uuid.UUID | None = None
+    occurred_at: dt.datetime | None = None
+    receipt_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    payments: Annotated[list[PaymentIn], msgspec.Meta(max_length=20)] | None = None
+    coupons: Annotated[list[CouponCode], msgspec.Meta(max_length=20)] = []
+
+
+class TransactionOut(msgspec.Struct):
+    """A recorded purchase: what it earned and redeemed, and the balances after it."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    total: int
+    points_earned: int
+    points_redeemed: int
+    growth_earned: int
+    awards: list[AwardOut]
+    balances: BalancesOut
+    tier: str | None
+
+
+class SimulationOut(msgspec.Struct):
+    """What a purchase would earn and redeem, rule by rule; nothing was written."""
+
+    member_id: uuid.UUID
+    total: int
+    earning_base: int
+    points_earned: int
+    points_redeemed: int
+    growth_earned: int
+    awards: list[AwardOut]
+    growth_awards: list[AwardOut]
+
+
+class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
+    """How many items of a sold line (numbered from 1) come back."""
+
+    line_no: Annotated[int, msgspec.Meta(ge=1, le=500)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+
+
+class RefundIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A refund (退货): the listed lines, or everything not yet refunded when ``lines`` is left out."""
+
+    lines: Annotated[list[RefundLineIn], msgspec.Meta(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "退货"
+
+
+class RefundOut(msgspec.Struct):
+    """What a refund reversed (points earned, growth) and gave back (points paid, stored value)."""
+
+    id: uuid.UUID
+    sale_id: uuid.UUID
+    amount: int
+    points_reversed: int
+    points_debt: int
+    points_returned: int
+    growth_reversed: int
+    stored_value_returned: int
+    balances: BalancesOut
+
+
+SALE_ID = "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e"
+MEMBER_ID = "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e"
+TRANSACTION_EXAMPLE = {
+    "store_id": "7a1b2c3d-0000-4a8e-9d7e-1f2a3b4c5d6e",
+    "credential": {"kind": "card_uid", "value": "04A1B2C37A21"},
+    "receipt_no": "S1-20261123-0042",
+    "lines": [
+        {"sku": "6901234567892", "name": "拿铁", "category": "coffee", "quantity": 2, "unit_price": 2800},
+        {"sku": "6909876543210", "name": "可颂", "category": "bakery", "quantity": 1, "unit_price": 1500},
+    ],
+    "payments": [{"method": "card", "amount": 6100}, {"method": "points", "points": 1000}],
+}
+AWARD_EXAMPLE = {"rule": "base", "points": 61, "reason": "消费 61 元 × 1 分/元"}
+TRANSACTION_ANSWER = {
+    "id": SALE_ID,
+    "member_id": MEMBER_ID,
+    "total": 7100,
+    "points_earned": 61,
+    "points_redeemed": 1000,
+    "growth_earned": 61,
+    "awards": [AWARD_EXAMPLE],
+    "balances": BALANCES_EXAMPLE,
+    "tier": "silver",
+}
+
+
+async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, uuid.UUID]:
+    """The program and member a transaction is for, checked against the key's merchant."""
+    if (data.member_id is None) == (data.credential is None):
+        raise ValidationError(field="member_id/credential", reason="give exactly one of them")
+    if data.member_id is not None:
+        row = await member_for(key, data.member_id)
+        program = await get_program(row["program_id"])
+        if data.program_id not in (None, program.id):
+            raise MemberNotFound(member_id=data.member_id)
+        return program, data.member_id
+    assert data.credential is not None
+    program = await program_for(key, data.program_id)
+    return program, await members.identify(program.id, data.credential.kind, data.credential.value)
+
+
+def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.PaymentInput] | None]:
+    if data.coupons:  # no coupon template exists yet, so no code can be valid
+        raise CouponNotFound(code=data.coupons[0])
+    lines = [LineInput(li.sku, li.quantity, li.unit_price, li.name, li.category) for li in data.lines]
+    payments = None
+    if data.payments is not None:
+        payments = [service.PaymentInput(p.method, p.amount, p.points) for p in data.payments]
+    return lines, payments
+
+
+def _awards(awards: list) -> list[AwardOut]:
+    return [AwardOut(a.rule, a.points, a.reason) for a in awards]
+
+
+@post(
+    "/transactions",
+    status_code=201,
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Record a purchase (消费)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(201, TransactionOut, TRANSACTION_ANSWER, 403, 404, 409, description="Created"),
+)
+async def record_transaction(
+    request: Request,
+    idempotency_key: IdempotencyKey,
+    data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)],
+) -> Response[TransactionOut]:
+    """Pay with points and stored value, earn points and growth through the points rules,
+    re-evaluate the tier: one database transaction. Retrying with the same ``Idempotency-Key`` and
+    body returns the first answer (header ``Idempotent-Replayed: true``); the same key with another
+    body is refused (422), a key still being processed gets 409."""
+    key = current_key(request)
+    program, member_id = await _buyer(key, data)
+    store = await required_store(key, program, data.store_id)
+    lines, payments = _sale_input(data)
+    async with idempotency.in_flight(str(program.id), idempotency_key):
+        result = await service.record_purchase(
+            program.id,
+            store,
+            member_id,
+            lines,
+            payments,
+            occurred_at=data.occurred_at,
+            receipt_no=data.receipt_no,
+            idempotency_key=idempotency_key,
+            actor=key.actor,
+        )
+    out = TransactionOut(
+        id=result.id,
+        member_id=result.member_id,
+        total=result.total,
+        points_earned=result.points_earned,
+        points_redeemed=result.points_redeemed,
+        growth_earned=result.growth_earned,
+        awards=_awards(result.awards),
+        balances=BalancesOut.of(result.balances),
+        tier=result.tier,
+    )
+    return replayable(out, 201, result.replayed)
+
+
+@post(
+    "/transactions/simulate",
+    status_code=200,
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="What would this purchase earn? (no writes)",
+    responses=answers(
+        200,
+        SimulationOut,
+        {
+            "member_id": MEMBER_ID,
+            "total": 7100,
+            "earning_base": 6100,
+            "points_earned": 61,
+            "points_redeemed": 1000,
+            "growth_earned": 61,
+            "awards": [AWARD_EXAMPLE],
+            "growth_awards": [{"rule": "growth", "points": 61, "reason": "消费 61 元"}],
+        },
+        403,
+        404,
+    ),
+)
+async def simulate_transaction(
+    request: Request, data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)]
+) -> SimulationOut:
+    """Run the same checks and rules as ``POST /transactions`` and explain every point; nothing
+    is written."""
+    key = current_key(request)
+    program, member_id = await _buyer(key, data)
+    store = await required_store(key, program, data.store_id)
+    lines, payments = _sale_input(data)
+    sim = await service.simulate_purchase(program.id, store, member_id, lines, payments, data.occurred_at)
+    return SimulationOut(
+        member_id=sim.member_id,
+        total=sim.total,
+        earning_base=sim.earning_base,
+        points_earned=sim.points_earned,
+        points_redeemed=sim.points_redeemed,
+        growth_earned=sim.growth_earned,
+        awards=_awards(sim.awards),
+        growth_awards=_awards(sim.growth_awards),
+    )
+
+
+@post(
+    "/transactions/{sale_id:uuid}/refund",
+    status_code=201,
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Refund a purchase (退货)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(
+        201,
+        RefundOut,
+        {
+            "id": "1a2b3c4d-0000-4a8e-9d7e-1f2a3b4c5d6e",
+            "sale_id": SALE_ID,
+            "amount": 1500,
+            "points_reversed": 13,
+            "points_debt": 0,
+            "points_returned": 211,
+            "growth_reversed": 13,
+            "stored_value_returned": 0,
+            "balances": BALANCES_EXAMPLE,
+        },
+        403,
+        404,
+        409,
+        description="Created",
+    ),
+)
+async def refund_transaction(
+    request: Request,
+    sale_id: FromPath[uuid.UUID],
+    data: Annotated[RefundIn, body({"lines": [{"line_no": 2, "quantity": 1}], "reason": "商品质量问题"})],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[RefundOut]:
+    """Refund listed lines or the rest of the sale: earned points and growth are reversed pro
+    rata (points already spent become a debt), points and stored value paid are given back."""
+    key = current_key(request)
+    sale = await service.sale_row(sale_id)
+    try:
+        await member_for(key, sale["member_id"])
+    except MemberNotFound:  # another merchant's sale: answer as if it did not exist
+        raise SaleNotFound(sale_id=sale_id) from None
+    lines = None
+    if data.lines is not None:
+        lines = {}
+        for line in data.lines:
+            lines[line.line_no] = lines.get(line.line_no, 0) + line.quantity
+    async with idempotency.in_flight(str(sale["program_id"]), idempotency_key):
+        result = await service.refund(sale_id, lines, data.reason, idempotency_key=idempotency_key, actor=key.actor)
+    out = RefundOut(
+        id=result.id,
+        sale_id=result.sale_id,
+        amount=result.amount,
+        points_reversed=result.points_reversed,
+        points_debt=result.points_debt,
+        points_returned=result.points_returned,
+        growth_reversed=result.growth_reversed,
+        stored_value_returned=result.stored_value_returned,
+        balances=BalancesOut.of(result.balances),
+    )
+    return replayable(out, 201, result.replayed)
+
+
+ROUTES = [record_transaction, simulate_transaction, refund_transaction]
