@@ -15,6 +15,7 @@ from tests.helpers import Shop
 @dataclasses.dataclass
 class Api:
     client: httpx.AsyncClient
+    app: Any
     shop: Shop
     keys: dict[str, str]
 

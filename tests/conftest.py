@@ -163,9 +163,10 @@ async def _api(settings: Settings):
 
     shop = await make_shop()
     keys = await make_keys(shop)
-    transport = httpx.ASGITransport(app=create_app(settings, open_db=False))  # the test's own event loop
+    app = create_app(settings, open_db=False)
+    transport = httpx.ASGITransport(app=app)  # runs the app in the test's own event loop
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Api(client, shop, keys)
+        yield Api(client, app, shop, keys)
 
 
 @pytest.fixture

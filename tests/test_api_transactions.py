@@ -51,8 +51,11 @@ async def test_twenty_concurrent_replays_of_one_key_have_one_effect(any_api):
     assert sum("Idempotent-Replayed" not in a.headers for a in created) == 1
     assert len({a.content for a in created}) == 1
     assert len(await fetch("SELECT id FROM sale")) == 1
-    assert (await fetch("SELECT balance FROM ledger_account WHERE member_id = {} AND kind = 'points'",
-                        any_api.shop.member_id))[0]["balance"] == 99
+    assert (
+        await fetch(
+            "SELECT balance FROM ledger_account WHERE member_id = {} AND kind = 'points'", any_api.shop.member_id
+        )
+    )[0]["balance"] == 99
     assert await ledger_violations() == []
 
 
@@ -140,13 +143,17 @@ async def test_refund_whole_and_partial_and_too_much(any_api):
     ]
     sale = (await any_api.buy(body)).json()
     partial = await any_api.call(
-        "POST", f"/transactions/{sale['id']}/refund", json={"lines": [{"line_no": 1, "quantity": 1}]},
+        "POST",
+        f"/transactions/{sale['id']}/refund",
+        json={"lines": [{"line_no": 1, "quantity": 1}]},
         **{"Idempotency-Key": "refund-1"},
     )
     assert partial.status_code == 201, partial.text
     assert partial.json()["amount"] == 3_000 and partial.json()["points_reversed"] == 30
     replay = await any_api.call(
-        "POST", f"/transactions/{sale['id']}/refund", json={"lines": [{"line_no": 1, "quantity": 1}]},
+        "POST",
+        f"/transactions/{sale['id']}/refund",
+        json={"lines": [{"line_no": 1, "quantity": 1}]},
         **{"Idempotency-Key": "refund-1"},
     )
     assert replay.content == partial.content and replay.headers["Idempotent-Replayed"] == "true"
@@ -192,5 +199,7 @@ async def test_bad_input_is_422_validation_error_never_500(api):
         "/api/v1/transactions", content=b"{not json", headers={**api.headers(), "Idempotency-Key": "x"}
     )
     assert garbage.status_code == 400 and garbage.json()["code"] == "bad_request"  # not JSON at all
+    missing_sku = await api.buy({**api.sale(), "lines": [{"quantity": 1, "unit_price": 1}]})
+    assert missing_sku.json()["errors"][0]["field"] == "lines[0].sku"
     no_key = await api.call("POST", "/transactions", "pos", api.sale())
     assert no_key.status_code == 422 and no_key.json()["errors"][0]["field"] == "Idempotency-Key"

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING = re.compile(r"[Mm]issing required \w+ parameter '([^']+)'")
+_AT_PATH = re.compile(r"at `\$\.([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 _HTTP_CODES = {
     400: ("bad_request", "The request could not be read.", "请求格式有误。"),
@@ -99,10 +101,23 @@ def membership_error(request: Request, exc: MembershipError) -> Response[Problem
     return _problem(request, exc.status, exc.code, exc.detail(language(request)), errors=errors, headers=headers)
 
 
+def _field(item: dict[str, Any]) -> str:
+    """The input a framework validation message is about: ``lines[0].quantity`` rather than
+    ``data`` when msgspec says where (``at `$.lines[0].quantity` ``, ``missing required field``)."""
+    message = str(item.get("message", ""))
+    at = _AT_PATH.search(message)
+    if missing := _MISSING_FIELD.search(message):
+        return missing.group(1) if at is None else f"{at.group(1)}.{missing.group(1)}"
+    if at:
+        return at.group(1)
+    key = str(item.get("key") or item.get("source") or "body")
+    return "body" if key == "data" else key
+
+
 def validation_error(request: Request, exc: ValidationException) -> Response[Problem]:
     """Malformed input caught by the framework (types, limits, missing fields): 422."""
     errors = [
-        FieldProblem(str(item.get("key") or item.get("source") or "body"), str(item.get("message", "")))
+        FieldProblem(_field(item), str(item.get("message", "")))
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]

@@ -1,0 +1,190 @@
+"""Object-level access, route by route: a key never reaches another merchant's data; scopes,
+store binding, missing keys and rate limits are enforced on every route."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from membership.access.service import create_api_key
+from membership.db import fetch
+from membership.ledger.rules import LineInput
+from membership.members import service as members
+from membership.sales import service as sales
+from tests.helpers import make_shop
+
+PUBLIC = {("GET", "/api/v1/health")}
+
+
+async def _objects(shop) -> dict[str, str]:
+    card = await members.issue_credential(shop.member_id, "card_uid", f"C{uuid.uuid4().hex[:8]}")
+    sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 1_000)])
+    return {
+        "member": str(shop.member_id),
+        "credential": str(card["id"]),
+        "card": card["value"],
+        "sale": str(sale.id),
+        "program": str(shop.program.id),
+        "store": str(shop.store_id),
+    }
+
+
+def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | None]]:
+    """(method, path template, concrete path, query, body) for every route, aimed at ``o``."""
+    m, sale = (
+        o["member"],
+        {"member_id": o["member"], "store_id": o["store"], "lines": [{"sku": "A", "quantity": 1, "unit_price": 100}]},
+    )
+    return [
+        ("POST", "/api/v1/members", "/api/v1/members", None, {"name": "李雷", "program_id": o["program"]}),
+        ("GET", "/api/v1/members", "/api/v1/members", {"program_id": o["program"]}, None),
+        ("GET", "/api/v1/members/{member_id}", f"/api/v1/members/{m}", None, None),
+        ("PATCH", "/api/v1/members/{member_id}", f"/api/v1/members/{m}", None, {"tags": ["x"]}),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/credentials",
+            f"/api/v1/members/{m}/credentials",
+            None,
+            {"kind": "qr_token"},
+        ),
+        ("POST", "/api/v1/credentials/{credential_id}/block", f"/api/v1/credentials/{o['credential']}/block", None, {}),
+        (
+            "POST",
+            "/api/v1/credentials/{credential_id}/replace",
+            f"/api/v1/credentials/{o['credential']}/replace",
+            None,
+            {},
+        ),
+        (
+            "GET",
+            "/api/v1/identify",
+            "/api/v1/identify",
+            {"kind": "card_uid", "value": o["card"], "program_id": o["program"]},
+            None,
+        ),
+        ("POST", "/api/v1/transactions", "/api/v1/transactions", None, sale),
+        ("POST", "/api/v1/transactions/simulate", "/api/v1/transactions/simulate", None, sale),
+        ("POST", "/api/v1/transactions/{sale_id}/refund", f"/api/v1/transactions/{o['sale']}/refund", None, {}),
+        ("GET", "/api/v1/members/{member_id}/balances", f"/api/v1/members/{m}/balances", None, None),
+        ("GET", "/api/v1/members/{member_id}/ledger", f"/api/v1/members/{m}/ledger", None, None),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/points/adjust",
+            f"/api/v1/members/{m}/points/adjust",
+            None,
+            {"points": 5, "reason": "test"},
+        ),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/points/redeem",
+            f"/api/v1/members/{m}/points/redeem",
+            None,
+            {"points": 1},
+        ),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/stored-value/top-up",
+            f"/api/v1/members/{m}/stored-value/top-up",
+            None,
+            {"amount": 100},
+        ),
+        ("GET", "/api/v1/stores", "/api/v1/stores", {"program_id": o["program"]}, None),
+        ("GET", "/api/v1/plugins", "/api/v1/plugins", None, None),
+        ("GET", "/api/v1/health", "/api/v1/health", None, None),
+    ]
+
+
+def _scope_of(app, method: str, template: str) -> str | None:
+    for route in app.routes:
+        if route.path.replace(":uuid", "") == template:
+            for handler in route.route_handlers:
+                if method in handler.http_methods:
+                    return None if handler.opt.get("public") else str(handler.opt.get("scope", "admin"))
+    raise AssertionError(f"no route {method} {template}")
+
+
+@pytest.fixture
+async def other(api):
+    """A second merchant with its own program, member, card and sale."""
+    shop = await make_shop()
+    return await _objects(shop)
+
+
+async def _send(api, key, method, path, query, body):
+    headers = api.headers(key, **{"Idempotency-Key": uuid.uuid4().hex})
+    return await api.client.request(method, path, params=query, json=body, headers=headers)
+
+
+async def test_every_route_is_in_the_access_table(api, other):
+    documented = {(method, path) for method, path, *_ in _cases(other)}
+    schema = (await api.client.get("/schema/openapi.json")).json()
+    served = {(method.upper(), path) for path, ops in schema["paths"].items() for method in ops}
+    assert served == documented
+
+
+async def test_a_key_never_reaches_another_merchants_data(api, other):
+    """Even an admin key of merchant A gets 404 for B's member, card, sale and program."""
+    for method, template, path, query, body in _cases(other):
+        if (method, template) in PUBLIC or template == "/api/v1/plugins":
+            continue
+        answer = await _send(api, "admin", method, path, query, body)
+        if template == "/api/v1/stores":  # a merchant key lists its own stores only
+            assert answer.status_code == 200
+            assert other["store"] not in answer.text and str(api.shop.store_id) in answer.text
+            continue
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["code"].endswith("_not_found"), answer.json()
+
+
+async def test_every_route_wants_a_key_and_its_scope(api):
+    mine = await _objects(api.shop)
+    weaker = {"read": None, "pos": "read", "admin": "pos"}
+    for method, template, path, query, body in _cases(mine):
+        if (method, template) in PUBLIC:
+            assert (await _send(api, None, method, path, query, body)).status_code == 200
+            continue
+        missing = await _send(api, None, method, path, query, body)
+        assert missing.status_code == 401 and missing.json()["code"] == "unauthorized", (method, path)
+        wrong = await _send(api, "mk_00000000_nope", method, path, query, body)
+        assert wrong.status_code == 401, (method, path)
+        scope = _scope_of(api.app, method, template)
+        if weaker[scope] is not None:
+            refused = await _send(api, weaker[scope], method, path, query, body)
+            assert refused.status_code == 403 and refused.json()["code"] == "forbidden", (method, path, refused.text)
+
+
+async def test_a_store_key_acts_only_for_its_store(api):
+    body = api.sale(1_000)
+    assert (await api.buy(body, key="store")).status_code == 201
+    elsewhere = await api.buy({**body, "store_id": str(api.shop.other_store_id)}, key="store")
+    assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "forbidden"
+    implied = {k: v for k, v in body.items() if k != "store_id"}
+    assert (await api.buy(implied, key="store")).status_code == 201  # the key's own store by default
+    assert (await api.buy(implied, key="pos")).status_code == 422  # a merchant key must name the store
+
+
+async def test_reveal_needs_admin_and_is_audited(api):
+    path = f"/members/{api.shop.member_id}"
+    masked = await api.call("GET", path, "read")
+    assert masked.json()["phone"] == "138****5678"
+    refused = await api.call("GET", path, "pos", params={"reveal": "true"})
+    assert refused.status_code == 403
+    shown = await api.call("GET", path, "admin", params={"reveal": "true"})
+    assert shown.status_code == 200 and shown.json()["phone"] == "+8613812345678"
+
+    audit = await fetch("SELECT actor, action FROM audit_log WHERE action = 'member.view_personal_data'")
+    assert audit == [{"actor": "api-key:test-admin", "action": "member.view_personal_data"}]
+
+
+async def test_rate_limit_answers_429_with_retry_after(api):
+    key = (await create_api_key("slow-till", ["read"], merchant_id=api.shop.merchant_id, rate_limit=3)).secret
+    statuses = []
+    for _ in range(5):
+        answer = await api.call("GET", f"/members/{api.shop.member_id}/balances", key)
+        statuses.append(answer.status_code)
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
+    limited = await api.call("GET", f"/members/{api.shop.member_id}/balances", key)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1 and limited.json()["code"] == "rate_limited"
+    assert (await api.call("GET", f"/members/{api.shop.member_id}/balances", "read")).status_code == 200
