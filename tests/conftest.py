@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import glob
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,3 +184,82 @@ async def any_api(any_db):
     """The API over a shop on SQLite and on PostgreSQL."""
     async for value in _api(any_db):
         yield value
+
+
+@dataclasses.dataclass
+class ApiServer:
+    url: str
+    key: str
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory, sqlite_template):
+    """A real uvicorn server over a SQLite copy with a shop, a sale and a card, and an admin key
+    bound to the shop's merchant."""
+    folder = tmp_path_factory.mktemp("server")
+    path = folder / "membership.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(database_url=f"sqlite:///{path}", secret_key=SECRET, base_dir=folder)
+    found: dict[str, Any] = {}
+
+    async def prepare() -> None:
+        from membership.access.service import create_api_key
+        from membership.ledger.rules import LineInput
+        from membership.members import service as members
+        from membership.sales import service as sales
+        from tests.helpers import make_shop
+
+        await open_database(settings)
+        shop = await make_shop()
+        card = await members.issue_credential(shop.member_id, "card_uid", "04A1B2C37A21")
+        sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 2, 990)])
+        key = await create_api_key("fuzz", ["admin"], merchant_id=shop.merchant_id, rate_limit=100_000)
+        found.update(
+            key=key.secret,
+            ids={"member_id": str(shop.member_id), "sale_id": str(sale.id), "credential_id": str(card["id"])},
+        )
+        await close_database()
+
+    _run_sync(prepare())
+    port = _free_port()
+    env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": SECRET}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "membership.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=folder,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/api/v1/health", server)
+        yield ApiServer(url, found["key"], found["ids"])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for(url: str, server: subprocess.Popen, seconds: float = 30) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")

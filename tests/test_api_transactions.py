@@ -200,6 +200,6 @@ async def test_bad_input_is_422_validation_error_never_500(api):
     )
     assert garbage.status_code == 400 and garbage.json()["code"] == "bad_request"  # not JSON at all
     missing_sku = await api.buy({**api.sale(), "lines": [{"quantity": 1, "unit_price": 1}]})
-    assert missing_sku.json()["errors"][0]["field"] == "lines[0].sku"
+    assert missing_sku.json()["errors"][0]["field"] == "lines[0].sku", missing_sku.text
     no_key = await api.call("POST", "/transactions", "pos", api.sale())
     assert no_key.status_code == 422 and no_key.json()["errors"][0]["field"] == "Idempotency-Key"

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING = re.compile(r"[Mm]issing required \w+ parameter '([^']+)'")
-_AT_PATH = re.compile(r"at `\$\.([^`]+)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 _HTTP_CODES = {
@@ -102,16 +101,12 @@ def membership_error(request: Request, exc: MembershipError) -> Response[Problem
 
 
 def _field(item: dict[str, Any]) -> str:
-    """The input a framework validation message is about: ``lines[0].quantity`` rather than
-    ``data`` when msgspec says where (``at `$.lines[0].quantity` ``, ``missing required field``)."""
-    message = str(item.get("message", ""))
-    at = _AT_PATH.search(message)
-    if missing := _MISSING_FIELD.search(message):
-        return missing.group(1) if at is None else f"{at.group(1)}.{missing.group(1)}"
-    if at:
-        return at.group(1)
-    key = str(item.get("key") or item.get("source") or "body")
-    return "body" if key == "data" else key
+    """The input a framework validation message is about, e.g. ``lines[0].sku``."""
+    key = str(item.get("key") or "")
+    key = "" if key in ("data", "body") else key.removeprefix("$.")
+    if missing := _MISSING_FIELD.search(str(item.get("message", ""))):
+        return f"{key}.{missing.group(1)}" if key else missing.group(1)
+    return key or str(item.get("source") or "body")
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response[Problem]:

@@ -63,9 +63,22 @@ def _rate_limit(key: ApiKeyInfo) -> None:
         raise RateLimited(retry_after=max(1, math.ceil(wait)))
 
 
+def _refuse_unknown_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """A typo like ``?pagesize=`` or a repeated ``?page=1&page=2`` is an error, not silently
+    ignored."""
+    query = connection.query_params
+    unknown = sorted(set(query) - set(handler.parsed_fn_signature.parameters))
+    if unknown:
+        raise ValidationError(field=unknown[0][:50], reason="unknown query parameter")
+    repeated = sorted(name for name in query if len(query.getall(name)) > 1)
+    if repeated:
+        raise ValidationError(field=repeated[0], reason="given more than once")
+
+
 async def api_key_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Authenticate the bearer key, rate-limit it and check the route's scope."""
+    """Authenticate the bearer key, rate-limit it, check the route's scope and its query."""
     if handler.opt.get("public"):  # health: no key needed
+        _refuse_unknown_query(connection, handler)
         return
     scope = handler.opt.get("scope", Scope.ADMIN)  # a route that names no scope is for admins
     header = connection.headers.get("authorization", "")
@@ -76,6 +89,7 @@ async def api_key_guard(connection: ASGIConnection, handler: BaseRouteHandler) -
     _rate_limit(key)
     if not key.allows(scope):
         raise Forbidden(action=f"{scope.value} (scope {scope.value!r} needed)", action_zh=_ACTIONS_ZH[scope])
+    _refuse_unknown_query(connection, handler)
     connection.state.api_key = key
 
 

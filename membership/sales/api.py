@@ -246,6 +246,7 @@ async def record_transaction(
         },
         403,
         404,
+        409,
     ),
 )
 async def simulate_transaction(
