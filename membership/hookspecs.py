@@ -352,7 +352,9 @@ def membership_piccolo_apps() -> list[str] | None:
 def membership_register_routes() -> list[Any] | None:
     """Return Litestar route handlers or controllers to mount under ``/api/v1``.
 
-    Every implementation runs.
+    Every implementation runs. Routes sit behind the API-key guard: a handler names the scope it
+    needs with ``opt={"scope": Scope.READ | Scope.POS | Scope.ADMIN}`` (from
+    ``membership.access.service``); one that names none needs ``admin``.
 
     :returns: a list of handlers/controllers, or None.
 
