@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,31 +23,9 @@ import pytest
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
+from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
 
 SECRET = new_secret_key()
-
-
-def _pg_bindir() -> Path | None:
-    explicit = os.environ.get("MEMBERSHIP_PG_BINDIR")
-    candidates = [explicit] if explicit else sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists():
-            return Path(candidate)
-    found = shutil.which("initdb")
-    return Path(found).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(command: str) -> None:
-    if os.geteuid() == 0:
-        subprocess.run(["su", "postgres", "-s", "/bin/bash", "-c", command], check=True, capture_output=True)
-    else:
-        subprocess.run(["bash", "-c", command], check=True, capture_output=True)
 
 
 def _run_sync(coroutine) -> None:
@@ -62,27 +37,17 @@ def _run_sync(coroutine) -> None:
 @pytest.fixture(scope="session")
 def pg_server():
     """DSN prefix of a throwaway PostgreSQL cluster (``postgresql://postgres@127.0.0.1:PORT``)."""
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     if bindir is None:
         reason = "PostgreSQL binaries (initdb, pg_ctl) not found"
         if os.environ.get("MEMBERSHIP_TEST_POSTGRES") == "required":
             pytest.fail(f"{reason} and MEMBERSHIP_TEST_POSTGRES=required")
         pytest.skip(f"!!! {reason}: PostgreSQL tests skipped !!!")
-    root = Path(tempfile.mkdtemp(prefix="membership-pg-"))
-    os.chmod(root, 0o777)
-    data, sockets, port = root / "data", root / "sock", _free_port()
-    sockets.mkdir()
-    os.chmod(sockets, 0o777)
-    _as_postgres(f"{bindir}/initdb -D {data} --auth=trust -U postgres -E UTF8 --no-sync >/dev/null")
-    _as_postgres(
-        f"{bindir}/pg_ctl -D {data} -l {root}/log -w -o "
-        f'"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start'
-    )
+    cluster = ThrowawayCluster(bindir, durable=False).start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
+        yield cluster.dsn
     finally:
-        _as_postgres(f"{bindir}/pg_ctl -D {data} -m immediate stop")
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +187,7 @@ def api_server(tmp_path_factory, sqlite_template):
         await close_database()
 
     _run_sync(prepare())
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": SECRET}
     server = subprocess.Popen(
         [

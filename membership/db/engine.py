@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from membership.config import Settings
 from membership.errors import NotConfigured
@@ -29,19 +29,67 @@ def _uuid4_text() -> str:
     return str(uuid.uuid4())
 
 
+class _Connections:
+    """One event loop's persistent connections: the writer, and a small pool of readers."""
+
+    def __init__(self) -> None:
+        self.writer: aiosqlite.Connection | None = None
+        self.idle: list[aiosqlite.Connection] = []
+        self.readers: list[aiosqlite.Connection] = []
+        self.opened = 0
+        self.freed = asyncio.Condition()
+
+    def all(self) -> list[aiosqlite.Connection]:
+        return [c for c in (self.writer, *self.readers) if c is not None]
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on a pooled connection, given back instead of closed."""
+
+    __slots__ = ("write",)
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        self.write = self.transaction_type is TransactionType.immediate
+        return await self.engine.acquire(write=self.write)
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        healthy = True
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            healthy = False
+            raise
+        finally:
+            await self.engine.release(self.connection, write=self.write, healthy=healthy)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
 class MembershipSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine with the pragmas the ledger relies on.
+    """Piccolo's SQLite engine with the pragmas the ledger relies on and persistent connections.
 
     Every connection runs with ``synchronous=FULL`` (an acknowledged commit survives a power
     cut), a busy timeout, foreign keys, and a ``gen_random_uuid()`` SQL function so set-based
-    inserts read the same on SQLite and PostgreSQL. Writers in one process queue on an asyncio
-    lock instead of spinning on SQLite's busy handler; other processes are kept out by
-    ``BEGIN IMMEDIATE`` and the busy timeout.
+    inserts read the same on SQLite and PostgreSQL. Connections are opened once and kept (Piccolo
+    opens one, with its own thread, per query or transaction): write transactions share one
+    writer connection, queued on an asyncio lock instead of SQLite's busy handler; reads use up
+    to ``READERS`` reader connections (WAL lets them run beside the writer). Other processes are
+    kept out by ``BEGIN IMMEDIATE`` and the busy timeout. Connections belong to the event loop
+    that opened them; :meth:`close_connections` closes them.
     """
+
+    READERS = 4
 
     def __init__(self, path: str) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         self._write_locks: dict[int, asyncio.Lock] = {}
+        self._pools: dict[int, _Connections] = {}
 
     def write_lock(self) -> asyncio.Lock:
         """The writer lock of the running event loop."""
@@ -60,17 +108,77 @@ class MembershipSQLiteEngine(SQLiteEngine):
         await connection.create_function("gen_random_uuid", 0, _uuid4_text)
         return connection
 
+    def _pool(self) -> _Connections:
+        loop_id = id(asyncio.get_running_loop())
+        pool = self._pools.get(loop_id)
+        if pool is None:
+            pool = self._pools[loop_id] = _Connections()
+        return pool
+
+    async def acquire(self, write: bool) -> aiosqlite.Connection:
+        """The writer connection (the caller holds the write lock) or an idle reader."""
+        pool = self._pool()
+        if write:
+            if pool.writer is None:
+                pool.writer = await self.get_connection()
+            return pool.writer
+        async with pool.freed:
+            while not pool.idle and pool.opened >= self.READERS:
+                await pool.freed.wait()
+            if pool.idle:
+                return pool.idle.pop()
+            pool.opened += 1
+        try:
+            connection = await self.get_connection()
+        except BaseException:
+            pool.opened -= 1
+            raise
+        pool.readers.append(connection)
+        return connection
+
+    async def release(self, connection: aiosqlite.Connection, write: bool, healthy: bool = True) -> None:
+        """Give a connection back; a broken one is closed and forgotten."""
+        pool = self._pool()
+        if not healthy:
+            if write:
+                pool.writer = None
+            else:
+                pool.readers.remove(connection)
+                pool.opened -= 1
+            await connection.close()
+        elif not write:
+            pool.idle.append(connection)
+        if not write:
+            async with pool.freed:
+                pool.freed.notify()
+
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        return _PooledTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
-        connection = await self.get_connection()
+        connection = await self.acquire(write=False)
         try:
             async with connection.execute(query, args or []) as cursor:
                 return await cursor.fetchall()
         finally:
-            await connection.close()
+            await self.release(connection, write=False)
 
     async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
+
+    async def close_connections(self) -> None:
+        """Close every kept connection (those of other, finished loops are stopped)."""
+        current = id(asyncio.get_running_loop())
+        pools, self._pools = self._pools, {}
+        for loop_id, pool in pools.items():
+            for connection in pool.all():
+                if loop_id == current:
+                    await connection.close()
+                else:
+                    connection.stop()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -119,10 +227,12 @@ async def open_database(settings: Settings) -> Engine:
 
 
 async def close_database() -> None:
-    """Close the current engine's connection pool, if any."""
+    """Close the current engine's connections."""
     engine = _state["engine"]
     _state["engine"] = None
-    if engine is not None and not isinstance(engine, SQLiteEngine) and engine.pool:
+    if isinstance(engine, MembershipSQLiteEngine):
+        await engine.close_connections()
+    elif engine is not None and not isinstance(engine, SQLiteEngine) and engine.pool:
         await engine.close_connection_pool()
 
 
