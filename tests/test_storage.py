@@ -51,7 +51,7 @@ async def test_sqlite_runs_in_wal_with_full_sync(db):
     connection = await current_engine().get_connection()
     try:
         modes = [
-            (await (await connection.execute(f"PRAGMA {name}")).fetchone())
+            (await connection.execute(f"PRAGMA {name}"))[0]
             for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
         ]
     finally:

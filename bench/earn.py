@@ -1,0 +1,605 @@
+"""Earn benchmark: POST /transactions throughput and latency on SQLite and PostgreSQL.
+
+For each database it loads members (with their four ledger accounts and a card each), starts the
+real server (uvicorn, ``--workers`` as given), drives ``--clients`` concurrent keep-alive clients
+issuing ``POST /api/v1/transactions`` with fresh idempotency keys, then ``GET /api/v1/identify``
+with random cards; and, in the same run, the raw-SQL floor: the same statements a purchase
+issues, sent straight through the driver (sqlite3 / asyncpg) with no framework. It prints figures
+and never asserts them. The last line per database is machine-readable::
+
+    RESULT db=sqlite earn_tps=… p99_ms=… floor_tps=… ratio=… identify_p99_ms=…
+
+    python bench/earn.py --quick                 # ~1 minute: 20k members, 5 s per phase
+    python bench/earn.py                         # 100k members earning, identify at 1M members
+    python bench/earn.py --db postgres --workers 2 --clients 64 --profile
+
+``--profile`` records the first server worker with py-spy during the earn phase
+(``bench/profile-<db>.txt``, collapsed stacks) and prints the top frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+from membership.config import Settings, new_secret_key
+from membership.db import close_database, open_database
+from membership.db.migrate import migrate
+from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+
+HERE = Path(__file__).resolve().parent
+CHUNK = 20_000
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+async def prepare(settings: Settings, members: int) -> dict:
+    """Migrate, create a merchant/store/program, bulk-load members with accounts and cards, and an
+    API key; returns what the load needs."""
+    from membership.access.service import create_api_key
+    from membership.members.personal_data import vault
+    from membership.org import service as org
+
+    await open_database(settings)
+    await migrate()
+    merchant = await org.create_merchant("压测连锁")
+    store = await org.create_store(merchant, "B01", "压测店")
+    program = await org.create_program(merchant, "压测会员", points_expiry_days=365)
+    key = await create_api_key("bench", ["pos"], merchant_id=merchant, rate_limit=100_000)
+    await close_database()
+    keeper = vault()
+    enc = keeper.encrypt("credential:card_uid", "BENCH")  # not read by identify; one ciphertext for all
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    member_ids: list[str] = []
+    cards: list[str] = []
+    writer = _SQLiteLoader(settings) if settings.is_sqlite else await _PostgresLoader.open(settings)
+    for first in range(0, members, CHUNK):
+        count = min(CHUNK, members - first)
+        rows_m, rows_a, rows_c = [], [], []
+        for i in range(first, first + count):
+            member_id, card = uuid.uuid4(), f"B{i:011X}"
+            member_ids.append(str(member_id))
+            cards.append(card)
+            rows_m.append((member_id, program.id, f"9{i:011d}", f"会员{i}", store, now))
+            rows_a += [(uuid.uuid4(), program.id, member_id, kind, now) for kind in _KINDS]
+            digest = keeper.lookup_hash("credential:card_uid", card)
+            rows_c.append((uuid.uuid4(), program.id, member_id, digest, enc, card[-4:], store, now))
+        await writer.load(rows_m, rows_a, rows_c)
+        print(f"\r  loaded {first + count:,} members", end="", flush=True)
+    await writer.close()
+    print(f"  ({time.perf_counter() - started:.1f} s)")
+    return {"key": key.secret, "store": str(store), "program": program, "members": member_ids, "cards": cards}
+
+
+_KINDS = ("points", "points_debt", "stored_value", "growth")
+_MEMBER_SQL = (
+    "INSERT INTO member (id, program_id, member_no, name, gender, birthday_calendar, preferences, tags,"
+    " source_channel, consents, created_store_id, status, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, 'unknown', 'solar', '{}', '[]', 'store', '{}', ?, 'active', ?, ?)"
+)
+_ACCOUNT_SQL = (
+    "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at) VALUES (?, ?, ?, ?, 0, ?)"
+)
+_CREDENTIAL_SQL = (
+    "INSERT INTO credential (id, program_id, member_id, kind, value_hash, value_enc, value_hint, state,"
+    " store_id, issued_at, changed_at) VALUES (?, ?, ?, 'card_uid', ?, ?, ?, 'active', ?, ?, ?)"
+)
+
+
+class _SQLiteLoader:
+    def __init__(self, settings: Settings) -> None:
+        self.db = sqlite3.connect(settings.sqlite_path)
+
+    async def load(self, members: list, accounts: list, cards: list) -> None:
+        def text(rows: list) -> list:
+            return [tuple(str(v) if isinstance(v, uuid.UUID | dt.datetime) else v for v in row) for row in rows]
+
+        with self.db:
+            self.db.executemany(_MEMBER_SQL, [(*r, r[-1]) for r in text(members)])
+            self.db.executemany(_ACCOUNT_SQL, text(accounts))
+            self.db.executemany(_CREDENTIAL_SQL, [(*r, r[-1]) for r in text(cards)])
+
+    async def close(self) -> None:
+        self.db.close()
+
+
+class _PostgresLoader:
+    @classmethod
+    async def open(cls, settings: Settings) -> _PostgresLoader:
+        import asyncpg
+
+        loader = cls()
+        loader.db = await asyncpg.connect(settings.database_url)
+        return loader
+
+    async def load(self, members: list, accounts: list, cards: list) -> None:
+        async with self.db.transaction():
+            await self.db.copy_records_to_table(
+                "member",
+                records=[
+                    (*r[:4], "unknown", "solar", "{}", "[]", "store", "{}", r[4], "active", r[5], r[5]) for r in members
+                ],
+                columns=[
+                    "id",
+                    "program_id",
+                    "member_no",
+                    "name",
+                    "gender",
+                    "birthday_calendar",
+                    "preferences",
+                    "tags",
+                    "source_channel",
+                    "consents",
+                    "created_store_id",
+                    "status",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
+            await self.db.copy_records_to_table(
+                "ledger_account",
+                records=[(*r[:4], 0, r[4]) for r in accounts],
+                columns=["id", "program_id", "member_id", "kind", "balance", "updated_at"],
+            )
+            await self.db.copy_records_to_table(
+                "credential",
+                records=[
+                    (*r[:3], "card_uid", r[3], r[4], r[5], "active", uuid.UUID(str(r[6])), r[7], r[7]) for r in cards
+                ],
+                columns=[
+                    "id",
+                    "program_id",
+                    "member_id",
+                    "kind",
+                    "value_hash",
+                    "value_enc",
+                    "value_hint",
+                    "state",
+                    "store_id",
+                    "issued_at",
+                    "changed_at",
+                ],
+            )
+
+    async def close(self) -> None:
+        await self.db.execute("ANALYZE")
+        await self.db.close()
+
+
+# -- the server and its load ---------------------------------------------------------------------
+
+
+def start_server(settings: Settings, workers: int, folder: Path) -> tuple[subprocess.Popen, str]:
+    """uvicorn with the app factory; waits until /api/v1/health answers 200."""
+    port = free_port()
+    env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": settings.secret_key}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "membership.app:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=folder)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            import urllib.request
+
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+async def drive(url: str, clients: int, seconds: float, request) -> tuple[float, list[float], Counter]:
+    """``clients`` keep-alive loops sending ``request(session, rng)`` for ``seconds`` after a
+    one-second warm-up; returns requests per second, latencies (ms) and status counts."""
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    warm_until = time.perf_counter() + 1.0
+    stop_at = warm_until + seconds
+    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
+
+    async def client(n: int, session: aiohttp.ClientSession) -> None:
+        rng = random.Random(n)
+        while (now := time.perf_counter()) < stop_at:
+            status = await request(session, rng)
+            done = time.perf_counter()
+            if now >= warm_until:
+                latencies.append((done - now) * 1000)
+                statuses[status] += 1
+
+    async with aiohttp.ClientSession(url, connector=connector) as session:
+        await asyncio.gather(*(client(n, session) for n in range(clients)))
+    return len(latencies) / seconds, latencies, statuses
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def earn_request(data: dict, earning_members: int):
+    headers = {"Authorization": f"Bearer {data['key']}", "Content-Type": "application/json"}
+    members = data["members"][:earning_members]
+
+    async def send(session: aiohttp.ClientSession, rng: random.Random) -> int:
+        body = {
+            "member_id": rng.choice(members),
+            "store_id": data["store"],
+            "lines": [{"sku": "6901", "name": "牛奶", "quantity": 1, "unit_price": rng.randrange(100, 50_000)}],
+        }
+        async with session.post(
+            "/api/v1/transactions", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
+        ) as answer:
+            await answer.read()
+            return answer.status
+
+    return send
+
+
+def identify_request(data: dict):
+    headers = {"Authorization": f"Bearer {data['key']}"}
+    cards = data["cards"]
+
+    async def send(session: aiohttp.ClientSession, rng: random.Random) -> int:
+        params = {"kind": "card_uid", "value": rng.choice(cards)}
+        async with session.get("/api/v1/identify", params=params, headers=headers) as answer:
+            await answer.read()
+            return answer.status
+
+    return send
+
+
+# -- the raw-SQL floor ---------------------------------------------------------------------------
+
+
+def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: dict, now: str, amount: int) -> list:
+    """The writes (and reads) one purchase issues, in order, with ``?`` placeholders."""
+    sale, posting, idem, lot = (str(uuid.uuid4()) for _ in range(4))
+    points = amount // 100
+    expires = str(dt.datetime.fromisoformat(now) + dt.timedelta(days=365))
+    fingerprint = hashlib.sha256(idem.encode()).hexdigest()
+    return [
+        ("SELECT * FROM program WHERE id = ?", (program_id,)),
+        ("SELECT merchant_id FROM store WHERE id = ?", (store_id,)),
+        ("SELECT * FROM member WHERE id = ?", (member_id,)),
+        (
+            "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
+            " VALUES (?, ?, ?, 'record_purchase', ?, NULL, ?, ?) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            (str(uuid.uuid4()), program_id, idem, fingerprint, now, expires),
+        ),
+        ("SELECT id, kind, balance FROM ledger_account WHERE member_id = ?", (member_id,)),
+        (
+            "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, points_earned,"
+            " points_redeemed, growth_earned, refunded_amount, status, created_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 'completed', ?)",
+            (sale, program_id, member_id, store_id, now, amount, now),
+        ),
+        (
+            "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
+            " refunded_quantity) VALUES (?, ?, 1, '6901', '牛奶', '', 1, ?, ?, 0)",
+            (str(uuid.uuid4()), sale, amount, amount),
+        ),
+        (
+            "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES (?, ?, 'cash', ?, 0)",
+            (str(uuid.uuid4()), sale, amount),
+        ),
+        (
+            "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
+            " VALUES (?, ?, ?, 'purchase', ?, ?, 'pos', 'purchase', ?)",
+            (posting, program_id, member_id, store_id, sale, now),
+        ),
+        (
+            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
+            (points, now, ids["points"]),
+        ),
+        (
+            "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
+            " earned_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            (lot, program_id, ids["points"], posting, store_id, points, points, now, expires),
+        ),
+        (
+            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
+            (points, now, ids["growth"]),
+        ),
+        (
+            "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+            " VALUES (?, ?, ?, ?, 'base', 'r', ?, ?), (?, ?, ?, ?, 'base', 'r', ?, ?),"
+            " (?, ?, ?, ?, 'growth', 'r', ?, ?), (?, ?, ?, ?, 'growth', 'r', ?, ?)",
+            (
+                str(uuid.uuid4()),
+                posting,
+                ids["points"],
+                points,
+                store_id,
+                now,
+                str(uuid.uuid4()),
+                posting,
+                ids["system.points_issued"],
+                -points,
+                store_id,
+                now,
+                str(uuid.uuid4()),
+                posting,
+                ids["growth"],
+                points,
+                store_id,
+                now,
+                str(uuid.uuid4()),
+                posting,
+                ids["system.growth_issued"],
+                -points,
+                store_id,
+                now,
+            ),
+        ),
+        ("UPDATE sale SET points_earned = ?, growth_earned = ? WHERE id = ?", (points, points, sale)),
+        (
+            "SELECT COUNT(*), COALESCE(SUM(total - refunded_amount), 0) FROM sale WHERE member_id = ? AND status <> 'refunded'",
+            (member_id,),
+        ),
+        (
+            "UPDATE idempotency_key SET response = ? WHERE scope = ? AND key = ?",
+            ('{"id": "' + sale + '"}', program_id, idem),
+        ),
+    ]
+
+
+def _account_ids(rows: list, program_id: str) -> dict:
+    """member id -> {kind: account id}, plus the program's contra accounts under their kinds."""
+    by_member: dict = {}
+    system: dict = {}
+    for account_id, member_id, kind in rows:
+        if member_id is None:
+            system[kind] = str(account_id)
+        else:
+            by_member.setdefault(str(member_id), {})[kind] = str(account_id)
+    for ids in by_member.values():
+        ids.update(system)
+    return by_member
+
+
+def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -> float:
+    """Purchases through sqlite3 on one connection (SQLite has one writer), commit each."""
+    db = sqlite3.connect(settings.sqlite_path, isolation_level=None)
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA foreign_keys = 1")
+    program_id = str(data["program"].id)
+    accounts = _account_ids(
+        db.execute("SELECT id, member_id, kind FROM ledger_account WHERE program_id = ?", (program_id,)).fetchall(),
+        program_id,
+    )
+    members = data["members"][:earning]
+    rng = random.Random(7)
+    done, stop_at = 0, time.perf_counter() + seconds
+    while time.perf_counter() < stop_at:
+        member = rng.choice(members)
+        now = str(dt.datetime.now(dt.UTC))
+        db.execute("BEGIN IMMEDIATE")
+        for sql, args in _purchase_statements(program_id, data["store"], member, accounts[member], now, 1234):
+            db.execute(sql, args).fetchall()
+        db.execute("COMMIT")
+        done += 1
+    db.close()
+    return done / seconds
+
+
+async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: float, clients: int) -> float:
+    """Purchases through an asyncpg pool of ``clients`` connections, commit each."""
+    import asyncpg
+
+    program_id = str(data["program"].id)
+    pool = await asyncpg.create_pool(settings.database_url, min_size=clients, max_size=clients)
+    rows = await pool.fetch("SELECT id, member_id, kind FROM ledger_account WHERE program_id = $1", data["program"].id)
+    accounts = _account_ids([(r["id"], r["member_id"], r["kind"]) for r in rows], program_id)
+    members = data["members"][:earning]
+    statements = {}
+    done = 0
+    stop_at = time.perf_counter() + seconds
+
+    def dollar(sql: str) -> str:
+        parts = sql.split("?")
+        return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        rng = random.Random(n)
+        async with pool.acquire() as connection:
+            while time.perf_counter() < stop_at:
+                member = rng.choice(members)
+                now = dt.datetime.now(dt.UTC)
+                async with connection.transaction():
+                    for sql, args in _purchase_statements(
+                        program_id, data["store"], member, accounts[member], str(now), 1234
+                    ):
+                        query = statements.setdefault(sql, dollar(sql))
+                        await connection.fetch(query, *(_pg_value(query, a) for a in args))
+                done += 1
+
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    await pool.close()
+    return done / seconds
+
+
+def _pg_value(query: str, value):
+    """asyncpg wants real types: UUID text to UUID, timestamps to datetimes."""
+    if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+        return uuid.UUID(value)
+    if isinstance(value, str) and len(value) >= 25 and value[4] == "-" and value[10] == " ":
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+# -- one database --------------------------------------------------------------------------------
+
+
+def run(db: str, args: argparse.Namespace) -> str:
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{db}-"))
+    cluster = None
+    if db == "sqlite":
+        url = f"sqlite:///{folder / 'membership.db'}"
+    else:
+        bindir = pg_bindir()
+        if bindir is None:
+            raise SystemExit("PostgreSQL binaries not found (MEMBERSHIP_PG_BINDIR)")
+        cluster = ThrowawayCluster(bindir, durable=True, max_connections=300).start()
+        import asyncpg
+
+        async def create() -> None:
+            connection = await asyncpg.connect(f"{cluster.dsn}/postgres")
+            await connection.execute("CREATE DATABASE bench")
+            await connection.close()
+
+        asyncio.run(create())
+        url = f"{cluster.dsn}/bench"
+    settings = Settings(database_url=url, secret_key=new_secret_key(), base_dir=folder, pg_pool_size=args.pool)
+    os.environ["MEMBERSHIP_SECRET_KEY"] = settings.secret_key
+    os.environ["MEMBERSHIP_PG_POOL_SIZE"] = str(args.pool)
+    try:
+        total = max(args.members, args.identify_members)
+        print(f"[{db}] loading {total:,} members")
+        data = asyncio.run(prepare(settings, total))
+        server, base = start_server(settings, args.workers, folder)
+        try:
+            profiler = _start_profiler(server, db) if args.profile else None
+            earn_tps, earn_ms, earn_status = asyncio.run(
+                drive(base, args.clients, args.seconds, earn_request(data, args.members))
+            )
+            if profiler is not None:
+                _stop_profiler(profiler, db)
+            id_tps, id_ms, id_status = asyncio.run(
+                drive(base, args.identify_clients, args.seconds, identify_request(data))
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        if db == "sqlite":
+            floor = sqlite_floor(settings, data, args.members, args.seconds)
+        else:
+            floor = asyncio.run(postgres_floor(settings, data, args.members, args.seconds, args.clients))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    p = {q: percentile(earn_ms, q) for q in (50, 95, 99)}
+    ip = {q: percentile(id_ms, q) for q in (50, 99)}
+    ratio = earn_tps / floor if floor else 0.0
+    print(
+        f"[{db}] earn      {earn_tps:8.0f} tx/s  p50 {p[50]:.1f} ms  p95 {p[95]:.1f} ms  p99 {p[99]:.1f} ms"
+        f"  ({args.clients} clients, {args.workers} workers, statuses {dict(earn_status)})"
+    )
+    print(f"[{db}] floor     {floor:8.0f} tx/s  (same statements straight through the driver)  ratio {ratio:.2f}")
+    print(
+        f"[{db}] identify  {id_tps:8.0f} req/s p50 {ip[50]:.1f} ms  p99 {ip[99]:.1f} ms"
+        f"  ({total:,} members, {args.identify_clients} clients, statuses {dict(id_status)})"
+    )
+    result = (
+        f"RESULT db={db} earn_tps={earn_tps:.0f} p99_ms={p[99]:.1f} floor_tps={floor:.0f} ratio={ratio:.3f}"
+        f" identify_p99_ms={ip[99]:.1f}"
+    )
+    print(result, flush=True)
+    return result
+
+
+def _start_profiler(server: subprocess.Popen, db: str) -> subprocess.Popen | None:
+    target = _worker_pid(server)
+    output = HERE / f"profile-{db}.txt"
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(target),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--rate",
+            "200",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _worker_pid(server: subprocess.Popen) -> int:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    pids = children.read_text().split() if children.exists() else []
+    return int(pids[0]) if pids else server.pid
+
+
+def _stop_profiler(profiler: subprocess.Popen, db: str) -> None:
+    import signal
+
+    profiler.send_signal(signal.SIGINT)
+    profiler.wait(timeout=30)
+    output = HERE / f"profile-{db}.txt"
+    if not output.exists():
+        print("  (py-spy wrote no profile)")
+        return
+    own: Counter = Counter()
+    total = 0
+    for line in output.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        for frame in set(f.split(" (")[0] + " " + f.split(" (")[-1].split(":")[0].rsplit("/", 2)[-1] for f in frames):
+            own[frame] += int(count)
+    print(f"  py-spy: {total} samples; frames on the most stacks (inclusive):")
+    for frame, count in own.most_common(25):
+        print(f"    {100 * count / total:5.1f}%  {frame}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both (comma-separated)")
+    parser.add_argument("--quick", action="store_true", help="20k members, 5 s phases: under a minute")
+    parser.add_argument("--members", type=int, default=100_000, help="members that earn")
+    parser.add_argument("--identify-members", type=int, default=1_000_000, help="members loaded for identify")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients for earn")
+    parser.add_argument("--identify-clients", type=int, default=8, help="concurrent clients for identify")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
+    parser.add_argument("--pool", type=int, default=20, help="PostgreSQL pool size per worker")
+    parser.add_argument("--profile", action="store_true", help="py-spy the first worker during earn")
+    args = parser.parse_args()
+    if args.quick:
+        args.members, args.identify_members, args.seconds = 20_000, 20_000, 5.0
+    for db in args.db.split(","):
+        if db.strip():
+            run(db.strip(), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
