@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 
-from membership.db import current_engine, fetch_one, use_case
+from membership.db import current_engine, fetch, fetch_one, use_case
 from membership.db.migrate import pending_migrations
 from membership.errors import NotConfigured
 from membership.org import service as org
@@ -71,3 +72,45 @@ def test_unsupported_database_url_is_a_clear_error():
     with pytest.raises(NotConfigured) as caught:
         make_engine(Settings(database_url="mysql://localhost/x"))
     assert "sqlite:///" in caught.value.detail("en")
+
+
+async def test_group_commit_acknowledges_nothing_when_the_shared_commit_fails(db, monkeypatch):
+    """Concurrent use cases share one SQLite commit; when it fails, every one of them fails and
+    none of their writes is kept; a use case that failed alone rolls back only itself."""
+    from membership.db.engine import InlineConnection
+    from membership.errors import InsufficientPoints
+    from membership.ledger import service as ledger
+    from membership.ledger.rules import LineInput
+    from membership.sales import service as sales
+    from tests.helpers import ledger_violations, make_shop
+
+    shop = await make_shop()
+    real_execute = InlineConnection.execute
+    commits: list[str] = []
+
+    async def failing_commit(self, sql, args=()):
+        if sql == "COMMIT":
+            commits.append(sql)
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real_execute(self, sql, args)
+
+    monkeypatch.setattr(InlineConnection, "execute", failing_commit)
+
+    async def buy(n: int):
+        return await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 1_000)], idempotency_key=f"g{n}"
+        )
+
+    outcomes = await asyncio.gather(*(buy(n) for n in range(10)), return_exceptions=True)
+    assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+    assert len(commits) < 10  # they shared commits
+    monkeypatch.setattr(InlineConnection, "execute", real_execute)
+    assert await fetch("SELECT id FROM sale") == []
+
+    outcomes = await asyncio.gather(
+        buy(100), ledger.redeem_points(shop.member_id, 10_000), buy(101), return_exceptions=True
+    )
+    assert isinstance(outcomes[1], InsufficientPoints)
+    assert [o.points_earned for o in (outcomes[0], outcomes[2])] == [10, 10]
+    assert len(await fetch("SELECT id FROM sale")) == 2
+    assert await ledger_violations() == []

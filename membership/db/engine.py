@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
@@ -20,6 +21,7 @@ from membership.config import Settings
 from membership.errors import NotConfigured
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+R = TypeVar("R")
 
 _state: dict[str, Any] = {"engine": None, "settings": None}
 
@@ -74,6 +76,42 @@ class _Connections:
         return [c for c in (self.writer, *self.readers) if c is not None]
 
 
+class _CommitGroup:
+    """Use cases that share one SQLite transaction (and one fsync), each in its own savepoint."""
+
+    def __init__(self, engine: MembershipSQLiteEngine, connection: InlineConnection) -> None:
+        self.connection = connection
+        self.transaction = _PooledTransaction(engine=engine, transaction_type=TransactionType.immediate)
+        self.transaction.connection = connection
+        self.transaction.write = True
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.savepoints = 0
+        self.members = 0
+
+    async def finish(self) -> None:
+        """Commit every member's work at once; on failure, none of it (and all of them hear why)."""
+        try:
+            await self.connection.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                await self.connection.execute("ROLLBACK")
+            finally:
+                self.done.set_exception(exc)
+                if not self.members:
+                    self.done.exception()  # nobody waits for it: mark it seen
+            return
+        self.done.set_result(None)
+
+
+class _Writes:
+    """One event loop's write queue: the lock, the open commit group, how many wait."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.group: _CommitGroup | None = None
+        self.waiting = 0
+
+
 class _PooledTransaction(SQLiteTransaction):
     """Piccolo's SQLite transaction on a pooled connection, given back instead of closed."""
 
@@ -110,25 +148,66 @@ class MembershipSQLiteEngine(SQLiteEngine):
     inserts read the same on SQLite and PostgreSQL. Connections are opened once and kept (Piccolo
     opens one, with an aiosqlite thread, per query or transaction) and run statements inline
     (:class:`InlineConnection`): write transactions share one writer connection, queued on an
-    asyncio lock instead of SQLite's busy handler; reads use reader connections (WAL lets them
+    asyncio lock instead of SQLite's busy handler, with group commit (:meth:`write`); reads use
+    reader connections (WAL lets them
     run beside the writer). Other processes are kept out by ``BEGIN IMMEDIATE`` and the busy
     timeout. Connections are kept per event loop; :meth:`close_connections` closes them.
     """
 
     READERS = 4
+    MAX_GROUP = 64
 
     def __init__(self, path: str) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        self._write_locks: dict[int, asyncio.Lock] = {}
+        self._writes: dict[int, _Writes] = {}
         self._pools: dict[int, _Connections] = {}
 
-    def write_lock(self) -> asyncio.Lock:
-        """The writer lock of the running event loop."""
+    async def write(self, body: Callable[[], Awaitable[R]]) -> R:
+        """Run ``body`` as one write use case, with group commit.
+
+        Use cases queue on an asyncio lock and run one at a time, each in a savepoint of a shared
+        ``BEGIN IMMEDIATE`` transaction (a failing one rolls back to its savepoint alone). The
+        last of a run of queued use cases (or the ``MAX_GROUP``-th) commits for all of them, in a
+        thread, while new arrivals queue for the next group; each returns only after that commit,
+        so nothing is acknowledged before it is durable, and one fsync serves many purchases.
+        """
         loop_id = id(asyncio.get_running_loop())
-        lock = self._write_locks.get(loop_id)
-        if lock is None:
-            lock = self._write_locks[loop_id] = asyncio.Lock()
-        return lock
+        writes = self._writes.get(loop_id)
+        if writes is None:
+            writes = self._writes[loop_id] = _Writes()
+        writes.waiting += 1
+        try:
+            await writes.lock.acquire()
+        finally:
+            writes.waiting -= 1
+        try:
+            group = writes.group
+            if group is None:
+                connection = await self.acquire(write=True)
+                await connection.execute("BEGIN IMMEDIATE")
+                group = writes.group = _CommitGroup(self, connection)
+            group.savepoints += 1
+            savepoint = f"use_case_{group.savepoints}"
+            await group.connection.execute(f"SAVEPOINT {savepoint}")
+            token = self.current_transaction.set(group.transaction)
+            try:
+                result = await body()
+            except BaseException:
+                await group.connection.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                await group.connection.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            finally:
+                self.current_transaction.reset(token)
+            await group.connection.execute(f"RELEASE SAVEPOINT {savepoint}")
+            group.members += 1
+        finally:
+            pending = writes.group
+            if pending is not None and (writes.waiting == 0 or pending.members >= self.MAX_GROUP):
+                writes.group = None
+                await pending.finish()
+            writes.lock.release()
+        await group.done  # raises when the shared commit failed: then nothing of this use case is kept
+        return result
 
     async def get_connection(self) -> InlineConnection:
         connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)

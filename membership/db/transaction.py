@@ -14,12 +14,9 @@ import logging
 import random
 import sqlite3
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import ParamSpec, TypeVar
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
-from membership.db.engine import current_engine
+from membership.db.engine import MembershipSQLiteEngine, current_engine
 from membership.events import Event
 
 log = logging.getLogger(__name__)
@@ -42,19 +39,15 @@ def is_retryable(exc: BaseException) -> bool:
     return sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
-@asynccontextmanager
-async def write_transaction():
-    """One write transaction on the current engine (joins an open one)."""
+async def _in_transaction(body: Callable[[], Awaitable[R]]) -> R:
+    """Run ``body`` in one write transaction: SQLite's group commit, or a PostgreSQL transaction."""
     engine = current_engine()
-    if engine.current_transaction.get() is not None:
-        yield
-        return
-    if isinstance(engine, SQLiteEngine):
-        async with engine.write_lock(), engine.transaction(TransactionType.immediate):
-            yield
-    else:
-        async with engine.transaction():
-            yield
+    if engine.current_transaction.get() is not None:  # the caller opened one: join it
+        return await body()
+    if isinstance(engine, MembershipSQLiteEngine):
+        return await engine.write(body)
+    async with engine.transaction():
+        return await body()
 
 
 def emit(event: Event) -> None:
@@ -86,8 +79,7 @@ def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             events: list[Event] = []
             token = _current_events.set(events)
             try:
-                async with write_transaction():
-                    result = await fn(*args, **kwargs)
+                result = await _in_transaction(lambda: fn(*args, **kwargs))
             except Exception as exc:
                 if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                     raise
