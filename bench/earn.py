@@ -283,6 +283,10 @@ def identify_request(data: dict):
 # -- the raw-SQL floor ---------------------------------------------------------------------------
 
 
+class _Text(str):
+    """A value that stays text on PostgreSQL even when it looks like a UUID (idempotency scope/key)."""
+
+
 def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: dict, now: str, amount: int) -> list:
     """The writes (and reads) one purchase issues, in order, with ``?`` placeholders."""
     sale, posting, idem, lot = (str(uuid.uuid4()) for _ in range(4))
@@ -296,7 +300,7 @@ def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: di
         (
             "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
             " VALUES (?, ?, ?, 'record_purchase', ?, NULL, ?, ?) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-            (str(uuid.uuid4()), program_id, idem, fingerprint, now, expires),
+            (str(uuid.uuid4()), _Text(program_id), _Text(idem), fingerprint, now, expires),
         ),
         ("SELECT id, kind, balance FROM ledger_account WHERE member_id = ?", (member_id,)),
         (
@@ -315,8 +319,8 @@ def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: di
             (str(uuid.uuid4()), sale, amount),
         ),
         (
-            "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
-            " VALUES (?, ?, ?, 'purchase', ?, ?, 'pos', 'purchase', ?)",
+            "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason,"
+            " created_at) VALUES (?, ?, ?, 'purchase', ?, ?, 'pos', 'purchase', ?)",
             (posting, program_id, member_id, store_id, sale, now),
         ),
         (
@@ -365,12 +369,13 @@ def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: di
         ),
         ("UPDATE sale SET points_earned = ?, growth_earned = ? WHERE id = ?", (points, points, sale)),
         (
-            "SELECT COUNT(*), COALESCE(SUM(total - refunded_amount), 0) FROM sale WHERE member_id = ? AND status <> 'refunded'",
+            "SELECT COUNT(*), COALESCE(SUM(total - refunded_amount), 0) FROM sale"
+            " WHERE member_id = ? AND status <> 'refunded'",
             (member_id,),
         ),
         (
             "UPDATE idempotency_key SET response = ? WHERE scope = ? AND key = ?",
-            ('{"id": "' + sale + '"}', program_id, idem),
+            ('{"id": "' + sale + '"}', _Text(program_id), _Text(idem)),
         ),
     ]
 
@@ -453,6 +458,8 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
 
 def _pg_value(query: str, value):
     """asyncpg wants real types: UUID text to UUID, timestamps to datetimes."""
+    if isinstance(value, _Text):
+        return str(value)
     if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
         return uuid.UUID(value)
     if isinstance(value, str) and len(value) >= 25 and value[4] == "-" and value[10] == " ":
