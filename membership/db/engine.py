@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 from piccolo.apps.migrations.tables import Migration
@@ -24,6 +24,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 R = TypeVar("R")
 
 _state: dict[str, Any] = {"engine": None, "settings": None}
+_caches: list[MutableMapping[Any, Any]] = []
+
+
+def database_cache(cache: MutableMapping[Any, Any]) -> MutableMapping[Any, Any]:
+    """Register ``cache`` (e.g. a ``cachetools.TTLCache``) as holding values read from the current
+    database: it is emptied whenever a database is opened or closed."""
+    _caches.append(cache)
+    return cache
 
 
 def _uuid4_text() -> str:
@@ -329,6 +337,8 @@ async def open_database(settings: Settings) -> Engine:
         size = max(2, settings.pg_pool_size)
         await engine.start_connection_pool(min_size=min(2, size), max_size=size)
     _state["engine"], _state["settings"] = engine, settings
+    for cache in _caches:
+        cache.clear()
     bind_tables(engine)
     return engine
 
@@ -337,6 +347,8 @@ async def close_database() -> None:
     """Close the current engine's connections."""
     engine = _state["engine"]
     _state["engine"] = None
+    for cache in _caches:
+        cache.clear()
     if isinstance(engine, MembershipSQLiteEngine):
         await engine.close_connections()
     elif engine is not None and not isinstance(engine, SQLiteEngine) and engine.pool:

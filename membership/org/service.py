@@ -10,11 +10,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision
+from cachetools import LRUCache, TTLCache
 
 from membership.db import fetch, fetch_one, use_case
+from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import MerchantNotFound, ProgramNotFound, StoreNotFound, ValidationError
 from membership.ledger.accounts import SYSTEM_KINDS
+
+PROGRAM_CACHE_SECONDS = 5.0
+_programs = database_cache(TTLCache(maxsize=1024, ttl=PROGRAM_CACHE_SECONDS))
+_store_merchants = database_cache(LRUCache(maxsize=100_000))  # a store never changes merchant
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,26 +165,39 @@ async def create_program(
             kind,
             now,
         )
+    _programs.pop("*", None)
     return program
 
 
 async def get_program(program_id: uuid.UUID) -> ProgramConfig:
-    """A program's configuration; ``ProgramNotFound`` when it does not exist."""
-    row = await fetch_one("SELECT * FROM program WHERE id = {}", program_id)
-    if row is None:
-        raise ProgramNotFound(program_id=program_id)
-    return _program_from_row(row)
+    """A program's configuration; ``ProgramNotFound`` when it does not exist. Kept for
+    ``PROGRAM_CACHE_SECONDS`` per process (every purchase reads it)."""
+    program = _programs.get(program_id)
+    if program is None:
+        row = await fetch_one("SELECT * FROM program WHERE id = {}", program_id)
+        if row is None:
+            raise ProgramNotFound(program_id=program_id)
+        program = _programs[program_id] = _program_from_row(row)
+    return program
 
 
 async def list_programs() -> list[ProgramConfig]:
-    """Every program, oldest first."""
-    return [_program_from_row(row) for row in await fetch("SELECT * FROM program ORDER BY created_at")]
+    """Every program, oldest first (kept like :func:`get_program`)."""
+    programs = _programs.get("*")
+    if programs is None:
+        rows = await fetch("SELECT * FROM program ORDER BY created_at")
+        programs = _programs["*"] = [_program_from_row(row) for row in rows]
+    return list(programs)
 
 
 async def check_store(program: ProgramConfig, store_id: uuid.UUID) -> None:
     """Refuse a store that does not belong to the program's merchant."""
-    row = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
-    if row is None or row["merchant_id"] != program.merchant_id:
+    merchant_id = _store_merchants.get(store_id)
+    if merchant_id is None:
+        row = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
+        if row is not None:
+            merchant_id = _store_merchants[store_id] = row["merchant_id"]
+    if merchant_id != program.merchant_id:
         raise StoreNotFound(store_id=store_id)
 
 
