@@ -67,3 +67,57 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(folder, tmp_path):
 def test_demo_in_an_empty_folder_initialises_it(tmp_path):
     result = run(tmp_path, "demo", "--members", "3", "--purchases", "5")
     assert (tmp_path / "membership.toml").exists() and "Created 3 members" in result.stdout
+
+
+def test_api_keys_are_shown_once_listed_and_revoked(folder):
+    created = run(folder, "api-key", "create", "--name", "till-9", "--scopes", "pos", "--store", "SH01").stdout
+    secret = next(word for word in created.split() if word.startswith("mk_"))
+    prefix = secret.split("_")[1]
+    listing = run(folder, "api-key", "list").stdout
+    assert "till-9" in listing and prefix in listing and secret not in listing
+    assert "Revoked" in run(folder, "api-key", "revoke", prefix).stdout
+    bad = run(folder, "api-key", "create", "--name", "x", "--scopes", "owner", ok=False)
+    assert bad.returncode == 1 and "validation_error" in bad.stderr
+
+
+def test_serve_demo_on_existing_data_prints_a_working_key(folder):
+    import json
+    import time
+    import urllib.request
+
+    from membership.db.throwaway import free_port
+
+    run(folder, "demo", "--members", "30", "--purchases", "120")  # no-op when the demo test ran
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "membership.cli", "serve", "--demo", "--port", str(port)],
+        cwd=folder,
+        env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "curl" in line:
+                break
+        output = "".join(lines)
+        assert "not added again" in output and f"http://127.0.0.1:{port}/schema" in output
+        secret = next(word for word in output.split() if word.startswith("mk_"))
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/members", headers={"Authorization": f"Bearer {secret}"}
+        )
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(request, timeout=2) as answer:
+                    page = json.loads(answer.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert page["total"] == 30
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        server.stdout.close()
