@@ -248,8 +248,6 @@ def jobs_run(name: Annotated[str, typer.Argument(help="Job name, e.g. expire-poi
 
 async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any, Any]:
     """Merchant and store ids from ids, names or store codes."""
-    import uuid
-
     from membership.db import fetch
     from membership.errors import MerchantNotFound, StoreNotFound, ValidationError
 
@@ -270,7 +268,7 @@ async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any
         if not found:
             raise StoreNotFound(store_id=store)
         store_id = found[0]["id"]
-    return merchant_id, (uuid.UUID(str(store_id)) if store_id else None)
+    return merchant_id, store_id
 
 
 @api_key_app.command("create")

@@ -13,12 +13,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 import uuid
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
+
 from membership.db import fetch, fetch_one, use_case
+from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import MerchantNotFound, StoreNotFound, Unauthorized, ValidationError
 
@@ -134,7 +136,7 @@ async def create_api_key(
     return NewApiKey(ApiKeyInfo(key_id, name, parsed, merchant_id, store_id, rate_limit), secret)
 
 
-_cache: dict[str, tuple[float, ApiKeyInfo]] = {}
+_verified = database_cache(TTLCache(maxsize=10_000, ttl=KEY_CACHE_SECONDS))
 
 
 async def authenticate(secret: str) -> ApiKeyInfo:
@@ -142,20 +144,16 @@ async def authenticate(secret: str) -> ApiKeyInfo:
 
     Verified keys are remembered for ``KEY_CACHE_SECONDS`` (a revocation takes effect within that
     time) so the hot path does not read the database on every request."""
-    now = time.monotonic()
-    cached = _cache.get(secret)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    cached = _verified.get(secret)
+    if cached is not None:
+        return cached
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != "mk":
         raise Unauthorized()
     row = await fetch_one("SELECT * FROM api_key WHERE prefix = {} AND revoked_at IS NULL", parts[1])
     if row is None or not hmac.compare_digest(row["key_hash"], _hash(secret)):
         raise Unauthorized()
-    info = _info(row)
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[secret] = (now + KEY_CACHE_SECONDS, info)
+    info = _verified[secret] = _info(row)
     return info
 
 
@@ -181,4 +179,4 @@ async def revoke_api_key(prefix: str) -> None:
     )
     if not rows:
         raise ValidationError(field="prefix", reason=f"no active key {prefix!r}")
-    _cache.clear()
+    _verified.clear()

@@ -141,6 +141,11 @@ async def store_for(key: ApiKeyInfo, program: ProgramConfig, store_id: uuid.UUID
     return store_id
 
 
+async def member_store(key: ApiKeyInfo, member: dict[str, Any], store_id: uuid.UUID | None) -> uuid.UUID | None:
+    """:func:`store_for` a write on ``member`` (a row from :func:`member_for`), in their program."""
+    return await store_for(key, await get_program(member["program_id"]), store_id)
+
+
 async def required_store(key: ApiKeyInfo, program: ProgramConfig, store_id: uuid.UUID | None) -> uuid.UUID:
     """Like :func:`store_for`, for writes that must happen at a store (sales)."""
     store = await store_for(key, program, store_id)

@@ -157,9 +157,9 @@ class MembershipSQLiteEngine(SQLiteEngine):
     opens one, with an aiosqlite thread, per query or transaction) and run statements inline
     (:class:`InlineConnection`): write transactions share one writer connection, queued on an
     asyncio lock instead of SQLite's busy handler, with group commit (:meth:`write`); reads use
-    reader connections (WAL lets them
-    run beside the writer). Other processes are kept out by ``BEGIN IMMEDIATE`` and the busy
-    timeout. Connections are kept per event loop; :meth:`close_connections` closes them.
+    reader connections (WAL lets them run beside the writer). Other processes are kept out by
+    ``BEGIN IMMEDIATE`` and the busy timeout. Connections are kept per event loop;
+    :meth:`close_connections` closes them.
     """
 
     READERS = 4

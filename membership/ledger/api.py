@@ -14,10 +14,8 @@ from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
 from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PositiveAmount, Reason
-from membership.api.security import current_key, member_for, store_for
-from membership.errors import ValidationError
+from membership.api.security import current_key, member_for, member_store
 from membership.ledger import idempotency, service
-from membership.org.service import get_program
 
 TAGS = ["balances"]
 MEMBER_ID = "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e"
@@ -50,7 +48,8 @@ class LedgerPageOut(msgspec.Struct):
 
 
 class AdjustIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A manual points adjustment (手工调整): positive adds, negative removes; reason required."""
+    """A manual points adjustment (手工调整): positive adds, negative removes (0 is refused);
+    reason required."""
 
     points: SignedPoints
     reason: Reason
@@ -174,9 +173,7 @@ async def adjust_points(
     """Add or remove points with a reason; written to the audit log with the key's name."""
     key = current_key(request)
     row = await member_for(key, member_id)
-    if data.points == 0:
-        raise ValidationError(field="points", reason="must not be 0")
-    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    store = await member_store(key, row, data.store_id)
     async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
         result = await service.adjust_points(
             member_id, data.points, data.reason, key.actor, store_id=store, idempotency_key=idempotency_key
@@ -202,7 +199,7 @@ async def redeem_points(
     """Take points (nearest expiry first) for a gift or service; idempotent like transactions."""
     key = current_key(request)
     row = await member_for(key, member_id)
-    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    store = await member_store(key, row, data.store_id)
     async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
         result = await service.redeem_points(
             member_id, data.points, store, data.reason, idempotency_key=idempotency_key, actor=key.actor
@@ -236,7 +233,7 @@ async def top_up(
     """Add stored value paid by cash, card or a wallet; idempotent with a key."""
     key = current_key(request)
     row = await member_for(key, member_id)
-    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    store = await member_store(key, row, data.store_id)
     async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
         result = await service.top_up(
             member_id, data.amount, store, data.method, idempotency_key=idempotency_key, actor=key.actor

@@ -14,11 +14,10 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PageSize
-from membership.api.security import current_key, member_for, program_for, require, store_for
+from membership.api.security import current_key, member_for, member_store, program_for, require, store_for
 from membership.errors import CredentialNotFound, MemberNotFound
 from membership.ledger.service import MemberAccounts
 from membership.members import service
-from membership.org.service import get_program
 
 TAGS = ["members"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -288,7 +287,7 @@ async def issue_credential(
     """Bind a credential to the member; refused when an active one has the same value."""
     key = current_key(request)
     row = await member_for(key, member_id)
-    store = await store_for(key, await get_program(row["program_id"]), data.store_id)
+    store = await member_store(key, row, data.store_id)
     issued = await service.issue_credential(member_id, data.kind, data.value, store, actor=key.actor)
     return CredentialOut(**issued)
 
