@@ -27,6 +27,7 @@ from membership.ledger import api as ledger_api
 from membership.members import api as members_api
 from membership.org import api as org_api
 from membership.plugins import hooks
+from membership.readers import api as readers_api
 from membership.sales import api as sales_api
 
 STATIC = Path(__file__).parent / "api" / "static"
@@ -51,6 +52,7 @@ TAGS = [
     Tag(name="transactions", description="交易: purchases, simulation, refunds"),
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
     Tag(name="stores", description="门店"),
+    Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
     Tag(name="system", description="health and plugins"),
 ]
 
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *sales_api.ROUTES,
             *ledger_api.ROUTES,
             *org_api.ROUTES,
+            *readers_api.ROUTES,
             *system.ROUTES,
             *hooks().routes(),
         ],

@@ -29,9 +29,13 @@ app = typer.Typer(
 plugins_app = typer.Typer(help="Loaded plugins.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs (run one by hand).", no_args_is_help=True)
 api_key_app = typer.Typer(help="API keys for POS terminals and integrations.", no_args_is_help=True)
+reader_app = typer.Typer(
+    help="Card readers (读卡器): drivers, and the reader service of a counter.", no_args_is_help=True
+)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(api_key_app, name="api-key")
+app.add_typer(reader_app, name="reader")
 
 console = Console()
 err = Console(stderr=True)
@@ -327,6 +331,116 @@ def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix 
 
     _run(lambda s: revoke_api_key(prefix))
     console.print(f"Revoked {prefix}.")
+
+
+@reader_app.command("list")
+def reader_list() -> None:
+    """Show the reader drivers plugins registered, their serial settings and options."""
+    from membership.plugins import hooks
+
+    table = Table(title="reader drivers 读卡器驱动")
+    for column in ("name", "serial", "description", "options (--option key=value)"):
+        table.add_column(column)
+    for name, driver in sorted(hooks().reader_drivers().items()):
+        line = driver.serial
+        table.add_row(
+            name,
+            f"{line.baudrate} {line.bytesize}{line.parity}{line.stopbits:g}",
+            driver.description,
+            "\n".join(f"{key}: {text}" for key, text in driver.options.items()),
+        )
+    if not table.row_count:
+        console.print("No reader drivers: pip install membership-readers-serial")
+        return
+    console.print(table)
+
+
+def _driver_options(pairs: list[str]) -> dict[str, str]:
+    from membership.errors import ValidationError
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(field="option", reason=f"{pair!r} is not key=value")
+        options[key.strip()] = value
+    return options
+
+
+async def _program_at(program: str | None, store_id: Any) -> Any:
+    """The program a counter works for: the one named, else the only one of the store's merchant."""
+    from membership.db import fetch_one
+    from membership.errors import ProgramNotFound, ValidationError
+    from membership.org.service import list_programs
+
+    programs = await list_programs()
+    if store_id is not None:
+        merchant = (await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id))["merchant_id"]
+        programs = [p for p in programs if p.merchant_id == merchant]
+    if program is not None:
+        programs = [p for p in programs if program in (str(p.id), p.name)]
+    if len(programs) > 1:
+        raise ValidationError(field="program", reason="several programs: name one with --program")
+    if not programs:
+        raise ProgramNotFound(program_id=program or "-")
+    return programs[0]
+
+
+@reader_app.command("listen")
+def reader_listen(
+    driver: Annotated[str, typer.Option(help="Driver name (see `membership reader list`)")],
+    port: Annotated[str, typer.Option(help="/dev/ttyUSB0, COM3, socket://HOST:PORT (serial server) or loop://")],
+    store: Annotated[str | None, typer.Option(help="Store id or code of this counter")] = None,
+    program: Annotated[str | None, typer.Option(help="Program id or name (when the merchant has several)")] = None,
+    baud: Annotated[int | None, typer.Option(min=300, max=4_000_000, help="Override the driver's baud rate")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Driver option key=value")] = None,
+    station: Annotated[str | None, typer.Option(help="Name of this reader on counter screens")] = None,
+) -> None:
+    """Read cards at a counter: identify each one, print a line, publish it to counter screens.
+
+    Runs until Ctrl-C; reconnects when the reader is unplugged."""
+    import dataclasses
+    import signal
+
+    from membership.readers.listener import PortStatus, listen
+    from membership.readers.service import driver_class, record_read
+
+    driver_type = driver_class(driver)
+    instance = driver_type(**_driver_options(option or []))
+    serial_settings = dataclasses.replace(driver_type.serial, baudrate=baud) if baud else driver_type.serial
+    name = station or f"{store or '-'} {port}"
+    language = os.environ.get("MEMBERSHIP_LANGUAGE", "zh")
+
+    async def work(settings: Settings) -> None:
+        _, store_id = await _resolve_binding(None, store)
+        chosen = await _program_at(program, store_id)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        err.print(f"{chosen.name}: listening on {port} with {driver} ({serial_settings.baudrate} baud); Ctrl-C stops")
+
+        async def handle(event: Any) -> None:
+            if isinstance(event, PortStatus):
+                style = "green" if event.state == "connected" else "red"
+                err.print(Text(f"reader {event.state} {event.reason}".rstrip(), style=style))
+                return
+            try:
+                read = await record_read(chosen.id, store_id, name, driver, event)
+            except MembershipError as exc:
+                err.print(Text(f"错误 error [{exc.code}] {exc.detail(language)}"), style="red")
+                return
+            value = getattr(event, "value", "")
+            who = {"member": read.member_no, "unknown": "unknown", "refused": f"refused {read.message}"}
+            at = read.occurred_at.astimezone(chosen.zone).isoformat(timespec="seconds")
+            if read.outcome == "fault":
+                print(f"{at} fault {read.message} [{read.detail}]", flush=True)
+            else:
+                print(f"{at} {read.kind} {value} {who[read.outcome]}", flush=True)
+
+        await listen(port, instance, handle, stop, serial_settings)
+
+    _run(work)
 
 
 def main() -> None:

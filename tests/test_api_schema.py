@@ -64,6 +64,8 @@ def test_every_operation_conforms_and_never_fails_on_the_server(case, api_server
         generated = (case.path_parameters or {}).get(name)
         if _is_uuid(generated) and real.random() < 0.5:  # a valid id: aim it at a real object
             case.path_parameters[name] = value
+    if case.path.endswith("/stream") and isinstance((case.query or {}).get("duration", 1), int):
+        case.query = {**(case.query or {}), "duration": 1}  # a live stream: keep it short
     case.call_and_validate(
         base_url=api_server.url,
         headers={"Authorization": f"Bearer {api_server.key}"},

@@ -17,7 +17,13 @@ def body(example: dict[str, Any], description: str = "") -> Any:
 
 
 def answers(
-    status: int, data: Any, example: Any, *errors: int, description: str = "OK", auth: bool = True
+    status: int,
+    data: Any,
+    example: Any,
+    *errors: int,
+    description: str = "OK",
+    auth: bool = True,
+    media_type: str = "application/json",
 ) -> dict[int, ResponseSpec]:
     """The route's success answer with an example, and the problem answers it can give
     (``auth=False`` for a route that needs no key)."""
@@ -25,6 +31,7 @@ def answers(
         status: ResponseSpec(
             data_container=data,
             description=description,
+            media_type=media_type,
             generate_examples=False,
             examples=[Example(summary="example", value=example)],
         ),

@@ -9,6 +9,9 @@ from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job, JobResult, Progress
 from membership.ledger import idempotency
 from membership.ledger.expiry import expire_points
+from membership.readers.service import prune_reads
+
+READER_READS_KEPT = dt.timedelta(days=7)
 
 
 class ExpirePoints(Job):
@@ -29,7 +32,17 @@ class PurgeIdempotencyKeys(Job):
         return JobResult(purged, f"{purged} expired idempotency keys deleted")
 
 
+class PruneReaderReads(Job):
+    name = "prune-reader-reads"
+    description = "Delete card-reader reads older than 7 days (they only serve counter screens)"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        pruned = await prune_reads(now - READER_READS_KEPT)
+        progress(pruned, pruned)
+        return JobResult(pruned, f"{pruned} reader reads deleted")
+
+
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
-    """``expire-points`` and ``purge-idempotency-keys``."""
-    return [ExpirePoints, PurgeIdempotencyKeys]
+    """``expire-points``, ``purge-idempotency-keys`` and ``prune-reader-reads``."""
+    return [ExpirePoints, PurgeIdempotencyKeys, PruneReaderReads]

@@ -18,6 +18,7 @@ KERNEL_APPS = (
     "membership.sales.piccolo_app",
     "membership.audit.piccolo_app",
     "membership.access.piccolo_app",
+    "membership.readers.piccolo_app",
 )
 
 
