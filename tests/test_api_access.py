@@ -90,6 +90,20 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
             {"amount": 100},
         ),
         ("GET", "/api/v1/stores", "/api/v1/stores", {"program_id": o["program"]}, None),
+        (
+            "GET",
+            "/api/v1/reader-reads",
+            "/api/v1/reader-reads",
+            {"program_id": o["program"], "store_id": o["store"]},
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/reader-reads/stream",
+            "/api/v1/reader-reads/stream",
+            {"program_id": o["program"], "store_id": o["store"], "duration": 1},
+            None,
+        ),
         ("GET", "/api/v1/plugins", "/api/v1/plugins", None, None),
         ("GET", "/api/v1/health", "/api/v1/health", None, None),
     ]
