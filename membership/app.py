@@ -1,5 +1,7 @@
 """The Litestar application: the REST API under ``/api/v1`` and its OpenAPI schema at ``/schema``.
 
+The staff console is mounted under ``/console`` (:mod:`membership.console`).
+
 ``create_app(settings)`` is what ``membership serve`` runs (and what an ASGI server can import as
 ``membership.app:create_app`` with ``--factory``). Plugins add routes through the
 ``membership_register_routes`` hook; they are mounted under ``/api/v1`` behind the same API-key
@@ -8,6 +10,7 @@ guard (a route without ``opt={"scope": …}`` needs the ``admin`` scope).
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from litestar import Litestar, Router, get
@@ -16,12 +19,15 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from membership import __version__
 from membership.api import system
 from membership.api.problems import EXCEPTION_HANDLERS
 from membership.api.security import api_key_guard
 from membership.config import Settings, load_settings
+from membership.console.routes import console_router, csrf_config
+from membership.console.templating import template_engine
 from membership.db import close_database, open_database
 from membership.ledger import api as ledger_api
 from membership.members import api as members_api
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         route_handlers=[
             index,
             api,
+            console_router(),
             create_static_files_router("/static/api", directories=[STATIC], include_in_schema=False),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -121,4 +128,6 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         on_startup=[start] if open_db else [],
         on_shutdown=[close_database] if open_db else [],
         request_max_body_size=MAX_BODY_BYTES,
+        template_config=TemplateConfig(instance=template_engine()),
+        csrf_config=csrf_config(settings.master_key() if settings.secret_key else secrets.token_bytes(32)),
     )

@@ -29,12 +29,14 @@ app = typer.Typer(
 plugins_app = typer.Typer(help="Loaded plugins.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs (run one by hand).", no_args_is_help=True)
 api_key_app = typer.Typer(help="API keys for POS terminals and integrations.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts of the web console (员工).", no_args_is_help=True)
 reader_app = typer.Typer(
     help="Card readers (读卡器): drivers, and the reader service of a counter.", no_args_is_help=True
 )
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(api_key_app, name="api-key")
+app.add_typer(staff_app, name="staff")
 app.add_typer(reader_app, name="reader")
 
 console = Console()
@@ -331,6 +333,60 @@ def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix 
 
     _run(lambda s: revoke_api_key(prefix))
     console.print(f"Revoked {prefix}.")
+
+
+@staff_app.command("create")
+def staff_create(
+    username: Annotated[str, typer.Argument(help="Login name, e.g. wang.fang")],
+    role: Annotated[str, typer.Option(help="owner, manager, clerk or analyst")],
+    merchant: Annotated[str | None, typer.Option(help="Merchant id or name (default: the only one)")] = None,
+    store: Annotated[str | None, typer.Option(help="Store id or code a clerk works at")] = None,
+    name: Annotated[str, typer.Option(help="Name shown in the console (default: the login name)")] = "",
+    language: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+    password: Annotated[
+        str | None, typer.Option(help="The password (default: asked for, hidden)", show_default=False)
+    ] = None,
+) -> None:
+    """Create a console account; the password is asked for unless given."""
+    from membership.staff.service import check_password, create_staff
+
+    if password is None:
+        password = typer.prompt("Password 密码", hide_input=True, confirmation_prompt=True)
+    check_password(password)
+
+    async def work(settings: Settings) -> Any:
+        merchant_id, store_id = await _resolve_binding(merchant, store)
+        return await create_staff(username, password, role, merchant_id, store_id, name, language)
+
+    created = _run(work)
+    console.print(f"Staff {created.username} ({created.role}) can log in at /console.")
+
+
+@staff_app.command("list")
+def staff_list(
+    merchant: Annotated[str | None, typer.Option(help="Merchant id or name (default: the only one)")] = None,
+) -> None:
+    """Show a merchant's console accounts."""
+    from membership.staff.service import list_staff, merchant_of
+
+    async def work(settings: Settings) -> Any:
+        merchant_id, _ = await _resolve_binding(merchant, None)
+        return await list_staff(await merchant_of(merchant_id, None))
+
+    table = Table(title="staff 员工")
+    for column in ("username", "name", "role", "store", "language", "created", "disabled"):
+        table.add_column(column)
+    for row in _run(work):
+        table.add_row(
+            row["username"],
+            row["display_name"],
+            row["role"],
+            row["store"] or "*",
+            row["language"],
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            f"{row['disabled_at']:%Y-%m-%d %H:%M}" if row["disabled_at"] else "",
+        )
+    console.print(table)
 
 
 @reader_app.command("list")

@@ -218,3 +218,17 @@ class NotConfigured(MembershipError):
     status = 500
     message_en = "{what} is not configured: {hint}"
     message_zh = "{what} 未配置：{hint}"
+
+
+class LoginFailed(MembershipError):
+    code = "login_failed"
+    status = 401
+    message_en = "Wrong username or password."
+    message_zh = "用户名或密码错误。"
+
+
+class AccountLocked(MembershipError):
+    code = "account_locked"
+    status = 429
+    message_en = "Too many failed logins; try again in {minutes} minutes."
+    message_zh = "登录失败次数过多，请 {minutes} 分钟后再试。"

@@ -2,7 +2,8 @@
 
 * ``membership_settings`` — settings on a fresh SQLite file in a temporary folder;
 * ``membership_db`` — that database opened and migrated (kernel and registered plugins);
-* ``register_plugin`` — register a plugin for one test; it is unregistered afterwards.
+* ``register_plugin`` — register a plugin for one test; it is unregistered afterwards;
+* ``chromium`` — a headless Debian Chromium driven by Playwright, for console tests (sync tests).
 
 Example::
 
@@ -13,8 +14,11 @@ Example::
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -61,3 +65,24 @@ def register_plugin() -> Iterator[Callable[..., str]]:
     yield register
     for name in names:
         hooks().unregister(name)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Playwright's sync API) from the system (``MEMBERSHIP_CHROMIUM`` or
+    ``chromium`` on the path: Debian's package; browsers are never downloaded). Without one the
+    test skips loudly, unless ``MEMBERSHIP_TEST_BROWSER=required`` (CI), where that is a failure."""
+    path = os.environ.get("MEMBERSHIP_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        reason = "no chromium on the path (apt-get install chromium)"
+        if os.environ.get("MEMBERSHIP_TEST_BROWSER") == "required":
+            pytest.fail(f"{reason} and MEMBERSHIP_TEST_BROWSER=required")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

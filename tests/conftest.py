@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,18 @@ async def any_api(any_db):
         yield value
 
 
+@pytest.fixture
+async def console(db):
+    """The console over a SQLite shop, with one staff account per role (see tests/console_client.py)."""
+    from membership.app import create_app
+    from tests.console_client import Console, make_staff
+    from tests.helpers import make_shop
+
+    shop = await make_shop()
+    await make_staff(shop)
+    return Console(create_app(db, open_db=False), shop)
+
+
 @dataclasses.dataclass
 class ApiServer:
     url: str
@@ -187,30 +201,52 @@ def api_server(tmp_path_factory, sqlite_template):
         await close_database()
 
     _run_sync(prepare())
+    with _serving(folder, settings) as url:
+        yield ApiServer(url, found["key"], found["ids"])
+
+
+@contextlib.contextmanager
+def _serving(folder: Path, settings: Settings) -> Iterator[str]:
+    """A real uvicorn server over ``settings`` in a child process; its base URL."""
     port = free_port()
     env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": SECRET}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "membership.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=folder,
-    )
+    command = [sys.executable, "-m", "uvicorn", "membership.app:create_app", "--factory", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=folder)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{url}/api/v1/health", server)
-        yield ApiServer(url, found["key"], found["ids"])
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@dataclasses.dataclass
+class ConsoleServer:
+    url: str
+    shop: Any
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory, sqlite_template):
+    """A real server over a SQLite copy with a shop and one staff account per role."""
+    from tests.console_client import make_staff
+    from tests.helpers import make_shop
+
+    folder = tmp_path_factory.mktemp("console")
+    shutil.copy(sqlite_template, folder / "membership.db")
+    settings = Settings(database_url=f"sqlite:///{folder / 'membership.db'}", secret_key=SECRET, base_dir=folder)
+    found: dict[str, Any] = {}
+
+    async def prepare() -> None:
+        await open_database(settings)
+        found["shop"] = await make_shop()
+        await make_staff(found["shop"])
+        await close_database()
+
+    _run_sync(prepare())
+    with _serving(folder, settings) as url:
+        yield ConsoleServer(url, found["shop"])
 
 
 def _wait_for(url: str, server: subprocess.Popen, seconds: float = 30) -> None:

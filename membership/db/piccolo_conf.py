@@ -19,6 +19,7 @@ KERNEL_APPS = (
     "membership.audit.piccolo_app",
     "membership.access.piccolo_app",
     "membership.readers.piccolo_app",
+    "membership.staff.piccolo_app",
 )
 
 

@@ -96,12 +96,14 @@ async def stream_reads(
     if last_event_id is not None:
         earlier = await recent_reads(program.id, read_ids=[last_event_id])
         since = earlier[0].occurred_at if earlier else since
-    return ServerSentEvent(_events(program.id, store, since, last_event_id, duration), retry_duration=1000)
+    return ServerSentEvent(read_events(program.id, store, since, last_event_id, duration), retry_duration=1000)
 
 
-async def _events(
+async def read_events(
     program_id: uuid.UUID, store_id: uuid.UUID | None, since: dt.datetime, last: uuid.UUID | None, duration: int
 ) -> AsyncIterator[ServerSentEventMessage]:
+    """``read`` events of the program's (and store's) reads from ``since`` on, live, for
+    ``duration`` seconds, skipping ``last`` (already delivered); keep-alive comments between."""
     sent = {last}
     deadline = asyncio.get_running_loop().time() + duration
     async with read_hub().subscribe(program_id, store_id) as queue:

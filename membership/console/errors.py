@@ -1,0 +1,34 @@
+"""Errors on console pages: a page (or, for htmx, a message in place) in the staff's language,
+never a stack trace or a JSON document."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+
+from membership.console import i18n
+from membership.errors import MembershipError
+
+log = logging.getLogger(__name__)
+
+
+def console_error(request: Request, error: Exception) -> Response:
+    """Render ``error``: its own message for a business error, a short one for anything else."""
+    if isinstance(error, MembershipError):
+        status, text = error.status, error.detail(i18n.current_language())
+    elif isinstance(error, HTTPException):
+        status = error.status_code
+        text = i18n.gettext("This page does not exist.") if status == 404 else i18n.gettext("The request was refused.")
+    else:
+        log.exception("console error on %s", request.url.path, exc_info=error)
+        status, text = 500, i18n.gettext("Something went wrong; nothing was saved. Please try again.")
+    if request.headers.get("hx-request"):
+        return Template("console/message.html", context={"text": text, "error": True}, status_code=200)
+    staff = getattr(request.state, "staff", None)
+    return Template("console/error.html", context={"text": text, "staff": staff, "active": ""}, status_code=status)
+
+
+EXCEPTION_HANDLERS = {MembershipError: console_error, HTTPException: console_error, Exception: console_error}

@@ -1,0 +1,69 @@
+"""The console as a Litestar router under ``/console``, with its static files and CSRF settings.
+
+Business areas contribute their pages (``membership/<area>/console.py``: ``ROUTES``); every
+route passes :func:`membership.console.auth.check_staff` first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from litestar import Request, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+
+from membership.console import auth
+from membership.console.auth import current_staff
+from membership.console.errors import EXCEPTION_HANDLERS
+from membership.sales import console as counter
+from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Role
+
+STATIC = Path(__file__).parent / "static"
+
+
+@get("/", opt={"any_staff": True}, name="console-home")
+async def home(request: Request) -> Redirect:
+    """The console's start page: the counter for those who serve members, else help."""
+    staff = current_staff(request)
+    return Redirect("/console/counter" if staff.can(counter.Permission.USE_COUNTER) else "/console/help")
+
+
+@get("/help", opt={"any_staff": True})
+async def help_page(request: Request) -> Template:
+    """Help: who may do what (the permission matrix, rendered from the code that enforces it)."""
+    context = {
+        "staff": current_staff(request),
+        "active": "help",
+        "roles": list(Role),
+        "role_names": ROLE_NAMES,
+        "matrix": MATRIX,
+        "permission_names": PERMISSION_NAMES,
+    }
+    return Template("console/help.html", context=context)
+
+
+def console_router() -> Router:
+    """Every console page behind the staff check, plus ``/console/static``."""
+    return Router(
+        "/console",
+        route_handlers=[
+            home,
+            help_page,
+            *auth.ROUTES,
+            *counter.ROUTES,
+            create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
+        ],
+        before_request=auth.check_staff,
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+
+
+def csrf_config(master_key: bytes) -> CSRFConfig:
+    """CSRF protection for the console's forms (double-submit cookie, checked by Litestar).
+    The API is excluded: it authenticates with bearer keys, which browsers never send on their own."""
+    secret = hmac.new(master_key, b"membership console csrf", hashlib.sha256).hexdigest()
+    return CSRFConfig(secret=secret, exclude=["^/api/", "^/schema", "^/static/", "^/$"], cookie_samesite="strict")

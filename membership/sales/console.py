@@ -1,0 +1,248 @@
+"""The counter page (前台): identify a member by card, QR code or phone — typed, scanned or swiped
+on a card reader — see their balances, record a purchase, redeem points, top up.
+
+The page follows the store's card readers over server-sent events (the same stream as the
+API's ``/reader-reads/stream``): a swipe opens the member; an unknown card offers to issue it to
+a member. Every form carries an idempotency key, so a double click records one purchase.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import ServerSentEvent, Template
+
+from membership.console import i18n
+from membership.console.auth import current_staff
+from membership.console.workplace import member_of_merchant, workplace
+from membership.errors import CredentialNotFound, MembershipError, ValidationError
+from membership.ledger import service as ledger
+from membership.ledger.rules import LineInput
+from membership.members import service as members
+from membership.readers.api import REPLAY_SECONDS, read_events
+from membership.sales import service as sales
+from membership.staff.roles import Permission
+
+COUNTER = {"permission": Permission.USE_COUNTER}
+IDENTIFY_KINDS = ("card_uid", "qr_token", "barcode", "magstripe", "phone")
+ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode")
+STREAM_SECONDS = 300
+ACTIONS = ("purchase", "redeem", "top-up")
+
+
+def parse_amount(text: str, currency_digits: int = 2) -> int:
+    """A typed amount (``"12.5"``, ``"12.50"``, ``"¥1,200"``) in minor units, exactly (no floats)."""
+    cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValidationError(field="amount", reason="a number such as 12.50") from None
+    minor = value.scaleb(currency_digits)
+    if not value.is_finite() or minor != minor.to_integral_value() or minor <= 0:
+        raise ValidationError(field="amount", reason=f"a positive amount with at most {currency_digits} decimals")
+    return int(minor)
+
+
+@get("/counter", opt=COUNTER, name="console-counter")
+async def counter_page(request: Request, store: FromQuery[uuid.UUID | None] = None) -> Template:
+    """The counter page."""
+    staff = current_staff(request)
+    place = await workplace(staff, store)
+    return Template(
+        "counter/page.html", context={"staff": staff, "place": place, "active": "counter", "kinds": IDENTIFY_KINDS}
+    )
+
+
+@get("/counter/identify", opt=COUNTER)
+async def identify(request: Request, q: FromQuery[str] = "", store: FromQuery[uuid.UUID | None] = None) -> Template:
+    """Find the member a typed or scanned card, code, phone or member number names."""
+    staff = current_staff(request)
+    place = await workplace(staff, store)
+    q = q.strip()
+    if not q:
+        text = i18n.gettext("Type or scan a card, member code or phone number.")
+        return Template("console/message.html", context={"text": text, "error": False})
+    found = await members.search_members(place.program.id, q, page_size=5)
+    if found[1] == 1:
+        return await _member_panel(request, found[0][0].id, store)
+    if found[1] > 1:
+        return Template("counter/choices.html", context={"members": found[0], "store": place.store_id})
+    return Template("counter/unknown.html", context=_unknown_context(q, "card_uid", place.store_id))
+
+
+def _unknown_context(value: str, kind: str, store_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "value": value,
+        "kind": kind if kind in ISSUABLE_KINDS else "card_uid",
+        "store": store_id,
+        "key": uuid.uuid4().hex,
+        "error": "",
+    }
+
+
+@get("/counter/unknown", opt=COUNTER)
+async def unknown_card(
+    request: Request,
+    value: FromQuery[str],
+    kind: FromQuery[str] = "card_uid",
+    store: FromQuery[uuid.UUID | None] = None,
+) -> Template:
+    """An unknown card a reader saw: offer to issue it to a member (发卡)."""
+    place = await workplace(current_staff(request), store)
+    return Template("counter/unknown.html", context=_unknown_context(value, kind, place.store_id))
+
+
+@dataclasses.dataclass
+class IssueForm:
+    """Issue an unknown card to an existing member, named by member number or phone."""
+
+    value: str = ""
+    kind: str = "card_uid"
+    member: str = ""
+    store: str = ""
+
+
+@post("/counter/issue", opt={"permission": Permission.MANAGE_CREDENTIALS}, status_code=200)
+async def issue_card(
+    request: Request, data: Annotated[IssueForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+) -> Template:
+    """Bind the card to the member and open them."""
+    staff = current_staff(request)
+    place = await workplace(staff, _uuid_or_none(data.store))
+    try:
+        if data.kind not in ISSUABLE_KINDS:
+            raise ValidationError(field="kind", reason=", ".join(ISSUABLE_KINDS))
+        found, total = await members.search_members(place.program.id, data.member, page_size=2)
+        if total != 1:
+            raise CredentialNotFound(kind=data.member or "—")
+        await members.issue_credential(found[0].id, data.kind, data.value, store_id=place.store_id, actor=staff.actor)
+    except MembershipError as error:
+        context = {
+            **_unknown_context(data.value, data.kind, place.store_id),
+            "error": error.detail(i18n.current_language()),
+        }
+        return Template("counter/unknown.html", context=context)
+    return await _member_panel(request, found[0].id, place.store_id, notice=i18n.gettext("Card issued."))
+
+
+@get("/counter/members/{member_id:uuid}", opt=COUNTER)
+async def member_panel(
+    request: Request, member_id: FromPath[uuid.UUID], store: FromQuery[uuid.UUID | None] = None
+) -> Template:
+    """The member's panel: who, tier, balances, and the counter's actions."""
+    return await _member_panel(request, member_id, store)
+
+
+async def _member_panel(
+    request: Request, member_id: uuid.UUID, store: uuid.UUID | None, notice: str = "", error: str = ""
+) -> Template:
+    staff = current_staff(request)
+    place = await workplace(staff, store)
+    await member_of_merchant(staff, member_id)
+    context = {
+        "member": await members.get_member(member_id),
+        "balances": await ledger.balances(member_id),
+        "place": place,
+        "staff": staff,
+        "key": uuid.uuid4().hex,
+        "notice": notice,
+        "error": error,
+    }
+    return Template("counter/member.html", context=context)
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+@dataclasses.dataclass
+class ActionForm:
+    """A counter action on a member: an amount or points, and the form's idempotency key."""
+
+    amount: str = ""
+    points: str = ""
+    receipt: str = ""
+    key: str = ""
+    store: str = ""
+
+
+async def _act(request: Request, member_id: uuid.UUID, data: ActionForm, action: str) -> Template:
+    staff = current_staff(request)
+    place = await workplace(staff, _uuid_or_none(data.store))
+    await member_of_merchant(staff, member_id)
+    digits = len(str(place.program.minor_per_unit)) - 1
+    key = f"console:{data.key}" if data.key else None
+    try:
+        if action == "purchase":
+            amount = parse_amount(data.amount, digits)
+            result = await sales.record_purchase(
+                place.program.id,
+                place.store_id,
+                member_id,
+                [LineInput("COUNTER", 1, amount, name="前台消费")],
+                receipt_no=data.receipt.strip() or None,
+                idempotency_key=key,
+                actor=staff.actor,
+            )
+            notice = i18n.gettext("Purchase of %(amount)s recorded: %(points)s points earned.") % {
+                "amount": i18n.money(result.total, place.program.currency),
+                "points": i18n.number(result.points_earned),
+            }
+        elif action == "redeem":
+            points = _whole(data.points, "points")
+            await ledger.redeem_points(member_id, points, place.store_id, idempotency_key=key, actor=staff.actor)
+            notice = i18n.gettext("%(points)s points redeemed.") % {"points": i18n.number(points)}
+        else:
+            amount = parse_amount(data.amount, digits)
+            await ledger.top_up(member_id, amount, place.store_id, idempotency_key=key, actor=staff.actor)
+            notice = i18n.gettext("Topped up %(amount)s.") % {"amount": i18n.money(amount, place.program.currency)}
+    except MembershipError as error:
+        return await _member_panel(request, member_id, place.store_id, error=error.detail(i18n.current_language()))
+    return await _member_panel(request, member_id, place.store_id, notice=notice)
+
+
+def _whole(text: str, field: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValidationError(field=field, reason="a whole number") from None
+    if value <= 0:
+        raise ValidationError(field=field, reason="more than 0")
+    return value
+
+
+@post("/counter/members/{member_id:uuid}/{action:str}", opt=COUNTER, status_code=200)
+async def member_action(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    action: FromPath[str],
+    data: Annotated[ActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Record a purchase of the typed amount (消费), redeem points (积分兑换) or top up (充值)."""
+    if action not in ACTIONS:
+        raise NotFoundException()
+    return await _act(request, member_id, data, action)
+
+
+@get("/counter/reads", opt=COUNTER)
+async def reader_stream(request: Request, store: FromQuery[uuid.UUID | None] = None) -> ServerSentEvent:
+    """The store's card reads as they happen (the page reconnects after ``STREAM_SECONDS``)."""
+    place = await workplace(current_staff(request), store)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REPLAY_SECONDS)
+    return ServerSentEvent(
+        read_events(place.program.id, place.store_id, since, None, STREAM_SECONDS), retry_duration=1000
+    )
+
+
+ROUTES = [counter_page, identify, unknown_card, issue_card, member_panel, member_action, reader_stream]

@@ -1,0 +1,14 @@
+"""Piccolo app: staff accounts and console sessions."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from membership.staff.tables import Staff, StaffSession
+
+APP_CONFIG = AppConfig(
+    app_name="staff",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Staff, StaffSession],
+    migration_dependencies=["membership.org.piccolo_app"],
+)

@@ -1,0 +1,269 @@
+"""Staff accounts: create, log in (argon2id, throttled), sessions, language.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, re-hashed when they change); hashing
+runs in a worker thread so a login never stalls other requests. Five wrong passwords in a row
+lock the account for :data:`LOCK_MINUTES`; an address that fails :data:`MAX_FAILURES_PER_ADDRESS`
+times in that period is refused too, whichever accounts it tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import secrets
+import uuid
+from typing import Any
+
+import argon2
+from cachetools import TTLCache
+
+from membership.audit import service as audit
+from membership.db import execute, fetch, fetch_one, use_case
+from membership.db.engine import database_cache
+from membership.errors import AccountLocked, LoginFailed, MerchantNotFound, StoreNotFound, ValidationError
+from membership.staff.roles import Permission, Role, allows
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MAX_FAILURES_PER_ADDRESS = 30
+SESSION_IDLE = dt.timedelta(hours=4)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+TOUCH_EVERY = dt.timedelta(minutes=1)
+LANGUAGES = ("zh_CN", "en")
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,49}")
+
+_hasher = argon2.PasswordHasher()
+_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))  # verified against, so timing tells nothing
+_failures_by_address = database_cache(TTLCache(maxsize=100_000, ttl=LOCK_MINUTES * 60))
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffInfo:
+    """A logged-in staff member: who, which role, which merchant (and store) they work for."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    merchant_id: uuid.UUID
+    store_id: uuid.UUID | None
+    language: str
+
+    def can(self, permission: Permission) -> bool:
+        """True when this staff member's role allows ``permission``."""
+        return allows(self.role, permission)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this staff member."""
+        return f"staff:{self.username}"
+
+
+def _info(row: dict[str, Any]) -> StaffInfo:
+    return StaffInfo(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        merchant_id=row["merchant_id"],
+        store_id=row["store_id"],
+        language=row["language"],
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str) -> None:
+    """Refuse a password staff should not use: shorter than 8 characters or all one character."""
+    if len(password) < 8 or len(set(password)) < 3:
+        raise ValidationError(field="password", reason="at least 8 characters, not all the same")
+
+
+@use_case
+async def create_staff(
+    username: str,
+    password: str,
+    role: str,
+    merchant_id: uuid.UUID | None = None,
+    store_id: uuid.UUID | None = None,
+    display_name: str = "",
+    language: str = "zh_CN",
+    actor: str = "cli",
+) -> StaffInfo:
+    """Create a staff account. A store implies its merchant; without either, the only merchant.
+    ``actor`` is who creates it, for the audit log."""
+    username = username.strip()
+    if not USERNAME.fullmatch(username):
+        raise ValidationError(field="username", reason="2 to 50 letters, digits or . _ @ -")
+    if role not in {r.value for r in Role}:
+        raise ValidationError(field="role", reason=f"one of {', '.join(r.value for r in Role)}")
+    if language not in LANGUAGES:
+        raise ValidationError(field="language", reason=" or ".join(LANGUAGES))
+    check_password(password)
+    merchant_id = await merchant_of(merchant_id, store_id)
+    if await fetch_one("SELECT id FROM staff WHERE username = {}", username):
+        raise ValidationError(field="username", reason=f"{username!r} is taken")
+    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    row = {
+        "id": uuid.uuid4(),
+        "username": username,
+        "display_name": display_name.strip() or username,
+        "role": role,
+        "merchant_id": merchant_id,
+        "store_id": store_id,
+        "language": language,
+    }
+    await execute(
+        "INSERT INTO staff (id, username, display_name, role, merchant_id, store_id, language, password_hash,"
+        " failed_logins, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, 0, {})",
+        *row.values(),
+        password_hash,
+        _now(),
+    )
+    await audit.record(actor, "staff.create", "staff", row["id"], details={"username": username, "role": role})
+    return _info(row)
+
+
+async def merchant_of(merchant_id: uuid.UUID | None, store_id: uuid.UUID | None) -> uuid.UUID:
+    """The merchant of ``store_id``, else ``merchant_id`` checked, else the only merchant."""
+    if store_id is not None:
+        store = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
+        if store is None or merchant_id not in (None, store["merchant_id"]):
+            raise StoreNotFound(store_id=store_id)
+        return store["merchant_id"]
+    if merchant_id is not None:
+        if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
+            raise MerchantNotFound(merchant_id=merchant_id)
+        return merchant_id
+    merchants = await fetch("SELECT id FROM merchant ORDER BY created_at LIMIT 2")
+    if len(merchants) != 1:
+        raise ValidationError(field="merchant", reason="name the merchant (there is none or more than one)")
+    return merchants[0]["id"]
+
+
+async def log_in(username: str, password: str, address: str = "") -> tuple[StaffInfo, str]:
+    """Check the password and open a session: the staff member and the session token for the
+    cookie. ``LoginFailed`` for a wrong name or password (the same answer for both),
+    ``AccountLocked`` after too many failures."""
+    if _failures_by_address.get(address, 0) >= MAX_FAILURES_PER_ADDRESS:
+        raise AccountLocked(minutes=LOCK_MINUTES)
+    row = await fetch_one("SELECT * FROM staff WHERE username = {} AND disabled_at IS NULL", username.strip())
+    if row is not None and row["locked_until"] is not None and row["locked_until"] > _now():
+        raise AccountLocked(minutes=max(1, int((row["locked_until"] - _now()).total_seconds() // 60) + 1))
+    verified = await asyncio.to_thread(_verify, row["password_hash"] if row else _UNKNOWN_USER_HASH, password)
+    if row is None or not verified:
+        _failures_by_address[address] = _failures_by_address.get(address, 0) + 1
+        if row is not None:
+            await _record_failure(row["id"])
+        raise LoginFailed()
+    token = secrets.token_urlsafe(32)
+    await _open_session(row, password, token)
+    return _info(row), token
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+@use_case
+async def _record_failure(staff_id: uuid.UUID) -> None:
+    rows = await fetch(
+        "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = {} RETURNING failed_logins, username",
+        staff_id,
+    )
+    if rows and rows[0]["failed_logins"] >= MAX_FAILURES:
+        await execute(
+            "UPDATE staff SET failed_logins = 0, locked_until = {} WHERE id = {}",
+            _now() + dt.timedelta(minutes=LOCK_MINUTES),
+            staff_id,
+        )
+        await audit.record(f"staff:{rows[0]['username']}", "staff.locked", "staff", staff_id)
+
+
+@use_case
+async def _open_session(row: dict[str, Any], password: str, token: str) -> None:
+    now = _now()
+    await execute(
+        "INSERT INTO staff_session (id, token_hash, staff_id, created_at, last_seen_at, expires_at)"
+        " VALUES ({}, {}, {}, {}, {}, {})",
+        uuid.uuid4(),
+        _token_hash(token),
+        row["id"],
+        now,
+        now,
+        now + SESSION_LIFETIME,
+    )
+    rehash = _hasher.check_needs_rehash(row["password_hash"])
+    new_hash = await asyncio.to_thread(_hasher.hash, password) if rehash else row["password_hash"]
+    await execute(
+        "UPDATE staff SET failed_logins = 0, locked_until = NULL, password_hash = {} WHERE id = {}",
+        new_hash,
+        row["id"],
+    )
+    await audit.record(f"staff:{row['username']}", "staff.login", "staff", row["id"])
+
+
+async def session_staff(token: str) -> StaffInfo | None:
+    """The staff member the session ``token`` belongs to, or None when it is unknown, expired,
+    idle for longer than :data:`SESSION_IDLE`, or the account was disabled."""
+    now = _now()
+    row = await fetch_one(
+        "SELECT s.*, z.id AS session_id, z.last_seen_at FROM staff_session z JOIN staff s ON s.id = z.staff_id"
+        " WHERE z.token_hash = {} AND z.expires_at > {} AND z.last_seen_at > {} AND s.disabled_at IS NULL",
+        _token_hash(token),
+        now,
+        now - SESSION_IDLE,
+    )
+    if row is None:
+        return None
+    if now - row["last_seen_at"] > TOUCH_EVERY:
+        await _touch(row["session_id"], now)
+    return _info(row)
+
+
+@use_case
+async def _touch(session_id: uuid.UUID, now: dt.datetime) -> None:
+    await execute("UPDATE staff_session SET last_seen_at = {} WHERE id = {}", now, session_id)
+
+
+@use_case
+async def log_out(token: str) -> None:
+    """End the session ``token`` (nothing happens for an unknown one)."""
+    await execute("DELETE FROM staff_session WHERE token_hash = {}", _token_hash(token))
+
+
+@use_case
+async def set_language(staff_id: uuid.UUID, language: str) -> None:
+    """Remember the console language a staff member chose."""
+    if language not in LANGUAGES:
+        raise ValidationError(field="language", reason=" or ".join(LANGUAGES))
+    await execute("UPDATE staff SET language = {} WHERE id = {}", language, staff_id)
+
+
+async def list_staff(merchant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The merchant's staff (never the password hash), by username."""
+    return await fetch(
+        "SELECT s.id, s.username, s.display_name, s.role, s.language, s.created_at, s.disabled_at,"
+        " st.code AS store FROM staff s LEFT JOIN store st ON st.id = s.store_id"
+        " WHERE s.merchant_id = {} ORDER BY s.username",
+        merchant_id,
+    )
+
+
+@use_case
+async def prune_sessions(before: dt.datetime) -> int:
+    """Delete sessions that expired before ``before``; how many."""
+    rows = await fetch("DELETE FROM staff_session WHERE expires_at < {} RETURNING id", before)
+    return len(rows)

@@ -1,0 +1,108 @@
+"""The counter page: identify, record a purchase (once per form), redeem, top up, issue an unknown card."""
+
+from __future__ import annotations
+
+import re
+
+from membership.db import fetch
+from membership.members import service as members
+from tests.console_client import csrf_of, text_of
+from tests.helpers import ledger_violations, make_shop
+
+
+def form_key(html: str, action: str) -> str:
+    """The idempotency key the rendered form for ``action`` carries."""
+    match = re.search(rf'{action}"[^>]*>\s*<input type="hidden" name="key" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+async def test_identify_by_phone_shows_the_member_masked(console):
+    async with console.logged_in("clerk") as client:
+        panel = await client.get("/console/counter/identify", params={"q": "13812345678"})
+    text = text_of(panel.text)
+    assert "张伟" in text and "138****5678" in text and "13812345678" not in text
+
+
+async def test_a_purchase_is_recorded_once_however_often_the_form_is_sent(console):
+    member = console.shop.member_id
+    async with console.logged_in("clerk") as client:
+        panel = (await client.get(f"/console/counter/members/{member}")).text
+        form = {"amount": "12.50", "key": form_key(panel, "purchase"), "_csrf_token": csrf_of(client)}
+        first = await client.post(f"/console/counter/members/{member}/purchase", data=form)
+        again = await client.post(f"/console/counter/members/{member}/purchase", data=form)  # a double click
+    assert "已记录消费 ¥12.50" in text_of(first.text) and "已记录消费 ¥12.50" in text_of(again.text)
+    sales = await fetch("SELECT total FROM sale WHERE member_id = {}", member)
+    assert sales == [{"total": 1250}]
+    assert await ledger_violations() == []
+
+
+async def test_bad_amounts_and_overdrafts_say_why_and_change_nothing(console):
+    member = console.shop.member_id
+    async with console.logged_in("clerk") as client:
+        token = csrf_of(client)
+        cents = await client.post(
+            f"/console/counter/members/{member}/purchase", data={"amount": "1.005", "_csrf_token": token}
+        )
+        words = await client.post(
+            f"/console/counter/members/{member}/top-up", data={"amount": "十元", "_csrf_token": token}
+        )
+        overdraw = await client.post(
+            f"/console/counter/members/{member}/redeem", data={"points": "50", "_csrf_token": token}
+        )
+    assert "amount 无效" in text_of(cents.text) and "amount 无效" in text_of(words.text)
+    assert 'role="alert"' in overdraw.text and "积分" in text_of(overdraw.text)
+    assert await fetch("SELECT COUNT(*) AS n FROM ledger_posting") == [{"n": 0}]
+
+
+async def test_top_up_then_redeem(console):
+    member = console.shop.member_id
+    async with console.logged_in("manager") as client:
+        token = csrf_of(client)
+        topped = await client.post(
+            f"/console/counter/members/{member}/top-up", data={"amount": "100", "_csrf_token": token}
+        )
+        assert "已充值 ¥100.00" in text_of(topped.text)
+        await client.post(f"/console/counter/members/{member}/purchase", data={"amount": "300", "_csrf_token": token})
+        redeemed = await client.post(
+            f"/console/counter/members/{member}/redeem", data={"points": "100", "_csrf_token": token}
+        )
+    assert "已兑换 100 积分" in text_of(redeemed.text)
+    assert await ledger_violations() == []
+
+
+async def test_an_unknown_card_is_issued_to_a_member_and_then_identifies_them(console):
+    shop = console.shop
+    member = await members.get_member(shop.member_id)
+    async with console.logged_in("clerk") as client:
+        unknown = await client.get("/console/counter/identify", params={"q": "0F00A1B2C3"})
+        assert "将此卡发给会员" in unknown.text
+        issued = await client.post(
+            "/console/counter/issue",
+            data={
+                "value": "0F00A1B2C3",
+                "kind": "card_uid",
+                "member": member.member_no,
+                "_csrf_token": csrf_of(client),
+            },
+        )
+        assert "已发卡" in text_of(issued.text) and "张伟" in issued.text
+        found = await client.get("/console/counter/identify", params={"q": "0F00A1B2C3"})
+    assert member.member_no in found.text
+    audit = await fetch("SELECT actor FROM audit_log WHERE action LIKE 'credential.%'")
+    assert {"actor": "staff:clerk"} in audit
+
+
+async def test_another_merchants_member_is_not_found(console):
+    other = await make_shop()
+    async with console.logged_in("owner") as client:
+        answer = await client.get(f"/console/counter/members/{other.member_id}")
+    assert answer.status_code == 404 and "不存在" in answer.text and "张伟" not in answer.text
+
+
+async def test_an_unknown_counter_action_is_not_found(console):
+    async with console.logged_in("owner") as client:
+        answer = await client.post(
+            f"/console/counter/members/{console.shop.member_id}/refund-all", data={"_csrf_token": csrf_of(client)}
+        )
+    assert answer.status_code == 404 and "该页面不存在" in answer.text
