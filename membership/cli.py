@@ -160,18 +160,21 @@ def serve(
     if with_demo:
         _ensure_config()
 
-    async def prepare(settings: Settings) -> str | None:
+    async def prepare(settings: Settings) -> tuple[str, str] | None:
         if not with_demo:
             await _migrate_quietly()
             return None
         program = await _fill_demo(300, 3000, 20261123)
-        return await _demo_key(program)
+        return await _demo_key(program), await _demo_staff(program)
 
-    secret = _run(prepare)
+    demo_access = _run(prepare)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(Text.assemble(("后台 console:   ", "bold"), f"{base}/console"))
     console.print(Text.assemble(("API 文档 docs:  ", "bold"), f"{base}/schema"))
     console.print(Text.assemble(("API:           ", "bold"), f"{base}/api/v1"))
-    if secret:
+    if demo_access:
+        secret, password = demo_access
+        console.print(Text.assemble(("演示账号 demo login: ", "bold"), "demo / ", (password, "green")))
         console.print(Text.assemble(("演示密钥 demo API key: ", "bold"), (secret, "green")))
         console.print(f'  curl -H "Authorization: Bearer {secret}" {base}/api/v1/members')
     uvicorn.run("membership.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
@@ -186,6 +189,21 @@ async def _demo_key(program: Any) -> str:
             await revoke_api_key(key["prefix"])
     created = await create_api_key("demo", ["read", "pos", "admin"], merchant_id=program.merchant_id)
     return created.secret
+
+
+async def _demo_staff(program: Any) -> str:
+    """The console's demo owner ``demo`` with a fresh password (printed, like the demo key)."""
+    import secrets
+
+    from membership.db import fetch_one
+    from membership.staff.service import create_staff, set_password
+
+    password = secrets.token_urlsafe(9)
+    if await fetch_one("SELECT id FROM staff WHERE username = 'demo'"):
+        await set_password("demo", password)
+    else:
+        await create_staff("demo", password, "owner", program.merchant_id, display_name="演示老板")
+    return password
 
 
 async def _print_summary(program: Any) -> None:

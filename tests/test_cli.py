@@ -80,10 +80,13 @@ def test_api_keys_are_shown_once_listed_and_revoked(folder):
     assert bad.returncode == 1 and "validation_error" in bad.stderr
 
 
-def test_serve_demo_on_existing_data_prints_a_working_key(folder):
+def test_serve_demo_on_existing_data_prints_a_working_key_and_console_login(folder):
     import json
+    import re
     import time
     import urllib.request
+
+    import httpx
 
     from membership.db.throwaway import free_port
 
@@ -117,7 +120,42 @@ def test_serve_demo_on_existing_data_prints_a_working_key(folder):
             except OSError:
                 time.sleep(0.1)
         assert page["total"] == 30
+
+        password = re.search(r"demo / (\S+)", output).group(1)  # the console's demo owner
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            client.get("/console/login")
+            form = {"username": "demo", "password": password, "next": "/console/counter"}
+            answer = client.post("/console/login", data={**form, "_csrf_token": client.cookies["csrftoken"]})
+            assert answer.status_code == 303
+            assert "会员卡、会员码、手机号或会员号" in client.get("/console/counter").text
     finally:
         server.terminate()
         server.wait(timeout=20)
         server.stdout.close()
+
+
+def test_staff_create_asks_for_the_password_and_refuses_bad_input_clearly(folder):
+    run(folder, "demo", "--members", "30", "--purchases", "120")  # a merchant with stores (no-op when done)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    prompted = subprocess.run(
+        [sys.executable, "-m", "membership.cli", "staff", "create", "li.na", "--role", "clerk", "--store", "SH01"],
+        cwd=folder,
+        env=env,
+        input="secret-counter-1\nsecret-counter-1\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert prompted.returncode == 0, prompted.stderr
+    assert "li.na (clerk)" in prompted.stdout
+    listing = run(folder, "staff", "list").stdout
+    assert "li.na" in listing and "SH01" in listing
+
+    for args, words in [
+        (["--role", "cashier", "--password", "secret-counter-1"], "role"),
+        (["--role", "clerk", "--password", "short"], "password"),
+    ]:
+        bad = run(folder, "staff", "create", "wang.wu", *args, ok=False)
+        assert bad.returncode == 1 and words in bad.stderr and "Traceback" not in bad.stderr
+    taken = run(folder, "staff", "create", "li.na", "--role", "clerk", "--password", "secret-counter-1", ok=False)
+    assert "taken" in taken.stderr

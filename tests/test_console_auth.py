@@ -35,6 +35,7 @@ async def test_a_wrong_password_says_so_and_five_lock_the_account(console):
     async with console.client() as client:
         wrong = await log_in(client, "clerk", "not-the-password")
         assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+        assert wrong.headers["content-type"].startswith("text/html")
         unknown = await log_in(client, "nobody", PASSWORD)
         assert unknown.status_code == 401 and "用户名或密码错误" in unknown.text  # same answer: names are not revealed
         for _ in range(4):
@@ -124,4 +125,4 @@ async def test_every_console_route_checks_the_role_on_the_server(console, role):
                     )
                 else:
                     assert answer.status_code == 403, (role, method, url, answer.status_code)
-                    assert "无权访问" in answer.text
+                    assert "无权访问" in answer.text and answer.headers["content-type"].startswith("text/html")

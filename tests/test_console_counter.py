@@ -98,6 +98,7 @@ async def test_another_merchants_member_is_not_found(console):
     async with console.logged_in("owner") as client:
         answer = await client.get(f"/console/counter/members/{other.member_id}")
     assert answer.status_code == 404 and "不存在" in answer.text and "张伟" not in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
 
 
 async def test_an_unknown_counter_action_is_not_found(console):

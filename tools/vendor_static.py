@@ -22,6 +22,8 @@ VENDORED = [
         ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "LICENSE"],
         ROOT / "membership/api/static/swagger-ui",
     ),
+    ("htmx.org", "2.0.11", ["dist/htmx.min.js", "LICENSE"], ROOT / "membership/console/static/vendor/htmx"),
+    ("echarts", "6.1.0", ["dist/echarts.min.js", "LICENSE", "NOTICE"], ROOT / "membership/console/static/vendor/echarts"),
 ]
 
 

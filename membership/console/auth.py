@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN
@@ -94,7 +94,7 @@ async def log_in(request: Request, data: Annotated[LoginForm, Body(media_type=Re
             "error": error.detail(i18n.current_language()),
             "username": data.username,
         }
-        return Template("console/login.html", context=context, status_code=error.status)
+        return Template("console/login.html", context=context, status_code=error.status, media_type=MediaType.HTML)
     response = Redirect(_safe_next(data.next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -245,6 +245,23 @@ async def log_out(token: str) -> None:
 
 
 @use_case
+async def set_password(username: str, password: str, actor: str = "cli") -> None:
+    """Give ``username`` a new password; their open sessions end and a lock is lifted."""
+    check_password(password)
+    row = await fetch_one("SELECT id FROM staff WHERE username = {}", username)
+    if row is None:
+        raise ValidationError(field="username", reason=f"no staff {username!r}")
+    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    await execute(
+        "UPDATE staff SET password_hash = {}, failed_logins = 0, locked_until = NULL WHERE id = {}",
+        password_hash,
+        row["id"],
+    )
+    await execute("DELETE FROM staff_session WHERE staff_id = {}", row["id"])
+    await audit.record(actor, "staff.password", "staff", row["id"])
+
+
+@use_case
 async def set_language(staff_id: uuid.UUID, language: str) -> None:
     """Remember the console language a staff member chose."""
     if language not in LANGUAGES:
