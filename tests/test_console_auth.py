@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from membership.db import fetch
+from membership.members import service as members
 from membership.staff.roles import MATRIX, Permission
 from tests.console_client import PASSWORD, ROLES, csrf_of, log_in, text_of
 
@@ -91,15 +92,16 @@ def _console_routes(app) -> list[tuple[str, str, dict]]:
     return routes
 
 
-def _concrete(path: str, member_id: uuid.UUID) -> list[str]:
-    path = path.replace("{member_id:uuid}", str(member_id))
+def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list[str]:
+    path = path.replace("{member_id:uuid}", str(member_id)).replace("{credential_id:uuid}", str(credential_id))
     return [path.replace("{action:str}", action) for action in ("purchase", "redeem", "top-up")]
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_every_console_route_checks_the_role_on_the_server(console, role):
     routes = _console_routes(console.app)
-    assert len(routes) >= 10
+    assert len(routes) >= 14
+    card = await members.issue_credential(console.shop.member_id, "card_uid", f"C{role}")
     async with console.logged_in(role) as client:
         for method, path, opt in routes:
             if opt.get("public") or path == "/console/logout":
@@ -107,7 +109,7 @@ async def test_every_console_route_checks_the_role_on_the_server(console, role):
             if not opt.get("any_staff"):
                 assert isinstance(opt.get("permission"), Permission), f"{method} {path} names no permission"
             allowed = opt.get("any_staff") or role in MATRIX[opt["permission"]]
-            for url in set(_concrete(path, console.shop.member_id)):
+            for url in set(_concrete(path, console.shop.member_id, card["id"])):
                 if path.endswith("/reads"):
                     if allowed:
                         continue  # an endless stream; allowed access is covered by the browser test

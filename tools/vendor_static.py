@@ -23,7 +23,12 @@ VENDORED = [
         ROOT / "membership/api/static/swagger-ui",
     ),
     ("htmx.org", "2.0.11", ["dist/htmx.min.js", "LICENSE"], ROOT / "membership/console/static/vendor/htmx"),
-    ("echarts", "6.1.0", ["dist/echarts.min.js", "LICENSE", "NOTICE"], ROOT / "membership/console/static/vendor/echarts"),
+    (
+        "echarts",
+        "6.1.0",
+        ["dist/echarts.min.js", "LICENSE", "NOTICE"],
+        ROOT / "membership/console/static/vendor/echarts",
+    ),
 ]
 
 

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from membership.console import auth
 from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
+from membership.members import console as member_pages
 from membership.sales import console as counter
 from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Role
 
@@ -54,6 +55,7 @@ def console_router() -> Router:
             help_page,
             *auth.ROUTES,
             *counter.ROUTES,
+            *member_pages.ROUTES,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
         ],
         before_request=auth.check_staff,

@@ -554,3 +554,14 @@ async def refund(
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
     return await idempotency.once(program.id, idempotency_key, "refund", payload, RefundResult, run)
+
+
+async def member_sales(member_id: uuid.UUID, limit: int = 20) -> list[dict[str, Any]]:
+    """A member's latest purchases, newest first, with the store's code."""
+    return await fetch(
+        "SELECT s.id, s.occurred_at, s.total, s.points_earned, s.points_redeemed, s.refunded_amount, s.status,"
+        " s.receipt_no, st.code AS store FROM sale s JOIN store st ON st.id = s.store_id"
+        " WHERE s.member_id = {} ORDER BY s.occurred_at DESC LIMIT {}",
+        member_id,
+        limit,
+    )

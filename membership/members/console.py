@@ -1,0 +1,157 @@
+"""Console pages for members: search, the member 360° view, revealing personal data (audited),
+adjusting points with a reason, blocking a card."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Template
+
+from membership.console import i18n
+from membership.console.auth import current_staff
+from membership.console.workplace import member_of_merchant, workplace
+from membership.errors import CredentialNotFound, MembershipError, ValidationError
+from membership.ledger import service as ledger
+from membership.members import service as members
+from membership.members.credentials import KIND_NAMES_ZH
+from membership.org.service import get_program
+from membership.sales.service import member_sales
+from membership.staff.roles import Permission
+
+PAGE_SIZE = 20
+LEDGER_PAGE_SIZE = 30
+VIEW = {"permission": Permission.VIEW_MEMBERS}
+
+
+@get("/members", opt=VIEW, name="console-members")
+async def member_list(request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+    """Find members by name, member number, phone or card (会员查询); 20 a page."""
+    staff = current_staff(request)
+    place = await workplace(staff)
+    page = max(1, page)
+    found, total = await members.search_members(place.program.id, q, page=page, page_size=PAGE_SIZE)
+    context = {
+        "staff": staff,
+        "active": "members",
+        "q": q,
+        "members": found,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+    }
+    return Template("members/list.html", context=context)
+
+
+@get("/members/{member_id:uuid}", opt=VIEW, name="console-member")
+async def member_page(request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1) -> Template:
+    """The member 360°: profile, cards, balances, ledger with reasons, purchases, consent."""
+    return await _member_page(request, member_id, max(1, page))
+
+
+async def _member_page(
+    request: Request, member_id: uuid.UUID, page: int = 1, notice: str = "", error: str = ""
+) -> Template:
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    member = await members.get_member(member_id)
+    entries, total = await ledger.ledger_page(member_id, page, LEDGER_PAGE_SIZE)
+    context = {
+        "staff": staff,
+        "active": "members",
+        "member": member,
+        "program": await get_program(member.program_id),
+        "balances": await ledger.balances(member_id),
+        "credentials": await members.list_credentials(member_id),
+        "kind_names": KIND_NAMES_ZH,
+        "entries": entries,
+        "page": page,
+        "pages": max(1, -(-total // LEDGER_PAGE_SIZE)),
+        "sales": await member_sales(member_id),
+        "revealed": False,
+        "key": uuid.uuid4().hex,
+        "notice": notice,
+        "error": error,
+    }
+    return Template("members/member.html", context=context)
+
+
+@post("/members/{member_id:uuid}/reveal", opt={"permission": Permission.REVEAL_PERSONAL_DATA}, status_code=200)
+async def reveal(request: Request, member_id: FromPath[uuid.UUID]) -> Template:
+    """Show the member's personal data unmasked; the audit log records who looked."""
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    member = await members.get_member(member_id, reveal=True, actor=staff.actor)
+    return Template("members/personal.html", context={"member": member, "revealed": True, "staff": staff})
+
+
+@dataclasses.dataclass
+class AdjustForm:
+    """A manual points adjustment: signed points and the reason (required)."""
+
+    points: str = ""
+    reason: str = ""
+    key: str = ""
+
+
+@post("/members/{member_id:uuid}/points", opt={"permission": Permission.ADJUST_POINTS}, status_code=200)
+async def adjust_points(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[AdjustForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Add or remove points by hand (手工调整积分), with a reason the ledger keeps."""
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    try:
+        try:
+            points = int(data.points.strip())
+        except ValueError:
+            raise ValidationError(field="points", reason="a whole number such as 100 or -50") from None
+        await ledger.adjust_points(
+            member_id,
+            points,
+            data.reason.strip(),
+            staff.actor,
+            idempotency_key=f"console:{data.key}" if data.key else None,
+        )
+    except MembershipError as exc:
+        return await _member_page(request, member_id, error=exc.detail(i18n.current_language()))
+    notice = i18n.gettext("Points adjusted by %(points)s.") % {"points": f"{points:+,}"}
+    return await _member_page(request, member_id, notice=notice)
+
+
+@dataclasses.dataclass
+class BlockForm:
+    """Block a card: why, and whether it was lost (挂失)."""
+
+    reason: str = ""
+    lost: str = ""
+
+
+@post("/credentials/{credential_id:uuid}/block", opt={"permission": Permission.MANAGE_CREDENTIALS}, status_code=200)
+async def block_credential(
+    request: Request,
+    credential_id: FromPath[uuid.UUID],
+    data: Annotated[BlockForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Block a card or report it lost; identifying with it fails from now on."""
+    staff = current_staff(request)
+    row = await members.credential_row(credential_id)
+    try:
+        await member_of_merchant(staff, row["member_id"])
+    except MembershipError:
+        raise CredentialNotFound(kind=str(credential_id)) from None
+    try:
+        await members.block_credential(credential_id, staff.actor, data.reason.strip(), lost=bool(data.lost))
+    except MembershipError as exc:
+        return await _member_page(request, row["member_id"], error=exc.detail(i18n.current_language()))
+    notice = i18n.gettext("Card reported lost.") if data.lost else i18n.gettext("Card blocked.")
+    return await _member_page(request, row["member_id"], notice=notice)
+
+
+ROUTES = [member_list, member_page, reveal, adjust_points, block_credential]
