@@ -62,7 +62,10 @@ async def check_staff(request: Request) -> Response | None:
     permission = opt.get("permission")
     if not opt.get("any_staff") and (permission is None or not staff.can(permission)):
         return Template(
-            "console/forbidden.html", context={"staff": staff, "active": ""}, status_code=HTTP_403_FORBIDDEN
+            "console/forbidden.html",
+            context={"staff": staff, "active": ""},
+            status_code=HTTP_403_FORBIDDEN,
+            media_type=MediaType.HTML,
         )
     return None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 
@@ -26,9 +27,11 @@ def console_error(request: Request, error: Exception) -> Response:
         log.exception("console error on %s", request.url.path, exc_info=error)
         status, text = 500, i18n.gettext("Something went wrong; nothing was saved. Please try again.")
     if request.headers.get("hx-request"):
-        return Template("console/message.html", context={"text": text, "error": True}, status_code=200)
+        context = {"text": text, "error": True}
+        return Template("console/message.html", context=context, status_code=200, media_type=MediaType.HTML)
     staff = getattr(request.state, "staff", None)
-    return Template("console/error.html", context={"text": text, "staff": staff, "active": ""}, status_code=status)
+    context = {"text": text, "staff": staff, "active": ""}
+    return Template("console/error.html", context=context, status_code=status, media_type=MediaType.HTML)
 
 
 EXCEPTION_HANDLERS = {MembershipError: console_error, HTTPException: console_error, Exception: console_error}

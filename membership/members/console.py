@@ -4,17 +4,19 @@ adjusting points with a reason, blocking a card."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from membership.console import i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import member_of_merchant, workplace
+from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
 from membership.members import service as members
@@ -45,6 +47,76 @@ async def member_list(request: Request, q: FromQuery[str] = "", page: FromQuery[
         "pages": max(1, -(-total // PAGE_SIZE)),
     }
     return Template("members/list.html", context=context)
+
+
+ENROL = {"permission": Permission.ENROL_MEMBERS}
+ERROR_FIELDS = {
+    "invalid_phone": "phone",
+    "invalid_email": "email",
+    "invalid_birthday": "birthday",
+    "credential_exists": "card",
+}
+
+
+@dataclasses.dataclass
+class EnrolForm:
+    """The enrol form (入会登记); ``card`` is a card to issue at once (e.g. one just swiped)."""
+
+    name: str = ""
+    phone: str = ""
+    gender: str = "unknown"
+    birthday: str = ""
+    birthday_calendar: str = "solar"
+    email: str = ""
+    card: str = ""
+    marketing: str = ""
+
+
+@get("/members/new", opt=ENROL)
+async def enrol_page(request: Request, card: FromQuery[str] = "") -> Template:
+    """The enrol form, empty (or with the card to issue)."""
+    return _enrol_form(request, EnrolForm(card=card), {})
+
+
+def _enrol_form(request: Request, form: EnrolForm, errors: dict[str, str], status: int = 200) -> Template:
+    context = {"staff": current_staff(request), "active": "members", "form": form, "errors": errors}
+    return Template("members/enrol.html", context=context, status_code=status, media_type=MediaType.HTML)
+
+
+@post("/members/new", opt=ENROL, status_code=303)
+async def enrol(request: Request, data: Annotated[EnrolForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+    """Enrol the member (and issue the card) in one transaction; errors go next to their field."""
+    staff = current_staff(request)
+    place = await workplace(staff)
+    profile: dict[str, Any] = {"name": data.name.strip(), "gender": data.gender, "source_channel": "console"}
+    profile["consents"] = {"marketing": bool(data.marketing)}
+    for field in ("phone", "email"):
+        if getattr(data, field).strip():
+            profile[field] = getattr(data, field).strip()
+    if data.birthday.strip():
+        profile["birthday_calendar"] = data.birthday_calendar
+        try:
+            profile["birthday"] = dt.date.fromisoformat(data.birthday.strip())
+        except ValueError:
+            return _enrol_form(request, data, {"birthday": i18n.gettext("Use the form 1990-05-17.")}, 422)
+    try:
+        member = await _enrol_with_card(place.program.id, profile, data.card.strip(), place.store_id, staff.actor)
+    except MembershipError as exc:
+        field = exc.params.get("field") if exc.code in ("validation_error", "duplicate_member") else None
+        field = ERROR_FIELDS.get(exc.code, field)
+        key = field if field in dataclasses.asdict(data) else "form"
+        return _enrol_form(request, data, {key: exc.detail(i18n.current_language())}, 422)
+    return Redirect(f"/console/members/{member.id}", status_code=303)
+
+
+@use_case
+async def _enrol_with_card(
+    program_id: uuid.UUID, profile: dict[str, Any], card: str, store_id: uuid.UUID, actor: str
+) -> members.MemberView:
+    member = await members.enrol(program_id, profile, store_id=store_id, actor=actor)
+    if card:
+        await members.issue_credential(member.id, "card_uid", card, store_id=store_id, actor=actor)
+    return member
 
 
 @get("/members/{member_id:uuid}", opt=VIEW, name="console-member")
@@ -154,4 +226,4 @@ async def block_credential(
     return await _member_page(request, row["member_id"], notice=notice)
 
 
-ROUTES = [member_list, member_page, reveal, adjust_points, block_credential]
+ROUTES = [member_list, enrol_page, enrol, member_page, reveal, adjust_points, block_credential]
