@@ -6,16 +6,40 @@ statement serves both. Inside a use case the statement joins its transaction.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from piccolo.querystring import QueryString
 
 from membership.db.engine import current_engine
 
+_recording: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("recording", default=None)
+
+
+@contextlib.contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """Collect the SQL this context (and tasks it starts) runs through :func:`fetch` and
+    :func:`execute`: tests bound the statements of a page or a use case with it."""
+    statements: list[str] = []
+    token = _recording.set(statements)
+    try:
+        yield statements
+    finally:
+        _recording.reset(token)
+
+
+def _record(sql: str) -> None:
+    statements = _recording.get()
+    if statements is not None:
+        statements.append(sql)
+
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Run ``sql`` and return every row as a dict."""
+    _record(sql)
     rows = await current_engine().run_querystring(QueryString(sql, *args))
     return [dict(row) for row in rows or ()]
 
@@ -28,6 +52,7 @@ async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
 
 async def execute(sql: str, *args: Any) -> None:
     """Run a statement whose rows (if any) are not needed."""
+    _record(sql)
     await current_engine().run_querystring(QueryString(sql, *args))
 
 
