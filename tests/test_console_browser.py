@@ -73,3 +73,24 @@ def test_switching_to_english_is_remembered(page, console_server):
     page.screenshot(path=SHOTS / "help-en.png")
     page.select_option("select[name=language]", "zh_CN")
     expect(page.locator("h1")).to_have_text("岗位权限")
+
+
+def test_a_manager_enrols_a_member_and_adjusts_their_points_with_a_reason(page, console_server):
+    url = console_server.url
+    log_in(page, url, "manager")
+    expect(page).to_have_url(f"{url}/console/counter")
+    page.goto(f"{url}/console/members/new")
+    page.fill("input[name=name]", "陈晨")
+    page.fill("input[name=phone]", "12345")
+    page.click("form.enrol button")
+    expect(page.locator("input[name=phone] + .field-error")).to_contain_text("12345")  # beside the field
+    page.fill("input[name=phone]", "13600001234")
+    page.click("form.enrol button")
+    expect(page.locator("h1")).to_have_text("陈晨")
+    page.fill("input[name=points]", "200")
+    page.fill("input[name=reason]", "开业活动赠送")
+    page.click("form[action$='/points'] button")
+    expect(page.locator(".notice")).to_have_text("积分已调整 +200。")
+    expect(page.locator(".points")).to_have_text("200")
+    expect(page.locator(".ledger .reason").first).to_contain_text("开业活动赠送")
+    page.screenshot(path=SHOTS / "member-360.png", full_page=True)

@@ -145,6 +145,12 @@ async def _member_page(
         "pages": max(1, -(-total // LEDGER_PAGE_SIZE)),
         "sales": await member_sales(member_id),
         "revealed": False,
+        "account_names": {
+            "points": i18n.gettext("Points"),
+            "points_debt": i18n.gettext("Points debt"),
+            "stored_value": i18n.gettext("Stored value"),
+            "growth": i18n.gettext("Growth"),
+        },
         "key": uuid.uuid4().hex,
         "notice": notice,
         "error": error,
