@@ -22,7 +22,8 @@ from cachetools import TTLCache
 from membership.db import fetch, fetch_one, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
-from membership.errors import MerchantNotFound, StoreNotFound, Unauthorized, ValidationError
+from membership.errors import Unauthorized, ValidationError
+from membership.org.service import binding_merchant
 
 KEY_CACHE_SECONDS = 10.0
 
@@ -105,15 +106,8 @@ async def create_api_key(
     parsed = _parse_scopes(scopes)
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or not 1 <= rate_limit <= 100_000:
         raise ValidationError(field="rate_limit", reason="1 to 100000 requests per second")
-    if store_id is not None:
-        store = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
-        if store is None or (merchant_id is not None and store["merchant_id"] != merchant_id):
-            raise StoreNotFound(store_id=store_id)
-        merchant_id = store["merchant_id"]
-    elif merchant_id is not None:
-        if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
-            raise MerchantNotFound(merchant_id=merchant_id)
-    elif Scope.ADMIN not in parsed:
+    merchant_id = await binding_merchant(merchant_id, store_id)
+    if merchant_id is None and Scope.ADMIN not in parsed:
         raise ValidationError(field="merchant", reason="a key without a merchant or store must have the admin scope")
     prefix = secrets.token_hex(4)
     while await fetch_one("SELECT id FROM api_key WHERE prefix = {}", prefix):

@@ -20,7 +20,7 @@ from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.members import console as member_pages
 from membership.sales import console as counter
-from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Role
+from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Permission, Role
 
 STATIC = Path(__file__).parent / "static"
 
@@ -29,7 +29,7 @@ STATIC = Path(__file__).parent / "static"
 async def home(request: Request) -> Redirect:
     """The console's start page: the counter for those who serve members, else help."""
     staff = current_staff(request)
-    return Redirect("/console/counter" if staff.can(counter.Permission.USE_COUNTER) else "/console/help")
+    return Redirect("/console/counter" if staff.can(Permission.USE_COUNTER) else "/console/help")
 
 
 @get("/help", opt={"any_staff": True})

@@ -22,12 +22,18 @@ class Workplace:
     stores: list[dict[str, Any]]
 
 
-async def workplace(staff: StaffInfo, store_id: uuid.UUID | None = None) -> Workplace:
-    """The merchant's first program and the staff member's store (or ``store_id`` when they may
-    work at any of the merchant's stores)."""
+async def staff_program(staff: StaffInfo) -> ProgramConfig:
+    """The program console pages work on: the staff member's merchant's first program."""
     programs = [p for p in await list_programs() if p.merchant_id == staff.merchant_id]
     if not programs:
         raise NotConfigured(what="program", hint="create a program for this merchant first")
+    return programs[0]
+
+
+async def workplace(staff: StaffInfo, store_id: uuid.UUID | None = None) -> Workplace:
+    """The merchant's program and the staff member's store (or ``store_id`` when they may work at
+    any of the merchant's stores)."""
+    program = await staff_program(staff)
     stores = await list_stores(staff.merchant_id)
     if staff.store_id is not None:
         stores = [s for s in stores if s["id"] == staff.store_id]
@@ -36,7 +42,7 @@ async def workplace(staff: StaffInfo, store_id: uuid.UUID | None = None) -> Work
     chosen = store_id or stores[0]["id"]
     if all(s["id"] != chosen for s in stores):
         raise StoreNotFound(store_id=chosen)
-    return Workplace(programs[0], chosen, stores)
+    return Workplace(program, chosen, stores)
 
 
 async def member_of_merchant(staff: StaffInfo, member_id: uuid.UUID) -> dict[str, Any]:

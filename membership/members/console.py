@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from membership.console import i18n
 from membership.console.auth import current_staff
-from membership.console.workplace import member_of_merchant, workplace
+from membership.console.workplace import member_of_merchant, staff_program, workplace
 from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
@@ -34,9 +34,9 @@ VIEW = {"permission": Permission.VIEW_MEMBERS}
 async def member_list(request: Request, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     """Find members by name, member number, phone or card (会员查询); 20 a page."""
     staff = current_staff(request)
-    place = await workplace(staff)
+    program = await staff_program(staff)
     page = max(1, page)
-    found, total = await members.search_members(place.program.id, q, page=page, page_size=PAGE_SIZE)
+    found, total = await members.search_members(program.id, q, page=page, page_size=PAGE_SIZE)
     context = {
         "staff": staff,
         "active": "members",
@@ -122,14 +122,15 @@ async def _enrol_with_card(
 @get("/members/{member_id:uuid}", opt=VIEW, name="console-member")
 async def member_page(request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1) -> Template:
     """The member 360°: profile, cards, balances, ledger with reasons, purchases, consent."""
+    await member_of_merchant(current_staff(request), member_id)
     return await _member_page(request, member_id, max(1, page))
 
 
 async def _member_page(
     request: Request, member_id: uuid.UUID, page: int = 1, notice: str = "", error: str = ""
 ) -> Template:
+    """The member 360° of a member the caller has checked belongs to the staff member's merchant."""
     staff = current_staff(request)
-    await member_of_merchant(staff, member_id)
     member = await members.get_member(member_id)
     entries, total = await ledger.ledger_page(member_id, page, LEDGER_PAGE_SIZE)
     context = {

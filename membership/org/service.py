@@ -201,6 +201,20 @@ async def check_store(program: ProgramConfig, store_id: uuid.UUID) -> None:
         raise StoreNotFound(store_id=store_id)
 
 
+async def binding_merchant(merchant_id: uuid.UUID | None, store_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The merchant an account bound to ``merchant_id`` and/or ``store_id`` works for (a store
+    implies its merchant); ``StoreNotFound`` / ``MerchantNotFound`` when they do not exist or do
+    not match; None when neither is given."""
+    if store_id is not None:
+        store = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
+        if store is None or merchant_id not in (None, store["merchant_id"]):
+            raise StoreNotFound(store_id=store_id)
+        return store["merchant_id"]
+    if merchant_id is not None and not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
+        raise MerchantNotFound(merchant_id=merchant_id)
+    return merchant_id
+
+
 async def list_stores(merchant_id: uuid.UUID) -> list[dict[str, Any]]:
     """A merchant's stores by code."""
     return await fetch(

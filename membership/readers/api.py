@@ -35,7 +35,7 @@ READ_EXAMPLE = {
     "member_no": "620000123457",
     "member_name": "王芳",
     "member_tier": "silver",
-    "detail": "EM4100 0F00A1B2C3 · 0010532290",
+    "detail": "EM4100 · 0010597059",
     "message": "",
     "occurred_at": "2026-11-24T06:30:00+00:00",
 }

@@ -23,7 +23,8 @@ from cachetools import TTLCache
 from membership.audit import service as audit
 from membership.db import execute, fetch, fetch_one, use_case
 from membership.db.engine import database_cache
-from membership.errors import AccountLocked, LoginFailed, MerchantNotFound, StoreNotFound, ValidationError
+from membership.errors import AccountLocked, LoginFailed, ValidationError
+from membership.org.service import binding_merchant
 from membership.staff.roles import Permission, Role, allows
 
 MAX_FAILURES = 5
@@ -59,7 +60,12 @@ class StaffInfo:
     @property
     def actor(self) -> str:
         """How the audit log names this staff member."""
-        return f"staff:{self.username}"
+        return actor_of(self.username)
+
+
+def actor_of(username: str) -> str:
+    """How the audit log names the staff member ``username``."""
+    return f"staff:{username}"
 
 
 def _info(row: dict[str, Any]) -> StaffInfo:
@@ -135,15 +141,9 @@ async def create_staff(
 
 async def merchant_of(merchant_id: uuid.UUID | None, store_id: uuid.UUID | None) -> uuid.UUID:
     """The merchant of ``store_id``, else ``merchant_id`` checked, else the only merchant."""
-    if store_id is not None:
-        store = await fetch_one("SELECT merchant_id FROM store WHERE id = {}", store_id)
-        if store is None or merchant_id not in (None, store["merchant_id"]):
-            raise StoreNotFound(store_id=store_id)
-        return store["merchant_id"]
-    if merchant_id is not None:
-        if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
-            raise MerchantNotFound(merchant_id=merchant_id)
-        return merchant_id
+    bound = await binding_merchant(merchant_id, store_id)
+    if bound is not None:
+        return bound
     merchants = await fetch("SELECT id FROM merchant ORDER BY created_at LIMIT 2")
     if len(merchants) != 1:
         raise ValidationError(field="merchant", reason="name the merchant (there is none or more than one)")
@@ -166,7 +166,9 @@ async def log_in(username: str, password: str, address: str = "") -> tuple[Staff
             await _record_failure(row["id"])
         raise LoginFailed()
     token = secrets.token_urlsafe(32)
-    await _open_session(row, password, token)
+    rehashed = _hasher.check_needs_rehash(row["password_hash"])  # hashed outside the write transaction
+    password_hash = await asyncio.to_thread(_hasher.hash, password) if rehashed else row["password_hash"]
+    await _open_session(row, password_hash, token)
     return _info(row), token
 
 
@@ -189,11 +191,11 @@ async def _record_failure(staff_id: uuid.UUID) -> None:
             _now() + dt.timedelta(minutes=LOCK_MINUTES),
             staff_id,
         )
-        await audit.record(f"staff:{rows[0]['username']}", "staff.locked", "staff", staff_id)
+        await audit.record(actor_of(rows[0]["username"]), "staff.locked", "staff", staff_id)
 
 
 @use_case
-async def _open_session(row: dict[str, Any], password: str, token: str) -> None:
+async def _open_session(row: dict[str, Any], password_hash: str, token: str) -> None:
     now = _now()
     await execute(
         "INSERT INTO staff_session (id, token_hash, staff_id, created_at, last_seen_at, expires_at)"
@@ -205,14 +207,12 @@ async def _open_session(row: dict[str, Any], password: str, token: str) -> None:
         now,
         now + SESSION_LIFETIME,
     )
-    rehash = _hasher.check_needs_rehash(row["password_hash"])
-    new_hash = await asyncio.to_thread(_hasher.hash, password) if rehash else row["password_hash"]
     await execute(
         "UPDATE staff SET failed_logins = 0, locked_until = NULL, password_hash = {} WHERE id = {}",
-        new_hash,
+        password_hash,
         row["id"],
     )
-    await audit.record(f"staff:{row['username']}", "staff.login", "staff", row["id"])
+    await audit.record(actor_of(row["username"]), "staff.login", "staff", row["id"])
 
 
 async def session_staff(token: str) -> StaffInfo | None:
