@@ -11,6 +11,7 @@ import pytest
 
 def run(folder, *args, ok=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    env["COLUMNS"] = "200"  # Rich tables wrap names in narrow terminals
     result = subprocess.run(
         [sys.executable, "-m", "membership.cli", *args],
         cwd=folder,
@@ -93,6 +94,7 @@ def test_serve_demo_on_existing_data_prints_a_working_key_and_console_login(fold
     run(folder, "demo", "--members", "30", "--purchases", "120")  # no-op when the demo test ran
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    env["COLUMNS"] = "200"  # Rich tables wrap names in narrow terminals
     server = subprocess.Popen(
         [sys.executable, "-m", "membership.cli", "serve", "--demo", "--port", str(port)],
         cwd=folder,
@@ -137,6 +139,7 @@ def test_serve_demo_on_existing_data_prints_a_working_key_and_console_login(fold
 def test_staff_create_asks_for_the_password_and_refuses_bad_input_clearly(folder):
     run(folder, "demo", "--members", "30", "--purchases", "120")  # a merchant with stores (no-op when done)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")}
+    env["COLUMNS"] = "200"  # Rich tables wrap names in narrow terminals
     prompted = subprocess.run(
         [sys.executable, "-m", "membership.cli", "staff", "create", "li.na", "--role", "clerk", "--store", "SH01"],
         cwd=folder,

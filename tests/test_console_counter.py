@@ -93,6 +93,16 @@ async def test_an_unknown_card_is_issued_to_a_member_and_then_identifies_them(co
     assert {"actor": "staff:clerk"} in audit
 
 
+async def test_issuing_to_a_member_nobody_has_says_so_and_issues_nothing(console):
+    async with console.logged_in("clerk") as client:
+        answer = await client.post(
+            "/console/counter/issue",
+            data={"value": "0F00A1B2C4", "kind": "card_uid", "member": "M-NOBODY", "_csrf_token": csrf_of(client)},
+        )
+    assert "会员 M-NOBODY 不存在" in text_of(answer.text) and "将此卡发给会员" in answer.text
+    assert await fetch("SELECT id FROM audit_log WHERE action = 'credential.issue'") == []
+
+
 async def test_another_merchants_member_is_not_found(console):
     other = await make_shop()
     async with console.logged_in("owner") as client:

@@ -14,6 +14,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+from babel.numbers import get_currency_precision
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -22,14 +23,15 @@ from litestar.response import ServerSentEvent, Template
 
 from membership.console import i18n
 from membership.console.auth import current_staff
-from membership.console.workplace import member_of_merchant, workplace
-from membership.errors import CredentialNotFound, MembershipError, ValidationError
+from membership.console.workplace import Workplace, member_of_merchant, workplace
+from membership.errors import MemberNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.members import service as members
 from membership.readers.api import REPLAY_SECONDS, read_events
 from membership.sales import service as sales
 from membership.staff.roles import Permission
+from membership.staff.service import StaffInfo
 
 COUNTER = {"permission": Permission.USE_COUNTER}
 IDENTIFY_KINDS = ("card_uid", "qr_token", "barcode", "magstripe", "phone")
@@ -38,8 +40,10 @@ STREAM_SECONDS = 300
 ACTIONS = ("purchase", "redeem", "top-up")
 
 
-def parse_amount(text: str, currency_digits: int = 2) -> int:
-    """A typed amount (``"12.5"``, ``"12.50"``, ``"¥1,200"``) in minor units, exactly (no floats)."""
+def parse_amount(text: str, currency: str = "CNY") -> int:
+    """A typed amount (``"12.5"``, ``"12.50"``, ``"¥1,200"``) in ``currency``'s minor units,
+    exactly (no floats)."""
+    currency_digits = get_currency_precision(currency)
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
     try:
         value = Decimal(cleaned)
@@ -72,7 +76,7 @@ async def identify(request: Request, q: FromQuery[str] = "", store: FromQuery[uu
         return Template("console/message.html", context={"text": text, "error": False})
     found = await members.search_members(place.program.id, q, page_size=5)
     if found[1] == 1:
-        return await _member_panel(request, found[0][0].id, store)
+        return await _member_panel(staff, place, found[0][0].id)
     if found[1] > 1:
         return Template("counter/choices.html", context={"members": found[0], "store": place.store_id})
     return Template("counter/unknown.html", context=_unknown_context(q, "card_uid", place.store_id))
@@ -121,8 +125,10 @@ async def issue_card(
         if data.kind not in ISSUABLE_KINDS:
             raise ValidationError(field="kind", reason=", ".join(ISSUABLE_KINDS))
         found, total = await members.search_members(place.program.id, data.member, page_size=2)
-        if total != 1:
-            raise CredentialNotFound(kind=data.member or "—")
+        if total == 0:
+            raise MemberNotFound(member_id=data.member or "—")
+        if total > 1:
+            raise ValidationError(field="member", reason=i18n.gettext("more than one member matches"))
         await members.issue_credential(found[0].id, data.kind, data.value, store_id=place.store_id, actor=staff.actor)
     except MembershipError as error:
         context = {
@@ -130,7 +136,7 @@ async def issue_card(
             "error": error.detail(i18n.current_language()),
         }
         return Template("counter/unknown.html", context=context)
-    return await _member_panel(request, found[0].id, place.store_id, notice=i18n.gettext("Card issued."))
+    return await _member_panel(staff, place, found[0].id, notice=i18n.gettext("Card issued."))
 
 
 @get("/counter/members/{member_id:uuid}", opt=COUNTER)
@@ -138,15 +144,15 @@ async def member_panel(
     request: Request, member_id: FromPath[uuid.UUID], store: FromQuery[uuid.UUID | None] = None
 ) -> Template:
     """The member's panel: who, tier, balances, and the counter's actions."""
-    return await _member_panel(request, member_id, store)
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    return await _member_panel(staff, await workplace(staff, store), member_id)
 
 
 async def _member_panel(
-    request: Request, member_id: uuid.UUID, store: uuid.UUID | None, notice: str = "", error: str = ""
+    staff: StaffInfo, place: Workplace, member_id: uuid.UUID, notice: str = "", error: str = ""
 ) -> Template:
-    staff = current_staff(request)
-    place = await workplace(staff, store)
-    await member_of_merchant(staff, member_id)
+    """The panel of a member of ``place``'s program (found there, or checked by the caller)."""
     context = {
         "member": await members.get_member(member_id),
         "balances": await ledger.balances(member_id),
@@ -177,15 +183,13 @@ class ActionForm:
     store: str = ""
 
 
-async def _act(request: Request, member_id: uuid.UUID, data: ActionForm, action: str) -> Template:
-    staff = current_staff(request)
+async def _act(staff: StaffInfo, member_id: uuid.UUID, data: ActionForm, action: str) -> Template:
     place = await workplace(staff, _uuid_or_none(data.store))
     await member_of_merchant(staff, member_id)
-    digits = len(str(place.program.minor_per_unit)) - 1
     key = f"console:{data.key}" if data.key else None
     try:
         if action == "purchase":
-            amount = parse_amount(data.amount, digits)
+            amount = parse_amount(data.amount, place.program.currency)
             result = await sales.record_purchase(
                 place.program.id,
                 place.store_id,
@@ -204,12 +208,12 @@ async def _act(request: Request, member_id: uuid.UUID, data: ActionForm, action:
             await ledger.redeem_points(member_id, points, place.store_id, idempotency_key=key, actor=staff.actor)
             notice = i18n.gettext("%(points)s points redeemed.") % {"points": i18n.number(points)}
         else:
-            amount = parse_amount(data.amount, digits)
+            amount = parse_amount(data.amount, place.program.currency)
             await ledger.top_up(member_id, amount, place.store_id, idempotency_key=key, actor=staff.actor)
             notice = i18n.gettext("Topped up %(amount)s.") % {"amount": i18n.money(amount, place.program.currency)}
     except MembershipError as error:
-        return await _member_panel(request, member_id, place.store_id, error=error.detail(i18n.current_language()))
-    return await _member_panel(request, member_id, place.store_id, notice=notice)
+        return await _member_panel(staff, place, member_id, error=error.detail(i18n.current_language()))
+    return await _member_panel(staff, place, member_id, notice=notice)
 
 
 def _whole(text: str, field: str) -> int:
@@ -232,7 +236,7 @@ async def member_action(
     """Record a purchase of the typed amount (消费), redeem points (积分兑换) or top up (充值)."""
     if action not in ACTIONS:
         raise NotFoundException()
-    return await _act(request, member_id, data, action)
+    return await _act(current_staff(request), member_id, data, action)
 
 
 @get("/counter/reads", opt=COUNTER)
