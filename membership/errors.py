@@ -102,6 +102,12 @@ class JobNotFound(NotFound):
     message_zh = "没有名为 “{name}” 的任务。可用任务：{known}。"
 
 
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+    message_en = "No report is called {name!r}."
+    message_zh = "没有名为 “{name}” 的报表。"
+
+
 class Conflict(MembershipError):
     status = 409
 

@@ -12,6 +12,7 @@ from membership.sales import service as sales
 
 LIMITS = {
     "/console/counter": 3,
+    "/console/dashboard": 6,  # the session, then one per report (figures, liability, sales, tiers, buyers)
     "/console/counter/members/{member}": 8,
     "/console/members/{member}": 12,
     "/console/members?q=张": 8,  # a name, and one indexed lookup per card kind

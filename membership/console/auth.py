@@ -24,7 +24,7 @@ from membership.staff import service as staff_service
 from membership.staff.service import StaffInfo
 
 SESSION_COOKIE = "membership_session"
-HOME = "/console/counter"
+HOME = "/console/"
 
 
 def current_staff(request: Request) -> StaffInfo:

@@ -15,6 +15,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
+from membership.analytics import console as analytics_pages
 from membership.console import auth
 from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
@@ -27,9 +28,9 @@ STATIC = Path(__file__).parent / "static"
 
 @get("/", opt={"any_staff": True}, name="console-home")
 async def home(request: Request) -> Redirect:
-    """The console's start page: the counter for those who serve members, else help."""
+    """The console's start page: the counter for those who serve members, else the dashboard."""
     staff = current_staff(request)
-    return Redirect("/console/counter" if staff.can(Permission.USE_COUNTER) else "/console/help")
+    return Redirect("/console/counter" if staff.can(Permission.USE_COUNTER) else "/console/dashboard")
 
 
 @get("/help", opt={"any_staff": True})
@@ -56,6 +57,7 @@ def console_router() -> Router:
             *auth.ROUTES,
             *counter.ROUTES,
             *member_pages.ROUTES,
+            *analytics_pages.ROUTES,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
         ],
         before_request=auth.check_staff,

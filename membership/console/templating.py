@@ -17,7 +17,7 @@ from membership.console import i18n
 from membership.staff.roles import Permission, allows
 
 KERNEL = Path(__file__).parent.parent
-TEMPLATE_DIRS = [KERNEL / "console" / "templates", KERNEL / "sales" / "templates", KERNEL / "members" / "templates"]
+TEMPLATE_DIRS = sorted(KERNEL.glob("*/templates"))
 
 
 def environment(extra_dirs: list[Path] | None = None) -> jinja2.Environment:
