@@ -116,11 +116,12 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         ],
         guards=[api_key_guard],
     )
+    pages = hooks().console_pages()
     return Litestar(
         route_handlers=[
             index,
             api,
-            console_router(),
+            console_router(pages),
             create_static_files_router("/static/api", directories=[STATIC], include_in_schema=False),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -128,6 +129,6 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         on_startup=[start] if open_db else [],
         on_shutdown=[close_database] if open_db else [],
         request_max_body_size=MAX_BODY_BYTES,
-        template_config=TemplateConfig(instance=template_engine()),
+        template_config=TemplateConfig(instance=template_engine(pages)),
         csrf_config=csrf_config(settings.master_key() if settings.secret_key else secrets.token_bytes(32)),
     )

@@ -93,14 +93,22 @@ def _console_routes(app) -> list[tuple[str, str, dict]]:
 
 
 def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list[str]:
-    path = path.replace("{member_id:uuid}", str(member_id)).replace("{credential_id:uuid}", str(credential_id))
+    for parameter, value in (
+        ("{member_id:uuid}", member_id),
+        ("{credential_id:uuid}", credential_id),
+        ("{staff_id:uuid}", uuid.uuid4()),  # nobody: refused as such, after the role check
+        ("{prefix:str}", "0000"),
+        ("{name:str}", "points_liability"),
+    ):
+        path = path.replace(parameter, str(value))
+    assert "{" not in path.replace("{action:str}", ""), f"give {path} a value in _concrete"
     return [path.replace("{action:str}", action) for action in ("purchase", "redeem", "top-up")]
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_every_console_route_checks_the_role_on_the_server(console, role):
     routes = _console_routes(console.app)
-    assert len(routes) >= 14
+    assert len(routes) >= 27
     card = await members.issue_credential(console.shop.member_id, "card_uid", f"C{role}")
     async with console.logged_in(role) as client:
         for method, path, opt in routes:

@@ -19,6 +19,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from membership.audit import service as audit
 from membership.db import fetch, fetch_one, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
@@ -97,6 +98,7 @@ async def create_api_key(
     merchant_id: uuid.UUID | None = None,
     store_id: uuid.UUID | None = None,
     rate_limit: int = 100,
+    actor: str = "cli",
 ) -> NewApiKey:
     """Create a key. A store binding implies its merchant; a key with neither sees every merchant
     and must be ``admin``. ``rate_limit`` is requests per second (burst: the same number)."""
@@ -127,6 +129,7 @@ async def create_api_key(
         rate_limit,
         dt.datetime.now(dt.UTC),
     )
+    await audit.record(actor, "api_key.create", "api_key", key_id, details={"name": name, "scopes": sorted(parsed)})
     return NewApiKey(ApiKeyInfo(key_id, name, parsed, merchant_id, store_id, rate_limit), secret)
 
 
@@ -151,12 +154,15 @@ async def authenticate(secret: str) -> ApiKeyInfo:
     return info
 
 
-async def list_api_keys() -> list[dict[str, Any]]:
-    """Every key (never the secret): name, prefix, scopes, binding, state."""
+async def list_api_keys(merchant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Every key (never the secret): name, prefix, scopes, binding, state; only those bound to
+    ``merchant_id`` (or its stores) when given."""
+    only = " WHERE k.merchant_id = {}" if merchant_id else ""
     rows = await fetch(
         "SELECT k.id, k.name, k.prefix, k.scopes, k.rate_limit, k.created_at, k.revoked_at,"
         " m.name AS merchant, s.code AS store FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant_id"
-        " LEFT JOIN store s ON s.id = k.store_id ORDER BY k.created_at"
+        f" LEFT JOIN store s ON s.id = k.store_id{only} ORDER BY k.created_at",
+        *([merchant_id] if merchant_id else []),
     )
     for row in rows:
         row["scopes"] = json_column(row["scopes"]) or []
@@ -164,13 +170,17 @@ async def list_api_keys() -> list[dict[str, Any]]:
 
 
 @use_case
-async def revoke_api_key(prefix: str) -> None:
-    """Revoke the key with ``prefix``; requests with it fail within ``KEY_CACHE_SECONDS``."""
+async def revoke_api_key(prefix: str, merchant_id: uuid.UUID | None = None, actor: str = "cli") -> None:
+    """Revoke the key with ``prefix`` (only a key of ``merchant_id`` when given); requests with
+    it fail within ``KEY_CACHE_SECONDS``."""
+    only = " AND merchant_id = {}" if merchant_id else ""
     rows = await fetch(
-        "UPDATE api_key SET revoked_at = {} WHERE prefix = {} AND revoked_at IS NULL RETURNING id",
+        "UPDATE api_key SET revoked_at = {} WHERE prefix = {} AND revoked_at IS NULL" + only + " RETURNING id, name",
         dt.datetime.now(dt.UTC),
         prefix,
+        *([merchant_id] if merchant_id else []),
     )
     if not rows:
         raise ValidationError(field="prefix", reason=f"no active key {prefix!r}")
+    await audit.record(actor, "api_key.revoke", "api_key", rows[0]["id"], details={"name": rows[0]["name"]})
     _verified.clear()

@@ -1,7 +1,8 @@
 """Who is at the console: session cookie, the per-route permission check, login and logout.
 
 Every console route declares ``opt={"permission": Permission.X}``, ``opt={"any_staff": True}``
-(logout, language) or ``opt={"public": True}`` (the login page); :func:`check_staff` runs before
+(logout, language), ``opt={"roles": (...)}`` (plugin pages) or ``opt={"public": True}`` (the
+login page); :func:`check_staff` runs before
 each one, on the server, and a route that declares none is refused to everyone — a forgotten
 declaration fails closed.
 """
@@ -59,8 +60,7 @@ async def check_staff(request: Request) -> Response | None:
         return Redirect(login)
     i18n.use_language(staff.language)
     request.state.staff = staff
-    permission = opt.get("permission")
-    if not opt.get("any_staff") and (permission is None or not staff.can(permission)):
+    if not _may_open(staff, opt):
         return Template(
             "console/forbidden.html",
             context={"staff": staff, "active": ""},
@@ -68,6 +68,16 @@ async def check_staff(request: Request) -> Response | None:
             media_type=MediaType.HTML,
         )
     return None
+
+
+def _may_open(staff: StaffInfo, opt: dict[str, Any]) -> bool:
+    """A route is open to any staff member, to the roles holding its permission, or (plugin
+    pages) to the roles it names; to no one when it declares none of these."""
+    if opt.get("any_staff"):
+        return True
+    if opt.get("permission") is not None:
+        return staff.can(opt["permission"])
+    return staff.role in opt.get("roles", ())
 
 
 @dataclasses.dataclass

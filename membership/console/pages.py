@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -11,13 +11,21 @@ from typing import Any
 class ConsolePage:
     """A page in the console menu.
 
-    ``handler`` is a Litestar route handler serving ``/console/<path>``; ``template`` is
-    namespaced by plugin (``"retail/shelf.html"``); ``roles`` may open it.
+    ``handler`` is a Litestar route handler (``@get("/retail/shelf")``) served under ``/console``;
+    ``path`` is that path, linked from the menu for the ``roles`` that may open it (the server
+    refuses everyone else). Templates in the ``templates`` folder are addressed with the
+    plugin's ``namespace`` in front (``"retail/shelf.html"``), so plugins cannot shadow the
+    kernel's templates or each other's; they may extend ``"console/base.html"``.
     """
 
     path: str
     title_zh: str
     title_en: str
-    handler: Callable[..., Any]
+    handler: Any
     roles: tuple[str, ...] = ("owner", "manager")
-    template: str = ""
+    namespace: str = ""
+    templates: Path | None = None
+
+    def title(self, language: str) -> str:
+        """The menu title in ``language``."""
+        return self.title_en if language == "en" else self.title_zh

@@ -9,18 +9,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
+from typing import Any
 
 from litestar import Request, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
+from membership.access import console as key_pages
 from membership.analytics import console as analytics_pages
-from membership.console import auth
+from membership.audit import console as audit_pages
+from membership.console import auth, i18n
 from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
+from membership.console.pages import ConsolePage
 from membership.members import console as member_pages
+from membership.org import console as org_pages
+from membership.plugins import hooks
 from membership.sales import console as counter
+from membership.staff import console as staff_pages
 from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Permission, Role
 
 STATIC = Path(__file__).parent / "static"
@@ -47,17 +54,51 @@ async def help_page(request: Request) -> Template:
     return Template("console/help.html", context=context)
 
 
-def console_router() -> Router:
-    """Every console page behind the staff check, plus ``/console/static``."""
+@get("/plugins", opt={"permission": Permission.VIEW_PLUGINS})
+async def plugins_page(request: Request) -> Template:
+    """What is loaded: each plugin with its source, version and hooks, and what the plugins
+    registered (reports, jobs, reader drivers, channels, console pages)."""
+    registry = hooks()
+    context = {
+        "staff": current_staff(request),
+        "active": "plugins",
+        "plugins": registry.plugins(),
+        "registered": {
+            i18n.gettext("Reports"): sorted(registry.reports()),
+            i18n.gettext("Jobs"): sorted(registry.jobs()),
+            i18n.gettext("Reader drivers"): sorted(registry.reader_drivers()),
+            i18n.gettext("Channels"): sorted(registry.channels()),
+        },
+    }
+    return Template("console/plugins.html", context=context)
+
+
+def _plugin_handlers(pages: list[ConsolePage]) -> list[Any]:
+    """The plugin pages' handlers, each allowed to the roles its page names (checked by
+    :func:`membership.console.auth.check_staff`, like every kernel page)."""
+    for page in pages:
+        page.handler.opt["roles"] = tuple(page.roles)
+    return [page.handler for page in pages]
+
+
+def console_router(pages: list[ConsolePage] | None = None) -> Router:
+    """Every console page behind the staff check (kernel pages and plugins' ``pages``), plus
+    ``/console/static``."""
     return Router(
         "/console",
         route_handlers=[
             home,
             help_page,
+            plugins_page,
             *auth.ROUTES,
             *counter.ROUTES,
             *member_pages.ROUTES,
             *analytics_pages.ROUTES,
+            *org_pages.ROUTES,
+            *staff_pages.ROUTES,
+            *key_pages.ROUTES,
+            *audit_pages.ROUTES,
+            *_plugin_handlers(pages or []),
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
         ],
         before_request=auth.check_staff,

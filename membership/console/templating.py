@@ -3,7 +3,7 @@
 Each area keeps its templates beside its code, in a folder named for it
 (``membership/sales/templates/counter/…``, ``membership/members/templates/members/…``), so a
 template is addressed as ``"counter/page.html"`` whichever package holds it; plugins add their
-folders the same way, namespaced by plugin.
+pages' folders under their namespace (:class:`membership.console.pages.ConsolePage`).
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ import jinja2
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from membership.console import i18n
+from membership.console.pages import ConsolePage
 from membership.staff.roles import Permission, allows
 
 KERNEL = Path(__file__).parent.parent
 TEMPLATE_DIRS = sorted(KERNEL.glob("*/templates"))
 
 
-def environment(extra_dirs: list[Path] | None = None) -> jinja2.Environment:
-    """An autoescaping environment over the kernel's template folders and ``extra_dirs``."""
+def environment(pages: list[ConsolePage] | None = None) -> jinja2.Environment:
+    """An autoescaping environment over the kernel's template folders and the plugin pages'
+    folders, each under its plugin's namespace."""
+    pages = pages or []
+    namespaced = {page.namespace: jinja2.FileSystemLoader(page.templates) for page in pages if page.templates}
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([*TEMPLATE_DIRS, *(extra_dirs or [])]),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATE_DIRS), jinja2.PrefixLoader(namespaced)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -37,10 +41,11 @@ def environment(extra_dirs: list[Path] | None = None) -> jinja2.Environment:
         current_language=i18n.current_language,
         Permission=Permission,
         allows=allows,
+        plugin_pages=pages,
     )
     return env
 
 
-def template_engine(extra_dirs: list[Path] | None = None) -> JinjaTemplateEngine:
+def template_engine(pages: list[ConsolePage] | None = None) -> JinjaTemplateEngine:
     """The Litestar template engine over :func:`environment`."""
-    return JinjaTemplateEngine.from_environment(environment(extra_dirs))
+    return JinjaTemplateEngine.from_environment(environment(pages))

@@ -45,6 +45,14 @@ async def workplace(staff: StaffInfo, store_id: uuid.UUID | None = None) -> Work
     return Workplace(program, chosen, stores)
 
 
+def store_from_form(text: str) -> uuid.UUID | None:
+    """A store id chosen in a form (empty: none); ``StoreNotFound`` when it is not an id."""
+    try:
+        return uuid.UUID(text) if text.strip() else None
+    except ValueError:
+        raise StoreNotFound(store_id=text) from None
+
+
 async def member_of_merchant(staff: StaffInfo, member_id: uuid.UUID) -> dict[str, Any]:
     """The member row, when the member belongs to the staff member's merchant; else MemberNotFound."""
     row = await member_row(member_id)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import UnknownCurrencyError, get_currency_precision
 from cachetools import LRUCache, TTLCache
 
+from membership.audit import service as audit
 from membership.db import fetch, fetch_one, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
@@ -101,6 +102,22 @@ async def create_store(merchant_id: uuid.UUID, code: str, name: str, city: str =
     return store_id
 
 
+def _check_zone_and_currency(time_zone: str, currency: str) -> str:
+    """The currency code in capitals, once it and the zone are known."""
+    currency = currency.strip().upper()
+    try:
+        get_currency_precision(currency)
+        if len(currency) != 3:
+            raise UnknownCurrencyError(currency)
+    except UnknownCurrencyError as exc:
+        raise ValidationError(field="currency", reason=f"unknown currency {currency!r}") from exc
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(field="time_zone", reason=f"unknown zone {time_zone!r}") from exc
+    return currency
+
+
 @use_case
 async def create_program(
     merchant_id: uuid.UUID,
@@ -115,16 +132,7 @@ async def create_program(
     """Create a membership program and its system (contra) ledger accounts."""
     if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
         raise MerchantNotFound(merchant_id=merchant_id)
-    try:
-        get_currency_precision(currency)
-        if len(currency) != 3:
-            raise UnknownCurrencyError(currency)
-    except UnknownCurrencyError as exc:
-        raise ValidationError(field="currency", reason=f"unknown currency {currency!r}") from exc
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(field="time_zone", reason=f"unknown zone {time_zone!r}") from exc
+    currency = _check_zone_and_currency(time_zone, currency)
     if points_expiry_days is not None and points_expiry_days < 1:
         raise ValidationError(field="points_expiry_days", reason="must be at least 1 day")
     if point_value_minor < 1:
@@ -133,7 +141,7 @@ async def create_program(
         id=uuid.uuid4(),
         merchant_id=merchant_id,
         name=name,
-        currency=currency.upper(),
+        currency=currency,
         time_zone=time_zone,
         points_expiry_days=points_expiry_days,
         point_value_minor=point_value_minor,
@@ -167,6 +175,46 @@ async def create_program(
         )
     _programs.pop("*", None)
     return program
+
+
+@use_case
+async def update_program(
+    program_id: uuid.UUID,
+    time_zone: str,
+    currency: str,
+    points_expiry_days: int | None,
+    actor: str = "system",
+) -> ProgramConfig:
+    """Change a program's time zone, currency and points validity (设置). The currency cannot change
+    once anything has been sold or booked in it: amounts are kept in its minor units."""
+    before = await get_program(program_id)
+    currency = _check_zone_and_currency(time_zone, currency)
+    if points_expiry_days is not None and not 1 <= points_expiry_days <= 36_500:
+        raise ValidationError(field="points_expiry_days", reason="1 to 36500 days, or empty for never")
+    if currency != before.currency and await fetch_one(
+        "SELECT id FROM ledger_posting WHERE program_id = {} LIMIT 1", program_id
+    ):
+        raise ValidationError(field="currency", reason="the program already has transactions in " + before.currency)
+    await fetch(
+        "UPDATE program SET time_zone = {}, currency = {}, points_expiry_days = {} WHERE id = {}",
+        time_zone,
+        currency,
+        points_expiry_days,
+        program_id,
+    )
+    changes = {
+        name: [old, new]
+        for name, old, new in (
+            ("time_zone", before.time_zone, time_zone),
+            ("currency", before.currency, currency),
+            ("points_expiry_days", before.points_expiry_days, points_expiry_days),
+        )
+        if old != new
+    }
+    await audit.record(actor, "program.update", "program", program_id, program_id, changes)
+    _programs.pop(program_id, None)
+    _programs.pop("*", None)
+    return await get_program(program_id)
 
 
 async def get_program(program_id: uuid.UUID) -> ProgramConfig:

@@ -280,6 +280,25 @@ async def list_staff(merchant_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 @use_case
+async def disable_staff(staff_id: uuid.UUID, merchant_id: uuid.UUID, actor: str) -> None:
+    """Disable an account of ``merchant_id`` (离职): it cannot log in and its sessions end now.
+    An owner cannot disable themselves (someone must keep the keys)."""
+    rows = await fetch(
+        "UPDATE staff SET disabled_at = {} WHERE id = {} AND merchant_id = {} AND disabled_at IS NULL"
+        " RETURNING username",
+        _now(),
+        staff_id,
+        merchant_id,
+    )
+    if not rows:
+        raise ValidationError(field="staff", reason="no active account of this merchant")
+    if actor_of(rows[0]["username"]) == actor:
+        raise ValidationError(field="staff", reason="you cannot disable your own account")
+    await execute("DELETE FROM staff_session WHERE staff_id = {}", staff_id)
+    await audit.record(actor, "staff.disable", "staff", staff_id, details={"username": rows[0]["username"]})
+
+
+@use_case
 async def prune_sessions(before: dt.datetime) -> int:
     """Delete sessions that expired before ``before``; how many."""
     rows = await fetch("DELETE FROM staff_session WHERE expires_at < {} RETURNING id", before)
