@@ -74,3 +74,40 @@ async def test_a_card_reported_lost_no_longer_identifies(console):
         assert "已挂失" in text_of(answer.text)
         again = await client.get("/console/counter/identify", params={"q": "0F00A1B2C3"})
     assert "未登记的卡" in again.text
+
+
+async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_member(console):
+    shop = console.shop
+    async with console.logged_in("clerk") as client:
+        issued = await client.post(
+            f"/console/members/{shop.member_id}/credentials",
+            data={"kind": "card_uid", "value": "0F00A1B2C3", "_csrf_token": csrf_of(client)},
+        )
+        assert "已发卡，卡号尾号 B2C3" in text_of(issued.text)
+        card = (await members.list_credentials(shop.member_id))[0]
+        await client.post(
+            f"/console/credentials/{card['id']}/block",
+            data={"lost": "1", "reason": "顾客挂失", "_csrf_token": csrf_of(client)},
+        )
+        replaced = await client.post(
+            f"/console/credentials/{card['id']}/replace",
+            data={"value": "0F00D4E5F6", "reason": "补卡", "_csrf_token": csrf_of(client)},
+        )
+        assert "已补卡，新卡尾号 E5F6" in text_of(replaced.text) and "已换卡" in text_of(replaced.text)
+        twice = await client.post(
+            f"/console/credentials/{card['id']}/replace",
+            data={"value": "0F00000001", "_csrf_token": csrf_of(client)},
+        )
+        assert "already replaced" in twice.text
+        qr = await client.post(
+            f"/console/members/{shop.member_id}/credentials", data={"kind": "qr_token", "_csrf_token": csrf_of(client)}
+        )
+        assert "已发卡" in text_of(qr.text)
+        empty = await client.post(
+            f"/console/members/{shop.member_id}/credentials", data={"kind": "card_uid", "_csrf_token": csrf_of(client)}
+        )
+        assert "required" in empty.text
+        found = await client.get("/console/counter/identify", params={"q": "0F00D4E5F6"})
+    assert "张伟" in found.text
+    states = sorted((c["kind"], c["state"]) for c in await members.list_credentials(shop.member_id))
+    assert states == [("card_uid", "active"), ("card_uid", "replaced"), ("qr_token", "active")]

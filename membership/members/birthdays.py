@@ -9,6 +9,7 @@ than silently moving them.
 from __future__ import annotations
 
 import datetime as dt
+from calendar import isleap
 
 from lunar_python import Lunar, LunarMonth, LunarYear, Solar
 
@@ -37,6 +38,42 @@ def lunar_of(date: dt.date) -> tuple[int, int, bool]:
     lunar = Solar.fromYmd(date.year, date.month, date.day).getLunar()
     month = lunar.getMonth()
     return abs(month), lunar.getDay(), month < 0
+
+
+def birthday_in_year(birthday: dt.date, calendar: str, year: int) -> dt.date:
+    """The solar date on which a member born on ``birthday`` celebrates in solar ``year``.
+
+    Solar: the same month and day; 29 February is celebrated on 28 February in a common year.
+
+    Lunar (农历): the first day on or after 1 January of ``year`` with the lunar month and day of
+    the birth date (:func:`lunar_of`). Usually that is its date in lunar year ``year`` (which
+    starts between 21 January and 20 February). A late 11th/12th-month birthday may instead fall
+    in January/February as a date of lunar year ``year - 1``; it may fall twice in ``year``
+    (January and December: January is returned, that December is not celebrated) or not at all
+    (its next date, in January/February of ``year + 1``, is returned).
+
+    Dates the lunar year lacks move, and only these ways: a leap-month (闰月) birthday in a year
+    without that leap month is celebrated on the same day of the ordinary month; a 30th in a
+    29-day month on the 29th (both apply to a leap-month 30th).
+    """
+    if calendar == "solar":
+        if (birthday.month, birthday.day) == (2, 29) and not isleap(year):
+            return dt.date(year, 2, 28)
+        return birthday.replace(year=year)
+    if calendar != "lunar":
+        raise InvalidBirthday(reason=f"calendar must be one of {CALENDARS}")
+    if not 1901 <= year <= 2100:
+        raise InvalidBirthday(reason=f"lunar birthdays are supported from 1901 to 2100, not {year}")
+    month, day, leap = lunar_of(birthday)
+    previous = _celebrated(year - 1, month, day, leap)
+    return previous if previous.year == year else _celebrated(year, month, day, leap)
+
+
+def _celebrated(lunar_year: int, month: int, day: int, leap: bool) -> dt.date:
+    """Solar date of lunar ``month``/``day`` in ``lunar_year``, with the documented fallbacks."""
+    leap = leap and LunarYear.fromYear(lunar_year).getLeapMonth() == month
+    days = LunarMonth.fromYm(lunar_year, -month if leap else month).getDayCount()
+    return solar_from_lunar(lunar_year, month, min(day, days), leap)
 
 
 def check_birthday(birthday: dt.date, calendar: str, today: dt.date) -> None:

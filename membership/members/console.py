@@ -20,14 +20,16 @@ from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
 from membership.members import service as members
-from membership.members.credentials import KIND_NAMES_ZH
 from membership.org.service import get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
+from membership.staff.service import StaffInfo
 
 PAGE_SIZE = 20
 LEDGER_PAGE_SIZE = 30
 VIEW = {"permission": Permission.VIEW_MEMBERS}
+CREDENTIALS = {"permission": Permission.MANAGE_CREDENTIALS}
+ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode", "qr_token")
 
 
 @get("/members", opt=VIEW, name="console-members")
@@ -140,7 +142,21 @@ async def _member_page(
         "program": await get_program(member.program_id),
         "balances": await ledger.balances(member_id),
         "credentials": await members.list_credentials(member_id),
-        "kind_names": KIND_NAMES_ZH,
+        "kind_names": {
+            "card_uid": i18n.gettext("Member card"),
+            "magstripe": i18n.gettext("Magstripe card"),
+            "qr_token": i18n.gettext("Member QR code"),
+            "barcode": i18n.gettext("Barcode"),
+            "phone": i18n.gettext("Phone"),
+            "wechat_openid": i18n.gettext("WeChat"),
+        },
+        "issuable_kinds": ISSUABLE_KINDS,
+        "state_names": {
+            "active": i18n.gettext("Active"),
+            "lost": i18n.gettext("Lost"),
+            "blocked": i18n.gettext("Blocked"),
+            "replaced": i18n.gettext("Replaced"),
+        },
         "entries": entries,
         "page": page,
         "pages": max(1, -(-total // LEDGER_PAGE_SIZE)),
@@ -212,7 +228,17 @@ class BlockForm:
     lost: str = ""
 
 
-@post("/credentials/{credential_id:uuid}/block", opt={"permission": Permission.MANAGE_CREDENTIALS}, status_code=200)
+async def _credential_of_merchant(staff: StaffInfo, credential_id: uuid.UUID) -> dict[str, Any]:
+    """The credential's row, when its member belongs to the staff member's merchant."""
+    row = await members.credential_row(credential_id)
+    try:
+        await member_of_merchant(staff, row["member_id"])
+    except MembershipError:
+        raise CredentialNotFound(kind=str(credential_id)) from None
+    return row
+
+
+@post("/credentials/{credential_id:uuid}/block", opt=CREDENTIALS, status_code=200)
 async def block_credential(
     request: Request,
     credential_id: FromPath[uuid.UUID],
@@ -220,11 +246,7 @@ async def block_credential(
 ) -> Template:
     """Block a card or report it lost; identifying with it fails from now on."""
     staff = current_staff(request)
-    row = await members.credential_row(credential_id)
-    try:
-        await member_of_merchant(staff, row["member_id"])
-    except MembershipError:
-        raise CredentialNotFound(kind=str(credential_id)) from None
+    row = await _credential_of_merchant(staff, credential_id)
     try:
         await members.block_credential(credential_id, staff.actor, data.reason.strip(), lost=bool(data.lost))
     except MembershipError as exc:
@@ -233,4 +255,72 @@ async def block_credential(
     return await _member_page(request, row["member_id"], notice=notice)
 
 
-ROUTES = [member_list, enrol_page, enrol, member_page, reveal, adjust_points, block_credential]
+@dataclasses.dataclass
+class ReplaceForm:
+    """A new card for a lost, worn or blocked one (补卡/换卡); empty value for a new QR token."""
+
+    value: str = ""
+    reason: str = ""
+
+
+@post("/credentials/{credential_id:uuid}/replace", opt=CREDENTIALS, status_code=200)
+async def replace_credential(
+    request: Request,
+    credential_id: FromPath[uuid.UUID],
+    data: Annotated[ReplaceForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Replace the card with a new one of the same kind; balances stay with the member."""
+    staff = current_staff(request)
+    row = await _credential_of_merchant(staff, credential_id)
+    try:
+        new = await members.replace_credential(
+            credential_id, data.value.strip() or None, staff.actor, data.reason.strip() or "replaced at the console"
+        )
+    except MembershipError as exc:
+        return await _member_page(request, row["member_id"], error=exc.detail(i18n.current_language()))
+    notice = i18n.gettext("Card replaced: the new one ends in %(hint)s.", hint=new["hint"])
+    return await _member_page(request, row["member_id"], notice=notice)
+
+
+@dataclasses.dataclass
+class IssueForm:
+    """A card, magstripe, barcode or QR code to bind to the member (empty value: a new QR token)."""
+
+    kind: str = "card_uid"
+    value: str = ""
+
+
+@post("/members/{member_id:uuid}/credentials", opt=CREDENTIALS, status_code=200)
+async def issue_credential(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[IssueForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    """Issue a credential to the member at the staff member's store (发卡)."""
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    place = await workplace(staff)
+    try:
+        if data.kind not in ISSUABLE_KINDS:
+            raise ValidationError(field="kind", reason=", ".join(ISSUABLE_KINDS))
+        new = await members.issue_credential(
+            member_id, data.kind, data.value.strip() or None, store_id=place.store_id, actor=staff.actor
+        )
+    except MembershipError as exc:
+        return await _member_page(request, member_id, error=exc.detail(i18n.current_language()))
+    return await _member_page(
+        request, member_id, notice=i18n.gettext("Card issued: it ends in %(hint)s.", hint=new["hint"])
+    )
+
+
+ROUTES = [
+    member_list,
+    enrol_page,
+    enrol,
+    member_page,
+    reveal,
+    adjust_points,
+    block_credential,
+    replace_credential,
+    issue_credential,
+]
