@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -50,6 +51,14 @@ async def run(requests: int) -> list[tuple[str, float, float, int]]:
                 "member 360°": f"/console/members/{member['member_id']}",
                 "member search": f"/console/members?q={phone_member['member_no']}",
                 "member list": "/console/members",
+                "dashboard": "/console/dashboard",
+                "report: sales by month": "/console/reports/sales_by_month",
+                "stores": "/console/stores",
+                "staff": "/console/staff",
+                "API keys": "/console/api-keys",
+                "settings": "/console/settings",
+                "audit log": "/console/audit",
+                "plugins": "/console/plugins",
                 "help": "/console/help",
             }
             app = create_app(settings, open_db=False)
@@ -79,10 +88,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     results = asyncio.run(run(args.requests))
-    print(f"{'page':<22} {'median ms':>10} {'p95 ms':>8} {'SQL':>5}")
+    print(f"{'page':<24} {'median ms':>10} {'p95 ms':>8} {'SQL':>5}")
     for name, median, p95, statements in results:
-        print(f"{name:<22} {median:>10.1f} {p95:>8.1f} {statements:>5}")
+        print(f"{name:<24} {median:>10.1f} {p95:>8.1f} {statements:>5}")
     worst = max(results, key=lambda row: row[2])
     print(f"RESULT console_p95_ms_max={worst[2]:.1f} page={worst[0].replace(' ', '_')}")
     return 0

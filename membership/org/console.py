@@ -4,6 +4,7 @@ currency, points validity)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -74,6 +75,12 @@ class SettingsForm:
     points_expiry_days: str = ""
 
 
+@functools.cache
+def _zones() -> list[str]:
+    """Every IANA zone name, sorted (read once: listing them walks the zone database)."""
+    return sorted(available_timezones())
+
+
 def _settings_page(request: Request, program: org.ProgramConfig, form: SettingsForm, **context: Any) -> Template:
     return forms.page(
         request,
@@ -81,7 +88,7 @@ def _settings_page(request: Request, program: org.ProgramConfig, form: SettingsF
         "settings",
         program=program,
         form=form,
-        zones=sorted(available_timezones()),
+        zones=_zones(),
         currencies=sorted({*CURRENCIES, program.currency}),
         **context,
     )
