@@ -370,15 +370,22 @@ def membership_register_routes() -> list[Any] | None:
 def membership_register_console_pages() -> list[ConsolePage] | None:
     """Return console pages (menu entry, handler, roles) the plugin adds.
 
-    Every implementation runs; two pages on one path are refused.
+    Every implementation runs; two pages on one path are refused. The page's handler is served
+    under ``/console`` behind the staff login, open only to ``roles``; its templates are
+    addressed with the plugin's ``namespace`` in front and may extend ``console/base.html``.
 
     :returns: a list of :class:`~membership.console.pages.ConsolePage`, or None.
 
     Example::
 
+        @get("/tables")
+        async def tables_page(request: Request) -> Template:
+            return Template("catering/tables.html", context={"staff": request.state.staff, "active": ""})
+
         @hookimpl
         def membership_register_console_pages():
-            return [ConsolePage("tables", "桌台", "Tables", tables_page, roles=("owner",))]
+            return [ConsolePage("/tables", "桌台", "Tables", tables_page, roles=("owner", "manager"),
+                                namespace="catering", templates=Path(__file__).parent / "templates")]
     """
 
 
