@@ -29,6 +29,7 @@ from membership.config import Settings, load_settings
 from membership.console.routes import console_router, csrf_config
 from membership.console.templating import template_engine
 from membership.db import close_database, open_database
+from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
 from membership.members import api as members_api
 from membership.org import api as org_api
@@ -100,8 +101,17 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
     when the caller (a test) has opened it already."""
     settings = settings or load_settings()
 
+    scheduler = Scheduler(settings.time_zone) if settings.scheduler else None
+
     async def start() -> None:
         await open_database(settings)
+        if scheduler:
+            scheduler.start()
+
+    async def stop() -> None:
+        if scheduler:
+            await scheduler.stop()
+        await close_database()
 
     api = Router(
         "/api/v1",
@@ -127,7 +137,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
         on_startup=[start] if open_db else [],
-        on_shutdown=[close_database] if open_db else [],
+        on_shutdown=[stop] if open_db else [],
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=template_engine(pages)),
         csrf_config=csrf_config(settings.master_key() if settings.secret_key else secrets.token_bytes(32)),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -242,30 +242,59 @@ def plugins_list() -> None:
 
 @jobs_app.command("list")
 def jobs_list() -> None:
-    """Show the registered jobs."""
+    """Show the registered jobs, their schedules and their last runs."""
+    from membership.jobs.runner import last_runs
     from membership.plugins import hooks
 
-    for name, job in sorted(hooks().jobs().items()):
-        console.print(f"{name:28} {job.description}")
+    async def work(settings: Settings) -> Any:
+        await _migrate_quietly()
+        latest: dict[str, dict[str, Any]] = {}
+        for run in await last_runs(500):
+            latest.setdefault(run["name"], run)
+        table = Table(title="jobs 定时任务")
+        for column in ("name", "schedule", "last run", "result", "description"):
+            table.add_column(column)
+        for name, job in sorted(hooks().jobs().items()):
+            run = latest.get(name)
+            when = run["started_at"].astimezone(ZoneInfo(settings.time_zone)).strftime("%Y-%m-%d %H:%M") if run else "—"
+            outcome = (run["error"] or run["summary"]) if run else ""
+            table.add_row(name, job.schedule or "by hand", when, outcome, job.description)
+        console.print(table)
+
+    _run(work)
 
 
 @jobs_app.command("run")
 def jobs_run(name: Annotated[str, typer.Argument(help="Job name, e.g. expire-points")]) -> None:
-    """Run one job now, with a progress bar."""
-    from membership.errors import JobNotFound
-    from membership.plugins import hooks
-
-    jobs = hooks().jobs()
-    if name not in jobs:
-        raise JobNotFound(name=name, known=", ".join(sorted(jobs)))
+    """Run one job now, with a progress bar (not while another worker runs it)."""
+    from membership.jobs.runner import run_job
 
     async def work(settings: Settings) -> Any:
+        await _migrate_quietly()
         with _progress() as progress:
             task = progress.add_task(name, total=None)
-            result = await jobs[name]().run(
-                dt.datetime.now(dt.UTC), lambda done, total: progress.update(task, completed=done, total=total)
-            )
-        console.print(result.summary)
+            outcome = await run_job(name, lambda done, total: progress.update(task, completed=done, total=total))
+        if outcome.result is None:
+            console.print(f"{name}: 正在由 {outcome.held_by} 运行，未重复运行 / already running on {outcome.held_by}")
+            raise typer.Exit(3)
+        console.print(outcome.result.summary)
+
+    _run(work)
+
+
+@jobs_app.command("tick")
+def jobs_tick() -> None:
+    """Run every scheduled job whose time has come and has not run yet (what `serve` does every
+    half minute; for deployments that drive jobs from cron instead)."""
+    from membership.jobs.scheduler import tick
+
+    async def work(settings: Settings) -> Any:
+        await _migrate_quietly()
+        for outcome in await tick(settings.time_zone):
+            if outcome.result:
+                console.print(f"{outcome.name}: {outcome.result.summary}")
+            elif outcome.held_by:
+                console.print(f"{outcome.name}: running on {outcome.held_by}")
 
     _run(work)
 

@@ -26,6 +26,7 @@ _ENV = {
     "language": "MEMBERSHIP_LANGUAGE",
     "idempotency_ttl_days": "MEMBERSHIP_IDEMPOTENCY_TTL_DAYS",
     "pg_pool_size": "MEMBERSHIP_PG_POOL_SIZE",
+    "scheduler": "MEMBERSHIP_SCHEDULER",
 }
 
 
@@ -39,6 +40,7 @@ class Settings:
     language: str = "zh"
     idempotency_ttl_days: int = 7
     pg_pool_size: int = 10
+    scheduler: bool = True  # run scheduled jobs inside `membership serve` (schedules in time_zone)
     base_dir: Path = dataclasses.field(default_factory=Path.cwd)
 
     def __post_init__(self) -> None:
@@ -107,6 +109,11 @@ def load_settings(path: Path | None = None) -> Settings:
                 values[name] = int(values[name])  # type: ignore[call-overload]
             except ValueError as exc:
                 raise ValidationError(field=name, reason="must be a whole number") from exc
+    if isinstance(values.get("scheduler"), str):
+        flag = str(values["scheduler"]).strip().lower()
+        if flag not in ("true", "false", "1", "0", "on", "off"):
+            raise ValidationError(field="scheduler", reason="true or false")
+        values["scheduler"] = flag in ("true", "1", "on")
     unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
     if unknown:
         raise ValidationError(field=str(path), reason=f"unknown settings {sorted(unknown)}")

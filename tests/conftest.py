@@ -210,6 +210,7 @@ def _serving(folder: Path, settings: Settings) -> Iterator[str]:
     """A real uvicorn server over ``settings`` in a child process; its base URL."""
     port = free_port()
     env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": SECRET}
+    env.setdefault("MEMBERSHIP_SCHEDULER", "false")  # jobs run when a test says so (tests/test_jobs.py)
     command = [sys.executable, "-m", "uvicorn", "membership.app:create_app", "--factory", "--port", str(port)]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=folder)
     url = f"http://127.0.0.1:{port}"

@@ -17,6 +17,7 @@ READER_READS_KEPT = dt.timedelta(days=7)
 class ExpirePoints(Job):
     name = "expire-points"
     description = "Expire points lots past their expiry date (积分过期)"
+    schedule = "10 2 * * *"
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         return await expire_points(now, progress)
@@ -25,6 +26,7 @@ class ExpirePoints(Job):
 class PurgeIdempotencyKeys(Job):
     name = "purge-idempotency-keys"
     description = "Delete idempotency keys past their retention (default 7 days)"
+    schedule = "30 3 * * *"
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         purged = await use_case(idempotency.purge_expired)(now)
@@ -35,6 +37,7 @@ class PurgeIdempotencyKeys(Job):
 class PruneReaderReads(Job):
     name = "prune-reader-reads"
     description = "Delete card-reader reads older than 7 days (they only serve counter screens)"
+    schedule = "40 3 * * *"
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         pruned = await prune_reads(now - READER_READS_KEPT)

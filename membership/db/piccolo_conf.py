@@ -20,6 +20,7 @@ KERNEL_APPS = (
     "membership.access.piccolo_app",
     "membership.readers.piccolo_app",
     "membership.staff.piccolo_app",
+    "membership.jobs.piccolo_app",
 )
 
 

@@ -30,6 +30,7 @@ class Job:
         class ExpireCoupons(Job):
             name = "expire-coupons"
             description = "Mark coupons past their end date as expired"
+            schedule = "5 0 * * *"  # daily at 00:05
 
             async def run(self, now, progress):
                 n = await expire_coupons(now)
@@ -39,6 +40,9 @@ class Job:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    schedule: ClassVar[str] = ""
+    """When the scheduler runs it: a cron expression in the configured time zone (``"10 2 * * *"``:
+    daily at 02:10); empty for jobs run only by hand (``membership jobs run NAME``)."""
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         """Do the work as of ``now`` (UTC), reporting progress."""
