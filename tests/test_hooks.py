@@ -334,7 +334,7 @@ def test_hook_register_routes(register_plugin):
 
 
 def test_hook_register_console_pages(register_plugin):
-    page = ConsolePage("tables", "桌台", "Tables", handler=lambda: None, template="catering/tables.html")
+    page = ConsolePage("/tables", "桌台", "Tables", handler=lambda: None, namespace="catering", templates=Path("t"))
 
     class Pages:
         @hookimpl
