@@ -31,6 +31,7 @@ from membership.console.templating import template_engine
 from membership.db import close_database, open_database
 from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
+from membership.ledger import rules_api
 from membership.members import api as members_api
 from membership.org import api as org_api
 from membership.plugins import hooks
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *members_api.ROUTES,
             *sales_api.ROUTES,
             *ledger_api.ROUTES,
+            *rules_api.ROUTES,
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *system.ROUTES,

@@ -102,6 +102,12 @@ class JobNotFound(NotFound):
     message_zh = "没有名为 “{name}” 的任务。可用任务：{known}。"
 
 
+class RuleNotFound(NotFound):
+    code = "rule_not_found"
+    message_en = "The program has no points rule {code!r}."
+    message_zh = "会员方案中没有积分规则 “{code}”。"
+
+
 class ReportNotFound(NotFound):
     code = "report_not_found"
     message_en = "No report is called {name!r}."

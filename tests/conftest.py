@@ -196,7 +196,12 @@ def api_server(tmp_path_factory, sqlite_template):
         key = await create_api_key("fuzz", ["admin"], merchant_id=shop.merchant_id, rate_limit=100_000)
         found.update(
             key=key.secret,
-            ids={"member_id": str(shop.member_id), "sale_id": str(sale.id), "credential_id": str(card["id"])},
+            ids={
+                "member_id": str(shop.member_id),
+                "sale_id": str(sale.id),
+                "credential_id": str(card["id"]),
+                "program_id": str(shop.program.id),
+            },
         )
         await close_database()
 

@@ -1,10 +1,13 @@
-"""Built-in points rules: 1 point and 1 growth per currency unit, tier multiplier, expiry days."""
+"""Built-in points rules: the program's configured rules (the rulebook), or by default 1 point and
+1 growth per currency unit with the tier multiplier; expiry days."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from membership.hookspecs import hookimpl
+from membership.ledger import points_rules
+from membership.ledger.rulebook import purchase_awards
 from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
 from membership.org.service import ProgramConfig
 from membership.plugins import hooks
@@ -15,13 +18,19 @@ def _units(context: EarnContext) -> int:
 
 
 @hookimpl(trylast=True)
-def membership_points_awards(context: EarnContext) -> list[Award]:
-    """1 point per whole currency unit of the earning base (rounded down), times the tier's
-    points multiplier."""
+async def membership_points_awards(context: EarnContext) -> list[Award]:
+    """The program's active points rules, evaluated by the rulebook on the program's local date;
+    without rules, 1 point per whole currency unit of the earning base (rounded down) times the
+    tier's points multiplier."""
+    benefits = hooks().tier_benefits(context.program, context.tier)
+    rules = await points_rules.active_rules(context.program.id)
+    if rules:
+        facts = await points_rules.member_facts(context, rules, benefits)
+        today = context.occurred_at.astimezone(context.program.zone).date()
+        return purchase_awards(rules, context, facts, today)
     units = _units(context)
     if not units:
         return []
-    benefits = hooks().tier_benefits(context.program, context.tier)
     pct = benefits.points_multiplier_pct if benefits else 100
     points = units * pct // 100
     why = f"消费满 {units} 元，每元 1 积分 / 1 point per unit spent"

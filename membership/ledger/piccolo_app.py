@@ -4,11 +4,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from membership.ledger.tables import Account, Entry, IdempotencyKey, LotConsumption, PointsLot, Posting
+from membership.ledger.tables import Account, Entry, IdempotencyKey, LotConsumption, PointsLot, PointsRuleRow, Posting
 
 APP_CONFIG = AppConfig(
     app_name="ledger",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Account, Posting, Entry, PointsLot, LotConsumption, IdempotencyKey],
+    table_classes=[Account, Posting, Entry, PointsLot, LotConsumption, IdempotencyKey, PointsRuleRow],
     migration_dependencies=["membership.members.piccolo_app"],
 )

@@ -5,7 +5,7 @@ transaction as their entries; system (contra) accounts keep none — their balan
 their entries — so no single hot row serialises every purchase of a program.
 """
 
-from piccolo.columns import UUID, BigInt, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -87,3 +87,17 @@ class IdempotencyKey(Table, tablename="idempotency_key"):
     response = Text(null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz(index=True)
+
+
+class PointsRuleRow(Table, tablename="points_rule"):
+    """A program's points rule (:class:`membership.ledger.rulebook.PointsRule` as JSON in
+    ``definition``); ``code`` is unique in its program. Retired rules stay for the ledger's
+    explanations (entries name their rule's code)."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    code = Varchar(length=64)
+    definition = JSON(default="{}")
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
