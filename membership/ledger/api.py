@@ -13,9 +13,9 @@ from litestar.params import FromPath, QueryParameter
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
-from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PositiveAmount, Reason
+from membership.api.schemas import BALANCES_EXAMPLE, AwardOut, BalancesOut, Page, PositiveAmount, Reason
 from membership.api.security import current_key, member_for, member_store
-from membership.ledger import idempotency, service
+from membership.ledger import bonuses, idempotency, service
 
 TAGS = ["balances"]
 MEMBER_ID = "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e"
@@ -242,4 +242,58 @@ async def top_up(
     return replayable(out, 201, result.replayed)
 
 
-ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up]
+class SignInOut(msgspec.Struct):
+    """A day's sign-in (签到): the streak it makes and what it earned; signing in twice on one
+    day earns nothing more (``already_signed_in``)."""
+
+    member_id: uuid.UUID
+    day: dt.date
+    streak: int
+    points: int
+    awards: list[AwardOut]
+    balances: BalancesOut
+    already_signed_in: bool
+
+
+@post(
+    "/members/{member_id:uuid}/sign-ins",
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Sign a member in for today (每日签到)",
+    status_code=200,
+    responses=answers(
+        200,
+        SignInOut,
+        {
+            "member_id": MEMBER_ID,
+            "day": "2026-11-30",
+            "streak": 7,
+            "points": 15,
+            "awards": [
+                {"rule": "sign-in", "points": 15, "reason": "【每日签到】每日签到 5 积分；连续签到 7 天奖励 10 积分"}
+            ],
+            "balances": BALANCES_EXAMPLE,
+            "already_signed_in": False,
+        },
+        403,
+        404,
+        409,
+    ),
+)
+async def sign_in(request: Request, member_id: FromPath[uuid.UUID]) -> SignInOut:
+    """Once a day in the program's time zone; the streak continues from yesterday or restarts."""
+    key = current_key(request)
+    await member_for(key, member_id)
+    result = await bonuses.sign_in(member_id, key.actor)
+    return SignInOut(
+        result.member_id,
+        result.day,
+        result.streak,
+        result.points,
+        [AwardOut(a.rule, a.points, a.reason) for a in result.awards],
+        BalancesOut.of(result.balances),
+        result.already_signed_in,
+    )
+
+
+ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up, sign_in]

@@ -4,11 +4,20 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from membership.ledger.tables import Account, Entry, IdempotencyKey, LotConsumption, PointsLot, PointsRuleRow, Posting
+from membership.ledger.tables import (
+    Account,
+    Entry,
+    IdempotencyKey,
+    LotConsumption,
+    PointsLot,
+    PointsRuleRow,
+    Posting,
+    SignIn,
+)
 
 APP_CONFIG = AppConfig(
     app_name="ledger",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Account, Posting, Entry, PointsLot, LotConsumption, IdempotencyKey, PointsRuleRow],
+    table_classes=[Account, Posting, Entry, PointsLot, LotConsumption, IdempotencyKey, PointsRuleRow, SignIn],
     migration_dependencies=["membership.members.piccolo_app"],
 )

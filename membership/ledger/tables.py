@@ -5,7 +5,7 @@ transaction as their entries; system (contra) accounts keep none — their balan
 their entries — so no single hot row serialises every purchase of a program.
 """
 
-from piccolo.columns import JSON, UUID, BigInt, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -101,3 +101,16 @@ class PointsRuleRow(Table, tablename="points_rule"):
     active = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class SignIn(Table, tablename="sign_in"):
+    """A member's daily sign-in (每日签到): one per local day, with the streak it made and the
+    points it earned."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict)
+    day = Date()
+    streak = Integer()
+    points = BigInt(default=0)
+    created_at = Timestamptz()

@@ -69,6 +69,7 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
     source_channel: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] = "store"
     store_id: uuid.UUID | None = None
     program_id: uuid.UUID | None = None
+    referrer: Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="推荐人会员号")] | None = None
 
 
 class MemberPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -204,8 +205,8 @@ async def enrol_member(
     key = current_key(request)
     program = await program_for(key, data.program_id)
     store = await store_for(key, program, data.store_id)
-    profile = {k: v for k, v in _profile(data, skip=("store_id", "program_id")).items() if v is not None}
-    view = await service.enrol(program.id, profile, store_id=store, actor=key.actor)
+    profile = {k: v for k, v in _profile(data, skip=("store_id", "program_id", "referrer")).items() if v is not None}
+    view = await service.enrol(program.id, profile, store_id=store, actor=key.actor, referrer=data.referrer)
     return MemberOut.of(view)
 
 

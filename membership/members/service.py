@@ -188,13 +188,19 @@ async def enrol(
     profile: dict[str, Any],
     store_id: uuid.UUID | None = None,
     actor: str = "system",
+    referrer: str | None = None,
 ) -> MemberView:
-    """Enrol a member (入会): validate, de-duplicate, encrypt, open their ledger accounts."""
+    """Enrol a member (入会): validate, de-duplicate, encrypt, open their ledger accounts, and give
+    the welcome points the program's rules promise (to the member who referred them too, when
+    ``referrer`` names one by member number)."""
+    from membership.ledger.bonuses import welcome  # the ledger builds on members: imported late
+
     program = await get_program(program_id)
     if store_id is not None:
         await check_store(program, store_id)
     if "name" not in profile:
         raise ValidationError(field="name", reason="required")
+    referrer_id = await _referrer(program_id, referrer) if referrer else None
     columns = _prepare(profile)
     await _refuse_duplicate(program_id, columns, exclude=None)
     member_id, now = uuid.uuid4(), _now()
@@ -212,6 +218,7 @@ async def enrol(
         "consents": "{}",
         "source_channel": "store",
         "created_store_id": store_id,
+        "referred_by": referrer_id,
         "status": "active",
         "created_at": now,
         "updated_at": now,
@@ -229,8 +236,23 @@ async def enrol(
             kind,
             now,
         )
-    emit(Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor}))
+    await welcome(program, member_id, referrer_id, store_id, now, actor)
+    emit(
+        Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor, "referrer": referrer_id})
+    )
     return _view(await member_row(member_id), reveal=False)
+
+
+async def _referrer(program_id: uuid.UUID, member_no: str) -> uuid.UUID:
+    """The active member of the program with this member number (推荐人)."""
+    row = await fetch_one(
+        "SELECT id FROM member WHERE program_id = {} AND member_no = {} AND status = 'active'",
+        program_id,
+        member_no.strip(),
+    )
+    if row is None:
+        raise ValidationError(field="referrer", reason=f"no member has the number {member_no!r}")
+    return row["id"]
 
 
 @use_case
