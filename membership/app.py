@@ -37,6 +37,7 @@ from membership.org import api as org_api
 from membership.plugins import hooks
 from membership.readers import api as readers_api
 from membership.sales import api as sales_api
+from membership.tiers import api as tiers_api
 
 STATIC = Path(__file__).parent / "api" / "static"
 MAX_BODY_BYTES = 1024 * 1024
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *sales_api.ROUTES,
             *ledger_api.ROUTES,
             *rules_api.ROUTES,
+            *tiers_api.ROUTES,
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *system.ROUTES,

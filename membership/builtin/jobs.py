@@ -10,6 +10,7 @@ from membership.jobs.interface import Job, JobResult, Progress
 from membership.ledger import idempotency
 from membership.ledger.expiry import expire_points
 from membership.readers.service import prune_reads
+from membership.tiers.service import review_tiers
 
 READER_READS_KEPT = dt.timedelta(days=7)
 
@@ -21,6 +22,15 @@ class ExpirePoints(Job):
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         return await expire_points(now, progress)
+
+
+class ReviewTiers(Job):
+    name = "review-tiers"
+    description = "Review tiers whose period (and grace) ended: keep, drop one or recalculate (等级复核)"
+    schedule = "20 2 * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        return await review_tiers(now, progress)
 
 
 class PurgeIdempotencyKeys(Job):
@@ -47,5 +57,5 @@ class PruneReaderReads(Job):
 
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
-    """``expire-points``, ``purge-idempotency-keys`` and ``prune-reader-reads``."""
-    return [ExpirePoints, PurgeIdempotencyKeys, PruneReaderReads]
+    """``expire-points``, ``review-tiers``, ``purge-idempotency-keys`` and ``prune-reader-reads``."""
+    return [ExpirePoints, ReviewTiers, PurgeIdempotencyKeys, PruneReaderReads]

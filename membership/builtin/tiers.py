@@ -1,9 +1,7 @@
-"""Built-in tier policy: thresholds on growth from the program's ``tiers`` setting.
-
-``program.settings["tiers"]`` is a list such as::
-
-    [{"code": "silver", "name": "银卡", "min_growth": 1000, "points_multiplier_pct": 120}]
-"""
+"""Built-in tier policy: the highest of the program's tiers whose threshold the member's metric
+(growth, spend, points or visits over the policy's window) reaches, bounds inclusive; and what
+each tier gives. Tiers and policy live in ``program.settings`` (see
+:mod:`membership.tiers.policy`)."""
 
 from __future__ import annotations
 
@@ -11,32 +9,32 @@ import uuid
 
 from membership.hookspecs import hookimpl
 from membership.org.service import ProgramConfig
-from membership.tiers.policy import TierBenefits, TierMetrics
-
-
-def _tiers(program: ProgramConfig) -> list[dict]:
-    return sorted(program.settings.get("tiers", []), key=lambda t: t["min_growth"])
+from membership.tiers.policy import TierBenefits, TierMetrics, tier_config
 
 
 @hookimpl(trylast=True)
 def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
-    """The highest tier whose ``min_growth`` the member's growth reaches (inclusive)."""
+    """The highest tier whose threshold the policy's metric reaches (inclusive)."""
+    config = tier_config(program.settings)
+    value = metrics.value(config.policy.metric)
     held = None
-    for tier in _tiers(program):
-        if metrics.growth >= tier["min_growth"]:
-            held = tier["code"]
+    for tier in config.tiers:
+        if value >= tier.threshold:
+            held = tier.code
     return held
 
 
 @hookimpl(trylast=True)
 def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits | None:
-    """The multiplier and discount configured for the tier."""
-    for entry in _tiers(program):
-        if entry["code"] == tier:
+    """The multiplier, discount, free items and upgrade coupons configured for the tier."""
+    for entry in tier_config(program.settings).tiers:
+        if entry.code == tier:
             return TierBenefits(
                 tier=tier,
-                name=entry.get("name", tier),
-                points_multiplier_pct=int(entry.get("points_multiplier_pct", 100)),
-                discount_pct=int(entry.get("discount_pct", 0)),
+                name=entry.name,
+                points_multiplier_pct=entry.points_multiplier_pct,
+                discount_pct=entry.discount_pct,
+                free_items=tuple(entry.free_items),
+                upgrade_coupons=tuple(entry.upgrade_coupons),
             )
     return None

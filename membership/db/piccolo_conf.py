@@ -21,6 +21,7 @@ KERNEL_APPS = (
     "membership.readers.piccolo_app",
     "membership.staff.piccolo_app",
     "membership.jobs.piccolo_app",
+    "membership.tiers.piccolo_app",
 )
 
 

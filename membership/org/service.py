@@ -217,6 +217,25 @@ async def update_program(
     return await get_program(program_id)
 
 
+@use_case
+async def update_settings(program_id: uuid.UUID, changes: dict[str, Any], actor: str = "system") -> ProgramConfig:
+    """Set keys of the program's ``settings`` (tiers, tier policy, paid plans…), audited with
+    their values before and after."""
+    row = await fetch_one("SELECT settings FROM program WHERE id = {}", program_id)
+    if row is None:
+        raise ProgramNotFound(program_id=program_id)
+    settings = json_column(row["settings"]) or {}
+    before = {key: settings.get(key) for key in changes}
+    settings.update(changes)
+    await fetch("UPDATE program SET settings = {} WHERE id = {}", json.dumps(settings, ensure_ascii=False), program_id)
+    await audit.record(
+        actor, "program.settings", "program", program_id, program_id, {"before": before, "after": changes}
+    )
+    _programs.pop(program_id, None)
+    _programs.pop("*", None)
+    return await get_program(program_id)
+
+
 async def get_program(program_id: uuid.UUID) -> ProgramConfig:
     """A program's configuration; ``ProgramNotFound`` when it does not exist. Kept for
     ``PROGRAM_CACHE_SECONDS`` per process (every purchase reads it)."""

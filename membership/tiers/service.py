@@ -1,33 +1,236 @@
-"""Tier evaluation after growth changes (the policy itself is the tier-policy hook)."""
+"""Tiers over time (等级成长): which tier a member holds, and when it changes.
+
+The tier-policy hook says which tier a member *qualifies* for from their metrics over the
+policy's rolling window. This module applies the program's policy around that answer:
+
+* after a purchase or refund, a member who qualifies for a higher tier gets it at once, for one
+  period (``tier_review_at`` = now + period + grace);
+* lower tiers wait for the review: the ``review-tiers`` job takes members whose review is due,
+  chunk by chunk, computes their window metrics in one statement, and keeps, drops one tier or
+  recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
+  due, so it changes nothing;
+* every change is written to ``tier_change`` (history) and announced as ``tier.changed``.
+
+Tier order is the program's tiers sorted by threshold; a member without a tier ranks lowest.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
+from collections import defaultdict
+from typing import Any
 
-from membership.db import emit, fetch, fetch_one
+import msgspec
+
+from membership.db import emit, fetch, use_case
 from membership.events import Event
-from membership.org.service import ProgramConfig
+from membership.jobs.interface import JobResult, Progress
+from membership.org.service import ProgramConfig, list_programs, update_settings
 from membership.plugins import hooks
-from membership.tiers.policy import TierMetrics
+from membership.tiers.policy import TierConfig, TierMetrics, parse_tier_config, tier_config
 
 
-async def metrics(member_id: uuid.UUID, growth: int) -> TierMetrics:
-    """The member's tier metrics: growth, lifetime net spend (minor units) and visits (sales)."""
-    row = await fetch_one(
-        "SELECT COUNT(*) AS visits, CAST(COALESCE(SUM(total - refunded_amount), 0) AS BIGINT) AS spend"
-        " FROM sale WHERE member_id = {} AND status <> 'refunded'",
-        member_id,
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One member's tier decision."""
+
+    member_id: uuid.UUID
+    from_tier: str | None
+    to_tier: str | None
+    reason: str
+    metric: int
+
+
+def rank(config: TierConfig, tier: str | None) -> int:
+    """The tier's place (0 = lowest configured tier); -1 for no tier or one not configured."""
+    for index, entry in enumerate(config.tiers):
+        if entry.code == tier:
+            return index
+    return -1
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+async def window_metrics(
+    program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, TierMetrics]:
+    """Growth, net spend, points and visits of each member over the policy's window: one statement
+    however many members."""
+    since = now - dt.timedelta(days=tier_config(program.settings).policy.window_days)
+    marks = _marks(member_ids)
+    rows = await fetch(
+        "SELECT m.id AS member_id, COALESCE(g.total, 0) AS growth, COALESCE(s.spend, 0) AS spend,"
+        " COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points FROM member m"
+        " LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
+        " JOIN ledger_account a ON a.id = e.account_id"
+        f" WHERE a.kind = 'growth' AND a.member_id IN ({marks}) AND e.created_at >= {{}} GROUP BY a.member_id) g"
+        " ON g.member_id = m.id"
+        " LEFT JOIN (SELECT member_id, SUM(total - refunded_amount) AS spend,"
+        " SUM(CASE WHEN status <> 'refunded' THEN 1 ELSE 0 END) AS visits, SUM(points_earned) AS points"
+        f" FROM sale WHERE member_id IN ({marks}) AND occurred_at >= {{}} GROUP BY member_id) s"
+        f" ON s.member_id = m.id WHERE m.id IN ({marks})",
+        *member_ids,
+        since,
+        *member_ids,
+        since,
+        *member_ids,
     )
-    return TierMetrics(growth=growth, spend=int(row["spend"]), visits=int(row["visits"]))
+    return {
+        row["member_id"]: TierMetrics(
+            growth=int(row["growth"]), spend=int(row["spend"]), visits=int(row["visits"]), points=int(row["points"])
+        )
+        for row in rows
+    }
+
+
+async def metrics(program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime | None = None) -> TierMetrics:
+    """One member's metrics over the policy's window."""
+    found = await window_metrics(program, [member_id], now or dt.datetime.now(dt.UTC))
+    return found.get(member_id, TierMetrics(growth=0))
+
+
+async def _apply(program: ProgramConfig, changes: list[Change], now: dt.datetime) -> None:
+    """Write ``changes``: members grouped by outcome (one UPDATE per outcome, one history INSERT
+    per change group), each change announced."""
+    if not changes:
+        return
+    policy = tier_config(program.settings).policy
+    review = now + dt.timedelta(days=policy.period_days + policy.grace_days)
+    groups: dict[tuple[str | None, bool], list[uuid.UUID]] = defaultdict(list)
+    for change in changes:
+        groups[(change.to_tier, change.reason == "renewal")].append(change.member_id)
+    for (tier, renewal), ids in groups.items():
+        review_at = review if tier is not None else None
+        if renewal:
+            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE id IN ({_marks(ids)})", review_at, *ids)
+        else:
+            await fetch(
+                f"UPDATE member SET tier = {{}}, tier_since = {{}}, tier_review_at = {{}}, updated_at = {{}}"
+                f" WHERE id IN ({_marks(ids)})",
+                tier,
+                now,
+                review_at,
+                now,
+                *ids,
+            )
+    rows = [(uuid.uuid4(), program.id, c.member_id, c.from_tier, c.to_tier, c.reason, c.metric, now) for c in changes]
+    for start in range(0, len(rows), 1000):
+        part = rows[start : start + 1000]
+        await fetch(
+            "INSERT INTO tier_change (id, program_id, member_id, from_tier, to_tier, reason, metric, created_at)"
+            " VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in part),
+            *[value for row in part for value in row],
+        )
+    for change in changes:
+        if change.from_tier != change.to_tier:
+            data = {"from": change.from_tier, "to": change.to_tier, "reason": change.reason}
+            emit(Event("tier.changed", program.id, change.member_id, data))
 
 
 async def reevaluate(
     program: ProgramConfig, member_id: uuid.UUID, current: str | None, growth: int, now: dt.datetime
 ) -> str | None:
-    """Ask the tier policy which tier the member holds now; store and announce a change."""
-    tier = await hooks().tier_for(program, member_id, await metrics(member_id, growth))
-    if tier != current:
-        await fetch("UPDATE member SET tier = {}, updated_at = {} WHERE id = {}", tier, now, member_id)
-        emit(Event("tier.changed", program.id, member_id, {"from": current, "to": tier}))
-    return tier
+    """After a purchase or refund (inside its transaction): upgrade at once when the member
+    qualifies for a higher tier; anything lower waits for the review. The tier held now.
+    (``growth`` is the lifetime balance; the policy's window decides, so it is not needed.)"""
+    config = tier_config(program.settings)
+    found = await metrics(program, member_id, now)
+    qualified = await hooks().tier_for(program, member_id, found)
+    if qualified == current:
+        return current
+    ranked = all(tier is None or rank(config, tier) >= 0 for tier in (qualified, current))
+    if ranked and rank(config, qualified) < rank(config, current):
+        return current  # lower tiers wait for the review at the period's end
+    # a tier policy plugin's own tiers (not configured here) apply as it says, at once
+    change = Change(member_id, current, qualified, "upgrade", found.value(config.policy.metric))
+    await _apply(program, [change], now)
+    return qualified
+
+
+def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, qualified: str | None, value: int) -> Change:
+    """The review's decision for one member whose period ended."""
+    held, earned = rank(config, current), rank(config, qualified)
+    if earned >= held:
+        return Change(
+            member_id,
+            current,
+            current if earned == held else qualified,
+            "renewal" if earned == held else "upgrade",
+            value,
+        )
+    if config.policy.downgrade == "one_down":
+        earned = max(earned, held - 1)
+    to_tier = config.tiers[earned].code if earned >= 0 else None
+    return Change(member_id, current, to_tier, "downgrade", value)
+
+
+@use_case
+async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
+    """Review up to ``chunk_size`` members of ``program`` whose review is due; how many."""
+    due = await fetch(
+        "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
+        " ORDER BY tier_review_at LIMIT {}",
+        program.id,
+        now,
+        chunk_size,
+    )
+    if not due:
+        return 0
+    config = tier_config(program.settings)
+    found = await window_metrics(program, [row["id"] for row in due], now)
+    changes = []
+    for row in due:
+        member_metrics = found[row["id"]]
+        qualified = await hooks().tier_for(program, row["id"], member_metrics)
+        value = member_metrics.value(config.policy.metric)
+        changes.append(_decide(config, row["id"], row["tier"], qualified, value))
+    await _apply(program, changes, now)
+    return len(due)
+
+
+async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+    """The ``review-tiers`` job: every program's members whose tier period (and grace) ended."""
+    programs = [p for p in await list_programs() if tier_config(p.settings).tiers]
+    total = 0
+    for program in programs:
+        counted = await fetch(
+            "SELECT COUNT(*) AS n FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'",
+            program.id,
+            now,
+        )
+        total += int(counted[0]["n"])
+    done = 0
+    progress(0, total)
+    for program in programs:
+        while reviewed := await _review_chunk(program, now, chunk_size):
+            done += reviewed
+            progress(done, total)
+    return JobResult(done, f"{done} members' tiers reviewed")
+
+
+async def configure(
+    program_id: uuid.UUID, tiers: list[dict[str, Any]], policy: dict[str, Any] | None, actor: str
+) -> TierConfig:
+    """Set the program's tiers and policy (validated); members move on their next purchase or
+    review."""
+    config = parse_tier_config(tiers, policy)
+    await update_settings(
+        program_id,
+        {"tiers": msgspec.to_builtins(config.tiers), "tier_policy": msgspec.to_builtins(config.policy)},
+        actor,
+    )
+    return config
+
+
+async def history(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
+    """The member's tier changes, newest first."""
+    return await fetch(
+        "SELECT from_tier, to_tier, reason, metric, created_at FROM tier_change WHERE member_id = {}"
+        " ORDER BY created_at DESC LIMIT {}",
+        member_id,
+        limit,
+    )

@@ -1,0 +1,14 @@
+"""Piccolo app: tier history."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from membership.tiers.tables import TierChange
+
+APP_CONFIG = AppConfig(
+    app_name="tiers",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[TierChange],
+    migration_dependencies=["membership.members.piccolo_app"],
+)

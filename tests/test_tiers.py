@@ -1,0 +1,119 @@
+"""Tiers over time: up at once, down only at the period's end (after grace), one tier or
+recalculated, over a rolling window; history and events; the review job idempotent; a pack's
+own tier policy through the hook."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from membership import hookimpl
+from membership.db import fetch, fetch_one
+from membership.ledger.rules import LineInput
+from membership.sales import service as sales
+from membership.tiers import service as tiers
+from tests.helpers import make_shop
+
+TIERS = [
+    {"code": "silver", "name": "银卡", "threshold": 100, "points_multiplier_pct": 120},
+    {"code": "gold", "name": "金卡", "threshold": 1000, "points_multiplier_pct": 150, "discount_pct": 5},
+]
+DAY = dt.timedelta(days=1)
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+async def _shop(downgrade: str = "one_down"):
+    shop = await make_shop()
+    policy = {"metric": "growth", "window_days": 365, "period_days": 365, "grace_days": 30, "downgrade": downgrade}
+    await tiers.configure(shop.program.id, TIERS, policy, "test")
+    return shop
+
+
+async def _buy(shop, yuan: int):
+    return await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, yuan * 100)])
+
+
+async def _tier(shop) -> tuple[str | None, dt.datetime | None]:
+    row = await fetch_one("SELECT tier, tier_review_at FROM member WHERE id = {}", shop.member_id)
+    return row["tier"], row["tier_review_at"]
+
+
+@pytest.mark.parametrize(("downgrade", "after_first_review"), [("one_down", "silver"), ("recalculate", None)])
+async def test_up_at_once_and_down_only_after_the_period_and_grace(any_db, downgrade, after_first_review):
+    shop = await _shop(downgrade)
+    now = dt.datetime.now(dt.UTC)
+    bought = await _buy(shop, 1200)
+    assert bought.tier == "gold"
+    tier, review_at = await _tier(shop)
+    assert tier == "gold" and abs(review_at - (now + 395 * DAY)) < dt.timedelta(minutes=1)
+    nobody = await tiers.review_tiers(now + 394 * DAY, _no_progress)
+    assert nobody.processed == 0 and (await _tier(shop))[0] == "gold"  # still in its period + grace
+    first = await tiers.review_tiers(now + 396 * DAY, _no_progress)
+    assert first.processed == 1 and (await _tier(shop))[0] == after_first_review
+    assert (await tiers.review_tiers(now + 396 * DAY, _no_progress)).processed == 0  # twice: nothing
+    history = [(h["from_tier"], h["to_tier"], h["reason"]) for h in await tiers.history(shop.member_id)]
+    assert history == [("gold", after_first_review, "downgrade"), (None, "gold", "upgrade")]
+
+
+async def test_a_member_who_still_qualifies_keeps_the_tier_for_another_period(any_db):
+    shop = await _shop()
+    now = dt.datetime.now(dt.UTC)
+    await _buy(shop, 1200)
+    later = now + 396 * DAY
+    await fetch("UPDATE ledger_entry SET created_at = {}", later - 10 * DAY)  # earned inside the window
+    assert (await tiers.review_tiers(later, _no_progress)).processed == 1
+    tier, review_at = await _tier(shop)
+    assert tier == "gold" and abs(review_at - (later + 395 * DAY)) < dt.timedelta(minutes=1)
+    assert (await tiers.history(shop.member_id))[0]["reason"] == "renewal"
+
+
+async def test_the_window_rolls_growth_older_than_it_does_not_count(any_db):
+    shop = await _shop()
+    now = dt.datetime.now(dt.UTC)
+    await _buy(shop, 1200)
+    await fetch("UPDATE ledger_entry SET created_at = {}", now - 366 * DAY)  # just outside a year
+    await fetch("UPDATE member SET tier = NULL, tier_review_at = NULL")
+    assert (await _buy(shop, 50)).tier is None  # 50 in the window: below silver's 100
+    assert (await _buy(shop, 60)).tier == "silver"  # 110 in the window
+
+
+async def test_a_refund_never_downgrades_at_once(any_db):
+    shop = await _shop()
+    sale = await _buy(shop, 1200)
+    await sales.refund(sale.id, idempotency_key="r1")
+    assert (await _tier(shop))[0] == "gold"  # until the review
+    assert (await tiers.metrics(shop.program, shop.member_id)).growth == 0
+
+
+async def test_tiers_are_configured_through_the_api_and_bad_ones_refused(api):
+    path = f"/programs/{api.shop.program.id}/tiers"
+    config = {"tiers": TIERS, "policy": {"metric": "spend", "window_days": 180}}
+    answer = await api.call("PUT", path, "admin", config)
+    assert answer.status_code == 200, answer.text
+    got = (await api.call("GET", path, "read")).json()
+    assert [t["code"] for t in got["tiers"]] == ["silver", "gold"] and got["policy"]["metric"] == "spend"
+    assert got["policy"]["period_days"] == 365
+    same = await api.call("PUT", path, "admin", {"tiers": [TIERS[0], {**TIERS[1], "threshold": 100}]})
+    assert same.status_code == 422 and "threshold" in same.json()["detail"]
+    assert (await api.call("PUT", path, "pos", config)).status_code == 403
+    await api.buy(api.sale(150_000))  # ¥1,500 spent: gold by spend (threshold 1000 fen = ¥10)
+    history = (await api.call("GET", f"/members/{api.shop.member_id}/tier-history", "read")).json()
+    assert history[0]["to_tier"] == "gold" and history[0]["reason"] == "upgrade"
+    audit = await fetch("SELECT action FROM audit_log WHERE action = 'program.settings'")
+    assert len(audit) == 1
+
+
+async def test_a_packs_tier_policy_replaces_the_built_in_one(any_db, register_plugin):
+    class PrivateBanking:
+        @hookimpl(tryfirst=True)
+        def membership_tier_for(self, program, member_id, metrics):
+            return "private" if metrics.spend >= 1_000_000 else None
+
+    register_plugin(PrivateBanking(), name="private-banking")
+    shop = await make_shop()
+    assert (await _buy(shop, 5_000)).tier is None
+    assert (await _buy(shop, 6_000)).tier == "private"  # ¥11,000 ≥ ¥10,000
