@@ -136,14 +136,15 @@ def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) ->
 def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
     """Return the tier code a member holds given their metrics, or None for no tier.
 
-    Stops at the first non-None result. Called after every change of growth. The built-in
-    policy takes the highest of ``program.settings["tiers"]`` (``[{"code", "name",
-    "min_growth"}]``) whose ``min_growth`` the member reaches (bounds inclusive). A bank's pack
-    replaces it with assets-based tiers.
+    Stops at the first non-None result. Called after every purchase and refund (a higher tier
+    applies at once) and by the ``review-tiers`` job when a member's tier period ends (lower
+    tiers apply then, as the program's tier policy says). The built-in policy takes the highest
+    of the program's tiers whose ``threshold`` the policy's metric reaches (bounds inclusive).
+    A bank's pack replaces it with assets-based tiers.
 
     :param program: the program's configuration.
     :param member_id: the member.
-    :param metrics: growth balance, lifetime spend and visits.
+    :param metrics: growth, net spend, points and visits over the tier policy's rolling window.
     :returns: a tier code, or None. May return an awaitable.
 
     Example::
@@ -156,10 +157,11 @@ def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: T
 
 @hookspec(firstresult=True)
 def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits | None:
-    """Return what a tier gives (points multiplier, discount), or None when it is unknown here.
+    """Return what a tier gives (points multiplier, discount, free items, upgrade coupons), or
+    None when it is unknown here.
 
-    Stops at the first non-None result. The built-in points rule multiplies base points by the
-    benefit's ``points_multiplier_pct``.
+    Stops at the first non-None result. The built-in points rules add the benefit's
+    ``points_multiplier_pct`` to base points.
 
     :param program: the program's configuration.
     :param tier: the tier code.
