@@ -246,8 +246,9 @@ def membership_check_redemption(context: RedeemContext) -> str | None:
 def membership_points_expiry(program: ProgramConfig, earned_at: Any) -> PointsExpiry | None:
     """Return when points earned at ``earned_at`` expire, or None to let the next plugin decide.
 
-    Stops at the first non-None result. The built-in policy uses the program's
-    ``points_expiry_days`` (``PointsExpiry(None)`` — never — when it is not set).
+    Stops at the first non-None result. The built-in policy follows the program's points policy
+    (never, N days after earning, or the end of the month or year N months after; a program
+    with only ``points_expiry_days`` expires points that many days after earning).
 
     :param program: the program's configuration (its ``time_zone`` matters for "end of year").
     :param earned_at: the UTC ``datetime`` the lot is created.

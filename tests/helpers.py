@@ -52,7 +52,7 @@ async def ledger_violations() -> list[str]:
         "SELECT a.balance, COALESCE(l.remaining, 0) AS remaining FROM ledger_account a"
         " LEFT JOIN (SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS remaining FROM points_lot"
         " GROUP BY account_id) l"
-        " ON l.account_id = a.id WHERE a.kind = 'points' AND a.balance <> COALESCE(l.remaining, 0)"
+        " ON l.account_id = a.id WHERE a.kind IN ('points', 'points_pending') AND a.balance <> COALESCE(l.remaining, 0)"
     ):
         problems.append(f"points balance {row['balance']} != lots remaining {row['remaining']}")
     return problems

@@ -20,6 +20,7 @@ from membership.ledger.expiry import expire_points
 from membership.ledger.rules import LineInput
 from membership.sales import service as sales
 from membership.sales.service import PaymentInput
+from membership.tiers.service import review_tiers
 from tests.helpers import ledger_violations, make_shop
 
 COFFEE = LineInput("6901", 2, 12_850, "咖啡", "drink")  # ¥257.00
@@ -233,7 +234,7 @@ async def test_program_minimum_redemption_is_enforced(db):
     assert (await ledger.redeem_points(shop.member_id, 100)).balances.points == 400
 
 
-async def test_tier_follows_growth_both_ways(any_db):
+async def test_tier_rises_with_growth_and_a_refund_lowers_it_only_at_the_review(any_db):
     tiers = [{"code": "silver", "name": "银卡", "min_growth": 200, "points_multiplier_pct": 150}]
     shop = await make_shop(settings={"tiers": tiers})
     sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE])
@@ -241,8 +242,11 @@ async def test_tier_follows_growth_both_ways(any_db):
     second = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("x", 1, 10_000)])
     assert second.points_earned == 150  # silver earns ×1.5
     await sales.refund(sale.id)
+    row = await fetch_one("SELECT tier, tier_review_at FROM member WHERE id = {}", shop.member_id)
+    assert row["tier"] == "silver"  # kept for its period: downgrades wait for the review
+    await review_tiers(row["tier_review_at"], lambda done, total: None)
     row = await fetch_one("SELECT tier FROM member WHERE id = {}", shop.member_id)
-    assert row["tier"] is None  # 100 growth left, below silver
+    assert row["tier"] is None  # 100 growth in the window, below silver
 
 
 async def test_points_of_a_replayed_offline_sale_expire_from_the_sale_day(db):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from membership.coupons.jobs import ExpireCoupons, GrantBirthdayCoupons
 from membership.db import use_case
 from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job, JobResult, Progress
 from membership.ledger import idempotency
 from membership.ledger.expiry import expire_points
+from membership.ledger.pending import release_pending_points, warn_expiring_points
 from membership.readers.service import prune_reads
 from membership.tiers.service import review_tiers
 
@@ -22,6 +24,24 @@ class ExpirePoints(Job):
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         return await expire_points(now, progress)
+
+
+class ReleasePendingPoints(Job):
+    name = "release-pending-points"
+    description = "Make pending points spendable once their return window closed (待生效积分转可用)"
+    schedule = "0 * * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        return await release_pending_points(now, progress)
+
+
+class WarnExpiringPoints(Job):
+    name = "warn-expiring-points"
+    description = "Tell members whose points expire soon (event points.expiring; 积分到期提醒)"
+    schedule = "0 10 * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        return await warn_expiring_points(now, progress)
 
 
 class ReviewTiers(Job):
@@ -57,5 +77,15 @@ class PruneReaderReads(Job):
 
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
-    """``expire-points``, ``review-tiers``, ``purge-idempotency-keys`` and ``prune-reader-reads``."""
-    return [ExpirePoints, ReviewTiers, PurgeIdempotencyKeys, PruneReaderReads]
+    """Points expiry, pending release and expiry warnings, tier review, idempotency-key and
+    reader-read retention."""
+    return [
+        ExpirePoints,
+        ReleasePendingPoints,
+        WarnExpiringPoints,
+        ReviewTiers,
+        PurgeIdempotencyKeys,
+        PruneReaderReads,
+        ExpireCoupons,
+        GrantBirthdayCoupons,
+    ]

@@ -7,6 +7,7 @@ import datetime as dt
 
 from membership.hookspecs import hookimpl
 from membership.ledger import points_rules
+from membership.ledger.policy import expires_at, points_policy
 from membership.ledger.rulebook import purchase_awards
 from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
 from membership.org.service import ProgramConfig
@@ -57,7 +58,7 @@ def membership_check_redemption(context: RedeemContext) -> str | None:
 
 @hookimpl(trylast=True)
 def membership_points_expiry(program: ProgramConfig, earned_at: dt.datetime) -> PointsExpiry:
-    """Points expire ``points_expiry_days`` after they are earned; never when unset."""
-    if program.points_expiry_days is None:
-        return PointsExpiry(None)
-    return PointsExpiry(earned_at + dt.timedelta(days=program.points_expiry_days))
+    """As the program's points policy says: never, N days after earning, or the end of the month
+    or year N months after (see :mod:`membership.ledger.policy`)."""
+    policy = points_policy(program.settings, program.points_expiry_days)
+    return PointsExpiry(expires_at(policy, earned_at, program.zone))

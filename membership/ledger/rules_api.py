@@ -15,7 +15,9 @@ from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.security import current_key, program_for
 from membership.ledger import points_rules
+from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
+from membership.org.service import update_settings
 
 TAGS = ["points rules"]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -185,4 +187,53 @@ async def rule_kinds() -> list[RuleKindOut]:
     return kinds
 
 
-ROUTES = [list_rules, get_rule, add_rule, change_rule, retire_rule, rule_kinds]
+POLICY_EXAMPLE = {
+    "pending_days": 7,
+    "expiry": "end_of_year",
+    "expiry_days": None,
+    "expiry_months": 12,
+    "warn_days": 30,
+}
+
+
+@get(
+    "/programs/{program_id:uuid}/points-policy",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A program's points policy (pending window, expiry, warnings)",
+    responses=answers(200, PointsPolicy, POLICY_EXAMPLE, 403, 404),
+)
+async def get_points_policy(request: Request, program_id: FromPath[uuid.UUID]) -> PointsPolicy:
+    """How long purchase points wait, when points expire, how early members hear of it."""
+    program = await program_for(current_key(request), program_id)
+    return points_policy(program.settings, program.points_expiry_days)
+
+
+@put(
+    "/programs/{program_id:uuid}/points-policy",
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Set a program's points policy",
+    responses=answers(200, PointsPolicy, POLICY_EXAMPLE, 403, 404, 422),
+)
+async def set_points_policy(
+    request: Request, program_id: FromPath[uuid.UUID], data: Annotated[PointsPolicy, body(POLICY_EXAMPLE)]
+) -> PointsPolicy:
+    """Applies to points earned from now on (lots keep the expiry they were given)."""
+    key = current_key(request)
+    program = await program_for(key, program_id)
+    policy = parse_points_policy(msgspec.to_builtins(data))
+    await update_settings(program.id, {"points_policy": msgspec.to_builtins(policy)}, key.actor)
+    return policy
+
+
+ROUTES = [
+    list_rules,
+    get_rule,
+    add_rule,
+    change_rule,
+    retire_rule,
+    rule_kinds,
+    get_points_policy,
+    set_points_policy,
+]

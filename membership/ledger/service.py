@@ -22,6 +22,7 @@ from membership.errors import InsufficientPoints, InsufficientStoredValue, Redem
 from membership.events import Event
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
+from membership.ledger.policy import points_policy
 from membership.ledger.rules import Award, PointsExpiry, RedeemContext
 from membership.members.service import active_member
 from membership.org.service import ProgramConfig, check_store, get_program
@@ -32,12 +33,15 @@ DEBT_REPAYMENT = "debt_repayment"
 
 @dataclasses.dataclass(frozen=True)
 class Balances:
-    """A member's balances: points, points debt (≤ 0), stored value (minor units), growth."""
+    """A member's balances: points, points debt (≤ 0), stored value principal (minor units),
+    growth; points still pending (not yet spendable) and stored-value bonus (spent last)."""
 
     points: int
     points_debt: int
     stored_value: int
     growth: int
+    points_pending: int = 0
+    stored_value_bonus: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +97,8 @@ class MemberAccounts:
             points_debt=self.balance[Kind.POINTS_DEBT],
             stored_value=self.balance[Kind.STORED_VALUE],
             growth=self.balance[Kind.GROWTH],
+            points_pending=self.balance[Kind.POINTS_PENDING],
+            stored_value_bonus=self.balance[Kind.STORED_VALUE_BONUS],
         )
 
     async def lock(self, kind: Kind) -> int:
@@ -202,21 +208,29 @@ class PostingWriter:
 
 
 async def add_lot(
-    writer: PostingWriter, accounts: MemberAccounts, points: int, expiry: PointsExpiry, earned_at: dt.datetime
+    writer: PostingWriter,
+    accounts: MemberAccounts,
+    points: int,
+    expiry: PointsExpiry,
+    earned_at: dt.datetime,
+    available_at: dt.datetime | None = None,
 ) -> None:
-    """Create a lot of ``points`` (the balance was already raised by the caller)."""
+    """Create a lot of ``points`` (the balance was already raised by the caller): on the pending
+    account until ``available_at`` when given, else on the points account."""
+    account = Kind.POINTS_PENDING if available_at else Kind.POINTS
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
-        " earned_at, expires_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {})",
+        " earned_at, expires_at, available_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {}, {})",
         uuid.uuid4(),
         accounts.program.id,
-        accounts.ids[Kind.POINTS],
+        accounts.ids[account],
         writer.id,
         writer.store_id,
         points,
         points,
         earned_at,
         expiry.expires_at,
+        available_at,
     )
 
 
@@ -231,11 +245,23 @@ async def credit_points(
     """Credit awarded points: debt is repaid first, the rest becomes lots. Returns the points
     credited to the points balance. ``lots`` (points, expiry) splits the new points when they
     must keep given expiries (refunded redemptions); otherwise the expiry hook decides from
-    ``earned_at`` (default now; a sale's time, so a till replaying yesterday keeps yesterday's expiry)."""
+    ``earned_at`` (default now; a sale's time, so a till replaying yesterday keeps yesterday's expiry).
+
+    Points a purchase earns wait on the pending account instead when the program's policy has a
+    return window (``release-pending-points`` moves them once it closes; a refund cancels them)."""
     total = sum(award.points for award in awards)
     if total <= 0:
         return 0
     earned_at = earned_at or writer.now
+    pending_days = points_policy(accounts.program.settings, accounts.program.points_expiry_days).pending_days
+    if writer.kind == "purchase" and pending_days:  # the return window: spendable once it closes
+        for award in awards:
+            await writer.contra(counter, -award.points, award.rule, award.reason)
+            writer.add(accounts.ids[Kind.POINTS_PENDING], award.points, award.rule, award.reason)
+        await accounts.change(Kind.POINTS_PENDING, total, writer.now)
+        expiry = hooks().points_expiry(accounts.program, earned_at)
+        await add_lot(writer, accounts, total, expiry, earned_at, earned_at + dt.timedelta(days=pending_days))
+        return 0
     for award in awards:
         await writer.contra(counter, -award.points, award.rule, award.reason)
         writer.add(accounts.ids[Kind.POINTS], award.points, award.rule, award.reason)
@@ -333,7 +359,26 @@ async def debit_points(
 async def reverse_points(
     writer: PostingWriter, accounts: MemberAccounts, points: int, prefer_posting: uuid.UUID, reason: str
 ) -> int:
-    """Take back earned points; what was already spent becomes debt. Returns the debt recorded."""
+    """Take back earned points: first the posting's points still pending (a refund inside the
+    return window cancels them), then spendable points; what was already spent becomes debt.
+    Returns the debt recorded."""
+    await accounts.lock(Kind.POINTS_PENDING)  # the release job moves pending lots under this lock
+    pending = await fetch_one(
+        "SELECT COALESCE(SUM(remaining), 0) AS n FROM points_lot WHERE posting_id = {} AND account_id = {}",
+        prefer_posting,
+        accounts.ids[Kind.POINTS_PENDING],
+    )
+    cancelled = min(points, int(pending["n"]))
+    if cancelled:
+        await accounts.change(Kind.POINTS_PENDING, -cancelled, writer.now)
+        await _consume_lots(writer, accounts.ids[Kind.POINTS_PENDING], cancelled, prefer_posting)
+        writer.add(
+            accounts.ids[Kind.POINTS_PENDING], -cancelled, "refund", f"{reason}（待生效积分取消 / pending cancelled）"
+        )
+        await writer.contra(Kind.POINTS_ISSUED, cancelled, "refund", reason)
+        points -= cancelled
+    if not points:
+        return 0
     available = await lock_points(accounts, writer.now)
     taken = min(points, available)
     debt = points - taken

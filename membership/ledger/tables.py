@@ -52,7 +52,9 @@ class Entry(Table, tablename="ledger_entry"):
 
 
 class PointsLot(Table, tablename="points_lot"):
-    """Points earned together, with one expiry; consumed nearest-expiry first."""
+    """Points earned together, with one expiry; consumed nearest-expiry first. Lots of a
+    ``points_pending`` account wait for ``available_at`` (the return window), then move to the
+    member's ``points`` account."""
 
     id = UUID(primary_key=True)
     program_id = UUID()
@@ -65,6 +67,8 @@ class PointsLot(Table, tablename="points_lot"):
     earned_at = Timestamptz()
     expires_at = Timestamptz(null=True, default=None)
     expiry_posting_id = UUID(null=True, default=None)
+    available_at = Timestamptz(null=True, default=None)  # pending lots: when they become spendable
+    warned_at = Timestamptz(null=True, default=None)  # when the member was told they will expire
 
 
 class LotConsumption(Table, tablename="points_lot_consumption"):

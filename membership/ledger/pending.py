@@ -1,0 +1,178 @@
+"""Releasing pending points (待生效积分到期转可用) and warning of points about to expire.
+
+Release is set-based, chunked and idempotent, like expiry: each chunk is one transaction that
+takes up to ``chunk_size`` due lots of one program, writes one entry per pending account and one
+per points account (a single ``release`` posting), moves the balances, and moves the lots to the
+points account with their original expiry. A member who owes points (a refund after spending)
+then repays the debt from what was released. A second run finds nothing due.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from membership.db import emit, fetch, fetch_one, use_case
+from membership.events import Event
+from membership.jobs.interface import JobResult, Progress
+from membership.ledger.accounts import Kind
+from membership.ledger.policy import points_policy
+from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots
+from membership.org.service import ProgramConfig, list_programs
+
+REASON = "待生效积分转为可用 / pending points available"
+_DUE = (
+    "SELECT l.id FROM points_lot l JOIN ledger_account pend ON pend.id = l.account_id"
+    " WHERE pend.kind = 'points_pending' AND l.program_id = {} AND l.available_at <= {} AND l.remaining > 0"
+)
+_POINTS_ACCOUNT = (
+    "SELECT pa.id FROM ledger_account pend JOIN ledger_account pa"
+    " ON pa.member_id = pend.member_id AND pa.kind = 'points' WHERE pend.id = points_lot.account_id"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Released:
+    """What one chunk released."""
+
+    lots: int
+    points: int
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+@use_case
+async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> Released:
+    ids = [row["id"] for row in await fetch(_DUE + " LIMIT {}", program.id, now, chunk_size)]
+    if not ids:
+        return Released(0, 0)
+    marks = _marks(ids)
+    total = int((await fetch_one(f"SELECT SUM(remaining) AS n FROM points_lot WHERE id IN ({marks})", *ids))["n"])
+    writer = await PostingWriter(program, "release", None, now, reason=REASON).open()
+    per_account = (
+        "SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS n FROM points_lot"
+        f" WHERE id IN ({marks}) GROUP BY account_id"
+    )
+    await fetch(
+        "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+        f" SELECT gen_random_uuid(), {{}}, x.account_id, -x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x",
+        writer.id,
+        REASON,
+        now,
+        *ids,
+    )
+    await fetch(
+        "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+        f" SELECT gen_random_uuid(), {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
+        " JOIN ledger_account pend ON pend.id = x.account_id"
+        " JOIN ledger_account pa ON pa.member_id = pend.member_id AND pa.kind = 'points'",
+        writer.id,
+        REASON,
+        now,
+        *ids,
+    )
+    await fetch(
+        f"UPDATE ledger_account SET balance = balance - x.n, updated_at = {{}} FROM ({per_account}) AS x"
+        " WHERE ledger_account.id = x.account_id",
+        now,
+        *ids,
+    )
+    await fetch(
+        f"UPDATE ledger_account SET balance = ledger_account.balance + x.n, updated_at = {{}} FROM ({per_account}) AS x"
+        " JOIN ledger_account pend ON pend.id = x.account_id"
+        " WHERE ledger_account.member_id = pend.member_id AND ledger_account.kind = 'points'",
+        now,
+        *ids,
+    )
+    await fetch(
+        f"UPDATE points_lot SET account_id = ({_POINTS_ACCOUNT}), available_at = NULL WHERE id IN ({marks})", *ids
+    )
+    await writer.close(written=0)
+    await _repay_debts(program, now, ids)
+    emit(Event("points.released", program.id, None, {"lots": len(ids), "points": total}))
+    return Released(len(ids), total)
+
+
+async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[uuid.UUID]) -> None:
+    """Members of the released lots who owe points repay them now (rare: one by one)."""
+    owing = await fetch(
+        "SELECT DISTINCT a.member_id FROM points_lot l JOIN ledger_account a ON a.id = l.account_id"
+        " JOIN ledger_account d ON d.member_id = a.member_id AND d.kind = 'points_debt'"
+        f" WHERE l.id IN ({_marks(lot_ids)}) AND d.balance < 0",
+        *lot_ids,
+    )
+    for row in owing:
+        accounts = await MemberAccounts.load(program, row["member_id"])
+        repay = min(accounts.balance[Kind.POINTS], -accounts.balance[Kind.POINTS_DEBT])
+        if repay <= 0:
+            continue
+        writer = await PostingWriter(
+            program, "repay", row["member_id"], now, reason="偿还积分欠款 / debt repaid"
+        ).open()
+        await accounts.change(Kind.POINTS, -repay, now)
+        await _consume_lots(writer, accounts.ids[Kind.POINTS], repay, None)
+        await accounts.change(Kind.POINTS_DEBT, repay, now)
+        writer.add(accounts.ids[Kind.POINTS], -repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
+        writer.add(accounts.ids[Kind.POINTS_DEBT], repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
+        await writer.close()
+
+
+async def release_pending_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+    """The ``release-pending-points`` job: every program's pending lots whose window closed."""
+    programs = await list_programs()
+    total = 0
+    for program in programs:
+        counted = await fetch_one(f"SELECT COUNT(*) AS n FROM ({_DUE}) AS due", program.id, now)
+        total += int(counted["n"])
+    done = points = 0
+    progress(0, total)
+    for program in programs:
+        while (chunk := await _release_chunk(program, now, chunk_size)).lots:
+            done, points = done + chunk.lots, points + chunk.points
+            progress(done, total)
+    return JobResult(done, f"{points} pending points released in {done} lots")
+
+
+@use_case
+async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.datetime, chunk_size: int) -> int:
+    lots = await fetch(
+        "SELECT l.id, a.member_id, l.remaining, l.expires_at FROM points_lot l JOIN ledger_account a"
+        " ON a.id = l.account_id WHERE l.program_id = {} AND l.warned_at IS NULL AND l.remaining > 0"
+        " AND l.expires_at > {} AND l.expires_at <= {} LIMIT {}",
+        program.id,
+        now,
+        until,
+        chunk_size,
+    )
+    if not lots:
+        return 0
+    ids = [lot["id"] for lot in lots]
+    await fetch(f"UPDATE points_lot SET warned_at = {{}} WHERE id IN ({_marks(ids)})", now, *ids)
+    per_member: dict[uuid.UUID, dict[str, Any]] = {}
+    for lot in lots:
+        warning = per_member.setdefault(lot["member_id"], {"points": 0, "expires_at": lot["expires_at"]})
+        warning["points"] += int(lot["remaining"])
+        warning["expires_at"] = min(warning["expires_at"], lot["expires_at"])
+    for member_id, warning in per_member.items():
+        data = {"points": warning["points"], "expires_at": warning["expires_at"].isoformat()}
+        emit(Event("points.expiring", program.id, member_id, data))
+    return len(lots)
+
+
+async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+    """The ``warn-expiring-points`` job: one ``points.expiring`` event per member whose points
+    expire within the program's ``warn_days`` (each lot warned once)."""
+    done = 0
+    for program in await list_programs():
+        warn_days = points_policy(program.settings, program.points_expiry_days).warn_days
+        if not warn_days:
+            continue
+        until = now + dt.timedelta(days=warn_days)
+        while warned := await _warn_chunk(program, now, until, chunk_size):
+            done += warned
+            progress(done, done)
+    return JobResult(done, f"{done} expiring lots announced")
