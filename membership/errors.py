@@ -108,6 +108,18 @@ class RuleNotFound(NotFound):
     message_zh = "会员方案中没有积分规则 “{code}”。"
 
 
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+    message_en = "The program has no paid plan {plan!r}."
+    message_zh = "会员方案中没有付费会员套餐 “{plan}”。"
+
+
+class PaidMembershipNotFound(NotFound):
+    code = "paid_membership_not_found"
+    message_en = "Paid membership {membership_id} does not exist."
+    message_zh = "付费会员记录 {membership_id} 不存在。"
+
+
 class ReportNotFound(NotFound):
     code = "report_not_found"
     message_en = "No report is called {name!r}."

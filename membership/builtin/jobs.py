@@ -12,6 +12,7 @@ from membership.ledger import idempotency
 from membership.ledger.expiry import expire_points
 from membership.ledger.pending import release_pending_points, warn_expiring_points
 from membership.readers.service import prune_reads
+from membership.tiers.paid import expire_paid_memberships
 from membership.tiers.service import review_tiers
 
 READER_READS_KEPT = dt.timedelta(days=7)
@@ -53,6 +54,15 @@ class ReviewTiers(Job):
         return await review_tiers(now, progress)
 
 
+class ExpirePaidMemberships(Job):
+    name = "expire-paid-memberships"
+    description = "End paid memberships past their end; members go back to the tier they earn"
+    schedule = "25 0 * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        return await expire_paid_memberships(now, progress)
+
+
 class PurgeIdempotencyKeys(Job):
     name = "purge-idempotency-keys"
     description = "Delete idempotency keys past their retention (default 7 days)"
@@ -77,13 +87,14 @@ class PruneReaderReads(Job):
 
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
-    """Points expiry, pending release and expiry warnings, tier review, idempotency-key and
-    reader-read retention."""
+    """Points expiry, pending release and expiry warnings, tier review, paid membership expiry,
+    idempotency-key and reader-read retention."""
     return [
         ExpirePoints,
         ReleasePendingPoints,
         WarnExpiringPoints,
         ReviewTiers,
+        ExpirePaidMemberships,
         PurgeIdempotencyKeys,
         PruneReaderReads,
         ExpireCoupons,

@@ -14,7 +14,7 @@ from membership.ledger.accounts import Kind
 from membership.ledger.points_rules import active_rules
 from membership.ledger.rulebook import referral_awards, sign_in_awards, sign_up_awards
 from membership.ledger.rules import Award
-from membership.ledger.service import Balances, MemberAccounts, PostingWriter, _member_accounts, credit_points
+from membership.ledger.service import Balances, MemberAccounts, PostingWriter, credit_points, member_accounts
 from membership.org.service import ProgramConfig
 
 
@@ -76,7 +76,7 @@ class SignInResult:
 async def sign_in(member_id: uuid.UUID, actor: str = "app", now: dt.datetime | None = None) -> SignInResult:
     """Sign the member in for today (local to the program): once a day, the streak continues
     from yesterday's sign-in or starts again at 1."""
-    accounts = await _member_accounts(member_id)
+    accounts = await member_accounts(member_id)
     program = accounts.program
     now = now or dt.datetime.now(dt.UTC)
     today = now.astimezone(program.zone).date()

@@ -404,7 +404,7 @@ async def check_redemption(accounts: MemberAccounts, points: int, store_id: uuid
         raise RedemptionNotAllowed(reason=refusal)
 
 
-async def _member_accounts(member_id: uuid.UUID, store_id: uuid.UUID | None = None) -> MemberAccounts:
+async def member_accounts(member_id: uuid.UUID, store_id: uuid.UUID | None = None) -> MemberAccounts:
     """The active member's accounts; ``store_id``, when given, must belong to the program's merchant."""
     row = await active_member(member_id)
     program = await get_program(row["program_id"])
@@ -424,7 +424,7 @@ async def redeem_points(
 ) -> PointsResult:
     """Redeem points for a gift or service (积分兑换); idempotent with a key."""
     require_amount("points", points)
-    accounts = await _member_accounts(member_id, store_id)
+    accounts = await member_accounts(member_id, store_id)
     program = accounts.program
 
     async def run() -> PointsResult:
@@ -454,7 +454,7 @@ async def adjust_points(
         raise ValidationError(field="points", reason="a non-zero whole number")
     if not reason or not reason.strip():
         raise ValidationError(field="reason", reason="required for a manual adjustment")
-    accounts = await _member_accounts(member_id)
+    accounts = await member_accounts(member_id)
     program = accounts.program
 
     async def run() -> PointsResult:
@@ -489,7 +489,7 @@ async def top_up(
 ) -> TopUpResult:
     """Add stored value (储值充值), in minor units; idempotent with a key."""
     require_amount("amount", amount)
-    accounts = await _member_accounts(member_id, store_id)
+    accounts = await member_accounts(member_id, store_id)
     program = accounts.program
 
     async def run() -> TopUpResult:
@@ -521,7 +521,7 @@ async def debit_stored_value(writer: PostingWriter, accounts: MemberAccounts, am
 
 async def balances(member_id: uuid.UUID) -> Balances:
     """A member's balances."""
-    return (await _member_accounts(member_id)).balances()
+    return (await member_accounts(member_id)).balances()
 
 
 async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:

@@ -1,20 +1,24 @@
-"""REST routes for tiers (会员等级): the program's tiers and policy, a member's tier history."""
+"""REST routes for tiers (会员等级): the program's tiers and policy, a member's tier history, paid
+membership plans and the memberships members buy (付费会员)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, get, put
+from litestar import Request, Response, get, post, put
 from litestar.params import FromPath
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
-from membership.api.security import current_key, member_for, program_for
-from membership.tiers import service
-from membership.tiers.policy import TierConfig, tier_config
+from membership.api.idempotent import REPLAYED_HEADER, OptionalIdempotencyKey, replayable
+from membership.api.security import current_key, member_for, member_store, program_for
+from membership.ledger import idempotency
+from membership.org.service import update_settings
+from membership.tiers import paid, service
+from membership.tiers.policy import PaidPlan, TierConfig, paid_plans, parse_paid_plans, tier_config
 
 TAGS = ["tiers"]
 CONFIG_EXAMPLE = {
@@ -101,4 +105,152 @@ async def tier_history(request: Request, member_id: FromPath[uuid.UUID]) -> list
     return [msgspec.convert(row, TierChangeOut) for row in await service.history(member_id)]
 
 
-ROUTES = [get_tiers, set_tiers, tier_history]
+PLANS_EXAMPLE = [{"code": "prime-year", "name": "年卡", "tier": "gold", "fee": 19900, "days": 365}]
+
+
+@get(
+    "/programs/{program_id:uuid}/paid-plans",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A program's paid membership plans",
+    responses=answers(200, list[PaidPlan], PLANS_EXAMPLE, 403, 404),
+)
+async def get_paid_plans(request: Request, program_id: FromPath[uuid.UUID]) -> list[PaidPlan]:
+    """Each plan: the fee, the tier it buys and for how many days."""
+    program = await program_for(current_key(request), program_id)
+    return paid_plans(program.settings)
+
+
+@put(
+    "/programs/{program_id:uuid}/paid-plans",
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Set a program's paid membership plans",
+    responses=answers(200, list[PaidPlan], PLANS_EXAMPLE, 403, 404, 422),
+)
+async def set_paid_plans(
+    request: Request, program_id: FromPath[uuid.UUID], data: Annotated[list[PaidPlan], body(PLANS_EXAMPLE)]
+) -> list[PaidPlan]:
+    """Replace the plans; each must buy one of the program's tiers. Memberships sold keep theirs."""
+    key = current_key(request)
+    program = await program_for(key, program_id)
+    plans = parse_paid_plans([msgspec.to_builtins(plan) for plan in data], tier_config(program.settings))
+    await update_settings(program.id, {"paid_plans": msgspec.to_builtins(plans)}, key.actor)
+    return plans
+
+
+class BuyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A plan bought at the till, paid by ``method`` (``stored_value`` takes it from the balance)."""
+
+    plan: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    method: Literal["cash", "card", "wechat_pay", "alipay", "stored_value"] = "cash"
+    store_id: uuid.UUID | None = None
+
+
+class RefundIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the membership is refunded."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class PaidMembershipOut(msgspec.Struct):
+    """A paid membership and the member's tier after the change."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    plan: str
+    tier: str
+    fee: int
+    method: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    refunded_amount: int
+    member_tier: str | None
+
+    @classmethod
+    def of(cls, result: paid.PaidMembershipResult) -> PaidMembershipOut:
+        """From the service's value."""
+        return cls(**{f: getattr(result, f) for f in cls.__struct_fields__})
+
+
+PAID_EXAMPLE = {
+    "id": "6e5d4c3b-0000-4a8e-9d7e-1f2a3b4c5d6e",
+    "member_id": "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e",
+    "plan": "prime-year",
+    "tier": "gold",
+    "fee": 19900,
+    "method": "wechat_pay",
+    "starts_at": "2026-11-30T05:00:00Z",
+    "ends_at": "2027-11-30T05:00:00Z",
+    "status": "active",
+    "refunded_amount": 0,
+    "member_tier": "gold",
+}
+
+
+@post(
+    "/members/{member_id:uuid}/paid-memberships",
+    status_code=201,
+    opt={"scope": Scope.POS},
+    tags=TAGS,
+    summary="Buy or renew a paid membership (付费会员)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(201, PaidMembershipOut, PAID_EXAMPLE, 403, 404, 409, description="Created"),
+)
+async def buy_paid_membership(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[BuyIn, body({"plan": "prime-year", "method": "wechat_pay"})],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[PaidMembershipOut]:
+    """The plan's tier at once; a renewal starts when the current membership ends."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    store = await member_store(key, row, data.store_id)
+    async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
+        result = await paid.buy(member_id, data.plan, data.method, store, idempotency_key, key.actor)
+    return replayable(PaidMembershipOut.of(result), 201, result.replayed)
+
+
+@get(
+    "/members/{member_id:uuid}/paid-memberships",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A member's paid memberships",
+    responses=answers(200, list[PaidMembershipOut], [PAID_EXAMPLE], 403, 404),
+)
+async def list_paid_memberships(request: Request, member_id: FromPath[uuid.UUID]) -> list[PaidMembershipOut]:
+    """Newest first."""
+    await member_for(current_key(request), member_id)
+    return [PaidMembershipOut.of(result) for result in await paid.memberships(member_id)]
+
+
+@post(
+    "/paid-memberships/{membership_id:uuid}/refund",
+    status_code=200,
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Refund a paid membership",
+    responses=answers(200, PaidMembershipOut, {**PAID_EXAMPLE, "status": "refunded"}, 403, 404, 422),
+)
+async def refund_paid_membership(
+    request: Request, membership_id: FromPath[uuid.UUID], data: Annotated[RefundIn, body({"reason": "顾客退卡"})]
+) -> PaidMembershipOut:
+    """The unused days' share of the fee comes back; the member returns to the tier they earn."""
+    key = current_key(request)
+    row = await paid.membership_row(membership_id)
+    await member_for(key, row["member_id"])
+    return PaidMembershipOut.of(await paid.refund(membership_id, key.actor, data.reason))
+
+
+ROUTES = [
+    get_tiers,
+    set_tiers,
+    tier_history,
+    get_paid_plans,
+    set_paid_plans,
+    buy_paid_membership,
+    list_paid_memberships,
+    refund_paid_membership,
+]

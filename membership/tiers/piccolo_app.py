@@ -1,14 +1,14 @@
-"""Piccolo app: tier history."""
+"""Piccolo app: tier history and paid memberships."""
 
 from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from membership.tiers.tables import TierChange
+from membership.tiers.tables import PaidMembership, TierChange
 
 APP_CONFIG = AppConfig(
     app_name="tiers",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[TierChange],
+    table_classes=[TierChange, PaidMembership],
     migration_dependencies=["membership.members.piccolo_app"],
 )

@@ -108,3 +108,34 @@ def parse_tier_config(tiers: list[dict[str, Any]], policy: dict[str, Any] | None
 def tier_config(settings: dict[str, Any]) -> TierConfig:
     """A program's tier configuration from its settings (no tiers: an empty list)."""
     return parse_tier_config(settings.get("tiers", []), settings.get("tier_policy"))
+
+
+class PaidPlan(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A paid membership plan (付费会员卡): ``fee`` (minor units) buys ``tier`` for ``days``."""
+
+    code: Code
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    tier: Code
+    fee: Annotated[int, msgspec.Meta(ge=1, le=10**12)]
+    days: Annotated[int, msgspec.Meta(ge=1, le=3660)]
+
+
+def paid_plans(settings: dict[str, Any]) -> list[PaidPlan]:
+    """The program's paid plans."""
+    return msgspec.convert(settings.get("paid_plans", []), list[PaidPlan])
+
+
+def parse_paid_plans(plans: list[dict[str, Any]], tiers: TierConfig) -> list[PaidPlan]:
+    """Validate plans: codes once, each buying one of the program's tiers."""
+    try:
+        parsed = msgspec.convert(plans, list[PaidPlan])
+    except msgspec.ValidationError as exc:
+        raise ValidationError(field="plans", reason=str(exc)) from exc
+    codes = [plan.code for plan in parsed]
+    if len(set(codes)) != len(codes):
+        raise ValidationError(field="plans", reason="each plan code once")
+    known = {tier.code for tier in tiers.tiers}
+    for plan in parsed:
+        if plan.tier not in known:
+            raise ValidationError(field="plans", reason=f"plan {plan.code!r}: no tier {plan.tier!r} in the program")
+    return parsed

@@ -93,7 +93,7 @@ async def metrics(program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime
     return found.get(member_id, TierMetrics(growth=0))
 
 
-async def _apply(program: ProgramConfig, changes: list[Change], now: dt.datetime) -> None:
+async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.datetime) -> None:
     """Write ``changes``: members grouped by outcome (one UPDATE per outcome, one history INSERT
     per change group), each change announced."""
     if not changes:
@@ -147,7 +147,7 @@ async def reevaluate(
         return current  # lower tiers wait for the review at the period's end
     # a tier policy plugin's own tiers (not configured here) apply as it says, at once
     change = Change(member_id, current, qualified, "upgrade", found.value(config.policy.metric))
-    await _apply(program, [change], now)
+    await apply_changes(program, [change], now)
     return qualified
 
 
@@ -188,7 +188,7 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         qualified = await hooks().tier_for(program, row["id"], member_metrics)
         value = member_metrics.value(config.policy.metric)
         changes.append(_decide(config, row["id"], row["tier"], qualified, value))
-    await _apply(program, changes, now)
+    await apply_changes(program, changes, now)
     return len(due)
 
 

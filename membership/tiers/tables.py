@@ -19,3 +19,24 @@ class TierChange(Table, tablename="tier_change"):
     reason = Varchar(length=16)
     metric = BigInt(default=0)
     created_at = Timestamptz()
+
+
+class PaidMembership(Table, tablename="paid_membership"):
+    """A fee paid for a tier for a time (付费会员): ``active`` until ``ends_at``, then ``expired``;
+    ``refunded`` when the fee (or its unused part) was given back. A renewal is a new row that
+    starts when the previous one ends."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    plan = Varchar(length=32)
+    tier = Varchar(length=32)
+    fee = BigInt()
+    method = Varchar(length=16)
+    store_id = UUID(null=True, default=None)
+    posting_id = UUID(null=True, default=None)
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    status = Varchar(length=10, default="active")
+    refunded_amount = BigInt(default=0)
+    created_at = Timestamptz()

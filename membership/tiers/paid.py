@@ -1,0 +1,272 @@
+"""Paid membership (付费会员): a fee buys one of the program's tiers for a number of days.
+
+Buying lifts the member to the plan's tier at once (unless they already hold a higher one) until
+the membership ends; buying again before the end renews it from that end. The fee is paid at
+the till (cash, card, wallet) or from stored value (a ledger posting). At the end the
+``expire-paid-memberships`` job puts the member back on the tier they earn; a refund gives back
+the unused days' share of the fee (stored value back to stored value) and does the same at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from membership.audit import service as audit
+from membership.db import emit, fetch, fetch_one, use_case
+from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
+from membership.events import Event
+from membership.jobs.interface import JobResult, Progress
+from membership.ledger import idempotency
+from membership.ledger.accounts import Kind
+from membership.ledger.service import MemberAccounts, PostingWriter, debit_stored_value, member_accounts
+from membership.org.service import ProgramConfig, get_program, list_programs
+from membership.plugins import hooks
+from membership.tiers.policy import PaidPlan, paid_plans, tier_config
+from membership.tiers.service import Change, apply_changes, rank, window_metrics
+
+METHODS = ("cash", "card", "wechat_pay", "alipay", "stored_value")
+
+
+@dataclasses.dataclass(frozen=True)
+class PaidMembershipResult:
+    """A paid membership as bought, renewed or refunded, and the member's tier after it."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    plan: str
+    tier: str
+    fee: int
+    method: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    refunded_amount: int
+    member_tier: str | None
+    replayed: bool = False
+
+
+def _plan(program: ProgramConfig, code: str) -> PaidPlan:
+    for plan in paid_plans(program.settings):
+        if plan.code == code:
+            return plan
+    raise PlanNotFound(plan=code)
+
+
+def _result(row: dict[str, Any], member_tier: str | None) -> PaidMembershipResult:
+    return PaidMembershipResult(
+        id=row["id"],
+        member_id=row["member_id"],
+        plan=row["plan"],
+        tier=row["tier"],
+        fee=int(row["fee"]),
+        method=row["method"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        status=row["status"],
+        refunded_amount=int(row["refunded_amount"]),
+        member_tier=member_tier,
+    )
+
+
+@use_case
+async def buy(
+    member_id: uuid.UUID,
+    plan_code: str,
+    method: str = "cash",
+    store_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+    actor: str = "pos",
+) -> PaidMembershipResult:
+    """Buy (or renew) a paid plan for the member; idempotent with a key."""
+    if method not in METHODS:
+        raise ValidationError(field="method", reason=f"one of {', '.join(METHODS)}")
+    accounts = await member_accounts(member_id, store_id)
+    program = accounts.program
+    plan = _plan(program, plan_code)
+
+    async def run() -> PaidMembershipResult:
+        now = dt.datetime.now(dt.UTC)
+        latest = await fetch_one(
+            "SELECT ends_at FROM paid_membership WHERE member_id = {} AND plan = {} AND status = 'active'"
+            " AND ends_at > {} ORDER BY ends_at DESC LIMIT 1",
+            member_id,
+            plan.code,
+            now,
+        )
+        starts_at = latest["ends_at"] if latest else now
+        posting_id = None
+        if method == "stored_value":
+            reason = f"付费会员 {plan.name} / paid membership"
+            writer = await PostingWriter(
+                program, "paid_membership", member_id, now, store_id, operator=actor, reason=reason
+            ).open()
+            await debit_stored_value(writer, accounts, plan.fee, reason)
+            await writer.close()
+            posting_id = writer.id
+        membership_id = uuid.uuid4()
+        row = {
+            "id": membership_id,
+            "program_id": program.id,
+            "member_id": member_id,
+            "plan": plan.code,
+            "tier": plan.tier,
+            "fee": plan.fee,
+            "method": method,
+            "store_id": store_id,
+            "posting_id": posting_id,
+            "starts_at": starts_at,
+            "ends_at": starts_at + dt.timedelta(days=plan.days),
+            "status": "active",
+            "refunded_amount": 0,
+            "created_at": now,
+        }
+        await fetch(
+            f"INSERT INTO paid_membership ({', '.join(row)}) VALUES ({', '.join('{}' for _ in row)})", *row.values()
+        )
+        member_tier = await _lift(program, member_id, plan.tier, row["ends_at"], now)
+        await audit.record(
+            actor, "paid_membership.buy", "member", member_id, program.id, {"plan": plan.code, "fee": plan.fee}
+        )
+        emit(
+            Event(
+                "paid_membership.bought",
+                program.id,
+                member_id,
+                {"plan": plan.code, "ends_at": row["ends_at"].isoformat()},
+            )
+        )
+        return _result(row, member_tier)
+
+    payload = {"member_id": member_id, "plan": plan_code, "method": method, "store_id": store_id}
+    return await idempotency.once(program.id, idempotency_key, "paid_membership", payload, PaidMembershipResult, run)
+
+
+async def _lift(
+    program: ProgramConfig, member_id: uuid.UUID, tier: str, until: dt.datetime, now: dt.datetime
+) -> str | None:
+    """The plan's tier until ``until``, unless the member holds a higher one."""
+    member = await fetch_one("SELECT tier, tier_review_at FROM member WHERE id = {}", member_id)
+    config = tier_config(program.settings)
+    if rank(config, member["tier"]) > rank(config, tier):
+        return member["tier"]
+    if member["tier"] == tier:
+        review_at = max(until, member["tier_review_at"] or until)
+        await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", review_at, member_id)
+        return tier
+    await apply_changes(program, [Change(member_id, member["tier"], tier, "paid", 0)], now)
+    await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", until, member_id)
+    return tier
+
+
+async def _settle_tiers(program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime) -> None:
+    """Members whose paid tier ended go back to the tier they earn (recalculated), unless another
+    active paid membership still holds it."""
+    if not member_ids:
+        return
+    marks = ", ".join("{}" for _ in member_ids)
+    rows = await fetch(f"SELECT id, tier FROM member WHERE id IN ({marks})", *member_ids)
+    config = tier_config(program.settings)
+    paid: dict[uuid.UUID, int] = {}
+    for held in await fetch(
+        f"SELECT member_id, tier FROM paid_membership WHERE member_id IN ({marks}) AND status = 'active'"
+        " AND ends_at > {}",
+        *member_ids,
+        now,
+    ):
+        paid[held["member_id"]] = max(paid.get(held["member_id"], -1), rank(config, held["tier"]))
+    found = await window_metrics(program, [row["id"] for row in rows], now)
+    changes = []
+    for row in rows:
+        if paid.get(row["id"], -1) >= rank(config, row["tier"]) >= 0:
+            continue  # another paid membership still holds this tier
+        qualified = await hooks().tier_for(program, row["id"], found[row["id"]])
+        if qualified != row["tier"]:
+            changes.append(
+                Change(row["id"], row["tier"], qualified, "paid_expired", found[row["id"]].value(config.policy.metric))
+            )
+    await apply_changes(program, changes, now)
+
+
+async def membership_row(membership_id: uuid.UUID) -> dict[str, Any]:
+    """A paid membership's row; ``PaidMembershipNotFound`` when there is none."""
+    row = await fetch_one("SELECT * FROM paid_membership WHERE id = {}", membership_id)
+    if row is None:
+        raise PaidMembershipNotFound(membership_id=membership_id)
+    return row
+
+
+@use_case
+async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "") -> PaidMembershipResult:
+    """End the membership now and give back the unused days' share of the fee (rounded down);
+    stored value goes back to stored value, other methods are paid back at the till."""
+    row = await membership_row(membership_id)
+    if row["status"] != "active":
+        raise ValidationError(field="membership", reason=f"it is {row['status']}")
+    program = await get_program(row["program_id"])
+    now = dt.datetime.now(dt.UTC)
+    second = dt.timedelta(seconds=1)
+    total = max((row["ends_at"] - row["starts_at"]) // second, 1)
+    unused = max((row["ends_at"] - max(now, row["starts_at"])) // second, 0)
+    amount = int(row["fee"]) * unused // total  # whole seconds, integer arithmetic
+    if row["method"] == "stored_value" and amount:
+        accounts = await MemberAccounts.load(program, row["member_id"])
+        text = f"付费会员退款 / paid membership refund {reason}".strip()
+        writer = await PostingWriter(
+            program, "paid_refund", row["member_id"], now, row["store_id"], operator=actor, reason=text
+        ).open()
+        await accounts.change(Kind.STORED_VALUE, amount, now)
+        writer.add(accounts.ids[Kind.STORED_VALUE], amount, "paid_refund", text)
+        await writer.contra(Kind.STORED_VALUE_SPENT, -amount, "paid_refund", text)
+        await writer.close()
+    await fetch(
+        "UPDATE paid_membership SET status = 'refunded', refunded_amount = {}, ends_at = {} WHERE id = {}",
+        amount,
+        min(now, row["ends_at"]),
+        membership_id,
+    )
+    await _settle_tiers(program, [row["member_id"]], now)
+    await audit.record(
+        actor, "paid_membership.refund", "member", row["member_id"], program.id, {"amount": amount, "reason": reason}
+    )
+    updated = await fetch_one("SELECT * FROM paid_membership WHERE id = {}", membership_id)
+    member = await fetch_one("SELECT tier FROM member WHERE id = {}", row["member_id"])
+    return _result(updated, member["tier"])
+
+
+async def memberships(member_id: uuid.UUID) -> list[PaidMembershipResult]:
+    """The member's paid memberships, newest first."""
+    rows = await fetch("SELECT * FROM paid_membership WHERE member_id = {} ORDER BY starts_at DESC", member_id)
+    member = await fetch_one("SELECT tier FROM member WHERE id = {}", member_id)
+    return [_result(row, member["tier"] if member else None) for row in rows]
+
+
+@use_case
+async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
+    rows = await fetch(
+        "SELECT id, member_id FROM paid_membership WHERE program_id = {} AND status = 'active'"
+        " AND ends_at <= {} LIMIT {}",
+        program.id,
+        now,
+        chunk_size,
+    )
+    if not rows:
+        return 0
+    ids = [row["id"] for row in rows]
+    await fetch(f"UPDATE paid_membership SET status = 'expired' WHERE id IN ({', '.join('{}' for _ in ids)})", *ids)
+    await _settle_tiers(program, sorted({row["member_id"] for row in rows}), now)
+    for row in rows:
+        emit(Event("paid_membership.expired", program.id, row["member_id"], {"membership_id": row["id"]}))
+    return len(rows)
+
+
+async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_size: int = 2000) -> JobResult:
+    """The ``expire-paid-memberships`` job: memberships past their end, chunk by chunk."""
+    done = 0
+    for program in await list_programs():
+        while expired := await _expire_chunk(program, now, chunk_size):
+            done += expired
+            progress(done, done)
+    return JobResult(done, f"{done} paid memberships ended")
