@@ -31,7 +31,7 @@ from membership.console.templating import template_engine
 from membership.db import close_database, open_database
 from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
-from membership.ledger import rules_api
+from membership.ledger import finance_api, rules_api
 from membership.members import api as members_api
 from membership.org import api as org_api
 from membership.plugins import hooks
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *ledger_api.ROUTES,
             *rules_api.ROUTES,
             *tiers_api.ROUTES,
+            *finance_api.ROUTES,
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *system.ROUTES,

@@ -55,4 +55,11 @@ async def ledger_violations() -> list[str]:
         " ON l.account_id = a.id WHERE a.kind IN ('points', 'points_pending') AND a.balance <> COALESCE(l.remaining, 0)"
     ):
         problems.append(f"points balance {row['balance']} != lots remaining {row['remaining']}")
+    for row in await fetch(
+        "SELECT a.kind, a.balance, COALESCE(l.remaining, 0) AS remaining FROM ledger_account a"
+        " LEFT JOIN (SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS remaining FROM stored_value_lot"
+        " GROUP BY account_id) l ON l.account_id = a.id"
+        " WHERE a.kind IN ('stored_value', 'stored_value_bonus') AND a.balance <> COALESCE(l.remaining, 0)"
+    ):
+        problems.append(f"{row['kind']} balance {row['balance']} != lots remaining {row['remaining']}")
     return problems

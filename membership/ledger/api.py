@@ -65,11 +65,21 @@ class RedeemIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TopUpIn(msgspec.Struct, forbid_unknown_fields=True):
-    """Stored value paid in (储值充值), in minor units."""
+    """Stored value paid in (储值充值), in minor units; with a top-up ``plan`` (充100送20) the
+    amount must be the plan's and its bonus is added."""
 
     amount: PositiveAmount
     method: Literal["cash", "card", "wechat_pay", "alipay", "transfer"] = "cash"
     store_id: uuid.UUID | None = None
+    plan: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+
+
+class CashOutIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Stored value paid back as cash (退储值): principal only."""
+
+    amount: PositiveAmount
+    store_id: uuid.UUID | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
 class PointsOut(msgspec.Struct):
@@ -82,11 +92,22 @@ class PointsOut(msgspec.Struct):
 
 
 class TopUpOut(msgspec.Struct):
-    """What a top-up did, and the balances after it."""
+    """What a top-up did (the bonus its plan added), and the balances after it."""
 
     posting_id: uuid.UUID
     member_id: uuid.UUID
     amount: int
+    balances: BalancesOut
+    bonus: int = 0
+
+
+class CashOutOut(msgspec.Struct):
+    """What paying back did: principal paid, bonus forfeited with it, the balances after."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    bonus_forfeited: int
     balances: BalancesOut
 
 
@@ -217,7 +238,13 @@ async def redeem_points(
     responses=answers(
         201,
         TopUpOut,
-        {"posting_id": POSTING_ID, "member_id": MEMBER_ID, "amount": 10000, "balances": BALANCES_EXAMPLE},
+        {
+            "posting_id": POSTING_ID,
+            "member_id": MEMBER_ID,
+            "amount": 10000,
+            "balances": BALANCES_EXAMPLE,
+            "bonus": 2000,
+        },
         403,
         404,
         409,
@@ -227,7 +254,7 @@ async def redeem_points(
 async def top_up(
     request: Request,
     member_id: FromPath[uuid.UUID],
-    data: Annotated[TopUpIn, body({"amount": 10000, "method": "wechat_pay"})],
+    data: Annotated[TopUpIn, body({"amount": 10000, "method": "wechat_pay", "plan": "100-20"})],
     idempotency_key: OptionalIdempotencyKey = None,
 ) -> Response[TopUpOut]:
     """Add stored value paid by cash, card or a wallet; idempotent with a key."""
@@ -236,9 +263,50 @@ async def top_up(
     store = await member_store(key, row, data.store_id)
     async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
         result = await service.top_up(
-            member_id, data.amount, store, data.method, idempotency_key=idempotency_key, actor=key.actor
+            member_id, data.amount, store, data.method, idempotency_key=idempotency_key, actor=key.actor, plan=data.plan
         )
-    out = TopUpOut(result.posting_id, result.member_id, result.amount, BalancesOut.of(result.balances))
+    out = TopUpOut(result.posting_id, result.member_id, result.amount, BalancesOut.of(result.balances), result.bonus)
+    return replayable(out, 201, result.replayed)
+
+
+@post(
+    "/members/{member_id:uuid}/stored-value/cash-out",
+    status_code=201,
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Pay stored value back as cash (退储值)",
+    response_headers=[REPLAYED_HEADER],
+    responses=answers(
+        201,
+        CashOutOut,
+        {
+            "posting_id": POSTING_ID,
+            "member_id": MEMBER_ID,
+            "amount": 5000,
+            "bonus_forfeited": 1000,
+            "balances": BALANCES_EXAMPLE,
+        },
+        403,
+        404,
+        409,
+        description="Created",
+    ),
+)
+async def cash_out(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[CashOutIn, body({"amount": 5000, "reason": "顾客退卡"})],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[CashOutOut]:
+    """Principal only; the bonus that came with it is forfeited in proportion; audited."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    store = await member_store(key, row, data.store_id)
+    async with idempotency.in_flight(str(row["program_id"]), idempotency_key):
+        result = await service.cash_out(member_id, data.amount, store, data.reason, idempotency_key, key.actor)
+    out = CashOutOut(
+        result.posting_id, result.member_id, result.amount, result.bonus_forfeited, BalancesOut.of(result.balances)
+    )
     return replayable(out, 201, result.replayed)
 
 
@@ -296,4 +364,4 @@ async def sign_in(request: Request, member_id: FromPath[uuid.UUID]) -> SignInOut
     )
 
 
-ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up, sign_in]
+ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up, cash_out, sign_in]

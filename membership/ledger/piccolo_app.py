@@ -12,12 +12,27 @@ from membership.ledger.tables import (
     PointsLot,
     PointsRuleRow,
     Posting,
+    SettlementEntry,
     SignIn,
+    StoredValueConsumption,
+    StoredValueLot,
 )
 
 APP_CONFIG = AppConfig(
     app_name="ledger",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Account, Posting, Entry, PointsLot, LotConsumption, IdempotencyKey, PointsRuleRow, SignIn],
+    table_classes=[
+        Account,
+        Posting,
+        Entry,
+        PointsLot,
+        LotConsumption,
+        IdempotencyKey,
+        PointsRuleRow,
+        SignIn,
+        StoredValueLot,
+        StoredValueConsumption,
+        SettlementEntry,
+    ],
     migration_dependencies=["membership.members.piccolo_app"],
 )

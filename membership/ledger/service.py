@@ -24,6 +24,7 @@ from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
 from membership.ledger.rules import Award, PointsExpiry, RedeemContext
+from membership.ledger.top_up_plans import plan_bonus
 from membership.members.service import active_member
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
@@ -64,6 +65,7 @@ class TopUpResult:
     amount: int
     balances: Balances
     replayed: bool = False
+    bonus: int = 0
 
 
 def require_amount(field: str, value: Any, minimum: int = 1) -> int:
@@ -312,8 +314,9 @@ async def _consume_lots(
     )
     await fetch(
         "UPDATE points_lot SET remaining = remaining - c.points FROM points_lot_consumption c"
-        " WHERE c.posting_id = {} AND c.lot_id = points_lot.id",
+        " WHERE c.posting_id = {} AND c.lot_id = points_lot.id AND points_lot.account_id = {}",
         writer.id,
+        account_id,
     )
 
 
@@ -354,6 +357,8 @@ async def debit_points(
     await _consume_lots(writer, accounts.ids[Kind.POINTS], points, None)
     writer.add(accounts.ids[Kind.POINTS], -points, rule, reason)
     await writer.contra(counter, points, rule, reason)
+    if counter is Kind.POINTS_REDEEMED:  # spent at this store: issuing stores owe it (adjustments do not)
+        await settle(writer, accounts.ids[Kind.POINTS], Kind.POINTS)
 
 
 async def reverse_points(
@@ -478,6 +483,22 @@ async def adjust_points(
 # -- stored value ------------------------------------------------------------------------------
 
 
+async def add_value_lot(writer: PostingWriter, accounts: MemberAccounts, kind: Kind, amount: int) -> None:
+    """Stored value of ``kind`` (principal or bonus) paid in at the writer's store, as a lot."""
+    await fetch(
+        "INSERT INTO stored_value_lot (id, program_id, account_id, posting_id, store_id, amount, remaining, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+        uuid.uuid4(),
+        accounts.program.id,
+        accounts.ids[kind],
+        writer.id,
+        writer.store_id,
+        amount,
+        amount,
+        writer.now,
+    )
+
+
 @use_case
 async def top_up(
     member_id: uuid.UUID,
@@ -486,34 +507,168 @@ async def top_up(
     method: str = "cash",
     idempotency_key: str | None = None,
     actor: str = "system",
+    plan: str | None = None,
 ) -> TopUpResult:
-    """Add stored value (储值充值), in minor units; idempotent with a key."""
+    """Add stored value (储值充值), in minor units; idempotent with a key. With a top-up ``plan``
+    (充100送20) the amount must be the plan's and its bonus is added to the bonus balance."""
     require_amount("amount", amount)
     accounts = await member_accounts(member_id, store_id)
     program = accounts.program
+    bonus = plan_bonus(program, plan, amount) if plan else 0
 
     async def run() -> TopUpResult:
         now = dt.datetime.now(dt.UTC)
-        reason = f"储值充值（{method}）/ top-up ({method})"
+        reason = f"储值充值（{method}）/ top-up ({method})" + (f" {plan}" if plan else "")
         writer = await PostingWriter(program, "top_up", member_id, now, store_id, operator=actor, reason=reason).open()
         await accounts.change(Kind.STORED_VALUE, amount, now)
         writer.add(accounts.ids[Kind.STORED_VALUE], amount, "top_up", reason)
         await writer.contra(Kind.STORED_VALUE_FUNDS, -amount, "top_up", reason)
+        await add_value_lot(writer, accounts, Kind.STORED_VALUE, amount)
+        if bonus:
+            why = f"充值赠送 / top-up bonus ({plan})"
+            await accounts.change(Kind.STORED_VALUE_BONUS, bonus, now)
+            writer.add(accounts.ids[Kind.STORED_VALUE_BONUS], bonus, plan or "", why)
+            await writer.contra(Kind.STORED_VALUE_BONUS_ISSUED, -bonus, plan or "", why)
+            await add_value_lot(writer, accounts, Kind.STORED_VALUE_BONUS, bonus)
         await writer.close()
-        emit(Event("stored_value.topped_up", program.id, member_id, {"amount": amount, "store_id": store_id}))
-        return TopUpResult(writer.id, member_id, amount, accounts.balances())
+        data = {"amount": amount, "bonus": bonus, "store_id": store_id, "plan": plan}
+        emit(Event("stored_value.topped_up", program.id, member_id, data))
+        return TopUpResult(writer.id, member_id, amount, accounts.balances(), bonus=bonus)
 
-    payload = {"member_id": member_id, "amount": amount, "store_id": store_id, "method": method}
+    payload = {"member_id": member_id, "amount": amount, "store_id": store_id, "method": method, "plan": plan}
     return await idempotency.once(program.id, idempotency_key, "top_up", payload, TopUpResult, run)
 
 
+async def _consume_value(writer: PostingWriter, account_id: uuid.UUID, amount: int) -> None:
+    """Take ``amount`` from the account's stored-value lots, oldest first (two statements)."""
+    await fetch(
+        "INSERT INTO stored_value_consumption (id, posting_id, lot_id, amount)"
+        " SELECT gen_random_uuid(), {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
+        " FROM (SELECT id, remaining, SUM(remaining) OVER (ORDER BY created_at, id"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
+        " FROM stored_value_lot WHERE account_id = {} AND remaining > 0) AS ordered WHERE running - remaining < {}",
+        writer.id,
+        amount,
+        amount,
+        account_id,
+        amount,
+    )
+    await fetch(
+        "UPDATE stored_value_lot SET remaining = remaining - c.amount FROM stored_value_consumption c"
+        " WHERE c.posting_id = {} AND c.lot_id = stored_value_lot.id AND stored_value_lot.account_id = {}",
+        writer.id,
+        account_id,
+    )
+
+
+async def settle(writer: PostingWriter, account_id: uuid.UUID, kind: Kind) -> None:
+    """Record what each issuing store owes the writer's store for the points or stored value this
+    posting spent from ``account_id``'s lots issued elsewhere (财务清算), in minor units: stored
+    value at face value, points at the program's ``point_value_minor``."""
+    if writer.store_id is None:
+        return
+    if kind is Kind.POINTS:
+        spent, per_unit = (
+            "SELECT l.store_id, c.points AS units FROM points_lot_consumption c",
+            writer.program.point_value_minor,
+        )
+        spent += " JOIN points_lot l ON l.id = c.lot_id"
+    else:
+        spent, per_unit = "SELECT l.store_id, c.amount AS units FROM stored_value_consumption c", 1
+        spent += " JOIN stored_value_lot l ON l.id = c.lot_id"
+    await fetch(
+        "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
+        " value, created_at) SELECT gen_random_uuid(), {}, {}, x.store_id, {}, {},"
+        " CAST(SUM(x.units) AS BIGINT), CAST(SUM(x.units) * {} AS BIGINT), {}"
+        f" FROM ({spent} WHERE c.posting_id = {{}} AND l.account_id = {{}}) AS x"
+        " WHERE x.store_id IS NOT NULL AND x.store_id <> {} GROUP BY x.store_id",
+        writer.program.id,
+        writer.id,
+        writer.store_id,
+        kind.value,
+        per_unit,
+        writer.now,
+        writer.id,
+        account_id,
+        writer.store_id,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class CashOutResult:
+    """What paying stored value back as cash did: the principal paid and the bonus forfeited."""
+
+    posting_id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    bonus_forfeited: int
+    balances: Balances
+    replayed: bool = False
+
+
+@use_case
+async def cash_out(
+    member_id: uuid.UUID,
+    amount: int,
+    store_id: uuid.UUID | None = None,
+    reason: str = "",
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> CashOutResult:
+    """Pay stored value back as cash (退储值): principal only. The bonus is never paid out; the
+    share of it that came with the principal withdrawn is forfeited (all of it when the whole
+    principal goes), so a member cannot keep a bonus for money they took back."""
+    require_amount("amount", amount)
+    accounts = await member_accounts(member_id, store_id)
+    program = accounts.program
+
+    async def run() -> CashOutResult:
+        now = dt.datetime.now(dt.UTC)
+        principal = await accounts.lock(Kind.STORED_VALUE)
+        bonus = await accounts.lock(Kind.STORED_VALUE_BONUS)
+        if amount > principal:
+            raise InsufficientStoredValue(requested=amount, available=principal)
+        forfeited = bonus * amount // principal
+        text = f"储值退款 / stored value paid back {reason}".strip()
+        writer = await PostingWriter(program, "cash_out", member_id, now, store_id, operator=actor, reason=text).open()
+        await accounts.change(Kind.STORED_VALUE, -amount, now)
+        await _consume_value(writer, accounts.ids[Kind.STORED_VALUE], amount)
+        writer.add(accounts.ids[Kind.STORED_VALUE], -amount, "cash_out", text)
+        await writer.contra(Kind.STORED_VALUE_FUNDS, amount, "cash_out", text)
+        if forfeited:
+            why = "退款作废赠送金额 / bonus forfeited with the refund"
+            await accounts.change(Kind.STORED_VALUE_BONUS, -forfeited, now)
+            await _consume_value(writer, accounts.ids[Kind.STORED_VALUE_BONUS], forfeited)
+            writer.add(accounts.ids[Kind.STORED_VALUE_BONUS], -forfeited, "bonus_forfeited", why)
+            await writer.contra(Kind.STORED_VALUE_BONUS_ISSUED, forfeited, "bonus_forfeited", why)
+        await writer.close()
+        await audit.record(actor, "stored_value.cash_out", "member", member_id, program.id, {"amount": amount})
+        emit(Event("stored_value.cashed_out", program.id, member_id, {"amount": amount, "bonus_forfeited": forfeited}))
+        return CashOutResult(writer.id, member_id, amount, forfeited, accounts.balances())
+
+    payload = {"member_id": member_id, "amount": amount, "store_id": store_id}
+    return await idempotency.once(program.id, idempotency_key, "cash_out", payload, CashOutResult, run)
+
+
 async def debit_stored_value(writer: PostingWriter, accounts: MemberAccounts, amount: int, reason: str) -> None:
-    """Pay ``amount`` from stored value; ``InsufficientStoredValue`` when short."""
-    if not await accounts.change(Kind.STORED_VALUE, -amount, writer.now):
-        available = await accounts.lock(Kind.STORED_VALUE)
-        raise InsufficientStoredValue(requested=amount, available=available)
-    writer.add(accounts.ids[Kind.STORED_VALUE], -amount, "pay", reason)
-    await writer.contra(Kind.STORED_VALUE_SPENT, amount, "pay", reason)
+    """Pay ``amount`` from stored value, principal first and the bonus last (oldest lots first);
+    ``InsufficientStoredValue`` when both together are short."""
+    principal = await accounts.lock(Kind.STORED_VALUE)
+    bonus = await accounts.lock(Kind.STORED_VALUE_BONUS)
+    if principal + bonus < amount:
+        raise InsufficientStoredValue(requested=amount, available=principal + bonus)
+    from_principal = min(principal, amount)
+    for kind, part, rule in (
+        (Kind.STORED_VALUE, from_principal, "pay"),
+        (Kind.STORED_VALUE_BONUS, amount - from_principal, "pay_bonus"),
+    ):
+        if not part:
+            continue
+        await accounts.change(kind, -part, writer.now)
+        await _consume_value(writer, accounts.ids[kind], part)
+        writer.add(accounts.ids[kind], -part, rule, reason)
+        await writer.contra(Kind.STORED_VALUE_SPENT, part, rule, reason)
+        await settle(writer, accounts.ids[kind], kind)
 
 
 # -- reading -------------------------------------------------------------------------------------

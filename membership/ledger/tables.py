@@ -118,3 +118,41 @@ class SignIn(Table, tablename="sign_in"):
     streak = Integer()
     points = BigInt(default=0)
     created_at = Timestamptz()
+
+
+class StoredValueLot(Table, tablename="stored_value_lot"):
+    """Stored value paid in (or given as a bonus) together at one store; spent oldest first,
+    principal before bonus. The store tells who owes whom when it is spent elsewhere."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=True)
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict)
+    store_id = UUID(null=True, default=None)
+    amount = BigInt()
+    remaining = BigInt()
+    created_at = Timestamptz()
+
+
+class StoredValueConsumption(Table, tablename="stored_value_consumption"):
+    """How much of which stored-value lot a posting spent (refunds give it back to the same kind)."""
+
+    id = UUID(primary_key=True)
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
+    lot_id = ForeignKey(StoredValueLot, on_delete=OnDelete.restrict)
+    amount = BigInt()
+
+
+class SettlementEntry(Table, tablename="settlement_entry"):
+    """What ``issuer_store`` owes ``redeemer_store`` (财务清算): points or stored value issued at
+    one store and spent at another, in minor units; reversals are negative."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
+    issuer_store_id = UUID()
+    redeemer_store_id = UUID()
+    kind = Varchar(length=24)
+    units = BigInt()
+    value = BigInt()
+    created_at = Timestamptz(index=True)

@@ -21,7 +21,13 @@ from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
-from membership.ledger.service import MemberAccounts, PostingWriter, debit_stored_value, member_accounts
+from membership.ledger.service import (
+    MemberAccounts,
+    PostingWriter,
+    add_value_lot,
+    debit_stored_value,
+    member_accounts,
+)
 from membership.org.service import ProgramConfig, get_program, list_programs
 from membership.plugins import hooks
 from membership.tiers.policy import PaidPlan, paid_plans, tier_config
@@ -218,6 +224,7 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
             program, "paid_refund", row["member_id"], now, row["store_id"], operator=actor, reason=text
         ).open()
         await accounts.change(Kind.STORED_VALUE, amount, now)
+        await add_value_lot(writer, accounts, Kind.STORED_VALUE, amount)
         writer.add(accounts.ids[Kind.STORED_VALUE], amount, "paid_refund", text)
         await writer.contra(Kind.STORED_VALUE_SPENT, -amount, "paid_refund", text)
         await writer.close()
