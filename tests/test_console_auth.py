@@ -99,6 +99,7 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{staff_id:uuid}", uuid.uuid4()),  # nobody: refused as such, after the role check
         ("{prefix:str}", "0000"),
         ("{name:str}", "points_liability"),
+        ("{code:str}", "no-such-rule"),
     ):
         path = path.replace(parameter, str(value))
     assert "{" not in path.replace("{action:str}", ""), f"give {path} a value in _concrete"

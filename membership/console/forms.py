@@ -1,8 +1,11 @@
-"""What the console's administration forms share: a page rendered with the form's errors, or a
-redirect after a successful POST that names what was done (so a reload never posts twice)."""
+"""What the console's administration forms share: a page rendered with the form's errors, a
+redirect after a successful POST that names what was done (so a reload never posts twice), and
+an editor for configuration kept as JSON (tiers, plans)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from litestar import Request
@@ -11,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from membership.console import i18n
 from membership.console.auth import current_staff
-from membership.errors import MembershipError
+from membership.errors import MembershipError, ValidationError
 
 
 def page(request: Request, template: str, active: str, status: int = 200, **context: Any) -> Template:
@@ -28,3 +31,38 @@ def done(path: str, what: str) -> Redirect:
 def error_text(error: MembershipError) -> str:
     """The error in the staff member's language."""
     return error.detail(i18n.current_language())
+
+
+@dataclasses.dataclass
+class JsonForm:
+    """A configuration edited as JSON."""
+
+    text: str = ""
+
+
+def json_page(
+    request: Request, title: str, action: str, text: str, help_text: str, status: int = 200, **context: Any
+) -> Template:
+    """The JSON editor page: ``text`` in a text area posted to ``action``."""
+    return page(
+        request,
+        "console/json_editor.html",
+        "loyalty",
+        status,
+        title=title,
+        action=action,
+        text=text,
+        help_text=help_text,
+        **context,
+    )
+
+
+def json_list(text: str) -> list[Any]:
+    """A JSON list typed in a form; ``ValidationError`` says where it is not JSON."""
+    try:
+        value = json.loads(text or "[]")
+    except json.JSONDecodeError as exc:
+        raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(value, list):
+        raise ValidationError(field="JSON", reason="a list [...]")
+    return value

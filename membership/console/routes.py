@@ -23,12 +23,14 @@ from membership.console import auth, i18n
 from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
+from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
 from membership.plugins import hooks
 from membership.sales import console as counter
 from membership.staff import console as staff_pages
 from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Permission, Role
+from membership.tiers import console as tier_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -98,6 +100,8 @@ def console_router(pages: list[ConsolePage] | None = None) -> Router:
             *staff_pages.ROUTES,
             *key_pages.ROUTES,
             *audit_pages.ROUTES,
+            *loyalty_pages.ROUTES,
+            *tier_pages.ROUTES,
             *_plugin_handlers(pages or []),
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
         ],

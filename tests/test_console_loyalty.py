@@ -1,0 +1,87 @@
+"""Loyalty configuration in the console: points rules (added, refused with the reason, retired),
+the simulator explaining each point, the points policy, tiers, paid plans and top-up plans."""
+
+from __future__ import annotations
+
+import json
+
+from membership.ledger.points_rules import list_rules
+from membership.org.service import get_program
+from membership.tiers.policy import tier_config
+from tests.console_client import csrf_of, text_of
+
+
+async def test_a_manager_adds_a_rule_and_the_simulator_explains_the_points(console):
+    shop = console.shop
+    async with console.logged_in("manager") as client:
+        rule = {
+            "code": "wed",
+            "name": "周三会员日",
+            "kind": "member_day",
+            "priority": "5",
+            "stacking": "stack",
+            "params": json.dumps({"weekdays": [3], "multiplier_pct": 200}),
+            "_csrf_token": csrf_of(client),
+        }
+        base = {**rule, "code": "base", "name": "每元 1 分", "kind": "base_rate", "priority": "0"}
+        base["params"] = json.dumps({"points": 1, "per_amount": 100})
+        assert (await client.post("/console/loyalty/rules", data=base)).status_code == 303
+        added = await client.post("/console/loyalty/rules", data=rule)
+        assert added.status_code == 303
+        page = await client.get(added.headers["location"])
+        assert "已添加规则" in page.text and "周三会员日" in page.text
+        bad = await client.post("/console/loyalty/rules", data={**rule, "code": "x", "params": "{weekdays: 3"})
+        assert bad.status_code == 422 and "not JSON" in bad.text and "x" in bad.text
+        simulated = await client.post(
+            "/console/loyalty/simulate",
+            data={"member": "13812345678", "amount": "100", "day": "2026-11-25", "_csrf_token": csrf_of(client)},
+        )
+        text = text_of(simulated.text)
+        assert simulated.status_code == 200 and "+100" in text and "会员日 ×2" in text and "合计 200" in text
+        retired = await client.post("/console/loyalty/rules/wed/retire", data={"_csrf_token": csrf_of(client)})
+        assert retired.status_code == 303
+    rules = await list_rules(shop.program.id, include_retired=True)
+    assert {r["code"]: r["active"] for r in rules} == {"base": True, "wed": False}
+
+
+async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_first(console):
+    shop = console.shop
+    async with console.logged_in("manager") as client:
+        tiers = {"tiers": [{"code": "gold", "name": "金卡", "threshold": 1000}], "policy": {"grace_days": 30}}
+        saved = await client.post(
+            "/console/loyalty/tiers", data={"text": json.dumps(tiers), "_csrf_token": csrf_of(client)}
+        )
+        assert saved.status_code == 303
+        page = text_of((await client.get("/console/loyalty/tiers")).text)
+        assert "金卡" in page and "宽限期 30 天" in page
+        broken = await client.post("/console/loyalty/tiers", data={"text": "{", "_csrf_token": csrf_of(client)})
+        assert broken.status_code == 422 and "line 1" in broken.text
+        plans = [{"code": "prime", "name": "年卡", "tier": "diamond", "fee": 19900, "days": 365}]
+        refused = await client.post(
+            "/console/loyalty/paid-plans", data={"text": json.dumps(plans), "_csrf_token": csrf_of(client)}
+        )
+        assert refused.status_code == 422 and "diamond" in refused.text
+        plans[0]["tier"] = "gold"
+        ok = await client.post(
+            "/console/loyalty/paid-plans", data={"text": json.dumps(plans), "_csrf_token": csrf_of(client)}
+        )
+        assert ok.status_code == 303
+        top_ups = [{"code": "100-20", "name": "充100送20", "pay": 10000, "bonus": 2000}]
+        ok = await client.post(
+            "/console/loyalty/top-up-plans", data={"text": json.dumps(top_ups), "_csrf_token": csrf_of(client)}
+        )
+        assert ok.status_code == 303
+        policy = {"pending_days": "7", "expiry": "end_of_year", "expiry_months": "12", "warn_days": "30"}
+        ok = await client.post("/console/loyalty/policy", data={**policy, "_csrf_token": csrf_of(client)})
+        assert ok.status_code == 303
+        wrong = await client.post(
+            "/console/loyalty/policy", data={**policy, "expiry": "days_after", "_csrf_token": csrf_of(client)}
+        )
+        assert wrong.status_code == 422 and "expiry_days" in wrong.text
+    from membership.org import service as org
+
+    org._programs.clear()
+    program = await get_program(shop.program.id)
+    assert tier_config(program.settings).policy.grace_days == 30
+    assert program.settings["paid_plans"][0]["tier"] == "gold" and program.settings["top_up_plans"][0]["bonus"] == 2000
+    assert program.settings["points_policy"]["pending_days"] == 7
