@@ -24,6 +24,8 @@ from membership.org.service import get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
 from membership.staff.service import StaffInfo
+from membership.tiers.paid import memberships as paid_memberships
+from membership.tiers.service import history as tier_history
 
 PAGE_SIZE = 20
 LEDGER_PAGE_SIZE = 30
@@ -161,11 +163,22 @@ async def _member_page(
         "page": page,
         "pages": max(1, -(-total // LEDGER_PAGE_SIZE)),
         "sales": await member_sales(member_id),
+        "tier_history": await tier_history(member_id, limit=10),
+        "paid": await paid_memberships(member_id),
+        "tier_reasons": {
+            "upgrade": i18n.gettext("upgrade"),
+            "renewal": i18n.gettext("kept for another period"),
+            "downgrade": i18n.gettext("downgrade"),
+            "paid": i18n.gettext("paid membership"),
+            "paid_expired": i18n.gettext("paid membership ended"),
+        },
         "revealed": False,
         "account_names": {
             "points": i18n.gettext("Points"),
+            "points_pending": i18n.gettext("Points pending"),
             "points_debt": i18n.gettext("Points debt"),
             "stored_value": i18n.gettext("Stored value"),
+            "stored_value_bonus": i18n.gettext("Bonus"),
             "growth": i18n.gettext("Growth"),
         },
         "key": uuid.uuid4().hex,

@@ -245,9 +245,12 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
 
 async def memberships(member_id: uuid.UUID) -> list[PaidMembershipResult]:
     """The member's paid memberships, newest first."""
-    rows = await fetch("SELECT * FROM paid_membership WHERE member_id = {} ORDER BY starts_at DESC", member_id)
-    member = await fetch_one("SELECT tier FROM member WHERE id = {}", member_id)
-    return [_result(row, member["tier"] if member else None) for row in rows]
+    rows = await fetch(
+        "SELECT p.*, m.tier AS member_tier FROM paid_membership p JOIN member m ON m.id = p.member_id"
+        " WHERE p.member_id = {} ORDER BY p.starts_at DESC",
+        member_id,
+    )
+    return [_result(row, row["member_tier"]) for row in rows]
 
 
 @use_case
