@@ -28,6 +28,7 @@ from membership.api.security import api_key_guard
 from membership.config import Settings, load_settings
 from membership.console.routes import console_router, csrf_config
 from membership.console.templating import template_engine
+from membership.coupons import api as coupons_api
 from membership.db import close_database, open_database
 from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
@@ -60,6 +61,7 @@ TAGS = [
     Tag(name="members", description="会员: enrol, search, profile, cards, identify"),
     Tag(name="transactions", description="交易: purchases, simulation, refunds"),
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
+    Tag(name="coupons", description="优惠券: templates, issuing, a member's coupons, QR codes, void, report"),
     Tag(name="stores", description="门店"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
     Tag(name="system", description="health and plugins"),
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *sales_api.ROUTES,
             *ledger_api.ROUTES,
             *rules_api.ROUTES,
+            *coupons_api.ROUTES,
             *tiers_api.ROUTES,
             *finance_api.ROUTES,
             *org_api.ROUTES,

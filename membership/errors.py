@@ -209,6 +209,86 @@ class CouponNotFound(ValidationError):
     message_zh = "优惠券 “{code}” 不存在或不能在此使用。"
 
 
+class CouponCodeNotFound(NotFound):
+    code = "coupon_not_found"
+    message_en = "Coupon {code!r} does not exist."
+    message_zh = "优惠券 “{code}” 不存在。"
+
+
+class CouponTemplateNotFound(NotFound):
+    code = "coupon_template_not_found"
+    message_en = "The program has no coupon template {code!r}."
+    message_zh = "会员方案中没有优惠券模板 “{code}”。"
+
+
+class CouponTemplateRetired(Conflict):
+    code = "coupon_template_retired"
+    message_en = "Coupon template {code!r} is retired or its coupons' validity has ended; it issues no more coupons."
+    message_zh = "优惠券模板 “{code}” 已停用或已过有效期，不能再发券。"
+
+
+class CouponNotUsable(Conflict):
+    """A coupon that exists but cannot be used on this sale; each reason has its own code."""
+
+    code = "coupon_not_usable"
+    message_en = "Coupon {code} cannot be used."
+    message_zh = "优惠券 {code} 不能使用。"
+
+
+class CouponAlreadyRedeemed(CouponNotUsable):
+    code = "coupon_redeemed"
+    message_en = "Coupon {code} was already used (transaction {sale_id})."
+    message_zh = "优惠券 {code} 已使用（交易 {sale_id}）。"
+
+
+class CouponExpired(CouponNotUsable):
+    code = "coupon_expired"
+    message_en = "Coupon {code} expired: it was valid until {valid_until}."
+    message_zh = "优惠券 {code} 已过期：有效期至 {valid_until}。"
+
+
+class CouponNotYetValid(CouponNotUsable):
+    code = "coupon_not_yet_valid"
+    message_en = "Coupon {code} is not valid yet: it may be used from {valid_from}."
+    message_zh = "优惠券 {code} 尚未生效：{valid_from} 起可用。"
+
+
+class CouponVoid(CouponNotUsable):
+    code = "coupon_void"
+    message_en = "Coupon {code} was voided."
+    message_zh = "优惠券 {code} 已作废。"
+
+
+class CouponOtherMember(CouponNotUsable):
+    code = "coupon_other_member"
+    message_en = "Coupon {code} belongs to another member."
+    message_zh = "优惠券 {code} 属于其他会员，不能用于本单。"
+
+
+class CouponWrongStore(CouponNotUsable):
+    code = "coupon_wrong_store"
+    message_en = "Coupon {code} is not valid at this store."
+    message_zh = "优惠券 {code} 不适用于本门店。"
+
+
+class CouponMinimumSpend(CouponNotUsable):
+    code = "coupon_min_spend"
+    message_en = "Coupon {code} needs a spend of at least {min_spend}; this sale's lines total {total}."
+    message_zh = "优惠券 {code} 需消费满 {min_spend} 方可使用，本单商品合计 {total}。"
+
+
+class CouponItemMissing(CouponNotUsable):
+    code = "coupon_item_missing"
+    message_en = "Coupon {code} gives one {sku} free, but the sale has no (more) {sku}."
+    message_zh = "优惠券 {code} 可免费兑换一件 {sku}，但本单没有（更多）该商品。"
+
+
+class CouponNotStackable(CouponNotUsable):
+    code = "coupon_not_stackable"
+    message_en = "Coupon {code} cannot be combined with other coupons; use it alone."
+    message_zh = "优惠券 {code} 不能与其他优惠券同时使用，请单独使用。"
+
+
 class Unauthorized(MembershipError):
     code = "unauthorized"
     status = 401

@@ -8,19 +8,36 @@ import uuid
 import pytest
 
 from membership.access.service import create_api_key
+from membership.coupons import service as coupons
 from membership.db import fetch
+from membership.ledger.points_rules import create_rule
 from membership.ledger.rules import LineInput
 from membership.members import service as members
+from membership.org.service import update_settings
 from membership.sales import service as sales
+from membership.tiers import paid
+from membership.tiers import service as tiers
 from tests.helpers import make_shop
 
 PUBLIC = {("GET", "/api/v1/health")}
+NOT_OBJECTS = {"/api/v1/plugins", "/api/v1/points-rule-kinds"}  # the same for every key
+BASE = {"points": 1, "per_amount": 100}
+PLAN = {"code": "prime", "name": "年卡", "tier": "gold", "fee": 19_900, "days": 365}
+COUPON = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
 
 
 async def _objects(shop) -> dict[str, str]:
     card = await members.issue_credential(shop.member_id, "card_uid", f"C{uuid.uuid4().hex[:8]}")
     sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 1_000)])
+    await create_rule(shop.program.id, {"code": "base", "kind": "base_rate", "name": "基础", "params": BASE})
+    await tiers.configure(shop.program.id, [{"code": "gold", "name": "金卡", "threshold": 1000}], None, "test")
+    await update_settings(shop.program.id, {"paid_plans": [PLAN]})
+    membership = await paid.buy(shop.member_id, "prime", "cash", shop.store_id)
+    await coupons.create_template(shop.program.id, COUPON)
+    coupon = (await coupons.issue(shop.program.id, "ten-off", [shop.member_id])).issued[0]
     return {
+        "membership": str(membership.id),
+        "coupon": coupon["code"],
         "member": str(shop.member_id),
         "credential": str(card["id"]),
         "card": card["value"],
@@ -104,14 +121,82 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
             {"program_id": o["program"], "store_id": o["store"], "duration": 1},
             None,
         ),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/stored-value/cash-out",
+            f"/api/v1/members/{m}/stored-value/cash-out",
+            None,
+            {"amount": 1},
+        ),
+        ("POST", "/api/v1/members/{member_id}/sign-ins", f"/api/v1/members/{m}/sign-ins", None, None),
+        ("GET", "/api/v1/members/{member_id}/tier-history", f"/api/v1/members/{m}/tier-history", None, None),
+        ("GET", "/api/v1/members/{member_id}/paid-memberships", f"/api/v1/members/{m}/paid-memberships", None, None),
+        (
+            "POST",
+            "/api/v1/members/{member_id}/paid-memberships",
+            f"/api/v1/members/{m}/paid-memberships",
+            None,
+            {"plan": "prime"},
+        ),
+        (
+            "POST",
+            "/api/v1/paid-memberships/{membership_id}/refund",
+            f"/api/v1/paid-memberships/{o['membership']}/refund",
+            None,
+            {},
+        ),
+        ("GET", "/api/v1/members/{member_id}/coupons", f"/api/v1/members/{m}/coupons", None, None),
+        ("GET", "/api/v1/coupons/{code}", f"/api/v1/coupons/{o['coupon']}", None, None),
+        ("GET", "/api/v1/coupons/{code}/qr.svg", f"/api/v1/coupons/{o['coupon']}/qr.svg", None, None),
+        ("GET", "/api/v1/coupons/{code}/qr.png", f"/api/v1/coupons/{o['coupon']}/qr.png", None, None),
+        ("POST", "/api/v1/coupons/{code}/void", f"/api/v1/coupons/{o['coupon']}/void", None, {"reason": "test"}),
+        *_program_cases(o["program"], m),
+        ("GET", "/api/v1/points-rule-kinds", "/api/v1/points-rule-kinds", None, None),
         ("GET", "/api/v1/plugins", "/api/v1/plugins", None, None),
         ("GET", "/api/v1/health", "/api/v1/health", None, None),
     ]
 
 
+def _program_cases(program: str, member: str) -> list[tuple[str, str, str, dict | None, dict | None]]:
+    """The program's configuration routes, each aimed at ``program``."""
+    rule = {"kind": "base_rate", "name": "基础", "params": BASE}
+    today = "2026-11-30"
+    routes = [
+        ("GET", "points-rules", None, None),
+        ("POST", "points-rules", None, {**rule, "code": f"r{uuid.uuid4().hex[:6]}"}),
+        ("GET", "points-rules/{code}", None, None),
+        ("PUT", "points-rules/{code}", None, rule),
+        ("DELETE", "points-rules/{code}", None, None),
+        ("GET", "points-policy", None, None),
+        ("PUT", "points-policy", None, {"pending_days": 0}),
+        ("GET", "tiers", None, None),
+        ("PUT", "tiers", None, {"tiers": [{"code": "gold", "name": "金卡", "threshold": 1000}]}),
+        ("GET", "paid-plans", None, None),
+        ("PUT", "paid-plans", None, [PLAN]),
+        ("GET", "top-up-plans", None, None),
+        ("PUT", "top-up-plans", None, []),
+        ("GET", "settlement", {"start": today, "end": today}, None),
+        ("GET", "settlement.csv", {"start": today, "end": today}, None),
+        ("GET", "coupon-templates", None, None),
+        ("POST", "coupon-templates", None, {**COUPON, "code": f"c{uuid.uuid4().hex[:6]}"}),
+        ("GET", "coupon-templates/{code}", None, None),
+        ("PUT", "coupon-templates/{code}", None, COUPON),
+        ("DELETE", "coupon-templates/{code}", None, None),
+        ("POST", "coupon-templates/{code}/issue", None, {"member_ids": [member]}),
+        ("GET", "coupon-templates/{code}/report", None, None),
+        ("GET", "coupon-report", None, None),
+    ]
+    cases = []
+    for method, tail, query, body in routes:
+        code = "ten-off" if tail.startswith("coupon-templates/") else "base"
+        concrete = f"/api/v1/programs/{program}/{tail.replace('{code}', code)}"
+        cases.append((method, f"/api/v1/programs/{{program_id}}/{tail}", concrete, query, body))
+    return cases
+
+
 def _scope_of(app, method: str, template: str) -> str | None:
     for route in app.routes:
-        if route.path.replace(":uuid", "") == template:
+        if route.path.replace(":uuid", "").replace(":str", "") == template:
             for handler in route.route_handlers:
                 if method in handler.http_methods:
                     return None if handler.opt.get("public") else str(handler.opt.get("scope", "admin"))
@@ -140,7 +225,7 @@ async def test_every_route_is_in_the_access_table(api, other):
 async def test_a_key_never_reaches_another_merchants_data(api, other):
     """Even an admin key of merchant A gets 404 for B's member, card, sale and program."""
     for method, template, path, query, body in _cases(other):
-        if (method, template) in PUBLIC or template == "/api/v1/plugins":
+        if (method, template) in PUBLIC or template in NOT_OBJECTS:
             continue
         answer = await _send(api, "admin", method, path, query, body)
         if template == "/api/v1/stores":  # a merchant key lists its own stores only

@@ -39,7 +39,14 @@ async def test_enrol_search_patch_and_identify_by_phone(api):
         "member_no": member["member_no"],
         "name": "王芳",
         "tier": None,
-        "balances": {"points": 0, "points_debt": 0, "stored_value": 0, "growth": 0, "points_pending": 0, "stored_value_bonus": 0},
+        "balances": {
+            "points": 0,
+            "points_debt": 0,
+            "stored_value": 0,
+            "growth": 0,
+            "points_pending": 0,
+            "stored_value_bonus": 0,
+        },
     }
 
 

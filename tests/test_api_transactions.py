@@ -17,7 +17,14 @@ async def test_purchase_earns_points_and_answers_with_balances(any_api):
     assert body["total"] == 12_345
     assert body["points_earned"] == 123  # 1 point per yuan, rounded down
     assert body["awards"] == [{"rule": "base", "points": 123, "reason": body["awards"][0]["reason"]}]
-    assert body["balances"] == {"points": 123, "points_debt": 0, "stored_value": 0, "growth": 123, "points_pending": 0, "stored_value_bonus": 0}
+    assert body["balances"] == {
+        "points": 123,
+        "points_debt": 0,
+        "stored_value": 0,
+        "growth": 123,
+        "points_pending": 0,
+        "stored_value_bonus": 0,
+    }
     assert "Idempotent-Replayed" not in answer.headers
     assert await ledger_violations() == []
 

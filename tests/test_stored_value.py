@@ -136,3 +136,26 @@ async def test_top_up_plans_settlement_and_cash_out_through_the_api(api):
         "GET", f"/programs/{program}/settlement", "admin", params={"start": today, "end": "2020-01-01"}
     )
     assert backwards.status_code == 422
+
+
+async def test_a_refund_gives_stored_value_and_points_back_to_their_lots_and_takes_back_the_settlement(any_db):
+    shop = await _shop()
+    await ledger.top_up(shop.member_id, 10_000, shop.store_id, plan="100-20")  # at S1
+    await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 30_000)])  # 300 pts
+    paid = await sales.record_purchase(
+        shop.program.id,
+        shop.other_store_id,
+        shop.member_id,
+        [LineInput("B", 1, 11_000), LineInput("C", 1, 200)],
+        payments=[PaymentInput("stored_value", 11_000), PaymentInput("points", points=200)],
+    )
+    half = await sales.refund(paid.id, lines={1: 1}, idempotency_key="r1")  # the stored-value line's share
+    assert half.stored_value_returned > 0
+    await sales.refund(paid.id, idempotency_key="r2")  # the rest
+    balances = await ledger.balances(shop.member_id)
+    assert (balances.stored_value, balances.stored_value_bonus) == (10_000, 2_000)
+    today = dt.datetime.now(shop.program.zone).date()
+    assert all(line.units == 0 and line.value == 0 for line in await settlement.report(shop.program, today, today))
+    issuers = await fetch("SELECT DISTINCT store_id FROM points_lot WHERE remaining > 0")
+    assert issuers == [{"store_id": shop.store_id}]  # points given back are still S1's
+    assert await ledger_violations() == []

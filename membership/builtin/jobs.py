@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from membership.coupons.jobs import ExpireCoupons, GrantBirthdayCoupons
 from membership.db import use_case
 from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job, JobResult, Progress
@@ -96,4 +97,6 @@ def membership_register_jobs() -> list[type[Job]]:
         ExpirePaidMemberships,
         PurgeIdempotencyKeys,
         PruneReaderReads,
+        ExpireCoupons,
+        GrantBirthdayCoupons,
     ]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from membership.hookspecs import hookimpl
-from membership.ledger import points_rules
 from membership.ledger.policy import expires_at, points_policy
-from membership.ledger.rulebook import purchase_awards
+from membership.ledger.rulebook import MemberFacts, purchase_awards
 from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
 from membership.org.service import ProgramConfig
 from membership.plugins import hooks
@@ -19,16 +18,14 @@ def _units(context: EarnContext) -> int:
 
 
 @hookimpl(trylast=True)
-async def membership_points_awards(context: EarnContext) -> list[Award]:
+def membership_points_awards(context: EarnContext) -> list[Award]:
     """The program's active points rules, evaluated by the rulebook on the program's local date;
     without rules, 1 point per whole currency unit of the earning base (rounded down) times the
     tier's points multiplier."""
-    benefits = hooks().tier_benefits(context.program, context.tier)
-    rules = await points_rules.active_rules(context.program.id)
-    if rules:
-        facts = await points_rules.member_facts(context, rules, benefits)
+    if context.rules:
         today = context.occurred_at.astimezone(context.program.zone).date()
-        return purchase_awards(rules, context, facts, today)
+        return purchase_awards(context.rules, context, context.facts or MemberFacts(), today)
+    benefits = hooks().tier_benefits(context.program, context.tier)
     units = _units(context)
     if not units:
         return []

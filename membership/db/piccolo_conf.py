@@ -16,6 +16,7 @@ KERNEL_APPS = (
     "membership.members.piccolo_app",
     "membership.ledger.piccolo_app",
     "membership.sales.piccolo_app",
+    "membership.coupons.piccolo_app",
     "membership.audit.piccolo_app",
     "membership.access.piccolo_app",
     "membership.readers.piccolo_app",

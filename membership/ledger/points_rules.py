@@ -21,8 +21,7 @@ from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import RuleNotFound, ValidationError
 from membership.ledger.rulebook import MemberFacts, PointsRule, parse_rule
-from membership.ledger.rules import EarnContext
-from membership.org.service import get_program
+from membership.org.service import ProgramConfig, get_program
 from membership.tiers.policy import TierBenefits
 
 RULES_CACHE_SECONDS = 5.0
@@ -133,12 +132,18 @@ async def active_rules(program_id: uuid.UUID) -> list[PointsRule]:
 NO_SALE = uuid.UUID(int=0)
 
 
-async def member_facts(context: EarnContext, rules: list[PointsRule], benefits: TierBenefits | None) -> MemberFacts:
+async def member_facts(
+    program: ProgramConfig,
+    member_id: uuid.UUID,
+    occurred_at: dt.datetime,
+    sale_id: uuid.UUID | None,
+    rules: list[PointsRule],
+    benefits: TierBenefits | None,
+) -> MemberFacts:
     """What the rulebook needs to know about the member, in one statement: birthday, purchases
     before this one, points earned by purchases today, whether a birthday rule already gave this
     year's gift (all days and years local to the program)."""
-    zone = context.program.zone
-    local = context.occurred_at.astimezone(zone)
+    local = occurred_at.astimezone(program.zone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     birthday_codes = [rule.code for rule in rules if rule.kind == "birthday" and rule.params.get("gift_points")]
@@ -155,10 +160,10 @@ async def member_facts(context: EarnContext, rules: list[PointsRule], benefits: 
         " AS purchases_before,"
         " (SELECT COALESCE(SUM(s.points_earned), 0) FROM sale s WHERE s.member_id = m.id AND s.occurred_at >= {})"
         f" AS earned_today, {gift_given} AS gifts FROM member m WHERE m.id = {{}}",
-        context.sale_id or NO_SALE,
+        sale_id or NO_SALE,
         day_start,
         *([*birthday_codes, year_start] if birthday_codes else []),
-        context.member_id,
+        member_id,
     )
     birthday = row["birthday"]
     if isinstance(birthday, str):

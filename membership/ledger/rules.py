@@ -5,8 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from membership.org.service import ProgramConfig
+
+if TYPE_CHECKING:
+    from membership.ledger.rulebook import MemberFacts, PointsRule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +34,10 @@ class EarnContext:
     """A purchase being earned on (or simulated: ``sale_id`` is None then).
 
     ``earning_base`` is the amount that earns: the total minus what was paid with points (and
-    minus stored value when the program says stored value does not earn).
+    minus stored value when the program says stored value does not earn). ``rules`` are the
+    program's active points rules and ``facts`` what they need to know about the member; the
+    kernel gathers both before the hooks run, so points-rules hooks stay synchronous (and can be
+    wrapped).
     """
 
     program: ProgramConfig
@@ -42,6 +49,8 @@ class EarnContext:
     earning_base: int
     occurred_at: dt.datetime
     sale_id: uuid.UUID | None = None
+    rules: tuple[PointsRule, ...] = ()
+    facts: MemberFacts | None = None
 
 
 @dataclasses.dataclass(frozen=True)

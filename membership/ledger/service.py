@@ -216,9 +216,11 @@ async def add_lot(
     expiry: PointsExpiry,
     earned_at: dt.datetime,
     available_at: dt.datetime | None = None,
+    issuer: uuid.UUID | None = None,
 ) -> None:
     """Create a lot of ``points`` (the balance was already raised by the caller): on the pending
-    account until ``available_at`` when given, else on the points account."""
+    account until ``available_at`` when given, else on the points account; issued by the
+    writer's store unless ``issuer`` says otherwise (points given back keep their store)."""
     account = Kind.POINTS_PENDING if available_at else Kind.POINTS
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
@@ -227,7 +229,7 @@ async def add_lot(
         accounts.program.id,
         accounts.ids[account],
         writer.id,
-        writer.store_id,
+        issuer or writer.store_id,
         points,
         points,
         earned_at,
@@ -243,6 +245,7 @@ async def credit_points(
     counter: Kind,
     lots: list[tuple[int, PointsExpiry]] | None = None,
     earned_at: dt.datetime | None = None,
+    issuer: uuid.UUID | None = None,
 ) -> int:
     """Credit awarded points: debt is repaid first, the rest becomes lots. Returns the points
     credited to the points balance. ``lots`` (points, expiry) splits the new points when they
@@ -285,7 +288,7 @@ async def credit_points(
             used = min(skip, points)
             skip -= used
             if points - used:
-                await add_lot(writer, accounts, points - used, expiry, earned_at)
+                await add_lot(writer, accounts, points - used, expiry, earned_at, issuer=issuer)
     return kept
 
 
@@ -669,6 +672,82 @@ async def debit_stored_value(writer: PostingWriter, accounts: MemberAccounts, am
         writer.add(accounts.ids[kind], -part, rule, reason)
         await writer.contra(Kind.STORED_VALUE_SPENT, part, rule, reason)
         await settle(writer, accounts.ids[kind], kind)
+
+
+async def _unsettle(writer: PostingWriter, kind: Kind, issuer: uuid.UUID | None, units: int, per_unit: int) -> None:
+    """A negative settlement entry: what ``issuer`` owed the writer's store for ``units`` given back."""
+    if issuer is None or writer.store_id is None or issuer == writer.store_id or not units:
+        return
+    await fetch(
+        "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
+        " value, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
+        uuid.uuid4(),
+        writer.program.id,
+        writer.id,
+        issuer,
+        writer.store_id,
+        kind.value,
+        -units,
+        -units * per_unit,
+        writer.now,
+    )
+
+
+def _allocate(rows: list[dict[str, Any]], already: int, amount: int, field: str) -> list[tuple[dict[str, Any], int]]:
+    """Split ``amount`` over ``rows`` (in order), skipping the first ``already`` units earlier
+    refunds took."""
+    given, skip = [], already
+    for row in rows:
+        available = row[field] - min(skip, row[field])
+        skip -= row[field] - available
+        part = min(available, amount)
+        if part:
+            given.append((row, part))
+            amount -= part
+    return given
+
+
+async def give_back_points(
+    writer: PostingWriter, accounts: MemberAccounts, purchase: uuid.UUID, already: int, points: int, reason: str
+) -> None:
+    """Give back ``points`` a refunded purchase paid with: as new lots keeping the original lots'
+    expiry (latest first) and issuing store, skipping what earlier refunds gave back; what their
+    stores owed this one for them is taken back from the settlement."""
+    rows = await fetch(
+        "SELECT c.points, l.expires_at, l.store_id FROM points_lot_consumption c JOIN points_lot l ON l.id = c.lot_id"
+        " WHERE c.posting_id = {} AND l.account_id = {}",
+        purchase,
+        accounts.ids[Kind.POINTS],
+    )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda r: (r["expires_at"] or far, str(r["store_id"])), reverse=True)
+    for row, part in _allocate(rows, already, points, "points"):
+        award = Award("refund_points_paid", part, reason)
+        lots = [(part, PointsExpiry(row["expires_at"]))]
+        await credit_points(writer, accounts, [award], Kind.POINTS_REDEEMED, lots, issuer=row["store_id"])
+        await _unsettle(writer, Kind.POINTS, row["store_id"], part, accounts.program.point_value_minor)
+
+
+async def give_back_stored_value(
+    writer: PostingWriter, accounts: MemberAccounts, purchase: uuid.UUID, already: int, amount: int, reason: str
+) -> None:
+    """Give back ``amount`` of stored value a refunded purchase paid with, into the lots it came
+    from: the bonus first (it was spent last), then the principal, latest first, skipping what
+    earlier refunds gave back; what their stores owed this one is taken back from the settlement."""
+    rows = await fetch(
+        "SELECT c.amount, l.id AS lot_id, l.store_id, l.account_id, l.created_at FROM stored_value_consumption c"
+        " JOIN stored_value_lot l ON l.id = c.lot_id WHERE c.posting_id = {}",
+        purchase,
+    )
+    bonus_account = accounts.ids[Kind.STORED_VALUE_BONUS]
+    rows.sort(key=lambda r: (r["account_id"] == bonus_account, r["created_at"], str(r["lot_id"])), reverse=True)
+    for row, part in _allocate(rows, already, amount, "amount"):
+        kind = Kind.STORED_VALUE_BONUS if row["account_id"] == bonus_account else Kind.STORED_VALUE
+        await fetch("UPDATE stored_value_lot SET remaining = remaining + {} WHERE id = {}", part, row["lot_id"])
+        await accounts.change(kind, part, writer.now)
+        writer.add(accounts.ids[kind], part, "refund", reason)
+        await writer.contra(Kind.STORED_VALUE_SPENT, -part, "refund", reason)
+        await _unsettle(writer, kind, row["store_id"], part, 1)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
 from membership.api.schemas import BALANCES_EXAMPLE, Amount, AwardOut, BalancesOut
 from membership.api.security import current_key, member_for, program_for, required_store
-from membership.errors import CouponNotFound, MemberNotFound, SaleNotFound, ValidationError
+from membership.errors import MemberNotFound, SaleNotFound, ValidationError
 from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
 from membership.members import service as members
@@ -23,7 +23,9 @@ from membership.org.service import ProgramConfig, get_program
 from membership.sales import service
 
 TAGS = ["transactions"]
-CouponCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+CouponCode = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, description="A coupon's code (spaces and dashes ignored)")
+]
 
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -54,7 +56,8 @@ class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):
 
 class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
     """A purchase: who (``member_id`` or ``credential``), where, what, and how it was paid.
-    ``payments`` default to cash for the whole total."""
+    ``coupons`` are the member's coupon codes to use: their discounts come off the lines' total,
+    and the ``payments`` (cash for all of it by default) add up to what is left."""
 
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=500)]
     store_id: uuid.UUID | None = None
@@ -67,8 +70,19 @@ class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
     coupons: Annotated[list[CouponCode], msgspec.Meta(max_length=20)] = []
 
 
+class CouponUseOut(msgspec.Struct):
+    """A coupon used on the sale (or that would be, in a simulation) and what it took off."""
+
+    code: str
+    template: str
+    name: str
+    kind: str
+    discount: int
+
+
 class TransactionOut(msgspec.Struct):
-    """A recorded purchase: what it earned and redeemed, and the balances after it."""
+    """A recorded purchase: ``subtotal`` (the lines) less ``discount`` (the ``coupons``) is the
+    ``total`` paid; what it earned and redeemed, and the balances after it."""
 
     id: uuid.UUID
     member_id: uuid.UUID
@@ -79,10 +93,14 @@ class TransactionOut(msgspec.Struct):
     awards: list[AwardOut]
     balances: BalancesOut
     tier: str | None
+    subtotal: int
+    discount: int
+    coupons: list[CouponUseOut]
 
 
 class SimulationOut(msgspec.Struct):
-    """What a purchase would earn and redeem, rule by rule; nothing was written."""
+    """What a purchase would cost, earn and redeem, rule by rule and coupon by coupon; nothing
+    was written and no coupon was used."""
 
     member_id: uuid.UUID
     total: int
@@ -92,6 +110,9 @@ class SimulationOut(msgspec.Struct):
     growth_earned: int
     awards: list[AwardOut]
     growth_awards: list[AwardOut]
+    subtotal: int
+    discount: int
+    coupons: list[CouponUseOut]
 
 
 class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,6 +141,7 @@ class RefundOut(msgspec.Struct):
     growth_reversed: int
     stored_value_returned: int
     balances: BalancesOut
+    coupons_returned: list[str]
 
 
 SALE_ID = "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e"
@@ -132,19 +154,30 @@ TRANSACTION_EXAMPLE = {
         {"sku": "6901234567892", "name": "拿铁", "category": "coffee", "quantity": 2, "unit_price": 2800},
         {"sku": "6909876543210", "name": "可颂", "category": "bakery", "quantity": 1, "unit_price": 1500},
     ],
-    "payments": [{"method": "card", "amount": 6100}, {"method": "points", "points": 1000}],
+    "coupons": ["K7M2QH4WPA3X"],
+    "payments": [{"method": "card", "amount": 5100}, {"method": "points", "points": 1000}],
 }
-AWARD_EXAMPLE = {"rule": "base", "points": 61, "reason": "消费 61 元 × 1 分/元"}
+AWARD_EXAMPLE = {"rule": "base", "points": 51, "reason": "消费 51 元 × 1 分/元"}
+COUPON_USE_EXAMPLE = {
+    "code": "K7M2QH4WPA3X",
+    "template": "ten-off-70",
+    "name": "满 70 减 10",
+    "kind": "amount_off",
+    "discount": 1000,
+}
 TRANSACTION_ANSWER = {
     "id": SALE_ID,
     "member_id": MEMBER_ID,
-    "total": 7100,
-    "points_earned": 61,
+    "total": 6100,
+    "points_earned": 51,
     "points_redeemed": 1000,
-    "growth_earned": 61,
+    "growth_earned": 51,
     "awards": [AWARD_EXAMPLE],
     "balances": BALANCES_EXAMPLE,
     "tier": "silver",
+    "subtotal": 7100,
+    "discount": 1000,
+    "coupons": [COUPON_USE_EXAMPLE],
 }
 
 
@@ -164,8 +197,6 @@ async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, u
 
 
 def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.PaymentInput] | None]:
-    if data.coupons:  # no coupon template exists yet, so no code can be valid
-        raise CouponNotFound(code=data.coupons[0])
     lines = [LineInput(li.sku, li.quantity, li.unit_price, li.name, li.category) for li in data.lines]
     payments = None
     if data.payments is not None:
@@ -175,6 +206,10 @@ def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.Paym
 
 def _awards(awards: list) -> list[AwardOut]:
     return [AwardOut(a.rule, a.points, a.reason) for a in awards]
+
+
+def _coupons(applied: tuple) -> list[CouponUseOut]:
+    return [CouponUseOut(a.code, a.template, a.name, a.kind, a.discount) for a in applied]
 
 
 @post(
@@ -191,8 +226,11 @@ async def record_transaction(
     idempotency_key: IdempotencyKey,
     data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)],
 ) -> Response[TransactionOut]:
-    """Pay with points and stored value, earn points and growth through the points rules,
-    re-evaluate the tier: one database transaction. Retrying with the same ``Idempotency-Key`` and
+    """Use the coupons, pay with points and stored value, earn points and growth through the
+    points rules on what is paid after discounts, re-evaluate the tier: one database transaction.
+    A coupon that cannot be used is refused with a code saying why (``coupon_expired``,
+    ``coupon_min_spend``, ``coupon_wrong_store`` …, 409; an unknown code is ``coupon_not_found``,
+    422) and nothing is recorded; a coupon is used by one sale only. Retrying with the same ``Idempotency-Key`` and
     body returns the first answer (header ``Idempotent-Replayed: true``); the same key with another
     body is refused (422), a key still being processed gets 409."""
     key = current_key(request)
@@ -210,6 +248,7 @@ async def record_transaction(
             receipt_no=data.receipt_no,
             idempotency_key=idempotency_key,
             actor=key.actor,
+            coupons=data.coupons,
         )
     out = TransactionOut(
         id=result.id,
@@ -221,6 +260,9 @@ async def record_transaction(
         awards=_awards(result.awards),
         balances=BalancesOut.of(result.balances),
         tier=result.tier,
+        subtotal=result.total + result.discount,
+        discount=result.discount,
+        coupons=_coupons(result.coupons),
     )
     return replayable(out, 201, result.replayed)
 
@@ -236,13 +278,16 @@ async def record_transaction(
         SimulationOut,
         {
             "member_id": MEMBER_ID,
-            "total": 7100,
-            "earning_base": 6100,
-            "points_earned": 61,
+            "total": 6100,
+            "earning_base": 5100,
+            "points_earned": 51,
             "points_redeemed": 1000,
-            "growth_earned": 61,
+            "growth_earned": 51,
             "awards": [AWARD_EXAMPLE],
-            "growth_awards": [{"rule": "growth", "points": 61, "reason": "消费 61 元"}],
+            "growth_awards": [{"rule": "growth", "points": 51, "reason": "消费 51 元"}],
+            "subtotal": 7100,
+            "discount": 1000,
+            "coupons": [COUPON_USE_EXAMPLE],
         },
         403,
         404,
@@ -252,13 +297,15 @@ async def record_transaction(
 async def simulate_transaction(
     request: Request, data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)]
 ) -> SimulationOut:
-    """Run the same checks and rules as ``POST /transactions`` and explain every point; nothing
-    is written."""
+    """Run the same checks and rules as ``POST /transactions`` (coupons included) and explain
+    every point and discount; nothing is written and no coupon is used."""
     key = current_key(request)
     program, member_id = await _buyer(key, data)
     store = await required_store(key, program, data.store_id)
     lines, payments = _sale_input(data)
-    sim = await service.simulate_purchase(program.id, store, member_id, lines, payments, data.occurred_at)
+    sim = await service.simulate_purchase(
+        program.id, store, member_id, lines, payments, data.occurred_at, coupons=data.coupons
+    )
     return SimulationOut(
         member_id=sim.member_id,
         total=sim.total,
@@ -268,6 +315,9 @@ async def simulate_transaction(
         growth_earned=sim.growth_earned,
         awards=_awards(sim.awards),
         growth_awards=_awards(sim.growth_awards),
+        subtotal=sim.total + sim.discount,
+        discount=sim.discount,
+        coupons=_coupons(sim.coupons),
     )
 
 
@@ -291,6 +341,7 @@ async def simulate_transaction(
             "growth_reversed": 13,
             "stored_value_returned": 0,
             "balances": BALANCES_EXAMPLE,
+            "coupons_returned": [],
         },
         403,
         404,
@@ -304,8 +355,11 @@ async def refund_transaction(
     data: Annotated[RefundIn, body({"lines": [{"line_no": 2, "quantity": 1}], "reason": "商品质量问题"})],
     idempotency_key: OptionalIdempotencyKey = None,
 ) -> Response[RefundOut]:
-    """Refund listed lines or the rest of the sale: earned points and growth are reversed pro
-    rata (points already spent become a debt), points and stored value paid are given back."""
+    """Refund listed lines or the rest of the sale: ``amount`` is the lines' share of what was
+    paid (a coupon discount spreads over the lines); earned points and growth are reversed pro
+    rata (points already spent become a debt), points and stored value paid are given back. Once
+    the whole sale is refunded its coupons come back, usable while within their validity
+    (``coupons_returned``)."""
     key = current_key(request)
     sale = await service.sale_row(sale_id)
     try:
@@ -329,6 +383,7 @@ async def refund_transaction(
         growth_reversed=result.growth_reversed,
         stored_value_returned=result.stored_value_returned,
         balances=BalancesOut.of(result.balances),
+        coupons_returned=list(result.coupons_returned),
     )
     return replayable(out, 201, result.replayed)
 

@@ -8,6 +8,8 @@ import json
 import uuid
 from typing import Any
 
+from membership.coupons import redemption
+from membership.coupons.discounts import AppliedCoupon
 from membership.db import emit, fetch, fetch_one, use_case
 from membership.errors import (
     DuplicateReceipt,
@@ -19,7 +21,8 @@ from membership.errors import (
 from membership.events import Event
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
-from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry
+from membership.ledger.points_rules import active_rules, member_facts
+from membership.ledger.rules import Award, EarnContext, LineInput
 from membership.ledger.service import (
     Balances,
     MemberAccounts,
@@ -28,6 +31,8 @@ from membership.ledger.service import (
     credit_points,
     debit_points,
     debit_stored_value,
+    give_back_points,
+    give_back_stored_value,
     require_amount,
     reverse_points,
 )
@@ -52,7 +57,8 @@ class PaymentInput:
 
 @dataclasses.dataclass(frozen=True)
 class PurchaseResult:
-    """A recorded purchase and what it earned."""
+    """A recorded purchase and what it earned. ``total`` is what the member paid: the lines'
+    total less ``discount`` (the sum of the ``coupons`` used)."""
 
     id: uuid.UUID
     member_id: uuid.UUID
@@ -63,12 +69,15 @@ class PurchaseResult:
     awards: list[Award]
     balances: Balances
     tier: str | None
+    discount: int = 0
+    coupons: tuple[AppliedCoupon, ...] = ()
     replayed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Simulation:
-    """What a purchase would earn, and why, without writing anything."""
+    """What a purchase would earn, and why, without writing anything (coupons are checked and
+    their discounts computed, not used)."""
 
     member_id: uuid.UUID
     total: int
@@ -78,6 +87,8 @@ class Simulation:
     growth_earned: int
     awards: list[Award]
     growth_awards: list[Award]
+    discount: int = 0
+    coupons: tuple[AppliedCoupon, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +104,14 @@ class RefundResult:
     growth_reversed: int
     stored_value_returned: int
     balances: Balances
+    coupons_returned: tuple[str, ...] = ()
     replayed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class _Priced:
+    subtotal: int
+    discount: int
     total: int
     points_spent: int
     points_amount: int
@@ -121,12 +135,10 @@ def _check_lines(lines: list[LineInput]) -> None:
         require_amount(f"lines[{i}].unit_price", line.unit_price, minimum=0)
 
 
-def _price(program: ProgramConfig, lines: list[LineInput], payments: list[PaymentInput] | None) -> _Priced:
-    """Check lines and payments; the payments must add up to the total."""
-    _check_lines(lines)
-    total = sum(line.amount for line in lines)
+def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> list[PaymentInput] | None:
+    """Check each payment; points paid are converted at the program's point value."""
     if payments is None:
-        payments = [PaymentInput("cash", total)]
+        return None
     resolved: list[PaymentInput] = []
     for i, pay in enumerate(payments, 1):
         if pay.method not in PAYMENT_METHODS:
@@ -145,10 +157,25 @@ def _price(program: ProgramConfig, lines: list[LineInput], payments: list[Paymen
         else:
             require_amount(f"payments[{i}].amount", pay.amount, minimum=0)
         resolved.append(pay)
+    return resolved
+
+
+def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount: int = 0) -> _Priced:
+    """The sale's amounts; the (checked) payments must add up to the lines' total less the
+    coupons' ``discount`` (all cash when no payments are given)."""
+    subtotal = sum(line.amount for line in lines)
+    total = subtotal - discount
+    resolved = payments if payments is not None else [PaymentInput("cash", total)]
     paid = sum(pay.amount for pay in resolved)
     if paid != total:
-        raise ValidationError(field="payments", reason=f"add up to {paid}, the lines to {total}")
+        if discount:
+            reason = f"add up to {paid}; the lines total {subtotal}, less {discount} coupon discount, is {total}"
+        else:
+            reason = f"add up to {paid}, the lines to {total}"
+        raise ValidationError(field="payments", reason=reason)
     return _Priced(
+        subtotal=subtotal,
+        discount=discount,
         total=total,
         points_spent=sum(p.points for p in resolved if p.method == "points"),
         points_amount=sum(p.amount for p in resolved if p.method == "points"),
@@ -157,7 +184,7 @@ def _price(program: ProgramConfig, lines: list[LineInput], payments: list[Paymen
     )
 
 
-def _earn_context(
+async def _earn_context(
     program: ProgramConfig,
     member: dict[str, Any],
     store_id: uuid.UUID,
@@ -166,9 +193,16 @@ def _earn_context(
     occurred_at: dt.datetime,
     sale_id: uuid.UUID | None,
 ) -> EarnContext:
+    """What the points-rules hooks see: the purchase, the program's active rules and, when there
+    are rules, the member's facts they need."""
     base = priced.total - priced.points_amount
     if not program.stored_value_earns:
         base -= priced.stored_value_amount
+    rules = await active_rules(program.id)
+    facts = None
+    if rules:
+        benefits = hooks().tier_benefits(program, member["tier"])
+        facts = await member_facts(program, member["id"], occurred_at, sale_id, rules, benefits)
     return EarnContext(
         program=program,
         member_id=member["id"],
@@ -179,6 +213,8 @@ def _earn_context(
         earning_base=base,
         occurred_at=occurred_at,
         sale_id=sale_id,
+        rules=tuple(rules),
+        facts=facts,
     )
 
 
@@ -206,14 +242,16 @@ async def _checked(
     member_id: uuid.UUID,
     lines: list[LineInput],
     payments: list[PaymentInput] | None,
-) -> tuple[ProgramConfig, dict[str, Any], _Priced]:
-    """The program, the member (who must belong to it) and the priced sale, all validated."""
+) -> tuple[ProgramConfig, dict[str, Any], list[PaymentInput] | None]:
+    """The program, the member (who must belong to it) and the checked payments; the lines are
+    checked too (whether the payments add up is known once the coupons are)."""
     program = await get_program(program_id)
     await check_store(program, store_id)
     member = await active_member(member_id)
     if member["program_id"] != program.id:
         raise MemberNotFound(member_id=member_id)
-    return program, member, _price(program, lines, payments)
+    _check_lines(lines)
+    return program, member, _payments(program, payments)
 
 
 async def simulate_purchase(
@@ -223,10 +261,15 @@ async def simulate_purchase(
     lines: list[LineInput],
     payments: list[PaymentInput] | None = None,
     occurred_at: dt.datetime | None = None,
+    coupons: list[str] | None = None,
 ) -> Simulation:
-    """What :func:`record_purchase` would earn, with every award's rule and reason; writes nothing."""
-    program, member, priced = await _checked(program_id, store_id, member_id, lines, payments)
-    context = _earn_context(program, member, store_id, lines, priced, _occurred(occurred_at), None)
+    """What :func:`record_purchase` would earn, with every award's rule and reason, and what the
+    ``coupons`` would take off (they are checked, not used); writes nothing."""
+    program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
+    when = _occurred(occurred_at)
+    quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
+    priced = _price(lines, resolved, quoted.discount)
+    context = await _earn_context(program, member, store_id, lines, priced, when, None)
     awards = _positive(await hooks().points_awards(context))
     growth = _positive(await hooks().growth_awards(context))
     return Simulation(
@@ -238,6 +281,8 @@ async def simulate_purchase(
         growth_earned=sum(a.points for a in growth),
         awards=awards,
         growth_awards=growth,
+        discount=priced.discount,
+        coupons=quoted.applied,
     )
 
 
@@ -252,11 +297,14 @@ async def record_purchase(
     receipt_no: str | None = None,
     idempotency_key: str | None = None,
     actor: str = "pos",
+    coupons: list[str] | None = None,
 ) -> PurchaseResult:
-    """Record a member's purchase (消费): take points and stored value paid, earn points and
-    growth through the points-rules hooks, re-evaluate the tier. One transaction; idempotent."""
-    program, member, priced = await _checked(program_id, store_id, member_id, lines, payments)
+    """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
+    and what earns), take points and stored value paid, earn points and growth through the
+    points-rules hooks, re-evaluate the tier. One transaction; idempotent."""
+    program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
     when = _occurred(occurred_at)
+    codes = redemption.checked_codes(coupons) if coupons else []
     if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
         raise ValidationError(field="receipt_no", reason="1 to 64 characters")
 
@@ -268,8 +316,12 @@ async def record_purchase(
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
         now, sale_id = _now(), uuid.uuid4()
+        quoted = await redemption.quote(program, member_id, store_id, codes, lines, when)
+        priced = _price(lines, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now)
+        if quoted.applied:
+            await redemption.redeem(program, member_id, quoted, sale_id, store_id, now)
         writer = await PostingWriter(
             program,
             "purchase",
@@ -292,7 +344,7 @@ async def record_purchase(
             )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
-        context = _earn_context(program, member, store_id, lines, priced, when, sale_id)
+        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
         await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
@@ -317,6 +369,7 @@ async def record_purchase(
                     "sale_id": sale_id,
                     "store_id": store_id,
                     "total": priced.total,
+                    "discount": priced.discount,
                     "points_earned": points_earned,
                 },
             )
@@ -331,16 +384,21 @@ async def record_purchase(
             awards=awards,
             balances=accounts.balances(),
             tier=tier,
+            discount=priced.discount,
+            coupons=quoted.applied,
         )
 
-    payload = {
+    paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
+    payload: dict[str, Any] = {
         "store_id": store_id,
         "member_id": member_id,
         "lines": [dataclasses.asdict(x) for x in lines],
-        "payments": [dataclasses.asdict(p) for p in priced.payments],
+        "payments": [dataclasses.asdict(p) for p in paid],
         "occurred_at": occurred_at,
         "receipt_no": receipt_no,
     }
+    if codes:
+        payload["coupons"] = codes
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
@@ -356,9 +414,9 @@ async def _insert_sale(
     now: dt.datetime,
 ) -> None:
     await fetch(
-        "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, points_earned,"
-        " points_redeemed, growth_earned, refunded_amount, status, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {})",
+        "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, subtotal, discount,"
+        " points_earned, points_redeemed, growth_earned, refunded_amount, status, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {})",
         sale_id,
         program.id,
         member_id,
@@ -366,6 +424,8 @@ async def _insert_sale(
         receipt_no,
         occurred_at,
         priced.total,
+        priced.subtotal,
+        priced.discount,
         priced.points_spent,
         now,
     )
@@ -405,27 +465,6 @@ def _pro_rata(value: int, before: int, after: int, whole: int) -> int:
     return value * after // whole - value * before // whole
 
 
-async def _refunded_lots(purchase_posting: uuid.UUID, already: int, points: int) -> list[tuple[int, PointsExpiry]]:
-    """Which expiries the ``points`` given back keep: the lots the purchase spent, latest expiry
-    first, skipping what earlier refunds gave back."""
-    rows = await fetch(
-        "SELECT c.points, l.expires_at FROM points_lot_consumption c JOIN points_lot l ON l.id = c.lot_id"
-        " WHERE c.posting_id = {}",
-        purchase_posting,
-    )
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    rows.sort(key=lambda r: r["expires_at"] or far, reverse=True)
-    lots, skip = [], already
-    for row in rows:
-        available = row["points"] - min(skip, row["points"])
-        skip -= row["points"] - available
-        give = min(available, points)
-        if give:
-            lots.append((give, PointsExpiry(row["expires_at"])))
-            points -= give
-    return lots
-
-
 async def sale_row(sale_id: uuid.UUID) -> dict[str, Any]:
     """A sale's row; ``SaleNotFound`` when there is none."""
     sale = await fetch_one("SELECT * FROM sale WHERE id = {}", sale_id)
@@ -442,9 +481,12 @@ async def refund(
     idempotency_key: str | None = None,
     actor: str = "pos",
 ) -> RefundResult:
-    """Refund a whole sale or some of its lines (退货). Earned points and growth are reversed pro
-    rata (points already spent become debt that later earnings repay); points and stored value
-    the sale paid with are given back, points keeping their original expiry."""
+    """Refund a whole sale or some of its lines (退货). The amount given back is the refunded
+    lines' share of what was paid (coupon discounts spread pro rata over the lines). Earned points
+    and growth are reversed pro rata (points already spent become debt that later earnings repay);
+    points and stored value the sale paid with are given back, points keeping their original
+    expiry. When the whole sale has been refunded its coupons are given back (usable again while
+    within their validity)."""
     sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
 
@@ -456,7 +498,7 @@ async def refund(
             if lines is not None
             else {no: row["quantity"] - row["refunded_quantity"] for no, row in by_no.items()}
         )
-        amount, changed = 0, []
+        gross, changed = 0, []
         for line_no, quantity in sorted(wanted.items()):
             if line_no not in by_no:
                 raise ValidationError(field="lines", reason=f"the sale has no line {line_no}")
@@ -465,17 +507,19 @@ async def refund(
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > remaining:
                 raise RefundExceedsSale(line_no=line_no, requested=quantity, remaining=remaining)
             if quantity:
-                amount += quantity * row["unit_price"]
+                gross += quantity * row["unit_price"]
                 changed.append((line_no, quantity))
         if not changed:
             raise ValidationError(field="lines", reason="nothing left to refund")
         sold_qty = sum(r["quantity"] for r in sold)
         before_qty = sum(r["refunded_quantity"] for r in sold)
         after_qty = before_qty + sum(q for _, q in changed)
-        if sale["total"]:
-            before, after, whole = sale["refunded_amount"], sale["refunded_amount"] + amount, sale["total"]
+        if sale["subtotal"]:  # shares of the lines' value, so a discount spreads over every line
+            before = sum(r["refunded_quantity"] * r["unit_price"] for r in sold)
+            after, whole = before + gross, sale["subtotal"]
         else:
             before, after, whole = before_qty, after_qty, sold_qty
+        amount = _pro_rata(sale["total"], before, after, whole)
         points_back = _pro_rata(sale["points_earned"], before, after, whole)
         growth_back = _pro_rata(sale["growth_earned"], before, after, whole)
         points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
@@ -494,19 +538,15 @@ async def refund(
         debt = await reverse_points(writer, accounts, points_back, purchase["id"], reason) if points_back else 0
         if points_return:
             already = _pro_rata(sale["points_redeemed"], 0, before, whole)
-            lots = await _refunded_lots(purchase["id"], already, points_return)
-            await credit_points(
-                writer, accounts, [Award("refund_points_paid", points_return, reason)], Kind.POINTS_REDEEMED, lots
-            )
+            await give_back_points(writer, accounts, purchase["id"], already, points_return, reason)
         growth_taken = min(growth_back, await accounts.lock(Kind.GROWTH))
         if growth_taken:
             await accounts.change(Kind.GROWTH, -growth_taken, now)
             writer.add(accounts.ids[Kind.GROWTH], -growth_taken, "refund", reason)
             await writer.contra(Kind.GROWTH_ISSUED, growth_taken, "refund", reason)
         if sv_return:
-            await accounts.change(Kind.STORED_VALUE, sv_return, now)
-            writer.add(accounts.ids[Kind.STORED_VALUE], sv_return, "refund", reason)
-            await writer.contra(Kind.STORED_VALUE_SPENT, -sv_return, "refund", reason)
+            already = _pro_rata(int(paid_sv["n"]), 0, before, whole)
+            await give_back_stored_value(writer, accounts, purchase["id"], already, sv_return, reason)
         await writer.close()
 
         for line_no, quantity in changed:
@@ -520,6 +560,7 @@ async def refund(
         await fetch(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
+        returned = await redemption.give_back(program, sale_id, now, actor) if status == "refunded" else []
         refund_id = uuid.uuid4()
         await fetch(
             "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_returned,"
@@ -550,6 +591,7 @@ async def refund(
             growth_reversed=growth_taken,
             stored_value_returned=sv_return,
             balances=accounts.balances(),
+            coupons_returned=tuple(returned),
         )
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}

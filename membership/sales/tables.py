@@ -8,7 +8,10 @@ from membership.org.tables import Program, Store
 
 
 class Sale(Table, tablename="sale"):
-    """A purchase by a member at a store. ``receipt_no`` is unique per store when given."""
+    """A purchase by a member at a store. ``receipt_no`` is unique per store when given.
+
+    ``subtotal`` is the lines' total, ``discount`` what coupons took off it, ``total`` what the
+    member pays (``subtotal - discount``; the payments add up to it)."""
 
     id = UUID(primary_key=True)
     program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
@@ -17,6 +20,8 @@ class Sale(Table, tablename="sale"):
     receipt_no = Varchar(length=64, null=True, default=None)
     occurred_at = Timestamptz(index=True)
     total = BigInt()
+    subtotal = BigInt(default=0)
+    discount = BigInt(default=0)
     points_earned = BigInt(default=0)
     points_redeemed = BigInt(default=0)
     growth_earned = BigInt(default=0)

@@ -1,0 +1,1 @@
+"""Coupons (优惠券): templates, issuing, redemption at the till, expiry and reports."""
