@@ -95,3 +95,18 @@ async def test_sign_in_and_referral_through_the_api(api):
     assert balances["points"] == 50
     unknown = await api.call("POST", "/members", "pos", {"name": "小红", "referrer": "NOPE"}, lang="zh")
     assert unknown.status_code == 422 and "NOPE" in unknown.json()["detail"]
+
+
+async def test_sign_up_and_referral_coupons_come_with_the_enrolment_once(db):
+    from membership.coupons import service as coupons
+
+    shop = await make_shop()
+    base = {"kind": "amount_off", "amount_off": 500, "valid_days": 30}
+    await coupons.create_template(shop.program.id, {**base, "code": "hello", "name": "新人券", "issue_on": "sign_up"})
+    await coupons.create_template(shop.program.id, {**base, "code": "thanks", "name": "推荐券", "issue_on": "referral"})
+    referrer = await members.get_member(shop.member_id)
+    friend = await members.enrol(shop.program.id, {"name": "李雷"}, referrer=referrer.member_no)
+    held = await fetch(
+        "SELECT t.code, c.member_id FROM coupon c JOIN coupon_template t ON t.id = c.template_id ORDER BY t.code"
+    )
+    assert [(h["code"], h["member_id"]) for h in held] == [("hello", friend.id), ("thanks", shop.member_id)]

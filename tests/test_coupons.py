@@ -348,7 +348,7 @@ async def test_trigger_issuing_is_idempotent_per_occasion(any_api):
     await _template(api, **{**TEN_OFF, "code": "silver", "issue_on": "tier_upgrade", "tier": "silver"})
     await _template(api, **{**TEN_OFF, "code": "thanks", "issue_on": "referral"})
     await _template(api, **{**TEN_OFF, "code": "gold-gift"})  # a manual template a tier names
-    friend = await members.enrol(program_id, {"name": "王芳"})
+    friend = await members.enrol(program_id, {"name": "王芳"})  # enrolment itself issues her "welcome"
 
     @use_case
     async def enrolment_flow():  # how a caller's flow uses it: inside its own transaction
@@ -366,6 +366,7 @@ async def test_trigger_issuing_is_idempotent_per_occasion(any_api):
     rows = await fetch("SELECT occasion FROM coupon ORDER BY occasion")
     assert [r["occasion"] for r in rows] == [
         "referral:" + str(friend.id),
+        "sign_up",
         "sign_up",
         "tier_upgrade:gold",
         "tier_upgrade:gold",

@@ -117,3 +117,18 @@ async def test_a_packs_tier_policy_replaces_the_built_in_one(any_db, register_pl
     shop = await make_shop()
     assert (await _buy(shop, 5_000)).tier is None
     assert (await _buy(shop, 6_000)).tier == "private"  # ¥11,000 ≥ ¥10,000
+
+
+async def test_reaching_a_tier_issues_its_upgrade_coupons_once(any_db):
+    from membership.coupons import service as coupons
+
+    shop = await make_shop()
+    base = {"kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
+    await coupons.create_template(shop.program.id, {**base, "code": "gold-gift", "name": "金卡礼"})
+    gold = {**TIERS[1], "upgrade_coupons": ["gold-gift"]}
+    await tiers.configure(shop.program.id, [TIERS[0], gold], None, "test")
+    await _buy(shop, 500)  # silver
+    assert await fetch("SELECT id FROM coupon") == []
+    await _buy(shop, 600)  # gold
+    await _buy(shop, 100)  # still gold: nothing more
+    assert len(await fetch("SELECT id FROM coupon WHERE member_id = {}", shop.member_id)) == 1

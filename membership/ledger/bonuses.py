@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
+from membership.coupons.service import issue_by_trigger
 from membership.db import emit, fetch, fetch_one, use_case
 from membership.events import Event
 from membership.ledger.accounts import Kind
@@ -44,7 +45,8 @@ async def welcome(
     actor: str,
 ) -> list[Award]:
     """Inside the enrolment's transaction: the new member's sign-up bonus (and, when a member
-    referred them, the welcome bonus), and the referrer's reward. The new member's awards."""
+    referred them, the welcome bonus), and the referrer's reward — points from the rules, coupons
+    from the templates issued on ``sign_up`` and ``referral``. The new member's points awards."""
     rules = await active_rules(program.id)
     today = now.astimezone(program.zone).date()
     mine = sign_up_awards(rules, today)
@@ -52,9 +54,11 @@ async def welcome(
         theirs, welcome_awards = referral_awards(rules, today)
         mine += welcome_awards
         await _credit(program, referrer_id, theirs, "推荐新会员 / referral", now, store_id, actor)
+        await issue_by_trigger(program.id, referrer_id, "referral", referred_member_id=member_id, actor=actor, now=now)
         if theirs:
             emit(Event("referral.rewarded", program.id, referrer_id, {"referee": member_id}))
     await _credit(program, member_id, mine, "入会礼 / welcome", now, store_id, actor)
+    await issue_by_trigger(program.id, member_id, "sign_up", actor=actor, now=now)
     return mine
 
 

@@ -9,7 +9,9 @@ policy's rolling window. This module applies the program's policy around that an
   chunk by chunk, computes their window metrics in one statement, and keeps, drops one tier or
   recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
   due, so it changes nothing;
-* every change is written to ``tier_change`` (history) and announced as ``tier.changed``.
+* every change is written to ``tier_change`` (history) and announced as ``tier.changed``; reaching
+  a higher tier issues its upgrade coupons (the tier's ``upgrade_coupons`` and templates issued
+  on ``tier_upgrade``).
 
 Tier order is the program's tiers sorted by threshold; a member without a tier ranks lowest.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from membership.coupons.service import issue_by_trigger
 from membership.db import emit, fetch, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
@@ -125,10 +128,17 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
             " VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in part),
             *[value for row in part for value in row],
         )
+    config = tier_config(program.settings)
     for change in changes:
         if change.from_tier != change.to_tier:
             data = {"from": change.from_tier, "to": change.to_tier, "reason": change.reason}
             emit(Event("tier.changed", program.id, change.member_id, data))
+        if rank(config, change.to_tier) > rank(config, change.from_tier):
+            benefits = hooks().tier_benefits(program, change.to_tier)
+            welcome = benefits.upgrade_coupons if benefits else ()
+            await issue_by_trigger(
+                program.id, change.member_id, "tier_upgrade", tier=change.to_tier, templates=welcome, now=now
+            )
 
 
 async def reevaluate(
