@@ -359,7 +359,7 @@ async def record_purchase(
         await fetch(
             "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
         )
-        tier = await tiers.reevaluate(program, member_id, member["tier"], accounts.balance[Kind.GROWTH], now)
+        tier = await tiers.reevaluate(program, member_id, member["tier"], now)
         emit(
             Event(
                 "purchase.recorded",
@@ -577,7 +577,7 @@ async def refund(
             now,
         )
         member = await fetch_one("SELECT tier FROM member WHERE id = {}", sale["member_id"])
-        await tiers.reevaluate(program, sale["member_id"], member["tier"], accounts.balance[Kind.GROWTH], now)
+        await tiers.reevaluate(program, sale["member_id"], member["tier"], now)
         emit(
             Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt})
         )

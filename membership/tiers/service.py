@@ -141,12 +141,10 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
             )
 
 
-async def reevaluate(
-    program: ProgramConfig, member_id: uuid.UUID, current: str | None, growth: int, now: dt.datetime
-) -> str | None:
+async def reevaluate(program: ProgramConfig, member_id: uuid.UUID, current: str | None, now: dt.datetime) -> str | None:
     """After a purchase or refund (inside its transaction): upgrade at once when the member
-    qualifies for a higher tier; anything lower waits for the review. The tier held now.
-    (``growth`` is the lifetime balance; the policy's window decides, so it is not needed.)"""
+    qualifies for a higher tier over the policy's window; anything lower waits for the review.
+    The tier held now."""
     config = tier_config(program.settings)
     found = await metrics(program, member_id, now)
     qualified = await hooks().tier_for(program, member_id, found)
