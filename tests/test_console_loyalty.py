@@ -85,3 +85,34 @@ async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_fir
     assert tier_config(program.settings).policy.grace_days == 30
     assert program.settings["paid_plans"][0]["tier"] == "gold" and program.settings["top_up_plans"][0]["bonus"] == 2000
     assert program.settings["points_policy"]["pending_days"] == 7
+
+
+async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
+    shop = console.shop
+    template = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1000, "valid_days": 30}
+    async with console.logged_in("manager") as client:
+        added = await client.post(
+            "/console/loyalty/coupons", data={"text": json.dumps(template), "_csrf_token": csrf_of(client)}
+        )
+        assert added.status_code == 303
+        issued = await client.post(
+            "/console/loyalty/coupons/issue",
+            data={"template": "ten-off", "members": "13812345678", "_csrf_token": csrf_of(client)},
+        )
+        assert issued.status_code == 303
+        nobody = await client.post(
+            "/console/loyalty/coupons/issue",
+            data={"template": "ten-off", "members": "13900000000", "_csrf_token": csrf_of(client)},
+        )
+        assert nobody.status_code == 422 and "13900000000" in nobody.text
+        page = text_of((await client.get("/console/loyalty/coupons")).text)
+        assert "减10元" in page and "0.0%" in page
+        panel = await client.get(f"/console/counter/members/{shop.member_id}")
+        code = panel.text.split('<option value="')[1].split('"')[0]
+        bought = await client.post(
+            f"/console/counter/members/{shop.member_id}/purchase",
+            data={"amount": "100", "coupons": code, "key": "k1", "_csrf_token": csrf_of(client)},
+        )
+        assert "已记录消费 ¥90.00" in text_of(bought.text) and "优惠券抵扣 ¥10.00" in text_of(bought.text)
+        member_page = text_of((await client.get(f"/console/members/{shop.member_id}")).text)
+        assert code in member_page and "已使用" in member_page

@@ -23,6 +23,7 @@ from membership.console import auth, i18n
 from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
+from membership.coupons import console as coupon_pages
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
@@ -101,6 +102,7 @@ def console_router(pages: list[ConsolePage] | None = None) -> Router:
             *key_pages.ROUTES,
             *audit_pages.ROUTES,
             *loyalty_pages.ROUTES,
+            *coupon_pages.ROUTES,
             *tier_pages.ROUTES,
             *_plugin_handlers(pages or []),
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),

@@ -540,6 +540,23 @@ _STATE_FILTERS = {
 }
 
 
+async def recent_coupons(
+    member_id: uuid.UUID, limit: int = 20, usable_on: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The member's latest coupons with their template's name (one statement, for screens); only
+    those usable on the local date ``usable_on`` when given."""
+    usable = " AND c.state = 'issued' AND c.valid_from <= {} AND c.valid_until >= {}" if usable_on else ""
+    return await fetch(
+        "SELECT c.code, t.name, c.state, c.valid_from, c.valid_until, c.redeemed_at FROM coupon c"
+        " JOIN coupon_template t ON t.id = c.template_id WHERE c.member_id = {}"
+        + usable
+        + " ORDER BY c.issued_at DESC LIMIT {}",
+        member_id,
+        *([usable_on, usable_on] if usable_on else []),
+        limit,
+    )
+
+
 async def member_coupons(
     member_id: uuid.UUID, state: str | None = None, page: int = 1, page_size: int = 20
 ) -> tuple[list[dict[str, Any]], int]:

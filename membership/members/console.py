@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from membership.console import i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import member_of_merchant, staff_program, workplace
+from membership.coupons.service import recent_coupons
 from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
@@ -165,6 +166,13 @@ async def _member_page(
         "sales": await member_sales(member_id),
         "tier_history": await tier_history(member_id, limit=10),
         "paid": await paid_memberships(member_id),
+        "coupons": await recent_coupons(member_id),
+        "coupon_states": {
+            "issued": i18n.gettext("usable"),
+            "redeemed": i18n.gettext("used"),
+            "expired": i18n.gettext("expired"),
+            "void": i18n.gettext("void"),
+        },
         "tier_reasons": {
             "upgrade": i18n.gettext("upgrade"),
             "renewal": i18n.gettext("kept for another period"),

@@ -24,9 +24,11 @@ from litestar.response import ServerSentEvent, Template
 from membership.console import i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import Workplace, member_of_merchant, workplace
+from membership.coupons import service as coupons
 from membership.errors import MemberNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
+from membership.ledger.top_up_plans import top_up_plans
 from membership.members import service as members
 from membership.readers.api import REPLAY_SECONDS, read_events
 from membership.sales import service as sales
@@ -153,9 +155,12 @@ async def _member_panel(
     staff: StaffInfo, place: Workplace, member_id: uuid.UUID, notice: str = "", error: str = ""
 ) -> Template:
     """The panel of a member of ``place``'s program (found there, or checked by the caller)."""
+    usable = await coupons.recent_coupons(member_id, 10, usable_on=dt.datetime.now(place.program.zone).date())
     context = {
         "member": await members.get_member(member_id),
         "balances": await ledger.balances(member_id),
+        "coupons": usable,
+        "plans": top_up_plans(place.program.settings),
         "place": place,
         "staff": staff,
         "key": uuid.uuid4().hex,
@@ -179,6 +184,8 @@ class ActionForm:
     amount: str = ""
     points: str = ""
     receipt: str = ""
+    coupons: str = ""
+    plan: str = ""
     key: str = ""
     store: str = ""
 
@@ -198,19 +205,31 @@ async def _act(staff: StaffInfo, member_id: uuid.UUID, data: ActionForm, action:
                 receipt_no=data.receipt.strip() or None,
                 idempotency_key=key,
                 actor=staff.actor,
+                coupons=data.coupons.replace(",", " ").split(),
             )
             notice = i18n.gettext("Purchase of %(amount)s recorded: %(points)s points earned.") % {
                 "amount": i18n.money(result.total, place.program.currency),
                 "points": i18n.number(result.points_earned),
             }
+            if result.discount:
+                notice += " " + i18n.gettext("Coupons took off %(discount)s.") % {
+                    "discount": i18n.money(result.discount, place.program.currency)
+                }
         elif action == "redeem":
             points = _whole(data.points, "points")
             await ledger.redeem_points(member_id, points, place.store_id, idempotency_key=key, actor=staff.actor)
             notice = i18n.gettext("%(points)s points redeemed.") % {"points": i18n.number(points)}
         else:
-            amount = parse_amount(data.amount, place.program.currency)
-            await ledger.top_up(member_id, amount, place.store_id, idempotency_key=key, actor=staff.actor)
+            plan = next((p for p in top_up_plans(place.program.settings) if p.code == data.plan), None)
+            amount = plan.pay if plan and not data.amount.strip() else parse_amount(data.amount, place.program.currency)
+            result = await ledger.top_up(
+                member_id, amount, place.store_id, idempotency_key=key, actor=staff.actor, plan=data.plan or None
+            )
             notice = i18n.gettext("Topped up %(amount)s.") % {"amount": i18n.money(amount, place.program.currency)}
+            if result.bonus:
+                notice += " " + i18n.gettext("Bonus %(bonus)s.") % {
+                    "bonus": i18n.money(result.bonus, place.program.currency)
+                }
     except MembershipError as error:
         return await _member_panel(staff, place, member_id, error=error.detail(i18n.current_language()))
     return await _member_panel(staff, place, member_id, notice=notice)

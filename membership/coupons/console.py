@@ -1,0 +1,108 @@
+"""Console page for coupons (优惠券): each template with its figures (issued, usable, redeemed,
+expired, redemption rate, discount given), a template added as JSON (checked first), and coupons
+issued by hand to members named by number or phone."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Template
+
+from membership.console import forms, i18n
+from membership.console.auth import current_staff
+from membership.console.workplace import staff_program
+from membership.coupons import report, service
+from membership.errors import MembershipError, ValidationError
+from membership.members import service as members
+from membership.staff.roles import Permission
+
+CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
+EXAMPLE = {
+    "code": "ten-off",
+    "name": "满100减10",
+    "kind": "amount_off",
+    "amount_off": 1000,
+    "min_spend": 10000,
+    "valid_days": 30,
+    "per_member_limit": 1,
+    "issue_on": "manual",
+}
+
+
+@dataclasses.dataclass
+class IssueForm:
+    """Coupons of ``template`` for the members named (numbers or phones, one per line)."""
+
+    template: str = ""
+    members: str = ""
+
+
+async def _page(request: Request, status: int = 200, text: str = "", **context: Any) -> Template:
+    program = await staff_program(current_staff(request))
+    rows, _ = await report.report(program.id, page_size=200)
+    return forms.page(
+        request,
+        "coupons/templates.html",
+        "loyalty",
+        status,
+        program=program,
+        rows=rows,
+        text=text or json.dumps(EXAMPLE, ensure_ascii=False, indent=2),
+        **context,
+    )
+
+
+@get("/loyalty/coupons", opt=CONFIGURE)
+async def coupons_page(request: Request, done: FromQuery[str] = "") -> Template:
+    """The templates and their figures."""
+    notices = {"added": i18n.gettext("Coupon template added."), "issued": i18n.gettext("Coupons issued.")}
+    return await _page(request, notice=notices.get(done, ""))
+
+
+@post("/loyalty/coupons", opt=CONFIGURE, status_code=303)
+async def add_template(
+    request: Request, data: Annotated[forms.JsonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+) -> Any:
+    """Add a template (its code must be new)."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        try:
+            value = json.loads(data.text or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno})") from None
+        if not isinstance(value, dict):
+            raise ValidationError(field="JSON", reason="an object {...}")
+        await service.create_template(program.id, value, staff.actor)
+    except MembershipError as exc:
+        return await _page(request, 422, text=data.text, error=forms.error_text(exc))
+    return forms.done("/console/loyalty/coupons", "added")
+
+
+@post("/loyalty/coupons/issue", opt=CONFIGURE, status_code=303)
+async def issue(request: Request, data: Annotated[IssueForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+    """Issue the template's coupon to each member named; one unknown name stops it all."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        names = [name.strip() for name in data.members.replace(",", "\n").splitlines() if name.strip()]
+        if not names:
+            raise ValidationError(field="members", reason=i18n.gettext("name at least one member"))
+        member_ids = []
+        for name in names:
+            found, total = await members.search_members(program.id, name, page_size=2)
+            if total != 1:
+                raise ValidationError(field="members", reason=i18n.gettext("no single member is %(name)s", name=name))
+            member_ids.append(found[0].id)
+        await service.issue(program.id, data.template, member_ids, staff.actor)
+    except MembershipError as exc:
+        return await _page(request, 422, error=forms.error_text(exc))
+    return forms.done("/console/loyalty/coupons", "issued")
+
+
+ROUTES = [coupons_page, add_template, issue]
