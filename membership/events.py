@@ -13,9 +13,12 @@ class Event:
     """Something that happened to a member or a program.
 
     ``name`` is dotted and stable (``member.enrolled``, ``purchase.recorded``,
-    ``points.redeemed``, ``points.adjusted``, ``points.expired``, ``sale.refunded``,
-    ``stored_value.topped_up``, ``credential.issued``, ``credential.blocked``,
-    ``credential.replaced``, ``member.erased``, ``tier.changed``); ``data`` holds plain values.
+    ``points.redeemed``, ``points.adjusted``, ``points.expired``, ``points.released``,
+    ``points.expiring``, ``sale.refunded``, ``stored_value.topped_up``,
+    ``stored_value.cashed_out``, ``credential.issued``, ``credential.blocked``,
+    ``credential.replaced``, ``member.erased``, ``member.signed_in``, ``referral.rewarded``,
+    ``tier.changed``, ``paid_membership.bought``, ``paid_membership.expired``,
+    ``coupon.issued``, ``coupon.redeemed``); ``data`` holds plain values.
     """
 
     name: str
