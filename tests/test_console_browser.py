@@ -123,6 +123,9 @@ def test_an_owner_sees_the_dashboard_charts_drawn_and_the_administration_pages(p
         ("settings", "settings", "设置"),
         ("audit", "audit-log", "审计日志"),
         ("plugins", "plugins", "插件"),
+        ("loyalty/rules", "loyalty-rules", "积分规则"),
+        ("loyalty/tiers", "loyalty-tiers", "会员等级"),
+        ("loyalty/coupons", "coupons", "优惠券"),
         ("members", "members", None),
     ):
         page.goto(f"{url}/console/{path}")
