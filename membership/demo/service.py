@@ -8,15 +8,18 @@ import random
 import uuid
 from collections.abc import Callable
 
+from membership.coupons import service as coupons
 from membership.db import fetch_one, use_case
 from membership.demo.names import CATALOG, GIVEN_NAMES, SURNAMES
 from membership.errors import InsufficientPoints, InsufficientStoredValue
+from membership.ledger import points_rules
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.members import service as members
 from membership.org import service as org
 from membership.plugins import hooks
 from membership.sales import service as sales
+from membership.tiers import service as tiers
 
 STORES = (
     ("SH01", "悦享生活 · 上海旗舰店", "上海"),
@@ -133,7 +136,8 @@ async def _purchase_batch(
         counts["purchases"] += 1
         roll = rng.random()
         if roll < 0.04:
-            await ledger.top_up(member_id, rng.choice((50_000, 100_000, 200_000)), rng.choice(store_ids), actor="demo")
+            plan = rng.choice(DEMO_TOP_UP_PLANS)
+            await ledger.top_up(member_id, plan["pay"], rng.choice(store_ids), actor="demo", plan=plan["code"])
             counts["top_ups"] += 1
         elif roll < 0.08:
             try:
@@ -153,6 +157,94 @@ async def _plugin_demo_data(program: org.ProgramConfig, store_ids: list[uuid.UUI
     await hooks().demo_data(program, store_ids, rng)
 
 
+DEMO_RULES = [
+    {"code": "base", "kind": "base_rate", "name": "消费每元 1 积分", "params": {"points": 1, "per_amount": 100}},
+    {
+        "code": "wednesday",
+        "kind": "member_day",
+        "name": "周三会员日双倍积分",
+        "params": {"weekdays": [3], "multiplier_pct": 200},
+        "stacking": "best_of",
+        "priority": 10,
+    },
+    {
+        "code": "fresh",
+        "kind": "category_multiplier",
+        "name": "生鲜 1.5 倍积分",
+        "params": {"categories": ["生鲜"], "multiplier_pct": 150},
+        "stacking": "best_of",
+        "priority": 5,
+    },
+    {
+        "code": "birthday",
+        "kind": "birthday",
+        "name": "生日月双倍积分，送 88 积分",
+        "params": {"window": "month", "multiplier_pct": 200, "gift_points": 88},
+        "priority": 20,
+    },
+    {"code": "welcome", "kind": "sign_up", "name": "注册送 100 积分", "params": {"points": 100}},
+    {"code": "daily-cap", "kind": "cap", "name": "每日最多 20000 积分", "params": {"per_day": 20_000}},
+]
+DEMO_TOP_UP_PLANS = [
+    {"code": "500-50", "name": "充500送50", "pay": 50_000, "bonus": 5_000},
+    {"code": "1000-120", "name": "充1000送120", "pay": 100_000, "bonus": 12_000},
+    {"code": "2000-300", "name": "充2000送300", "pay": 200_000, "bonus": 30_000},
+]
+DEMO_COUPONS = [
+    {
+        "code": "welcome-10",
+        "name": "新人券 满50减10",
+        "kind": "amount_off",
+        "amount_off": 1_000,
+        "min_spend": 5_000,
+        "valid_days": 30,
+        "per_member_limit": 1,
+        "issue_on": "sign_up",
+    },
+    {
+        "code": "birthday-20",
+        "name": "生日券 满100减20",
+        "kind": "amount_off",
+        "amount_off": 2_000,
+        "min_spend": 10_000,
+        "valid_days": 30,
+        "issue_on": "birthday",
+    },
+    {
+        "code": "gold-95",
+        "name": "金卡礼 95折券",
+        "kind": "percent_off",
+        "percent_off": 5,
+        "max_off": 5_000,
+        "valid_days": 60,
+    },
+]
+
+
+async def _configure_loyalty(program: org.ProgramConfig) -> None:
+    """The demo program's rules, tiers, plans and coupons, as a shop would set them up."""
+    for template in DEMO_COUPONS:
+        await coupons.create_template(program.id, template, "demo")
+    tiers_config = [
+        {**{k: v for k, v in tier.items() if k != "min_growth"}, "threshold": tier["min_growth"]}
+        | ({"upgrade_coupons": ["gold-95"]} if tier["code"] == "gold" else {})
+        for tier in TIERS
+    ]
+    policy = {"metric": "growth", "window_days": 365, "period_days": 365, "grace_days": 30, "downgrade": "one_down"}
+    await tiers.configure(program.id, tiers_config, policy, "demo")
+    for rule in DEMO_RULES:
+        await points_rules.create_rule(program.id, rule, "demo")
+    await org.update_settings(
+        program.id,
+        {
+            "top_up_plans": DEMO_TOP_UP_PLANS,
+            "paid_plans": [{"code": "gold-year", "name": "金卡年卡", "tier": "gold", "fee": 19_900, "days": 365}],
+            "points_policy": {"expiry": "end_of_year", "expiry_months": 12, "warn_days": 30},
+        },
+        "demo",
+    )
+
+
 async def create_demo(
     members_count: int = 300, purchases: int = 3000, seed: int = 20261123, step: Step | None = None
 ) -> DemoSummary:
@@ -168,6 +260,7 @@ async def create_demo(
         point_value_minor=1,
         settings={"tiers": TIERS, "min_redeem_points": 100},
     )
+    await _configure_loyalty(program)
     today = dt.datetime.now(program.zone).date()
     member_ids: list[uuid.UUID] = []
     while len(member_ids) < members_count:
