@@ -117,3 +117,15 @@ async def test_an_unknown_counter_action_is_not_found(console):
             f"/console/counter/members/{console.shop.member_id}/refund-all", data={"_csrf_token": csrf_of(client)}
         )
     assert answer.status_code == 404 and "该页面不存在" in answer.text
+
+
+async def test_the_counter_shows_the_tier_benefits(console):
+    from membership.tiers import service as tiers
+
+    shop = console.shop
+    gold = {"code": "gold", "name": "金卡", "threshold": 0, "discount_pct": 5, "free_items": ["停车 2 小时"]}
+    await tiers.configure(shop.program.id, [{**gold, "points_multiplier_pct": 150}], None, "test")
+    await fetch("UPDATE member SET tier = 'gold' WHERE id = {}", shop.member_id)
+    async with console.logged_in("clerk") as client:
+        panel = text_of((await client.get(f"/console/counter/members/{shop.member_id}")).text)
+    assert "金卡" in panel and "会员优惠 5%" in panel and "积分 ×1.5" in panel and "停车 2 小时" in panel

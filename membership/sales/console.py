@@ -30,6 +30,7 @@ from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.ledger.top_up_plans import top_up_plans
 from membership.members import service as members
+from membership.plugins import hooks
 from membership.readers.api import REPLAY_SECONDS, read_events
 from membership.sales import service as sales
 from membership.staff.roles import Permission
@@ -156,8 +157,10 @@ async def _member_panel(
 ) -> Template:
     """The panel of a member of ``place``'s program (found there, or checked by the caller)."""
     usable = await coupons.recent_coupons(member_id, 10, usable_on=dt.datetime.now(place.program.zone).date())
+    member = await members.get_member(member_id)
     context = {
-        "member": await members.get_member(member_id),
+        "member": member,
+        "benefits": hooks().tier_benefits(place.program, member.tier),
         "balances": await ledger.balances(member_id),
         "coupons": usable,
         "plans": top_up_plans(place.program.settings),
