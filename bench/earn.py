@@ -40,6 +40,7 @@ from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
 from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+from membership.ledger.accounts import MEMBER_KINDS
 
 HERE = Path(__file__).resolve().parent
 CHUNK = 20_000
@@ -87,7 +88,7 @@ async def prepare(settings: Settings, members: int) -> dict:
     return {"key": key.secret, "store": str(store), "program": program, "members": member_ids, "cards": cards}
 
 
-_KINDS = ("points", "points_debt", "stored_value", "growth")
+_KINDS = tuple(kind.value for kind in MEMBER_KINDS)  # every account a member has
 _MEMBER_SQL = (
     "INSERT INTO member (id, program_id, member_no, name, gender, birthday_calendar, preferences, tags,"
     " source_channel, consents, created_store_id, status, created_at, updated_at)"
