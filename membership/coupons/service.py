@@ -418,6 +418,18 @@ def occasion_for(
 
 
 @use_case
+async def has_templates(program_id: uuid.UUID, trigger: str) -> bool:
+    """Whether the program has an active template issued on ``trigger`` (one indexed lookup,
+    so bulk flows can skip :func:`issue_by_trigger` when nothing could be issued)."""
+    row = await fetch_one(
+        "SELECT id FROM coupon_template WHERE program_id = {} AND issue_on = {} AND active = {} LIMIT 1",
+        program_id,
+        trigger,
+        True,
+    )
+    return row is not None
+
+
 async def issue_by_trigger(
     program_id: uuid.UUID,
     member_id: uuid.UUID,

@@ -21,6 +21,7 @@ from membership.config import Settings
 from membership.errors import NotConfigured
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536  # page cache per connection (64 MiB)
 R = TypeVar("R")
 
 _state: dict[str, Any] = {"engine": None, "settings": None}
@@ -223,6 +224,7 @@ class MembershipSQLiteEngine(SQLiteEngine):
         connection.execute("PRAGMA foreign_keys = 1")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # the 2 MB default thrashes on big files
         connection.create_function("gen_random_uuid", 0, _uuid4_text)
         return InlineConnection(connection)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from membership.coupons.service import issue_by_trigger
+from membership.coupons.service import has_templates, issue_by_trigger
 from membership.db import emit, fetch, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
@@ -129,16 +129,18 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
             *[value for row in part for value in row],
         )
     config = tier_config(program.settings)
-    for change in changes:
-        if change.from_tier != change.to_tier:
-            data = {"from": change.from_tier, "to": change.to_tier, "reason": change.reason}
-            emit(Event("tier.changed", program.id, change.member_id, data))
-        if rank(config, change.to_tier) > rank(config, change.from_tier):
+    upgrades = [c for c in changes if rank(config, c.to_tier) > rank(config, c.from_tier)]
+    if upgrades and (any(t.upgrade_coupons for t in config.tiers) or await has_templates(program.id, "tier_upgrade")):
+        for change in upgrades:  # only when some coupon may come with an upgrade
             benefits = hooks().tier_benefits(program, change.to_tier)
             welcome = benefits.upgrade_coupons if benefits else ()
             await issue_by_trigger(
                 program.id, change.member_id, "tier_upgrade", tier=change.to_tier, templates=welcome, now=now
             )
+    for change in changes:
+        if change.from_tier != change.to_tier:
+            data = {"from": change.from_tier, "to": change.to_tier, "reason": change.reason}
+            emit(Event("tier.changed", program.id, change.member_id, data))
 
 
 async def reevaluate(program: ProgramConfig, member_id: uuid.UUID, current: str | None, now: dt.datetime) -> str | None:
