@@ -417,7 +417,6 @@ def occasion_for(
     raise ValidationError(field="trigger", reason=f"one of {', '.join(TRIGGERS[1:])}")
 
 
-@use_case
 async def has_templates(program_id: uuid.UUID, trigger: str) -> bool:
     """Whether the program has an active template issued on ``trigger`` (one indexed lookup,
     so bulk flows can skip :func:`issue_by_trigger` when nothing could be issued)."""
@@ -430,6 +429,7 @@ async def has_templates(program_id: uuid.UUID, trigger: str) -> bool:
     return row is not None
 
 
+@use_case
 async def issue_by_trigger(
     program_id: uuid.UUID,
     member_id: uuid.UUID,
