@@ -57,12 +57,24 @@ def json_page(
     )
 
 
-def json_list(text: str) -> list[Any]:
-    """A JSON list typed in a form; ``ValidationError`` says where it is not JSON."""
+def _json(text: str, empty: str) -> Any:
     try:
-        value = json.loads(text or "[]")
+        return json.loads(text or empty)
     except json.JSONDecodeError as exc:
         raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+def json_list(text: str) -> list[Any]:
+    """A JSON list typed in a form; ``ValidationError`` says where it is not JSON."""
+    value = _json(text, "[]")
     if not isinstance(value, list):
         raise ValidationError(field="JSON", reason="a list [...]")
+    return value
+
+
+def json_object(text: str, shape: str = "{...}") -> dict[str, Any]:
+    """A JSON object typed in a form (``shape`` shows what is expected when it is not one)."""
+    value = _json(text, "{}")
+    if not isinstance(value, dict):
+        raise ValidationError(field="JSON", reason=f"an object {shape}")
     return value

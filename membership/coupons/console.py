@@ -72,13 +72,7 @@ async def add_template(
     staff = current_staff(request)
     program = await staff_program(staff)
     try:
-        try:
-            value = json.loads(data.text or "{}")
-        except json.JSONDecodeError as exc:
-            raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno})") from None
-        if not isinstance(value, dict):
-            raise ValidationError(field="JSON", reason="an object {...}")
-        await service.create_template(program.id, value, staff.actor)
+        await service.create_template(program.id, forms.json_object(data.text), staff.actor)
     except MembershipError as exc:
         return await _page(request, 422, text=data.text, error=forms.error_text(exc))
     return forms.done("/console/loyalty/coupons", "added")

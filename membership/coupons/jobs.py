@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from membership.coupons.service import chunks, date_of, ended, issue_rows, local_today, occasion_for
-from membership.db import fetch, fetch_one, is_sqlite, use_case
+from membership.db import fetch, fetch_one, is_sqlite, placeholders, use_case
 from membership.jobs.interface import Job, JobResult, Progress
 from membership.members.birthdays import birthday_in_year
 from membership.org.service import ProgramConfig, list_programs
@@ -66,7 +66,7 @@ async def birthday_members(program: ProgramConfig, template: dict[str, Any], tod
         solar = f"substr({_month_day('m.birthday')}, 1, 2) = {{}}"
         solar_args: list[Any] = [today.strftime("%m")]
     else:
-        solar = f"{_month_day('m.birthday')} IN ({', '.join('{}' for _ in solar_days)})"
+        solar = f"{_month_day('m.birthday')} IN ({placeholders(solar_days)})"
         solar_args = list(solar_days)
     fresh = (
         " AND NOT EXISTS (SELECT 1 FROM coupon c WHERE c.template_id = {} AND c.member_id = m.id AND c.occasion = {})"

@@ -12,7 +12,7 @@ from typing import Any
 from membership.audit import service as audit
 from membership.coupons.discounts import AppliedCoupon, HeldCoupon, evaluate
 from membership.coupons.service import COUPON_SELECT, date_of, local_today, normalise_code, uuids_of, well_formed
-from membership.db import emit, fetch, fetch_one
+from membership.db import emit, fetch, fetch_one, placeholders
 from membership.errors import CouponAlreadyRedeemed, CouponNotFound, ValidationError
 from membership.events import Event
 from membership.ledger.rules import LineInput
@@ -82,7 +82,7 @@ async def quote(
     if not codes:
         return NO_COUPONS
     wanted = checked_codes(codes)
-    marks = ", ".join("{}" for _ in wanted)
+    marks = placeholders(wanted)
     rows = await fetch(COUPON_SELECT + f" WHERE c.code IN ({marks}) AND c.program_id = {{}}", *wanted, program.id)
     by_code = {row["code"]: row for row in rows}
     for code in wanted:

@@ -28,7 +28,7 @@ import segno
 
 from membership.audit import service as audit
 from membership.coupons.templates import TRIGGERS, TemplateDef, parse_template, validity
-from membership.db import emit, fetch, fetch_one, is_sqlite, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import (
     CouponAlreadyRedeemed,
@@ -176,7 +176,7 @@ async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: st
     if await fetch_one("SELECT id FROM coupon_template WHERE program_id = {} AND code = {}", program_id, template.code):
         raise ValidationError(field="code", reason=f"template {template.code!r} already exists; change it instead")
     now = _now()
-    marks = ", ".join("{}" for _ in range(17))
+    marks = placeholders(range(17))
     await fetch(
         f"INSERT INTO coupon_template (id, program_id, {_TEMPLATE_COLUMNS}, active, created_at, updated_at)"
         f" VALUES ({{}}, {{}}, {marks}, {{}}, {{}}, {{}})",
@@ -267,7 +267,7 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 async def _held_counts(template_id: uuid.UUID, member_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     counts: dict[uuid.UUID, int] = {}
     for chunk in chunks(member_ids):
-        marks = ", ".join("{}" for _ in chunk)
+        marks = placeholders(chunk)
         rows = await fetch(
             "SELECT member_id, COUNT(*) AS n FROM coupon WHERE template_id = {} AND state <> 'void'"
             f" AND member_id IN ({marks}) GROUP BY member_id",
@@ -375,7 +375,7 @@ async def issue(
     if not wanted:
         raise ValidationError(field="member_ids", reason="at least one member")
     for chunk in chunks(wanted):
-        marks = ", ".join("{}" for _ in chunk)
+        marks = placeholders(chunk)
         found = await fetch(
             f"SELECT id FROM member WHERE program_id = {{}} AND status = 'active' AND id IN ({marks})",
             program_id,
@@ -469,7 +469,7 @@ async def issue_by_trigger(
         matches, args = "issue_on = {} AND (tier IS NULL OR tier = {})", [trigger, tier]
     named = list(dict.fromkeys(templates))
     if named:
-        matches = f"({matches}) OR code IN ({', '.join('{}' for _ in named)})"
+        matches = f"({matches}) OR code IN ({placeholders(named)})"
         args += named
     rows = await fetch(
         f"SELECT * FROM coupon_template WHERE program_id = {{}} AND active = {{}} AND ({matches}) ORDER BY code",

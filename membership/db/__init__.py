@@ -11,7 +11,7 @@ import os
 os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
 
 from membership.db.engine import close_database, current_engine, is_sqlite, open_database
-from membership.db.sql import execute, fetch, fetch_one
+from membership.db.sql import execute, fetch, fetch_one, placeholders
 from membership.db.transaction import emit, use_case
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "fetch_one",
     "is_sqlite",
     "open_database",
+    "placeholders",
     "use_case",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from piccolo.querystring import QueryString
@@ -54,6 +54,11 @@ async def execute(sql: str, *args: Any) -> None:
     """Run a statement whose rows (if any) are not needed."""
     _record(sql)
     await current_engine().run_querystring(QueryString(sql, *args))
+
+
+def placeholders(values: Iterable[Any]) -> str:
+    """``{}, {}, …``: one placeholder per value, for ``IN (…)`` lists and multi-row ``VALUES``."""
+    return ", ".join("{}" for _ in values)
 
 
 def json_column(value: Any) -> Any:

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.db import emit, fetch, fetch_one, use_case
+from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
 from membership.ledger.accounts import Kind
@@ -41,16 +41,12 @@ class Released:
     points: int
 
 
-def _marks(values: list[Any]) -> str:
-    return ", ".join("{}" for _ in values)
-
-
 @use_case
 async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> Released:
     ids = [row["id"] for row in await fetch(_DUE + " LIMIT {}", program.id, now, chunk_size)]
     if not ids:
         return Released(0, 0)
-    marks = _marks(ids)
+    marks = placeholders(ids)
     total = int((await fetch_one(f"SELECT SUM(remaining) AS n FROM points_lot WHERE id IN ({marks})", *ids))["n"])
     writer = await PostingWriter(program, "release", None, now, reason=REASON).open()
     per_account = (
@@ -102,7 +98,7 @@ async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[u
     owing = await fetch(
         "SELECT DISTINCT a.member_id FROM points_lot l JOIN ledger_account a ON a.id = l.account_id"
         " JOIN ledger_account d ON d.member_id = a.member_id AND d.kind = 'points_debt'"
-        f" WHERE l.id IN ({_marks(lot_ids)}) AND d.balance < 0",
+        f" WHERE l.id IN ({placeholders(lot_ids)}) AND d.balance < 0",
         *lot_ids,
     )
     for row in owing:
@@ -151,7 +147,7 @@ async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.dateti
     if not lots:
         return 0
     ids = [lot["id"] for lot in lots]
-    await fetch(f"UPDATE points_lot SET warned_at = {{}} WHERE id IN ({_marks(ids)})", now, *ids)
+    await fetch(f"UPDATE points_lot SET warned_at = {{}} WHERE id IN ({placeholders(ids)})", now, *ids)
     per_member: dict[uuid.UUID, dict[str, Any]] = {}
     for lot in lots:
         warning = per_member.setdefault(lot["member_id"], {"points": 0, "expires_at": lot["expires_at"]})

@@ -16,7 +16,7 @@ import msgspec
 from cachetools import TTLCache
 
 from membership.audit import service as audit
-from membership.db import fetch, fetch_one, use_case
+from membership.db import fetch, fetch_one, placeholders, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import RuleNotFound, ValidationError
@@ -149,7 +149,7 @@ async def member_facts(
     birthday_codes = [rule.code for rule in rules if rule.kind == "birthday" and rule.params.get("gift_points")]
     gift_given = "0"
     if birthday_codes:
-        marks = ", ".join("{}" for _ in birthday_codes)
+        marks = placeholders(birthday_codes)
         gift_given = (
             "(SELECT COUNT(*) FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
             f" WHERE a.member_id = m.id AND a.kind = 'points' AND e.rule IN ({marks}) AND e.created_at >= {{}})"

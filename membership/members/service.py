@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, use_case
+from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import (
     CredentialExists,
@@ -225,7 +225,7 @@ async def enrol(
         **columns,
     }
     names = ", ".join(values)
-    await fetch(f"INSERT INTO member ({names}) VALUES ({', '.join('{}' for _ in values)})", *values.values())
+    await fetch(f"INSERT INTO member ({names}) VALUES ({placeholders(values)})", *values.values())
     for kind in MEMBER_KINDS:
         await fetch(
             "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
@@ -438,7 +438,7 @@ async def search_members(
         conditions = ["name LIKE {}", "member_no = {}"]
         args += [f"%{q}%", q]
         if ids:
-            conditions.append("id IN (" + ", ".join("{}" for _ in ids) + ")")
+            conditions.append("id IN (" + placeholders(ids) + ")")
             args += sorted(ids)
         where += " AND (" + " OR ".join(conditions) + ")"
     total = (await fetch_one(f"SELECT COUNT(*) AS n FROM member WHERE {where}", *args))["n"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from membership.db import execute, fetch, use_case
+from membership.db import execute, fetch, placeholders, use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.members.credentials import hint
 from membership.members.service import identify
@@ -119,7 +119,7 @@ async def recent_reads(
         where.append("r.occurred_at > {}")
         args.append(since)
     if read_ids is not None:
-        where.append("r.id IN (" + ", ".join("{}" for _ in read_ids) + ")")
+        where.append("r.id IN (" + placeholders(read_ids) + ")")
         args.extend(read_ids)
     rows = await fetch(
         "SELECT * FROM (SELECT r.id, r.program_id, r.store_id, r.station, r.driver, r.outcome, r.kind, r.hint,"

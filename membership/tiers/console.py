@@ -15,7 +15,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
-from membership.errors import MembershipError, ValidationError
+from membership.errors import MembershipError
 from membership.org.service import update_settings
 from membership.staff.roles import Permission
 from membership.tiers import service
@@ -53,12 +53,7 @@ async def save_tiers(
     staff = current_staff(request)
     program = await staff_program(staff)
     try:
-        try:
-            value = json.loads(data.text or "{}")
-        except json.JSONDecodeError as exc:
-            raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno})") from None
-        if not isinstance(value, dict):
-            raise ValidationError(field="JSON", reason='an object {"tiers": [...], "policy": {...}}')
+        value = forms.json_object(data.text, '{"tiers": [...], "policy": {...}}')
         await service.configure(program.id, value.get("tiers", []), value.get("policy"), staff.actor)
     except MembershipError as exc:
         title = i18n.gettext("Tiers")

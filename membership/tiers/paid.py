@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, use_case
+from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
@@ -129,9 +129,7 @@ async def buy(
             "refunded_amount": 0,
             "created_at": now,
         }
-        await fetch(
-            f"INSERT INTO paid_membership ({', '.join(row)}) VALUES ({', '.join('{}' for _ in row)})", *row.values()
-        )
+        await fetch(f"INSERT INTO paid_membership ({', '.join(row)}) VALUES ({placeholders(row)})", *row.values())
         member_tier = await _lift(program, member_id, plan.tier, row["ends_at"], now)
         await audit.record(
             actor, "paid_membership.buy", "member", member_id, program.id, {"plan": plan.code, "fee": plan.fee}
@@ -172,7 +170,7 @@ async def _settle_tiers(program: ProgramConfig, member_ids: list[uuid.UUID], now
     active paid membership still holds it."""
     if not member_ids:
         return
-    marks = ", ".join("{}" for _ in member_ids)
+    marks = placeholders(member_ids)
     rows = await fetch(f"SELECT id, tier FROM member WHERE id IN ({marks})", *member_ids)
     config = tier_config(program.settings)
     paid: dict[uuid.UUID, int] = {}
@@ -265,7 +263,7 @@ async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
     if not rows:
         return 0
     ids = [row["id"] for row in rows]
-    await fetch(f"UPDATE paid_membership SET status = 'expired' WHERE id IN ({', '.join('{}' for _ in ids)})", *ids)
+    await fetch(f"UPDATE paid_membership SET status = 'expired' WHERE id IN ({placeholders(ids)})", *ids)
     await _settle_tiers(program, sorted({row["member_id"] for row in rows}), now)
     for row in rows:
         emit(Event("paid_membership.expired", program.id, row["member_id"], {"membership_id": row["id"]}))

@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger
-from membership.db import emit, fetch, use_case
+from membership.db import emit, fetch, placeholders, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Progress
 from membership.org.service import ProgramConfig, list_programs, update_settings
@@ -54,17 +54,13 @@ def rank(config: TierConfig, tier: str | None) -> int:
     return -1
 
 
-def _marks(values: list[Any]) -> str:
-    return ", ".join("{}" for _ in values)
-
-
 async def window_metrics(
     program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime
 ) -> dict[uuid.UUID, TierMetrics]:
     """Growth, net spend, points and visits of each member over the policy's window: one statement
     however many members."""
     since = now - dt.timedelta(days=tier_config(program.settings).policy.window_days)
-    marks = _marks(member_ids)
+    marks = placeholders(member_ids)
     rows = await fetch(
         "SELECT m.id AS member_id, COALESCE(g.total, 0) AS growth, COALESCE(s.spend, 0) AS spend,"
         " COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points FROM member m"
@@ -109,11 +105,11 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
     for (tier, renewal), ids in groups.items():
         review_at = review if tier is not None else None
         if renewal:
-            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE id IN ({_marks(ids)})", review_at, *ids)
+            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE id IN ({placeholders(ids)})", review_at, *ids)
         else:
             await fetch(
                 f"UPDATE member SET tier = {{}}, tier_since = {{}}, tier_review_at = {{}}, updated_at = {{}}"
-                f" WHERE id IN ({_marks(ids)})",
+                f" WHERE id IN ({placeholders(ids)})",
                 tier,
                 now,
                 review_at,
