@@ -17,7 +17,7 @@ from membership.api.docs import answers, body
 from membership.api.schemas import Page, PageSize, Reason
 from membership.api.security import current_key, member_for, program_for
 from membership.coupons import report, service
-from membership.coupons.templates import BirthdayWindow, Code, Kind, Minor, PositiveMinor, Trigger
+from membership.coupons.templates import Code, TemplateTerms
 from membership.errors import CouponCodeNotFound, ProgramNotFound, ValidationError
 from membership.org.service import get_program
 
@@ -26,7 +26,7 @@ SVG = "image/svg+xml"
 PNG = "image/png"
 
 
-class TemplateIn(msgspec.Struct, forbid_unknown_fields=True):
+class TemplateIn(TemplateTerms, frozen=True, kw_only=True):
     """A coupon template (券模板). ``kind``: ``amount_off`` (``amount_off`` minor units),
     ``percent_off`` (``percent_off`` %, rounded down, capped by ``max_off``) or ``free_item``
     (one unit of ``free_sku``). ``min_spend``: the lines' total before discounts must reach it.
@@ -36,23 +36,7 @@ class TemplateIn(msgspec.Struct, forbid_unknown_fields=True):
     with other stackable coupons. ``issue_on``: ``manual``, ``birthday`` (``birthday_window`` day or
     month), ``tier_upgrade`` (on reaching ``tier``; null: any), ``sign_up`` or ``referral``."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    kind: Kind
     code: Code | None = None
-    amount_off: Minor = 0
-    percent_off: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
-    max_off: PositiveMinor | None = None
-    free_sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    min_spend: Minor = 0
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
-    valid_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] | None = None
-    per_member_limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
-    store_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=1000)] = []
-    stackable: bool = False
-    issue_on: Trigger = "manual"
-    tier: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
-    birthday_window: BirthdayWindow = "day"
 
 
 class TemplateOut(msgspec.Struct):

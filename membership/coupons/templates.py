@@ -26,8 +26,8 @@ Trigger = Literal["manual", "birthday", "tier_upgrade", "sign_up", "referral"]
 BirthdayWindow = Literal["day", "month"]
 
 
-class TemplateDef(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """A coupon template.
+class TemplateTerms(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """What a coupon template says, but its code (the API takes the code from the path on a change).
 
     ``kind``: ``amount_off`` takes ``amount_off`` minor units off; ``percent_off`` takes
     ``percent_off`` % (1–100, rounded down) capped by ``max_off``; ``free_item`` gives one unit of
@@ -45,7 +45,6 @@ class TemplateDef(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     ``tier_upgrade`` (on reaching ``tier``; None: any tier), ``sign_up`` or ``referral``.
     """
 
-    code: Code
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     kind: Kind
     amount_off: Minor = 0
@@ -62,6 +61,12 @@ class TemplateDef(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     issue_on: Trigger = "manual"
     tier: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
     birthday_window: BirthdayWindow = "day"
+
+
+class TemplateDef(TemplateTerms, frozen=True, kw_only=True):
+    """A coupon template: its terms (:class:`TemplateTerms`) and its code."""
+
+    code: Code
 
 
 def _convert(data: Any) -> TemplateDef:
