@@ -20,7 +20,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from membership.audit import service as audit
-from membership.db import fetch, fetch_one, use_case
+from membership.db import fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import Unauthorized, ValidationError
@@ -115,7 +115,7 @@ async def create_api_key(
     while await fetch_one("SELECT id FROM api_key WHERE prefix = {}", prefix):
         prefix = secrets.token_hex(4)  # pragma: no cover - one chance in 4 billion per key
     secret = f"mk_{prefix}_{secrets.token_urlsafe(24)}"
-    key_id = uuid.uuid4()
+    key_id = new_id()
     await fetch(
         "INSERT INTO api_key (id, name, prefix, key_hash, scopes, merchant_id, store_id, rate_limit, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",

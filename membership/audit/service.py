@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from membership.db import execute
+from membership.db import execute, new_id
 
 
 async def record(
@@ -22,7 +22,7 @@ async def record(
     await execute(
         "INSERT INTO audit_log (id, occurred_at, actor, action, object_type, object_id, program_id, details)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         dt.datetime.now(dt.UTC),
         actor,
         action,

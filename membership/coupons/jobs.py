@@ -9,7 +9,7 @@ from typing import Any
 
 from membership.coupons.service import chunks, date_of, ended, issue_rows, local_today, occasion_for
 from membership.db import fetch, fetch_one, is_sqlite, placeholders, use_case
-from membership.jobs.interface import Job, JobResult, Progress
+from membership.jobs.interface import Job, JobResult, Progress, between_chunks
 from membership.members.birthdays import birthday_in_year
 from membership.org.service import ProgramConfig, list_programs
 
@@ -46,6 +46,7 @@ async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int =
         while n := await _expire_chunk(program.id, today, now, chunk_size):
             done += n
             progress(done, total)
+            await between_chunks()
     return JobResult(done, f"{done} coupons expired")
 
 
@@ -131,6 +132,7 @@ async def grant_birthday_coupons(now: dt.datetime, progress: Progress) -> JobRes
             issued += await _grant(program, template, chunk, occasion, now)
             done += len(chunk)
             progress(done, total)
+            await between_chunks()
     return JobResult(issued, f"{issued} birthday coupons issued")
 
 

@@ -28,7 +28,7 @@ import segno
 
 from membership.audit import service as audit
 from membership.coupons.templates import TRIGGERS, TemplateDef, parse_template, validity
-from membership.db import emit, fetch, fetch_one, is_sqlite, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import (
     CouponAlreadyRedeemed,
@@ -180,7 +180,7 @@ async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: st
     await fetch(
         f"INSERT INTO coupon_template (id, program_id, {_TEMPLATE_COLUMNS}, active, created_at, updated_at)"
         f" VALUES ({{}}, {{}}, {marks}, {{}}, {{}}, {{}})",
-        uuid.uuid4(),
+        new_id(),
         program_id,
         *_values(template),
         True,
@@ -304,7 +304,7 @@ async def issue_rows(
     for chunk in chunks(member_ids):
         args: list[Any] = []
         for member_id in chunk:
-            args += [uuid.uuid4(), template["id"], program.id, member_id, new_code(), occasion, actor, now]
+            args += [new_id(), template["id"], program.id, member_id, new_code(), occasion, actor, now]
             args += [first, last, now]
         rows = await fetch(
             "INSERT INTO coupon (id, template_id, program_id, member_id, code, state, occasion, issued_by,"

@@ -11,18 +11,23 @@ import os
 os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
 
 from membership.db.engine import close_database, current_engine, is_sqlite, open_database
-from membership.db.sql import execute, fetch, fetch_one, placeholders
+from membership.db.ids import new_id
+from membership.db.sql import any_of, execute, fetch, fetch_one, id_set, placeholders, rows_table
 from membership.db.transaction import emit, use_case
 
 __all__ = [
+    "any_of",
     "close_database",
     "current_engine",
     "emit",
     "execute",
     "fetch",
     "fetch_one",
+    "id_set",
     "is_sqlite",
+    "new_id",
     "open_database",
     "placeholders",
+    "rows_table",
     "use_case",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from membership.config import Settings
+from membership.db.ids import new_id_text
 from membership.errors import NotConfigured
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,7 +37,7 @@ def database_cache(cache: MutableMapping[Any, Any]) -> MutableMapping[Any, Any]:
     return cache
 
 
-def _uuid4_text() -> str:
+def _uuid4_text() -> str:  # gen_random_uuid(), as early migrations call it
     return str(uuid.uuid4())
 
 
@@ -45,19 +47,39 @@ class InlineConnection:
     SQLite runs in-process and a statement takes microseconds, so statements run inline: no
     thread hand-off per statement (aiosqlite makes three or four, ~0.1 ms each, which dominated a
     purchase). The two operations that can wait run in a worker thread: ``BEGIN IMMEDIATE`` (waits
-    for another process's write lock, up to the busy timeout) and ``COMMIT`` (waits for fsync).
+    for another process's write lock, up to the busy timeout: :meth:`_begin`) and ``COMMIT`` (waits
+    for fsync).
     """
-
-    _THREADED = ("BEGIN", "COMMIT", "END")
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
 
     async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows."""
-        if sql.lstrip()[:6].upper().startswith(self._THREADED):
+        head = sql.lstrip()[:6].upper()
+        if head.startswith("BEGIN"):
+            return await asyncio.to_thread(self._begin, sql)
+        if head.startswith(("COMMIT", "END")):
             return await asyncio.to_thread(self._run, sql, args)
         return self._run(sql, args)
+
+    def _begin(self, sql: str) -> list[dict[str, Any]]:
+        """Start a transaction, polling every millisecond while another process holds the write
+        lock (up to the busy timeout). SQLite's own busy handler backs off to 100 ms sleeps, so a
+        process that commits and begins again at once (a job's next chunk) would keep the lock
+        from a till that waits; polling takes the lock in the moment between two chunks."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        self.connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    return self._run(sql, ())
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                        raise
+                time.sleep(0.001)
+        finally:
+            self.connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
     def _run(self, sql: str, args: Any) -> list[dict[str, Any]]:
         cursor = self.connection.execute(sql, args or ())
@@ -153,8 +175,8 @@ class MembershipSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine with the pragmas the ledger relies on and persistent connections.
 
     Every connection runs with ``synchronous=FULL`` (an acknowledged commit survives a power
-    cut), a busy timeout, foreign keys, and a ``gen_random_uuid()`` SQL function so set-based
-    inserts read the same on SQLite and PostgreSQL. Connections are opened once and kept (Piccolo
+    cut), a busy timeout, foreign keys, and ``uuid7()`` (and ``gen_random_uuid()``) SQL functions so
+    set-based inserts read the same on SQLite and PostgreSQL. Connections are opened once and kept (Piccolo
     opens one, with an aiosqlite thread, per query or transaction) and run statements inline
     (:class:`InlineConnection`): write transactions share one writer connection, queued on an
     asyncio lock instead of SQLite's busy handler, with group commit (:meth:`write`); reads use
@@ -226,6 +248,7 @@ class MembershipSQLiteEngine(SQLiteEngine):
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # the 2 MB default thrashes on big files
         connection.create_function("gen_random_uuid", 0, _uuid4_text)
+        connection.create_function("uuid7", 0, new_id_text)
         return InlineConnection(connection)
 
     def _pool(self) -> _Connections:

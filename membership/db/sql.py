@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from piccolo.querystring import QueryString
 
-from membership.db.engine import current_engine
+from membership.db.engine import current_engine, is_sqlite
 
 _recording: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("recording", default=None)
 
@@ -64,3 +64,33 @@ def placeholders(values: Iterable[Any]) -> str:
 def json_column(value: Any) -> Any:
     """A JSON column's value: SQLite and asyncpg return the text, Piccolo may return it decoded."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def any_of(column: str, values: Sequence[Any]) -> tuple[str, Any]:
+    """(condition, argument): ``column`` is one of ``values``, bound as one parameter however many
+    values there are (a placeholder per value costs a bind each, and Piccolo compiles each one):
+    ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM json_each(text))`` on SQLite."""
+    if is_sqlite():
+        return f"{column} IN (SELECT value FROM json_each({{}}))", json.dumps([str(v) for v in values])
+    return f"{column} = ANY({{}})", list(values)
+
+
+def id_set(ids: Sequence[Any]) -> tuple[str, Any]:
+    """(query, argument): a one-column (``id``) query of the UUIDs ``ids``, bound as one parameter,
+    for a ``WITH`` clause that several conditions share."""
+    if is_sqlite():
+        return "SELECT value AS id FROM json_each({})", json.dumps([str(i) for i in ids])
+    return "SELECT unnest(CAST({} AS uuid[])) AS id", list(ids)
+
+
+def rows_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """(table, arguments): ``rows`` as a derived table ``t`` to select from, bound as one parameter
+    per column on PostgreSQL (``unnest`` of arrays) and one on SQLite (a JSON array of rows read by
+    ``json_each``). ``columns`` are (name, PostgreSQL type) pairs; values are text, integers or
+    None (UUIDs pass as text)."""
+    names = ", ".join(name for name, _ in columns)
+    if is_sqlite():
+        picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns))
+        return f"(SELECT {picks} FROM json_each({{}})) AS t", [json.dumps(rows, default=str)]
+    arrays = ", ".join(f"CAST({{}} AS {kind}[])" for _, kind in columns)
+    return f"unnest({arrays}) AS t({names})", [list(column) for column in zip(*rows, strict=True)]

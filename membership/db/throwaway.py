@@ -45,14 +45,18 @@ class ThrowawayCluster:
     """A PostgreSQL cluster in a temporary folder; ``dsn`` is ``postgresql://postgres@127.0.0.1:PORT``.
 
     ``durable=False`` turns fsync off (tests); benchmarks keep the defaults so commits are real.
+    ``settings`` are more server settings (``{"shared_buffers": "4GB"}``).
     """
 
-    def __init__(self, bindir: Path, durable: bool = True, max_connections: int = 200) -> None:
+    def __init__(
+        self, bindir: Path, durable: bool = True, max_connections: int = 200, settings: dict[str, str] | None = None
+    ) -> None:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="membership-pg-"))
         self.port = free_port()
         self.durable = durable
         self.max_connections = max_connections
+        self.settings = settings or {}
 
     @property
     def dsn(self) -> str:
@@ -69,6 +73,7 @@ class ThrowawayCluster:
         options = f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections={self.max_connections}"
         if not self.durable:
             options += " -c fsync=off"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         _as_postgres(f'{self.bindir}/pg_ctl -D {data} -l {self.root}/log -w -o "{options}" start')
         return self
 

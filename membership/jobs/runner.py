@@ -19,7 +19,7 @@ import socket
 import uuid
 from typing import Any
 
-from membership.db import execute, fetch, fetch_one, is_sqlite, use_case
+from membership.db import execute, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.errors import JobNotFound
 from membership.jobs.interface import JobResult, Progress
 from membership.plugins import hooks
@@ -57,7 +57,7 @@ async def _take(name: str, worker: str, slot: dt.datetime | None) -> tuple[uuid.
         return None, "another worker", False  # locked this very moment by a worker taking it
     if lease["leased_until"] is not None and lease["leased_until"] > now:
         return None, lease["holder"], False
-    run_id, served = uuid.uuid4(), None
+    run_id, served = new_id(), None
     if slot is not None:
         served = await fetch_one("SELECT id, finished_at FROM job_run WHERE name = {} AND slot = {}", name, slot)
         if served is not None and served["finished_at"] is not None:

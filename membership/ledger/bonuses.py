@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 
 from membership.coupons.service import issue_by_trigger
-from membership.db import emit, fetch, fetch_one, use_case
+from membership.db import emit, fetch, fetch_one, new_id, use_case
 from membership.events import Event
 from membership.ledger.accounts import Kind
 from membership.ledger.points_rules import active_rules
@@ -95,7 +95,7 @@ async def sign_in(member_id: uuid.UUID, actor: str = "app", now: dt.datetime | N
     inserted = await fetch(
         "INSERT INTO sign_in (id, program_id, member_id, day, streak, points, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, day) DO NOTHING RETURNING id",
-        uuid.uuid4(),
+        new_id(),
         program.id,
         member_id,
         today,

@@ -1,9 +1,11 @@
 """Points expiry (积分过期): set-based, chunked, resumable, idempotent.
 
-Each chunk is one transaction: it marks up to ``chunk_size`` due lots of one program with a new
-posting id, then writes the member entries (one per account), the contra entry, the balances and
-the lots from that mark — five statements whatever the chunk size. A crash loses at most the
-chunk in flight (it rolls back); a second run finds nothing due and changes nothing.
+Each chunk is one transaction that takes the member accounts owning the next ``chunk_size`` due
+lots of one program and expires all their due lots: the lots (each written once), the posting
+with one entry per account (so each account is written once per run) and the contra entry, and
+the balances — one statement on PostgreSQL, a few on SQLite, whatever the chunk size. A
+crash loses at most the chunk in flight (it rolls back); a second run finds nothing due and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import dataclasses
 import datetime as dt
 import uuid
 
-from membership.db import emit, fetch, fetch_one, is_sqlite, use_case
+from membership.db import emit, execute, fetch_one, is_sqlite, new_id, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress
+from membership.jobs.interface import JobResult, Progress, between_chunks
 from membership.ledger.accounts import Kind
-from membership.ledger.service import PostingWriter
+from membership.ledger.service import system_account
 from membership.org.service import ProgramConfig, list_programs
 
 REASON = "积分到期 / points expired"
@@ -31,6 +33,20 @@ class ExpiredChunk:
     accounts: int
 
 
+@dataclasses.dataclass(frozen=True)
+class _Chunk:
+    """One chunk's inputs: ``mark`` becomes its posting's id, ``contra`` is the program's
+    ``system.points_expired`` account."""
+
+    program_id: uuid.UUID
+    now: dt.datetime
+    chunk_size: int
+    account_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    mark: uuid.UUID
+    contra: uuid.UUID
+
+
 async def expire_chunk(
     program: ProgramConfig,
     now: dt.datetime,
@@ -38,51 +54,108 @@ async def expire_chunk(
     account_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
 ) -> ExpiredChunk:
-    """Expire up to ``chunk_size`` due lots of ``program`` (of one account when given), inside
-    the caller's transaction."""
-    mark = uuid.uuid4()
-    only_account = " AND account_id = {}" if account_id else ""
-    # PostgreSQL plans "id IN (SELECT … LIMIT n)" as a scan of the whole table; an array of ids
-    # goes through the primary key (SQLite has no arrays and plans the IN well)
-    chosen = "id IN ({})" if is_sqlite() else "id = ANY(ARRAY({}))"
-    due = "SELECT id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}"
-    await fetch(
-        "UPDATE points_lot SET expiry_posting_id = {} WHERE " + chosen.replace("{}", due + only_account + " LIMIT {}"),
-        mark,
-        program.id,
-        now,
-        *([account_id] if account_id else []),
-        chunk_size,
+    """Expire, inside the caller's transaction, every due lot of the accounts that own the next
+    ``chunk_size`` due lots of ``program`` (of one account when given): the lots, one entry per
+    account plus the contra entry, and the balances."""
+    contra = await system_account(program.id, Kind.POINTS_EXPIRED)
+    expire = _expire_on_sqlite if is_sqlite() else _expire_on_postgres
+    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra))
+    if chunk.lots:
+        emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
+    return chunk
+
+
+# PostgreSQL: one statement. A chunk takes the accounts of the next due lots and expires all
+# their due lots (one entry and one balance update per account for the whole run). Accounts are
+# locked before their lots, as a purchase locks them, skipping those a till holds (they wait for
+# the next chunk): the job never waits on a till nor deadlocks with one; lots are re-read locked.
+_POSTGRES = """
+WITH candidate AS (
+  SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}{}
+  ORDER BY expires_at LIMIT {}
+), account AS (
+  SELECT id FROM ledger_account WHERE id IN (SELECT account_id FROM candidate) FOR UPDATE SKIP LOCKED
+), due AS (
+  SELECT id, account_id, remaining FROM points_lot
+  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {} FOR UPDATE
+), lot AS (
+  UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}
+  WHERE id IN (SELECT id FROM due)
+), total AS (
+  SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS points FROM due GROUP BY account_id
+), posting AS (
+  INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)
+  SELECT mark, CAST({} AS uuid), CAST({} AS uuid), 'expire', NULL, NULL, '', reason, at
+  FROM (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
+  WHERE EXISTS (SELECT 1 FROM due)
+), entry AS (
+  INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)
+  SELECT uuid7(), p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
+  FROM (SELECT account_id, -points AS points FROM total
+        UNION ALL SELECT CAST({} AS uuid), SUM(points) FROM total HAVING COUNT(*) > 0) AS x
+  CROSS JOIN (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
+), balance AS (
+  UPDATE ledger_account SET balance = ledger_account.balance - total.points, updated_at = {}
+  FROM total WHERE ledger_account.id = total.account_id
+)
+SELECT (SELECT COUNT(*) FROM due) AS lots, COALESCE(SUM(points), 0) AS points, COUNT(*) AS accounts FROM total
+"""
+
+
+async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
+    only, account = (" AND account_id = {}", [c.account_id]) if c.account_id else ("", [])
+    totals = await fetch_one(
+        _POSTGRES.replace("{}{}", "{}" + only, 1),
+        *(c.program_id, c.now, *account, c.chunk_size, c.now, c.mark),
+        *(c.program_id, c.member_id, c.mark, REASON, c.now),
+        *(c.contra, c.mark, REASON, c.now),
+        c.now,
+    )
+    return ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
+
+
+async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
+    """SQLite (one writer: nothing to lock): the due lots go to a temporary table (memory, no
+    WAL), then each table is written once from it."""
+    only, account = (" AND account_id = {}", [c.account_id]) if c.account_id else ("", [])
+    await execute("CREATE TEMP TABLE IF NOT EXISTS expiring_lot (id TEXT, account_id TEXT, remaining INTEGER)")
+    await execute("DELETE FROM temp.expiring_lot")
+    await execute(
+        "INSERT INTO temp.expiring_lot SELECT id, account_id, remaining FROM points_lot WHERE account_id IN"
+        " (SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}"
+        + only
+        + " ORDER BY expires_at LIMIT {}) AND remaining > 0 AND expires_at <= {}",
+        *(c.program_id, c.now, *account, c.chunk_size, c.now),
     )
     totals = await fetch_one(
         "SELECT COUNT(*) AS lots, COALESCE(SUM(remaining), 0) AS points, COUNT(DISTINCT account_id) AS accounts"
-        " FROM points_lot WHERE expiry_posting_id = {}",
-        mark,
+        " FROM temp.expiring_lot"
     )
     chunk = ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
     if not chunk.lots:
         return chunk
-    writer = await PostingWriter(program, "expire", member_id, now, reason=REASON, posting_id=mark).open()
-    await fetch(
+    await execute(
+        "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
+        " WHERE id IN (SELECT id FROM temp.expiring_lot)",
+        c.mark,
+    )
+    per_account = "SELECT account_id, SUM(remaining) AS points FROM temp.expiring_lot GROUP BY account_id"
+    await execute(
+        "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
+        " VALUES ({}, {}, {}, 'expire', NULL, NULL, '', {}, {})",
+        *(c.mark, c.program_id, c.member_id, REASON, c.now),
+    )
+    await execute(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        " SELECT gen_random_uuid(), {}, account_id, -CAST(SUM(remaining) AS BIGINT), 'expiry', {}, NULL, {}"
-        " FROM points_lot WHERE expiry_posting_id = {} GROUP BY account_id",
-        mark,
-        REASON,
-        now,
-        mark,
+        f" SELECT uuid7(), {{}}, account_id, -points, 'expiry', {{}}, NULL, {{}} FROM ({per_account})"
+        " UNION ALL SELECT uuid7(), {}, {}, {}, 'expiry', {}, NULL, {}",
+        *(c.mark, REASON, c.now, c.mark, c.contra, chunk.points, REASON, c.now),
     )
-    await writer.contra(Kind.POINTS_EXPIRED, chunk.points, "expiry", REASON)
-    await writer.close(written=-chunk.points)
-    await fetch(
-        "UPDATE ledger_account SET balance = balance - x.total, updated_at = {}"
-        " FROM (SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS total FROM points_lot"
-        " WHERE expiry_posting_id = {} GROUP BY account_id) AS x WHERE ledger_account.id = x.account_id",
-        now,
-        mark,
+    await execute(
+        "UPDATE ledger_account SET balance = balance - x.points, updated_at = {}"
+        f" FROM ({per_account}) AS x WHERE ledger_account.id = x.account_id",
+        c.now,
     )
-    await fetch("UPDATE points_lot SET expired = expired + remaining, remaining = 0 WHERE expiry_posting_id = {}", mark)
-    emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
     return chunk
 
 
@@ -103,4 +176,5 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int = 
                 break
             done, points, accounts = done + chunk.lots, points + chunk.points, accounts + chunk.accounts
             progress(done, total)
+            await between_chunks()
     return JobResult(done, f"{points} points expired in {done} lots of {accounts} member accounts")

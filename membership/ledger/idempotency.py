@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from membership.db import fetch, fetch_one, is_sqlite
+from membership.db import fetch, fetch_one, is_sqlite, new_id
 from membership.db.engine import current_settings
 from membership.errors import IdempotencyConflict, IdempotencyKeyInUse, ValidationError
 
@@ -61,7 +61,7 @@ async def once(
     inserted = await fetch(
         "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
         " VALUES ({}, {}, {}, {}, {}, NULL, {}, {}) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-        uuid.uuid4(),
+        new_id(),
         str(scope),
         key,
         operation,

@@ -16,7 +16,7 @@ from typing import Any
 
 from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress
+from membership.jobs.interface import JobResult, Progress, between_chunks
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
 from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots
@@ -55,7 +55,7 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
     )
     await fetch(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        f" SELECT gen_random_uuid(), {{}}, x.account_id, -x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x",
+        f" SELECT uuid7(), {{}}, x.account_id, -x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x",
         writer.id,
         REASON,
         now,
@@ -63,7 +63,7 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
     )
     await fetch(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        f" SELECT gen_random_uuid(), {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
+        f" SELECT uuid7(), {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
         " JOIN ledger_account pend ON pend.id = x.account_id"
         " JOIN ledger_account pa ON pa.member_id = pend.member_id AND pa.kind = 'points'",
         writer.id,
@@ -130,6 +130,7 @@ async def release_pending_points(now: dt.datetime, progress: Progress, chunk_siz
         while (chunk := await _release_chunk(program, now, chunk_size)).lots:
             done, points = done + chunk.lots, points + chunk.points
             progress(done, total)
+            await between_chunks()
     return JobResult(done, f"{points} pending points released in {done} lots")
 
 
@@ -171,4 +172,5 @@ async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size:
         while warned := await _warn_chunk(program, now, until, chunk_size):
             done += warned
             progress(done, done)
+            await between_chunks()
     return JobResult(done, f"{done} expiring lots announced")

@@ -16,7 +16,7 @@ import msgspec
 from cachetools import TTLCache
 
 from membership.audit import service as audit
-from membership.db import fetch, fetch_one, placeholders, use_case
+from membership.db import fetch, fetch_one, new_id, placeholders, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import RuleNotFound, ValidationError
@@ -52,7 +52,7 @@ async def create_rule(program_id: uuid.UUID, data: dict[str, Any], actor: str = 
     await fetch(
         "INSERT INTO points_rule (id, program_id, code, definition, active, created_at, updated_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         program_id,
         rule.code,
         json.dumps(as_data(rule), ensure_ascii=False),

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, is_sqlite, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.errors import InsufficientPoints, InsufficientStoredValue, RedemptionNotAllowed, ValidationError
 from membership.events import Event
 from membership.ledger import idempotency
@@ -156,7 +156,7 @@ class PostingWriter:
         reason: str = "",
         posting_id: uuid.UUID | None = None,
     ) -> None:
-        self.id = posting_id or uuid.uuid4()
+        self.id = posting_id or new_id()
         self.program, self.kind, self.member_id, self.now = program, kind, member_id, now
         self.store_id, self.sale_id, self.operator, self.reason = store_id, sale_id, operator, reason
         self.entries: list[tuple[uuid.UUID, int, str, str]] = []
@@ -198,7 +198,7 @@ class PostingWriter:
         values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in self.entries)
         args: list[Any] = []
         for account_id, amount, rule, reason in self.entries:
-            args += [uuid.uuid4(), self.id, account_id, amount, rule, reason, self.store_id, self.now]
+            args += [new_id(), self.id, account_id, amount, rule, reason, self.store_id, self.now]
         await fetch(
             "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
             f" VALUES {values}",
@@ -225,7 +225,7 @@ async def add_lot(
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
         " earned_at, expires_at, available_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         accounts.program.id,
         accounts.ids[account],
         writer.id,
@@ -305,7 +305,7 @@ async def _consume_lots(
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
         " FROM points_lot WHERE account_id = {} AND remaining > 0)"
         " INSERT INTO points_lot_consumption (id, posting_id, lot_id, points)"
-        " SELECT gen_random_uuid(), {}, id,"
+        " SELECT uuid7(), {}, id,"
         " CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM ordered WHERE running - remaining < {}",
         *args,
@@ -491,7 +491,7 @@ async def add_value_lot(writer: PostingWriter, accounts: MemberAccounts, kind: K
     await fetch(
         "INSERT INTO stored_value_lot (id, program_id, account_id, posting_id, store_id, amount, remaining, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         accounts.program.id,
         accounts.ids[kind],
         writer.id,
@@ -546,7 +546,7 @@ async def _consume_value(writer: PostingWriter, account_id: uuid.UUID, amount: i
     """Take ``amount`` from the account's stored-value lots, oldest first (two statements)."""
     await fetch(
         "INSERT INTO stored_value_consumption (id, posting_id, lot_id, amount)"
-        " SELECT gen_random_uuid(), {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
+        " SELECT uuid7(), {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM (SELECT id, remaining, SUM(remaining) OVER (ORDER BY created_at, id"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
         " FROM stored_value_lot WHERE account_id = {} AND remaining > 0) AS ordered WHERE running - remaining < {}",
@@ -581,7 +581,7 @@ async def settle(writer: PostingWriter, account_id: uuid.UUID, kind: Kind) -> No
         spent += " JOIN stored_value_lot l ON l.id = c.lot_id"
     await fetch(
         "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
-        " value, created_at) SELECT gen_random_uuid(), {}, {}, x.store_id, {}, {},"
+        " value, created_at) SELECT uuid7(), {}, {}, x.store_id, {}, {},"
         " CAST(SUM(x.units) AS BIGINT), CAST(SUM(x.units) * {} AS BIGINT), {}"
         f" FROM ({spent} WHERE c.posting_id = {{}} AND l.account_id = {{}}) AS x"
         " WHERE x.store_id IS NOT NULL AND x.store_id <> {} GROUP BY x.store_id",
@@ -681,7 +681,7 @@ async def _unsettle(writer: PostingWriter, kind: Kind, issuer: uuid.UUID | None,
     await fetch(
         "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
         " value, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         writer.program.id,
         writer.id,
         issuer,

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import (
     CredentialExists,
@@ -203,7 +203,7 @@ async def enrol(
     referrer_id = await _referrer(program_id, referrer) if referrer else None
     columns = _prepare(profile)
     await _refuse_duplicate(program_id, columns, exclude=None)
-    member_id, now = uuid.uuid4(), _now()
+    member_id, now = new_id(), _now()
     member_no = new_member_no()
     while await fetch_one("SELECT 1 AS x FROM member WHERE program_id = {} AND member_no = {}", program_id, member_no):
         member_no = new_member_no()  # pragma: no cover - one chance in 10^11 per member
@@ -230,7 +230,7 @@ async def enrol(
         await fetch(
             "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
             " VALUES ({}, {}, {}, {}, 0, {})",
-            uuid.uuid4(),
+            new_id(),
             program_id,
             member_id,
             kind,
@@ -316,7 +316,7 @@ async def issue_credential(
         value_hash,
     ):
         raise CredentialExists(kind=KIND_NAMES_ZH.get(kind, kind))
-    credential_id, now = uuid.uuid4(), _now()
+    credential_id, now = new_id(), _now()
     await fetch(
         "INSERT INTO credential (id, program_id, member_id, kind, value_hash, value_enc, value_hint, state,"
         " replaces_id, store_id, issued_at, changed_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'active', {}, {}, {}, {})",

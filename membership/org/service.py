@@ -13,7 +13,7 @@ from babel.numbers import UnknownCurrencyError, get_currency_precision
 from cachetools import LRUCache, TTLCache
 
 from membership.audit import service as audit
-from membership.db import fetch, fetch_one, use_case
+from membership.db import fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import MerchantNotFound, ProgramNotFound, StoreNotFound, ValidationError
@@ -72,7 +72,7 @@ async def create_merchant(name: str) -> uuid.UUID:
     """Create a merchant (商户)."""
     if not name.strip():
         raise ValidationError(field="name", reason="must not be empty")
-    merchant_id = uuid.uuid4()
+    merchant_id = new_id()
     await fetch("INSERT INTO merchant (id, name, created_at) VALUES ({}, {}, {})", merchant_id, name.strip(), _now())
     return merchant_id
 
@@ -86,7 +86,7 @@ async def create_store(merchant_id: uuid.UUID, code: str, name: str, city: str =
         raise ValidationError(field="code/name", reason="must not be empty")
     if await fetch_one("SELECT id FROM store WHERE merchant_id = {} AND code = {}", merchant_id, code):
         raise ValidationError(field="code", reason=f"store code {code!r} already exists")
-    store_id = uuid.uuid4()
+    store_id = new_id()
     await fetch(
         "INSERT INTO store (id, merchant_id, code, name, city, address, active, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
@@ -138,7 +138,7 @@ async def create_program(
     if point_value_minor < 1:
         raise ValidationError(field="point_value_minor", reason="must be at least 1")
     program = ProgramConfig(
-        id=uuid.uuid4(),
+        id=new_id(),
         merchant_id=merchant_id,
         name=name,
         currency=currency,
@@ -168,7 +168,7 @@ async def create_program(
         await fetch(
             "INSERT INTO ledger_account (id, program_id, member_id, kind, balance, updated_at)"
             " VALUES ({}, {}, NULL, {}, 0, {})",
-            uuid.uuid4(),
+            new_id(),
             program.id,
             kind,
             now,

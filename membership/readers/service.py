@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from membership.db import execute, fetch, placeholders, use_case
+from membership.db import execute, fetch, new_id, placeholders, use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.members.credentials import hint
 from membership.members.service import identify
@@ -81,7 +81,7 @@ async def record_read(
 async def _insert(
     program_id: uuid.UUID, store_id: uuid.UUID | None, station: str, driver: str, row: dict[str, Any]
 ) -> uuid.UUID:
-    read_id = uuid.uuid4()
+    read_id = new_id()
     await execute(
         "INSERT INTO reader_read (id, program_id, store_id, station, driver, outcome, kind, hint, value, member_id,"
         " detail, message, occurred_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",

@@ -10,7 +10,7 @@ from typing import Any
 
 from membership.coupons import redemption
 from membership.coupons.discounts import AppliedCoupon
-from membership.db import emit, fetch, fetch_one, use_case
+from membership.db import emit, fetch, fetch_one, new_id, use_case
 from membership.errors import (
     DuplicateReceipt,
     MemberNotFound,
@@ -315,7 +315,7 @@ async def record_purchase(
             )
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
-        now, sale_id = _now(), uuid.uuid4()
+        now, sale_id = _now(), new_id()
         quoted = await redemption.quote(program, member_id, store_id, codes, lines, when)
         priced = _price(lines, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
@@ -432,7 +432,7 @@ async def _insert_sale(
     args: list[Any] = []
     for no, line in enumerate(lines, 1):
         args += [
-            uuid.uuid4(),
+            new_id(),
             sale_id,
             no,
             line.sku,
@@ -449,7 +449,7 @@ async def _insert_sale(
     )
     args = []
     for pay in priced.payments:
-        args += [uuid.uuid4(), sale_id, pay.method, pay.amount, pay.points]
+        args += [new_id(), sale_id, pay.method, pay.amount, pay.points]
     await fetch(
         "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES "
         + ", ".join("({}, {}, {}, {}, {})" for _ in priced.payments),
@@ -561,7 +561,7 @@ async def refund(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
         returned = await redemption.give_back(program, sale_id, now, actor) if status == "refunded" else []
-        refund_id = uuid.uuid4()
+        refund_id = new_id()
         await fetch(
             "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_returned,"
             " growth_reversed, stored_value_returned, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",

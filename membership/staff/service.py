@@ -21,7 +21,7 @@ import argon2
 from cachetools import TTLCache
 
 from membership.audit import service as audit
-from membership.db import execute, fetch, fetch_one, use_case
+from membership.db import execute, fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
 from membership.errors import AccountLocked, LoginFailed, ValidationError
 from membership.org.service import binding_merchant
@@ -120,7 +120,7 @@ async def create_staff(
         raise ValidationError(field="username", reason=f"{username!r} is taken")
     password_hash = await asyncio.to_thread(_hasher.hash, password)
     row = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "username": username,
         "display_name": display_name.strip() or username,
         "role": role,
@@ -200,7 +200,7 @@ async def _open_session(row: dict[str, Any], password_hash: str, token: str) -> 
     await execute(
         "INSERT INTO staff_session (id, token_hash, staff_id, created_at, last_seen_at, expires_at)"
         " VALUES ({}, {}, {}, {}, {}, {})",
-        uuid.uuid4(),
+        new_id(),
         _token_hash(token),
         row["id"],
         now,

@@ -15,10 +15,10 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
 from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress
+from membership.jobs.interface import JobResult, Progress, between_chunks
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.service import (
@@ -112,7 +112,7 @@ async def buy(
             await debit_stored_value(writer, accounts, plan.fee, reason)
             await writer.close()
             posting_id = writer.id
-        membership_id = uuid.uuid4()
+        membership_id = new_id()
         row = {
             "id": membership_id,
             "program_id": program.id,
@@ -277,4 +277,5 @@ async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_si
         while expired := await _expire_chunk(program, now, chunk_size):
             done += expired
             progress(done, done)
+            await between_chunks()
     return JobResult(done, f"{done} paid memberships ended")

@@ -7,6 +7,7 @@ A program keeps its tiers in ``settings["tiers"]`` and how they are earned and k
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -106,8 +107,15 @@ def parse_tier_config(tiers: list[dict[str, Any]], policy: dict[str, Any] | None
 
 
 def tier_config(settings: dict[str, Any]) -> TierConfig:
-    """A program's tier configuration from its settings (no tiers: an empty list)."""
-    return parse_tier_config(settings.get("tiers", []), settings.get("tier_policy"))
+    """A program's tier configuration from its settings (no tiers: an empty list); parsed once per
+    distinct configuration (the review asks once per member)."""
+    return _parsed_tier_config(msgspec.json.encode([settings.get("tiers", []), settings.get("tier_policy")]))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_tier_config(encoded: bytes) -> TierConfig:
+    tiers, policy = msgspec.json.decode(encoded)
+    return parse_tier_config(tiers, policy)
 
 
 class PaidPlan(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -27,9 +27,9 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger
-from membership.db import emit, fetch, placeholders, use_case
+from membership.db import any_of, emit, fetch, id_set, rows_table, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress
+from membership.jobs.interface import JobResult, Progress, between_chunks
 from membership.org.service import ProgramConfig, list_programs, update_settings
 from membership.plugins import hooks
 from membership.tiers.policy import TierConfig, TierMetrics, parse_tier_config, tier_config
@@ -60,23 +60,19 @@ async def window_metrics(
     """Growth, net spend, points and visits of each member over the policy's window: one statement
     however many members."""
     since = now - dt.timedelta(days=tier_config(program.settings).policy.window_days)
-    marks = placeholders(member_ids)
+    chosen, ids = id_set(member_ids)
     rows = await fetch(
-        "SELECT m.id AS member_id, COALESCE(g.total, 0) AS growth, COALESCE(s.spend, 0) AS spend,"
-        " COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points FROM member m"
-        " LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
-        " JOIN ledger_account a ON a.id = e.account_id"
-        f" WHERE a.kind = 'growth' AND a.member_id IN ({marks}) AND e.created_at >= {{}} GROUP BY a.member_id) g"
+        f"WITH chosen AS ({chosen}) SELECT m.id AS member_id, COALESCE(g.total, 0) AS growth,"
+        " COALESCE(s.spend, 0) AS spend, COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points"
+        " FROM member m LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
+        " JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'growth'"
+        " AND a.member_id IN (SELECT id FROM chosen) AND e.created_at >= {} GROUP BY a.member_id) g"
         " ON g.member_id = m.id"
         " LEFT JOIN (SELECT member_id, SUM(total - refunded_amount) AS spend,"
         " SUM(CASE WHEN status <> 'refunded' THEN 1 ELSE 0 END) AS visits, SUM(points_earned) AS points"
-        f" FROM sale WHERE member_id IN ({marks}) AND occurred_at >= {{}} GROUP BY member_id) s"
-        f" ON s.member_id = m.id WHERE m.id IN ({marks})",
-        *member_ids,
-        since,
-        *member_ids,
-        since,
-        *member_ids,
+        " FROM sale WHERE member_id IN (SELECT id FROM chosen) AND occurred_at >= {} GROUP BY member_id) s"
+        " ON s.member_id = m.id WHERE m.id IN (SELECT id FROM chosen)",
+        *(ids, since, since),
     )
     return {
         row["member_id"]: TierMetrics(
@@ -104,26 +100,23 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
         groups[(change.to_tier, change.reason == "renewal")].append(change.member_id)
     for (tier, renewal), ids in groups.items():
         review_at = review if tier is not None else None
+        chosen, ids_arg = any_of("id", ids)
         if renewal:
-            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE id IN ({placeholders(ids)})", review_at, *ids)
+            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE {chosen}", review_at, ids_arg)
         else:
             await fetch(
-                f"UPDATE member SET tier = {{}}, tier_since = {{}}, tier_review_at = {{}}, updated_at = {{}}"
-                f" WHERE id IN ({placeholders(ids)})",
-                tier,
-                now,
-                review_at,
-                now,
-                *ids,
+                "UPDATE member SET tier = {}, tier_since = {}, tier_review_at = {}, updated_at = {} WHERE " + chosen,
+                *(tier, now, review_at, now, ids_arg),
             )
-    rows = [(uuid.uuid4(), program.id, c.member_id, c.from_tier, c.to_tier, c.reason, c.metric, now) for c in changes]
-    for start in range(0, len(rows), 1000):
-        part = rows[start : start + 1000]
-        await fetch(
-            "INSERT INTO tier_change (id, program_id, member_id, from_tier, to_tier, reason, metric, created_at)"
-            " VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in part),
-            *[value for row in part for value in row],
-        )
+    table, rows = rows_table(
+        [("member_id", "uuid"), ("from_tier", "text"), ("to_tier", "text"), ("reason", "text"), ("metric", "bigint")],
+        [(c.member_id, c.from_tier, c.to_tier, c.reason, c.metric) for c in changes],
+    )
+    await fetch(
+        "INSERT INTO tier_change (id, program_id, member_id, from_tier, to_tier, reason, metric, created_at)"
+        f" SELECT uuid7(), {{}}, member_id, from_tier, to_tier, reason, metric, {{}} FROM {table}",
+        *(program.id, now, *rows),
+    )
     config = tier_config(program.settings)
     upgrades = [c for c in changes if rank(config, c.to_tier) > rank(config, c.from_tier)]
     if upgrades and (any(t.upgrade_coupons for t in config.tiers) or await has_templates(program.id, "tier_upgrade")):
@@ -215,6 +208,7 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int = 5
         while reviewed := await _review_chunk(program, now, chunk_size):
             done += reviewed
             progress(done, total)
+            await between_chunks()
     return JobResult(done, f"{done} members' tiers reviewed")
 
 
