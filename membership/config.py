@@ -27,6 +27,7 @@ _ENV = {
     "idempotency_ttl_days": "MEMBERSHIP_IDEMPOTENCY_TTL_DAYS",
     "pg_pool_size": "MEMBERSHIP_PG_POOL_SIZE",
     "scheduler": "MEMBERSHIP_SCHEDULER",
+    "job_workers": "MEMBERSHIP_JOB_WORKERS",
 }
 
 
@@ -41,6 +42,7 @@ class Settings:
     idempotency_ttl_days: int = 7
     pg_pool_size: int = 10
     scheduler: bool = True  # run scheduled jobs inside `membership serve` (schedules in time_zone)
+    job_workers: int = 2  # connections a big job (expiry, tier review) works on at once; PostgreSQL only
     base_dir: Path = dataclasses.field(default_factory=Path.cwd)
 
     def __post_init__(self) -> None:
@@ -50,6 +52,8 @@ class Settings:
             raise ValidationError(field="time_zone", reason=f"unknown zone {self.time_zone!r}") from exc
         if self.idempotency_ttl_days < 1:
             raise ValidationError(field="idempotency_ttl_days", reason="must be at least 1")
+        if not 1 <= self.job_workers <= 16:
+            raise ValidationError(field="job_workers", reason="from 1 to 16")
 
     @property
     def is_sqlite(self) -> bool:
@@ -103,7 +107,7 @@ def load_settings(path: Path | None = None) -> Settings:
     for name, env in _ENV.items():
         if os.environ.get(env):
             values[name] = os.environ[env]
-    for name in ("idempotency_ttl_days", "pg_pool_size"):
+    for name in ("idempotency_ttl_days", "pg_pool_size", "job_workers"):
         if name in values:
             try:
                 values[name] = int(values[name])  # type: ignore[call-overload]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from membership.db import fetch, fetch_one
+from membership.db import fetch, fetch_one, is_sqlite
 from membership.errors import (
     DuplicateReceipt,
     IdempotencyConflict,
@@ -191,7 +191,9 @@ async def test_redeem_expires_due_lots_before_checking_the_balance(any_db):
     assert await ledger_violations() == []
 
 
-async def test_expiry_job_processes_many_accounts_in_chunks(db):
+async def test_expiry_job_processes_many_accounts_in_chunks(any_db):
+    """Chunks take whole accounts (all their due lots: one entry each per run); on PostgreSQL two
+    workers share the accounts between them."""
     from membership.members import service as members
 
     shop = await make_shop()
@@ -200,17 +202,22 @@ async def test_expiry_job_processes_many_accounts_in_chunks(db):
     ]
     for member_id in ids:
         await ledger.adjust_points(member_id, 7, "活动", "admin")
+        await ledger.adjust_points(member_id, 3, "活动", "admin")
     seen = []
     result = await expire_points(
         dt.datetime.now(dt.UTC) + dt.timedelta(days=366), lambda d, t: seen.append((d, t)), chunk_size=8
     )
-    assert result.processed == 31 and "217 points" in result.summary
-    assert seen[0] == (0, 31) and seen[-1] == (31, 31) and len(seen) == 5
-    expired = await fetch_one(
-        "SELECT CAST(SUM(e.amount) AS BIGINT) AS n FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-        " WHERE a.kind = 'system.points_expired'"
+    assert result.processed == 62 and "310 points expired in 62 lots of 31 member accounts" in result.summary
+    assert seen[0] == (0, 62) and seen[-1] == (62, 62)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    if is_sqlite():  # 8 lots name 4 accounts: 31 accounts in 8 chunks
+        assert len(seen) == 9
+    entries = await fetch(
+        "SELECT a.kind, COUNT(*) AS n, CAST(SUM(e.amount) AS BIGINT) AS total FROM ledger_entry e"
+        " JOIN ledger_account a ON a.id = e.account_id WHERE e.rule = 'expiry' GROUP BY a.kind ORDER BY a.kind"
     )
-    assert expired["n"] == 217
+    assert [(e["kind"], e["n"], e["total"]) for e in entries][0] == ("points", 31, -310)
+    assert entries[1]["kind"] == "system.points_expired" and entries[1]["total"] == 310
     assert await ledger_violations() == []
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from membership.db import is_sqlite
+from membership.db.engine import current_settings
 
 SQLITE_HANDOFF_S = 0.003
 
@@ -22,6 +23,14 @@ async def between_chunks() -> None:
     millisecond) takes it before the next chunk does: a till waits at most one chunk."""
     if is_sqlite():
         await asyncio.sleep(SQLITE_HANDOFF_S)
+
+
+async def in_parts(work: Callable[[int, int], Awaitable[None]]) -> None:
+    """Run ``work(part, parts)`` for every part at once: ``job_workers`` parts on PostgreSQL (each
+    on its own connection, in its own transactions; ``work`` keeps the parts from touching the same
+    rows), one on SQLite (one writer at a time)."""
+    parts = 1 if is_sqlite() else current_settings().job_workers
+    await asyncio.gather(*(work(part, parts) for part in range(parts)))
 
 
 @dataclasses.dataclass(frozen=True)

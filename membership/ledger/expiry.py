@@ -16,7 +16,7 @@ import uuid
 
 from membership.db import emit, execute, fetch_one, is_sqlite, new_id, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks
+from membership.jobs.interface import JobResult, Progress, between_chunks, in_parts
 from membership.ledger.accounts import Kind
 from membership.ledger.service import system_account
 from membership.org.service import ProgramConfig, list_programs
@@ -36,7 +36,8 @@ class ExpiredChunk:
 @dataclasses.dataclass(frozen=True)
 class _Chunk:
     """One chunk's inputs: ``mark`` becomes its posting's id, ``contra`` is the program's
-    ``system.points_expired`` account."""
+    ``system.points_expired`` account, ``part`` (k, n) takes only accounts of the k-th of n parts
+    (PostgreSQL: parallel workers never share an account)."""
 
     program_id: uuid.UUID
     now: dt.datetime
@@ -45,6 +46,7 @@ class _Chunk:
     member_id: uuid.UUID | None
     mark: uuid.UUID
     contra: uuid.UUID
+    part: tuple[int, int]
 
 
 async def expire_chunk(
@@ -53,13 +55,15 @@ async def expire_chunk(
     chunk_size: int,
     account_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
+    part: tuple[int, int] = (0, 1),
 ) -> ExpiredChunk:
     """Expire, inside the caller's transaction, every due lot of the accounts that own the next
-    ``chunk_size`` due lots of ``program`` (of one account when given): the lots, one entry per
-    account plus the contra entry, and the balances."""
+    ``chunk_size`` due lots of ``program`` (of one account when given; of the accounts in part k
+    of n when ``part`` is (k, n), PostgreSQL only): the lots, one entry per account plus the
+    contra entry, and the balances."""
     contra = await system_account(program.id, Kind.POINTS_EXPIRED)
     expire = _expire_on_sqlite if is_sqlite() else _expire_on_postgres
-    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra))
+    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part))
     if chunk.lots:
         emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
     return chunk
@@ -104,6 +108,9 @@ SELECT (SELECT COUNT(*) FROM due) AS lots, COALESCE(SUM(points), 0) AS points, C
 
 async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
     only, account = (" AND account_id = {}", [c.account_id]) if c.account_id else ("", [])
+    part, parts = c.part
+    if parts > 1:  # the last byte of a UUID is random: parts of about the same size
+        only, account = only + " AND get_byte(uuid_send(account_id), 15) % {} = {}", [*account, parts, part]
     totals = await fetch_one(
         _POSTGRES.replace("{}{}", "{}" + only, 1),
         *(c.program_id, c.now, *account, c.chunk_size, c.now, c.mark),
@@ -160,21 +167,27 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
 
 
 @use_case
-async def _expire_one_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> ExpiredChunk:
-    return await expire_chunk(program, now, chunk_size)
+async def _expire_one_chunk(
+    program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int]
+) -> ExpiredChunk:
+    return await expire_chunk(program, now, chunk_size, part=part)
 
 
 async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
-    """Expire every due lot of every program, one committed chunk at a time."""
+    """Expire every due lot of every program, one committed chunk at a time (in parallel parts
+    on PostgreSQL)."""
     due = await fetch_one("SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now)
-    total, done, points, accounts = int(due["n"]), 0, 0, 0
+    total = int(due["n"])
+    done = ExpiredChunk(0, 0, 0)
     progress(0, total)
     for program in await list_programs():
-        while True:
-            chunk = await _expire_one_chunk(program, now, chunk_size)
-            if not chunk.lots:
-                break
-            done, points, accounts = done + chunk.lots, points + chunk.points, accounts + chunk.accounts
-            progress(done, total)
-            await between_chunks()
-    return JobResult(done, f"{points} points expired in {done} lots of {accounts} member accounts")
+
+        async def work(part: int, parts: int, program: ProgramConfig = program) -> None:
+            nonlocal done
+            while (chunk := await _expire_one_chunk(program, now, chunk_size, (part, parts))).lots:
+                done = ExpiredChunk(done.lots + chunk.lots, done.points + chunk.points, done.accounts + chunk.accounts)
+                progress(done.lots, total)
+                await between_chunks()
+
+        await in_parts(work)
+    return JobResult(done.lots, f"{done.points} points expired in {done.lots} lots of {done.accounts} member accounts")

@@ -27,9 +27,9 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger
-from membership.db import any_of, emit, fetch, id_set, rows_table, use_case
+from membership.db import any_of, emit, fetch, id_set, is_sqlite, rows_table, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks
+from membership.jobs.interface import JobResult, Progress, between_chunks, in_parts
 from membership.org.service import ProgramConfig, list_programs, update_settings
 from membership.plugins import hooks
 from membership.tiers.policy import TierConfig, TierMetrics, parse_tier_config, tier_config
@@ -170,9 +170,12 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
 @use_case
 async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
     """Review up to ``chunk_size`` members of ``program`` whose review is due; how many."""
+    # PostgreSQL: the chunk's members are locked (a purchase upgrading one meanwhile waits for the
+    # review, or the review skips a member a till holds, for the next chunk); parallel workers
+    # take the next members nobody holds
     due = await fetch(
         "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
-        " ORDER BY tier_review_at LIMIT {}",
+        " ORDER BY tier_review_at LIMIT {}" + ("" if is_sqlite() else " FOR UPDATE SKIP LOCKED"),
         program.id,
         now,
         chunk_size,
@@ -205,10 +208,15 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int = 5
     done = 0
     progress(0, total)
     for program in programs:
-        while reviewed := await _review_chunk(program, now, chunk_size):
-            done += reviewed
-            progress(done, total)
-            await between_chunks()
+
+        async def work(_part: int, _parts: int, program: ProgramConfig = program) -> None:
+            nonlocal done
+            while reviewed := await _review_chunk(program, now, chunk_size):
+                done += reviewed
+                progress(done, total)
+                await between_chunks()
+
+        await in_parts(work)
     return JobResult(done, f"{done} members' tiers reviewed")
 
 
