@@ -22,10 +22,12 @@ job touches what the other reads):
   posting purchases (fresh Idempotency-Key each) for ``--seconds`` with no job running (p50/p99),
   then while each job runs for about as long in a child process over due data (made due afresh
   when the first run left too little); when the p99 during a job exceeds twice the idle p99 the
-  job is run again with smaller chunks (``--chunk-size``, then 1000, then 200).
+  job is run again with smaller chunks (``--chunk-size`` or the kernel's default, then 1000, then
+  100).
 
-``--check`` (always on with ``--quick``) verifies the ledger invariants after loading and after
-the jobs. PostgreSQL runs on a throwaway cluster with fsync on. It prints figures and never
+Row ids are made as the kernel makes them (``uuid7()``, time-ordered). ``--check`` (always on
+with ``--quick``) verifies the ledger invariants after loading and after the jobs. PostgreSQL runs
+on a throwaway cluster with fsync on and the server settings of ``POSTGRES_SETTINGS``. It prints figures and never
 asserts them; the last line per database is::
 
     RESULT db=sqlite members=… expire_s=… tiers_s=… earn_p99_idle_ms=… earn_p99_during_ms=…
@@ -57,6 +59,7 @@ from membership.db import close_database, open_database
 from membership.db.ids import new_id_text
 from membership.db.migrate import migrate
 from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+from membership.jobs.interface import POSTGRES_CHUNK, SQLITE_CHUNK
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 
 TIERS = [
@@ -66,10 +69,7 @@ TIERS = [
 ]
 POLICY = {"metric": "growth", "window_days": 365, "period_days": 365, "downgrade": "one_down"}
 LOADED_TABLES = ("member", "ledger_account", "ledger_posting", "ledger_entry", "points_lot")
-SMALLER_CHUNKS = (1000, 200)
-PAUSED = (200, 100)  # the last try: chunks of 200 with a 100 ms pause after each (SQLite's busy
-# handler polls a waiting writer with sleeps of up to 100 ms: a job that takes the lock again at
-# once starves it whatever the chunk size)
+SMALLER_CHUNKS = (1000, 100)
 # the server as docs/loyalty.md advises for a database of this size on this 24 GiB machine (the
 # defaults, 128 MB of buffers and a checkpoint every 1 GB of WAL, suit a laptop)
 POSTGRES_SETTINGS = {
@@ -375,10 +375,10 @@ class Stopped(Exception):
 class Watch:
     """A job's progress callback: prints every ``every`` seconds and stops the job (between
     chunks: nothing is lost, the job is resumable) once it ran ``limit`` seconds (0: never);
-    ``pause`` sleeps after each chunk (the kernel has no such setting: this emulates one)."""
+    """
 
-    def __init__(self, label: str, limit: float, every: float = 15.0, pause: float = 0.0) -> None:
-        self.label, self.limit, self.every, self.pause = label, limit, every, pause
+    def __init__(self, label: str, limit: float, every: float = 15.0) -> None:
+        self.label, self.limit, self.every = label, limit, every
         self.started = self.printed = time.perf_counter()
         self.done = self.total = 0
 
@@ -390,8 +390,6 @@ class Watch:
             print(f"    {self.label}: {done:,}/{total:,} ({now - self.started:.0f} s)", flush=True)
         if self.limit and now - self.started >= self.limit and done < total:
             raise Stopped
-        if self.pause and done:
-            time.sleep(self.pause)  # called after a chunk committed: the write lock is free meanwhile
 
 
 async def run_watched(name: str, now: dt.datetime, watch: Watch, chunk: int) -> tuple[int, bool]:
@@ -589,14 +587,12 @@ async def earn_during(
     job: str,
     chunk: int,
     seconds: float,
-    pause_ms: int = 0,
 ) -> dict:
     """Purchases while ``job`` runs in a child process (its own engine, as a cron-driven
     ``membership jobs run`` would) for about ``seconds`` (it stops between two chunks); the phase
     is from the job's start to its end, and counts every purchase in flight during it."""
     env = {**os.environ, "MEMBERSHIP_SECRET_KEY": settings.secret_key, "MEMBERSHIP_DATABASE_URL": settings.database_url}
     command = [sys.executable, __file__, "--job-child", job, "--chunk-size", str(chunk), "--seconds", str(seconds)]
-    command += ["--pause-ms", str(pause_ms)]
     async with EarnLoad(url, ids, member_ids, clients) as load:
         await asyncio.sleep(1.0)  # warm-up
         child = await asyncio.create_subprocess_exec(*command, env=env, stdout=subprocess.PIPE)
@@ -611,11 +607,11 @@ async def earn_during(
         raise SystemExit(f"the {job} job failed: {line!r}")
     _, processed, job_s = line.split()
     found = summary(*load.between(start, end, overlapping=True), end - start)
-    found.update(job=job, chunk=chunk, pause_ms=pause_ms, processed=int(processed), job_s=float(job_s))
+    found.update(job=job, chunk=chunk, processed=int(processed), job_s=float(job_s))
     return found
 
 
-async def job_child(job: str, chunk: int, seconds: float, pause_ms: int) -> None:
+async def job_child(job: str, chunk: int, seconds: float) -> None:
     """The child side of :func:`earn_during`: run one job for about ``seconds``, say when it
     starts and ends."""
     logging.getLogger("piccolo").setLevel(logging.WARNING)
@@ -623,7 +619,7 @@ async def job_child(job: str, chunk: int, seconds: float, pause_ms: int) -> None
     await open_database(Settings(database_url=url, secret_key=secret, pg_pool_size=2))
     try:
         print("started", flush=True)
-        watch = Watch(job, seconds, every=0, pause=pause_ms / 1000)
+        watch = Watch(job, seconds, every=0)
         processed, _ = await run_watched(job, dt.datetime.now(dt.UTC), watch, chunk)
         print(f"done {processed} {time.perf_counter() - watch.started:.2f}", flush=True)
     finally:
@@ -656,7 +652,9 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
     print(f"  loaded in {load_s:.1f} s", flush=True)
     if args.check:
         await check_invariants(settings, "after loading")
-    jobs = await timed_jobs(settings, args.chunk_size, args.job_limit)
+    chunk = args.chunk_size or (SQLITE_CHUNK if db == "sqlite" else POSTGRES_CHUNK)
+    print(f"  chunk size {chunk}" + ("" if args.chunk_size else " (the kernel's default)"), flush=True)
+    jobs = await timed_jobs(settings, chunk, args.job_limit)
     if args.check:
         await check_invariants(settings, "after the jobs")
     found = {"load_s": load_s, "jobs": jobs, "during": []}
@@ -668,14 +666,12 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
         print(f"    p50 {idle['p50']:.1f} ms, p99 {idle['p99']:.1f} ms, {idle['tps']:.0f} tx/s", flush=True)
         for job in ("expire", "tiers"):
             rate = jobs[job]["n"] / jobs[job]["s"] if jobs[job]["s"] else 10_000
-            tries = [(args.chunk_size, 0), *((c, 0) for c in SMALLER_CHUNKS if c < args.chunk_size), PAUSED]
-            for chunk, pause_ms in tries:
-                due = await ensure_due(settings, ids, job, int(rate * args.seconds * 1.5) + chunk)
-                how = f"chunk_size={chunk}" + (f", {pause_ms} ms pause after each chunk" if pause_ms else "")
-                print(f"  earn while {job} runs (~{args.seconds:.0f} s, {due:,} due), {how}", flush=True)
-                during = await earn_during(
-                    settings, url, ids, member_ids, args.clients, job, chunk, args.seconds, pause_ms
+            for chunk_size in (chunk, *(c for c in SMALLER_CHUNKS if c < chunk)):
+                due = await ensure_due(settings, ids, job, int(rate * args.seconds * 1.5) + chunk_size)
+                print(
+                    f"  earn while {job} runs (~{args.seconds:.0f} s, {due:,} due), chunk_size={chunk_size}", flush=True
                 )
+                during = await earn_during(settings, url, ids, member_ids, args.clients, job, chunk_size, args.seconds)
                 found["during"].append(during)
                 print(
                     f"    job {during['job_s']:.1f} s ({during['processed']:,} processed); earn p50"
@@ -690,11 +686,6 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
         server.wait(timeout=30)
     found["total_s"] = time.perf_counter() - started
     return found
-
-
-def how(during: dict) -> str:
-    """The chunk size of a run beside the load, with the pause after each chunk if any."""
-    return f"{during['chunk']}" + (f"+{during['pause_ms']}ms" if during["pause_ms"] else "")
 
 
 def report(db: str, members: int, lots: int, found: dict) -> None:
@@ -718,15 +709,12 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
     print(f" {idle['p50']:>7.1f} {idle['p99']:>7.1f}")
     for d in found["during"]:
         mark = "" if verdict(d, idle) == "ok" else f"  {verdict(d, idle)}"
-        mark += "  (pause emulated: not a kernel setting)" if d["pause_ms"] else ""
-        print(f"{'during ' + d['job']:<22} {how(d):>11} {d['job_s']:>6.1f} {d['processed']:>9,}", end="")
+        print(f"{'during ' + d['job']:<22} {d['chunk']:>11} {d['job_s']:>6.1f} {d['processed']:>9,}", end="")
         print(f" {d['n']:>6,} {d['tps']:>5.0f} {d['p50']:>7.1f} {d['p99']:>7.1f}{mark}")
     errors = idle["errors"] + sum(d["errors"] for d in found["during"])
     if errors:
         print(f"!!! {errors} purchases failed: {idle['statuses']} / {[d['statuses'] for d in found['during']]}")
-    # the kernel as it is: the last chunk size tried per job (the paused try is a proposal)
-    finals = {d["job"]: d for d in found["during"] if not d["pause_ms"]}
-    paused = {d["job"]: d for d in found["during"] if d["pause_ms"]}
+    finals = {d["job"]: d for d in found["during"]}  # the last chunk size tried per job
     conclusive = [d["p99"] for d in finals.values() if not verdict(d, idle).startswith("inconclusive")]
     during = max(conclusive) if conclusive else float("nan")
     misses = []
@@ -746,18 +734,9 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
             misses.append(f"{label} processed {job['again']} on its second run (expected 0)")
     for name, d in finals.items():
         if verdict(d, idle) == "OVER 2x idle":
-            text = (
-                f"earn p99 during {name} {d['p99']:.1f} ms > 2x idle {idle['p99']:.1f} ms even at chunk_size={how(d)}"
+            misses.append(
+                f"earn p99 during {name} {d['p99']:.1f} ms > 2x idle {idle['p99']:.1f} ms at chunk_size={d['chunk']}"
             )
-            if name in paused:
-                p = paused[name]
-                rate, paused_rate = d["processed"] / d["job_s"], p["processed"] / p["job_s"]
-                text += (
-                    f"; with a {p['pause_ms']} ms pause after each chunk of {p['chunk']} (emulated, no such"
-                    f" setting in the kernel) {p['p99']:.1f} ms ({verdict(p, idle)}), the job"
-                    f" {rate / max(paused_rate, 1e-9):.1f}x slower"
-                )
-            misses.append(text)
     unmeasured = [name for name, d in finals.items() if verdict(d, idle).startswith("inconclusive")]
     for miss in misses:
         print(f"TARGET MISSED ({db}): {miss}")
@@ -765,7 +744,7 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
         print(f"NOT MEASURED ({db}): earn p99 during {name} (the job ended too soon: too little due data)")
     if not misses and not unmeasured:
         print(f"targets met ({db}): jobs <= 60 s each at 1M, earn p99 during <= 2x idle")
-    chunks = ", ".join(f"{name} chunk_size={how(d)}" for name, d in finals.items())
+    chunks = ", ".join(f"{name} chunk_size={d['chunk']}" for name, d in finals.items())
     print(f"(earn_p99_during: the worse job at the last chunk size tried, {chunks}; run took {found['total_s']:.0f} s)")
     times = {name: jobs[name].get("estimate_s", jobs[name]["s"]) for name in ("expire", "tiers")}
     if any(jobs[name]["stopped"] for name in times):
@@ -810,23 +789,27 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100k members and the ledger checks")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--clients", type=int, default=4, help="concurrent POST /transactions clients")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each earn phase (idle, during a job)")
+    parser.add_argument(
+        "--seconds", type=float, help="length of each earn phase (idle, during a job; default 5, 3 with --quick)"
+    )
     parser.add_argument(
         "--job-limit",
         type=float,
         default=180.0,
         help="stop a timed job after this many seconds and extrapolate (0: no limit)",
     )
-    parser.add_argument("--chunk-size", type=int, default=5000, help="the jobs' chunk size (their default)")
+    parser.add_argument(
+        "--chunk-size", type=int, help="the jobs' chunk size (default: the kernel's, 300 on SQLite, 5000 on PostgreSQL)"
+    )
     parser.add_argument("--check", action="store_true", help="verify the ledger invariants (slow at 1M)")
     parser.add_argument("--job-child", choices=("expire", "tiers"), help=argparse.SUPPRESS)
-    parser.add_argument("--pause-ms", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job_child:
-        asyncio.run(job_child(args.job_child, args.chunk_size, args.seconds, args.pause_ms))
+        asyncio.run(job_child(args.job_child, args.chunk_size, args.seconds))
         return 0
     if args.quick:
         args.members, args.check = min(args.members, 100_000), True
+    args.seconds = args.seconds or (3.0 if args.quick else 5.0)
     if not 1 <= args.lots_per_member <= 50:
         parser.error("--lots-per-member: 1 to 50")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise

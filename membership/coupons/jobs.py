@@ -9,7 +9,7 @@ from typing import Any
 
 from membership.coupons.service import chunks, date_of, ended, issue_rows, local_today, occasion_for
 from membership.db import fetch, fetch_one, is_sqlite, placeholders, use_case
-from membership.jobs.interface import Job, JobResult, Progress, between_chunks
+from membership.jobs.interface import Job, JobResult, Progress, between_chunks, default_chunk_size
 from membership.members.birthdays import birthday_in_year
 from membership.org.service import ProgramConfig, list_programs
 
@@ -27,9 +27,10 @@ async def _expire_chunk(program_id: uuid.UUID, today: dt.date, now: dt.datetime,
     return len(rows)
 
 
-async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """Mark every ``issued`` coupon past its last day (local to its program) ``expired``, one
     committed chunk at a time; a second run finds nothing to do."""
+    chunk_size = chunk_size or default_chunk_size()
     due: list[tuple[ProgramConfig, dt.date, int]] = []
     for program in await list_programs():
         today = local_today(program, now)

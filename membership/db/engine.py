@@ -8,7 +8,9 @@ between SQLite and PostgreSQL within one process.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,6 +27,7 @@ from membership.errors import NotConfigured
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # page cache per connection (64 MiB)
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 _state: dict[str, Any] = {"engine": None, "settings": None}
 _caches: list[MutableMapping[Any, Any]] = []
@@ -102,6 +105,10 @@ class _Connections:
         self.readers: list[InlineConnection] = []
         self.opened = 0
         self.freed = asyncio.Condition()
+        self.checkpointer: InlineConnection | None = None  # used by one worker thread at a time
+        self.checkpoint_lock = threading.Lock()
+        self.checkpointing = False
+        self.closed = False
 
     def all(self) -> list[InlineConnection]:
         return [c for c in (self.writer, *self.readers) if c is not None]
@@ -111,6 +118,7 @@ class _CommitGroup:
     """Use cases that share one SQLite transaction (and one fsync), each in its own savepoint."""
 
     def __init__(self, engine: MembershipSQLiteEngine, connection: InlineConnection) -> None:
+        self.engine = engine
         self.connection = connection
         self.transaction = _PooledTransaction(engine=engine, transaction_type=TransactionType.immediate)
         self.transaction.connection = connection
@@ -132,6 +140,7 @@ class _CommitGroup:
                     self.done.exception()  # nobody waits for it: mark it seen
             return
         self.done.set_result(None)
+        self.engine.checkpoint_soon()
 
 
 class _Writes:
@@ -241,15 +250,43 @@ class MembershipSQLiteEngine(SQLiteEngine):
         return result
 
     async def get_connection(self) -> InlineConnection:
+        return self._connect()
+
+    def _connect(self) -> InlineConnection:
         connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
         connection.row_factory = dict_factory
         connection.execute("PRAGMA foreign_keys = 1")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # the 2 MB default thrashes on big files
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint_soon() does it beside the writer
         connection.create_function("gen_random_uuid", 0, _uuid4_text)
         connection.create_function("uuid7", 0, new_id_text)
         return InlineConnection(connection)
+
+    def checkpoint_soon(self) -> None:
+        """After a commit: copy the WAL back into the database file in a worker thread, on a
+        connection of its own, unless a copy is under way. SQLite would otherwise checkpoint inside
+        the commit that fills 1000 WAL pages, so the writer (and every till queued behind it)
+        waited for the copy and its fsync. A passive checkpoint never blocks readers or the writer;
+        the WAL is durable before the commit returns, so an interrupted copy loses nothing."""
+        pool = self._pool()
+        if not pool.checkpointing:
+            pool.checkpointing = True
+            asyncio.get_running_loop().run_in_executor(None, self._checkpoint, pool)
+
+    def _checkpoint(self, pool: _Connections) -> None:
+        try:
+            with pool.checkpoint_lock:
+                if pool.closed:
+                    return
+                if pool.checkpointer is None:
+                    pool.checkpointer = self._connect()
+                pool.checkpointer.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # e.g. another process checkpoints: the next commit tries again
+            log.warning("WAL checkpoint skipped", exc_info=True)
+        finally:
+            pool.checkpointing = False
 
     def _pool(self) -> _Connections:
         loop_id = id(asyncio.get_running_loop())
@@ -317,6 +354,10 @@ class MembershipSQLiteEngine(SQLiteEngine):
         """Close every kept connection."""
         pools, self._pools = self._pools, {}
         for pool in pools.values():
+            with pool.checkpoint_lock:  # waits for a checkpoint under way
+                pool.closed = True
+                if pool.checkpointer is not None:
+                    await pool.checkpointer.close()
             for connection in pool.all():
                 await connection.close()
 

@@ -8,10 +8,20 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
-from membership.db import is_sqlite
+from membership.db import execute, is_sqlite
 from membership.db.engine import current_settings
 
 SQLITE_HANDOFF_S = 0.003
+SQLITE_CHUNK = 300
+POSTGRES_CHUNK = 5000
+
+
+def default_chunk_size() -> int:
+    """How many rows a chunked job takes per transaction unless told: on SQLite a chunk holds the
+    only write lock, so chunks stay small (a till waits at most a few tens of milliseconds); on
+    PostgreSQL tills write beside a job, so chunks are large."""
+    return SQLITE_CHUNK if is_sqlite() else POSTGRES_CHUNK
+
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a job works through its chunks."""
@@ -23,6 +33,15 @@ async def between_chunks() -> None:
     millisecond) takes it before the next chunk does: a till waits at most one chunk."""
     if is_sqlite():
         await asyncio.sleep(SQLITE_HANDOFF_S)
+
+
+async def commit_without_waiting() -> None:
+    """Call first in a chunk of a job that can be run again (its chunk is idempotent): on
+    PostgreSQL its commit does not wait for the WAL flush (``synchronous_commit = off`` for this
+    transaction). A crash can then lose the last chunks committed, never part of one; the next run
+    does them again (and announces their events again). SQLite commits are grouped instead."""
+    if not is_sqlite():
+        await execute("SET LOCAL synchronous_commit = off")
 
 
 async def in_parts(work: Callable[[int, int], Awaitable[None]]) -> None:

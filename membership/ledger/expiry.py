@@ -16,7 +16,14 @@ import uuid
 
 from membership.db import emit, execute, fetch_one, is_sqlite, new_id, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks, in_parts
+from membership.jobs.interface import (
+    JobResult,
+    Progress,
+    between_chunks,
+    commit_without_waiting,
+    default_chunk_size,
+    in_parts,
+)
 from membership.ledger.accounts import Kind
 from membership.ledger.service import system_account
 from membership.org.service import ProgramConfig, list_programs
@@ -170,12 +177,14 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
 async def _expire_one_chunk(
     program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int]
 ) -> ExpiredChunk:
+    await commit_without_waiting()
     return await expire_chunk(program, now, chunk_size, part=part)
 
 
-async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """Expire every due lot of every program, one committed chunk at a time (in parallel parts
     on PostgreSQL)."""
+    chunk_size = chunk_size or default_chunk_size()
     due = await fetch_one("SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now)
     total = int(due["n"])
     done = ExpiredChunk(0, 0, 0)

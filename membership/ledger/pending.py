@@ -16,7 +16,7 @@ from typing import Any
 
 from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks
+from membership.jobs.interface import JobResult, Progress, between_chunks, default_chunk_size
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
 from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots
@@ -117,8 +117,9 @@ async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[u
         await writer.close()
 
 
-async def release_pending_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+async def release_pending_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``release-pending-points`` job: every program's pending lots whose window closed."""
+    chunk_size = chunk_size or default_chunk_size()
     programs = await list_programs()
     total = 0
     for program in programs:
@@ -160,9 +161,10 @@ async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.dateti
     return len(lots)
 
 
-async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``warn-expiring-points`` job: one ``points.expiring`` event per member whose points
     expire within the program's ``warn_days`` (each lot warned once)."""
+    chunk_size = chunk_size or default_chunk_size()
     done = 0
     for program in await list_programs():
         warn_days = points_policy(program.settings, program.points_expiry_days).warn_days

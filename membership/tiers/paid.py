@@ -18,7 +18,7 @@ from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
 from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks
+from membership.jobs.interface import JobResult, Progress, between_chunks, default_chunk_size
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.service import (
@@ -270,8 +270,9 @@ async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
     return len(rows)
 
 
-async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_size: int = 2000) -> JobResult:
+async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``expire-paid-memberships`` job: memberships past their end, chunk by chunk."""
+    chunk_size = chunk_size or default_chunk_size()
     done = 0
     for program in await list_programs():
         while expired := await _expire_chunk(program, now, chunk_size):

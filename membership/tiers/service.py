@@ -29,7 +29,14 @@ import msgspec
 from membership.coupons.service import has_templates, issue_by_trigger
 from membership.db import any_of, emit, fetch, id_set, is_sqlite, rows_table, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks, in_parts
+from membership.jobs.interface import (
+    JobResult,
+    Progress,
+    between_chunks,
+    commit_without_waiting,
+    default_chunk_size,
+    in_parts,
+)
 from membership.org.service import ProgramConfig, list_programs, update_settings
 from membership.plugins import hooks
 from membership.tiers.policy import TierConfig, TierMetrics, parse_tier_config, tier_config
@@ -170,6 +177,7 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
 @use_case
 async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
     """Review up to ``chunk_size`` members of ``program`` whose review is due; how many."""
+    await commit_without_waiting()
     # PostgreSQL: the chunk's members are locked (a purchase upgrading one meanwhile waits for the
     # review, or the review skips a member a till holds, for the next chunk); parallel workers
     # take the next members nobody holds
@@ -194,8 +202,9 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
     return len(due)
 
 
-async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int = 5000) -> JobResult:
+async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``review-tiers`` job: every program's members whose tier period (and grace) ended."""
+    chunk_size = chunk_size or default_chunk_size()
     programs = [p for p in await list_programs() if tier_config(p.settings).tiers]
     total = 0
     for program in programs:
