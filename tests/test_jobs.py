@@ -145,3 +145,46 @@ def test_the_scheduler_runs_due_jobs_inside_the_server(tmp_path, sqlite_template
             time.sleep(0.2)
         assert httpx.get(f"{url}/api/v1/health").status_code == 200
     assert {"expire-points", "purge-idempotency-keys", "prune-reader-reads"} <= done
+
+
+async def test_chunks_grow_while_nobody_waits_and_shrink_while_tills_write(any_db):
+    """A job's pace: a chosen chunk size stays; otherwise chunks double while no till wants the
+    database and halve (resting on PostgreSQL) while one does."""
+    import asyncio
+
+    from membership.db import current_engine, is_sqlite, use_case
+    from membership.jobs.interface import MAX_CHUNK, Pace
+
+    fixed = Pace(250)
+    await fixed.rest()
+    assert fixed.size == 250
+    pace = Pace()
+    first = pace.size
+    await pace.rest()
+    assert pace.size == 2 * first
+    for _ in range(10):
+        await pace.rest()
+    assert pace.size == MAX_CHUNK
+
+    release = asyncio.Event()
+
+    @use_case
+    async def till() -> None:  # a till's transaction in flight
+        if is_sqlite():
+            await release.wait()  # holds the write lock: the next till queues for it
+        else:
+            await execute("SELECT pg_sleep(0.5)")
+
+    holding = [asyncio.create_task(till()), asyncio.create_task(till())]
+    await asyncio.sleep(0.1)
+    if is_sqlite():
+        assert current_engine().contended()
+    started = time.perf_counter()
+    await pace.rest()
+    assert pace.size == MAX_CHUNK // 2
+    if not is_sqlite():  # rested about as long as the "chunk" took (the 0.1 s above)
+        assert time.perf_counter() - started >= 0.1
+    release.set()
+    await asyncio.gather(*holding)
+    await pace.rest()
+    assert pace.size == MAX_CHUNK  # nobody waits any more

@@ -9,9 +9,11 @@ from typing import Any
 
 from membership.coupons.service import chunks, date_of, ended, issue_rows, local_today, occasion_for
 from membership.db import fetch, fetch_one, is_sqlite, placeholders, use_case
-from membership.jobs.interface import Job, JobResult, Progress, between_chunks, default_chunk_size
+from membership.jobs.interface import Job, JobResult, Pace, Progress
 from membership.members.birthdays import birthday_in_year
 from membership.org.service import ProgramConfig, list_programs
+
+BIRTHDAY_CHUNK = 1000  # members per chunk of the birthday grant
 
 
 @use_case
@@ -30,7 +32,7 @@ async def _expire_chunk(program_id: uuid.UUID, today: dt.date, now: dt.datetime,
 async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """Mark every ``issued`` coupon past its last day (local to its program) ``expired``, one
     committed chunk at a time; a second run finds nothing to do."""
-    chunk_size = chunk_size or default_chunk_size()
+    pace = Pace(chunk_size)
     due: list[tuple[ProgramConfig, dt.date, int]] = []
     for program in await list_programs():
         today = local_today(program, now)
@@ -44,10 +46,10 @@ async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int |
     total, done = sum(n for _, _, n in due), 0
     progress(0, total)
     for program, today, _ in due:
-        while n := await _expire_chunk(program.id, today, now, chunk_size):
+        while n := await _expire_chunk(program.id, today, now, pace.size):
             done += n
             progress(done, total)
-            await between_chunks()
+            await pace.rest()
     return JobResult(done, f"{done} coupons expired")
 
 
@@ -128,12 +130,13 @@ async def grant_birthday_coupons(now: dt.datetime, progress: Progress) -> JobRes
                 work.append((program, template, members, occasion_for("birthday", year=today.year)))
     total, done, issued = sum(len(m) for _, _, m, _ in work), 0, 0
     progress(0, total)
+    pace = Pace(BIRTHDAY_CHUNK)
     for program, template, members, occasion in work:
-        for chunk in chunks(members, 1000):
+        for chunk in chunks(members, BIRTHDAY_CHUNK):
             issued += await _grant(program, template, chunk, occasion, now)
             done += len(chunk)
             progress(done, total)
-            await between_chunks()
+            await pace.rest()
     return JobResult(issued, f"{issued} birthday coupons issued")
 
 

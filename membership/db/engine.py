@@ -56,6 +56,7 @@ class InlineConnection:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
+        self.waited = False  # the last BEGIN found another process holding the write lock
 
     async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows."""
@@ -73,6 +74,7 @@ class InlineConnection:
         from a till that waits; polling takes the lock in the moment between two chunks."""
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         self.connection.execute("PRAGMA busy_timeout = 0")
+        self.waited = False
         try:
             while True:
                 try:
@@ -80,6 +82,7 @@ class InlineConnection:
                 except sqlite3.OperationalError as exc:
                     if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
                         raise
+                self.waited = True
                 time.sleep(0.001)
         finally:
             self.connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -263,6 +266,13 @@ class MembershipSQLiteEngine(SQLiteEngine):
         connection.create_function("gen_random_uuid", 0, _uuid4_text)
         connection.create_function("uuid7", 0, new_id_text)
         return InlineConnection(connection)
+
+    def contended(self) -> bool:
+        """Whether other writers want the write lock: use cases of this process queue for it, or
+        this process last had to wait for another's (a server's tills, when a job runs apart)."""
+        writes = self._writes.get(id(asyncio.get_running_loop()))
+        writer = self._pool().writer
+        return bool(writes and writes.waiting) or bool(writer and writer.waited)
 
     def checkpoint_soon(self) -> None:
         """After a commit: copy the WAL back into the database file in a worker thread, on a

@@ -5,43 +5,77 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
-from membership.db import execute, is_sqlite
-from membership.db.engine import current_settings
+from membership.db import current_engine, execute, fetch_one, is_sqlite
+from membership.db.engine import MembershipSQLiteEngine, current_settings
 
 SQLITE_HANDOFF_S = 0.003
-SQLITE_CHUNK = 300
-POSTGRES_CHUNK = 5000
-
-
-def default_chunk_size() -> int:
-    """How many rows a chunked job takes per transaction unless told: on SQLite a chunk holds the
-    only write lock, so chunks stay small (a till waits at most a few tens of milliseconds); on
-    PostgreSQL tills write beside a job, so chunks are large."""
-    return SQLITE_CHUNK if is_sqlite() else POSTGRES_CHUNK
+SQLITE_CHUNK = 300  # the first chunk's size unless the caller chose one
+POSTGRES_CHUNK = 1000
+MIN_CHUNK, MAX_CHUNK = 100, 5000
+MAX_REST_S = 1.0
+JOB_APPLICATION = "membership-job"
 
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a job works through its chunks."""
 
 
-async def between_chunks() -> None:
-    """Call after each committed chunk. On SQLite (one writer at a time) it waits a moment, so a
-    writer in another process that waits for the lock (the server's tills poll for it every
-    millisecond) takes it before the next chunk does: a till waits at most one chunk."""
-    if is_sqlite():
-        await asyncio.sleep(SQLITE_HANDOFF_S)
-
-
-async def commit_without_waiting() -> None:
-    """Call first in a chunk of a job that can be run again (its chunk is idempotent): on
-    PostgreSQL its commit does not wait for the WAL flush (``synchronous_commit = off`` for this
-    transaction). A crash can then lose the last chunks committed, never part of one; the next run
-    does them again (and announces their events again). SQLite commits are grouped instead."""
+async def begin_job_chunk() -> None:
+    """Call first in each chunk (transaction) of a job that can be run again. On PostgreSQL the
+    commit does not wait for the WAL flush (``synchronous_commit = off`` for this transaction: a
+    crash can lose the last chunks committed, never part of one, and the next run does them again,
+    announcing their events again), and the transaction is named ``JOB_APPLICATION`` so
+    :class:`Pace` tells it from the tills'."""
     if not is_sqlite():
         await execute("SET LOCAL synchronous_commit = off")
+        await execute(f"SET LOCAL application_name = '{JOB_APPLICATION}'")
+
+
+class Pace:
+    """The chunk size of one worker of a job, and its rest between chunks, so the job gives way to
+    the tills.
+
+    The size is fixed when the caller chose one; otherwise it doubles after each chunk while no
+    till wants the database (up to ``MAX_CHUNK``: big chunks are cheaper) and halves while tills
+    do (down to ``MIN_CHUNK``: a till waits for the rows of the chunk in flight, and on SQLite for
+    the whole chunk). After each chunk, on SQLite, the job waits a moment so a writer in another
+    process (the server's tills poll for the lock every millisecond) takes the lock before the next
+    chunk; on PostgreSQL, while tills run, it rests as long as the chunk took (at most half of a
+    core per worker)."""
+
+    def __init__(self, chunk_size: int | None = None) -> None:
+        self.fixed = chunk_size is not None
+        self.size = chunk_size or (SQLITE_CHUNK if is_sqlite() else POSTGRES_CHUNK)
+        self.rested = time.perf_counter()
+
+    async def rest(self) -> None:
+        """After a committed chunk: rest as the tills need, and size the next chunk."""
+        took = time.perf_counter() - self.rested
+        busy = await _tills_busy()
+        if is_sqlite():
+            await asyncio.sleep(SQLITE_HANDOFF_S)
+        elif busy:
+            await asyncio.sleep(min(took, MAX_REST_S))
+        if not self.fixed:
+            self.size = max(MIN_CHUNK, self.size // 2) if busy else min(MAX_CHUNK, self.size * 2)
+        self.rested = time.perf_counter()
+
+
+async def _tills_busy() -> bool:
+    engine = current_engine()
+    if isinstance(engine, MembershipSQLiteEngine):
+        return engine.contended()
+    row = await fetch_one(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+        " AND application_name <> {}",
+        JOB_APPLICATION,
+    )
+    return bool(row and row["n"])
 
 
 async def in_parts(work: Callable[[int, int], Awaitable[None]]) -> None:

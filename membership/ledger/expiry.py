@@ -18,10 +18,9 @@ from membership.db import emit, execute, fetch_one, is_sqlite, new_id, use_case
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
+    Pace,
     Progress,
-    between_chunks,
-    commit_without_waiting,
-    default_chunk_size,
+    begin_job_chunk,
     in_parts,
 )
 from membership.ledger.accounts import Kind
@@ -80,15 +79,16 @@ async def expire_chunk(
 # their due lots (one entry and one balance update per account for the whole run). Accounts are
 # locked before their lots, as a purchase locks them, skipping those a till holds (they wait for
 # the next chunk): the job never waits on a till nor deadlocks with one; lots are re-read locked.
+# NO KEY UPDATE locks leave rows free for a till's foreign-key checks (its entries, its sales).
 _POSTGRES = """
 WITH candidate AS (
   SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}{}
   ORDER BY expires_at LIMIT {}
 ), account AS (
-  SELECT id FROM ledger_account WHERE id IN (SELECT account_id FROM candidate) FOR UPDATE SKIP LOCKED
+  SELECT id FROM ledger_account WHERE id IN (SELECT account_id FROM candidate) FOR NO KEY UPDATE SKIP LOCKED
 ), due AS (
   SELECT id, account_id, remaining FROM points_lot
-  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {} FOR UPDATE
+  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {} FOR NO KEY UPDATE
 ), lot AS (
   UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}
   WHERE id IN (SELECT id FROM due)
@@ -177,14 +177,13 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
 async def _expire_one_chunk(
     program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int]
 ) -> ExpiredChunk:
-    await commit_without_waiting()
+    await begin_job_chunk()
     return await expire_chunk(program, now, chunk_size, part=part)
 
 
 async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """Expire every due lot of every program, one committed chunk at a time (in parallel parts
     on PostgreSQL)."""
-    chunk_size = chunk_size or default_chunk_size()
     due = await fetch_one("SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now)
     total = int(due["n"])
     done = ExpiredChunk(0, 0, 0)
@@ -193,10 +192,11 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | 
 
         async def work(part: int, parts: int, program: ProgramConfig = program) -> None:
             nonlocal done
-            while (chunk := await _expire_one_chunk(program, now, chunk_size, (part, parts))).lots:
+            pace = Pace(chunk_size)
+            while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts))).lots:
                 done = ExpiredChunk(done.lots + chunk.lots, done.points + chunk.points, done.accounts + chunk.accounts)
                 progress(done.lots, total)
-                await between_chunks()
+                await pace.rest()
 
         await in_parts(work)
     return JobResult(done.lots, f"{done.points} points expired in {done.lots} lots of {done.accounts} member accounts")

@@ -16,7 +16,7 @@ from typing import Any
 
 from membership.db import emit, fetch, fetch_one, placeholders, use_case
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks, default_chunk_size
+from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
 from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots
@@ -119,7 +119,7 @@ async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[u
 
 async def release_pending_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``release-pending-points`` job: every program's pending lots whose window closed."""
-    chunk_size = chunk_size or default_chunk_size()
+    pace = Pace(chunk_size)
     programs = await list_programs()
     total = 0
     for program in programs:
@@ -128,10 +128,10 @@ async def release_pending_points(now: dt.datetime, progress: Progress, chunk_siz
     done = points = 0
     progress(0, total)
     for program in programs:
-        while (chunk := await _release_chunk(program, now, chunk_size)).lots:
+        while (chunk := await _release_chunk(program, now, pace.size)).lots:
             done, points = done + chunk.lots, points + chunk.points
             progress(done, total)
-            await between_chunks()
+            await pace.rest()
     return JobResult(done, f"{points} pending points released in {done} lots")
 
 
@@ -164,15 +164,15 @@ async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.dateti
 async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``warn-expiring-points`` job: one ``points.expiring`` event per member whose points
     expire within the program's ``warn_days`` (each lot warned once)."""
-    chunk_size = chunk_size or default_chunk_size()
+    pace = Pace(chunk_size)
     done = 0
     for program in await list_programs():
         warn_days = points_policy(program.settings, program.points_expiry_days).warn_days
         if not warn_days:
             continue
         until = now + dt.timedelta(days=warn_days)
-        while warned := await _warn_chunk(program, now, until, chunk_size):
+        while warned := await _warn_chunk(program, now, until, pace.size):
             done += warned
             progress(done, done)
-            await between_chunks()
+            await pace.rest()
     return JobResult(done, f"{done} expiring lots announced")

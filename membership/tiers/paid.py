@@ -18,7 +18,7 @@ from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
 from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
 from membership.events import Event
-from membership.jobs.interface import JobResult, Progress, between_chunks, default_chunk_size
+from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.service import (
@@ -272,11 +272,11 @@ async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
 
 async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``expire-paid-memberships`` job: memberships past their end, chunk by chunk."""
-    chunk_size = chunk_size or default_chunk_size()
+    pace = Pace(chunk_size)
     done = 0
     for program in await list_programs():
-        while expired := await _expire_chunk(program, now, chunk_size):
+        while expired := await _expire_chunk(program, now, pace.size):
             done += expired
             progress(done, done)
-            await between_chunks()
+            await pace.rest()
     return JobResult(done, f"{done} paid memberships ended")

@@ -31,10 +31,9 @@ from membership.db import any_of, emit, fetch, id_set, is_sqlite, rows_table, us
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
+    Pace,
     Progress,
-    between_chunks,
-    commit_without_waiting,
-    default_chunk_size,
+    begin_job_chunk,
     in_parts,
 )
 from membership.org.service import ProgramConfig, list_programs, update_settings
@@ -177,13 +176,14 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
 @use_case
 async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
     """Review up to ``chunk_size`` members of ``program`` whose review is due; how many."""
-    await commit_without_waiting()
+    await begin_job_chunk()
     # PostgreSQL: the chunk's members are locked (a purchase upgrading one meanwhile waits for the
     # review, or the review skips a member a till holds, for the next chunk); parallel workers
-    # take the next members nobody holds
+    # take the next members nobody holds. A NO KEY UPDATE lock leaves a till's sale free to
+    # reference the member meanwhile
     due = await fetch(
         "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
-        " ORDER BY tier_review_at LIMIT {}" + ("" if is_sqlite() else " FOR UPDATE SKIP LOCKED"),
+        " ORDER BY tier_review_at LIMIT {}" + ("" if is_sqlite() else " FOR NO KEY UPDATE SKIP LOCKED"),
         program.id,
         now,
         chunk_size,
@@ -204,7 +204,6 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
 
 async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """The ``review-tiers`` job: every program's members whose tier period (and grace) ended."""
-    chunk_size = chunk_size or default_chunk_size()
     programs = [p for p in await list_programs() if tier_config(p.settings).tiers]
     total = 0
     for program in programs:
@@ -220,10 +219,11 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | N
 
         async def work(_part: int, _parts: int, program: ProgramConfig = program) -> None:
             nonlocal done
-            while reviewed := await _review_chunk(program, now, chunk_size):
+            pace = Pace(chunk_size)
+            while reviewed := await _review_chunk(program, now, pace.size):
                 done += reviewed
                 progress(done, total)
-                await between_chunks()
+                await pace.rest()
 
         await in_parts(work)
     return JobResult(done, f"{done} members' tiers reviewed")
