@@ -22,8 +22,8 @@ job touches what the other reads):
   posting purchases (fresh Idempotency-Key each) for ``--seconds`` with no job running (p50/p99),
   then while each job runs for about as long in a child process over due data (made due afresh
   when the first run left too little); when the p99 during a job exceeds twice the idle p99 the
-  job is run again with smaller chunks (``--chunk-size`` or the kernel's default, then 1000, then
-  100).
+  job is run again with fixed, smaller chunks (the kernel paces them unless ``--chunk-size``
+  says: see ``membership.jobs.interface.Pace``; then 1000, then 100).
 
 Row ids are made as the kernel makes them (``uuid7()``, time-ordered). ``--check`` (always on
 with ``--quick``) verifies the ledger invariants after loading and after the jobs. PostgreSQL runs
@@ -59,7 +59,6 @@ from membership.db import close_database, open_database
 from membership.db.ids import new_id_text
 from membership.db.migrate import migrate
 from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
-from membership.jobs.interface import POSTGRES_CHUNK, SQLITE_CHUNK
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 
 TIERS = [
@@ -392,7 +391,7 @@ class Watch:
             raise Stopped
 
 
-async def run_watched(name: str, now: dt.datetime, watch: Watch, chunk: int) -> tuple[int, bool]:
+async def run_watched(name: str, now: dt.datetime, watch: Watch, chunk: int | None) -> tuple[int, bool]:
     """Run job ``name`` (expire or tiers) under ``watch``: (processed, stopped at the limit)."""
     from membership.ledger.expiry import expire_points
     from membership.tiers.service import review_tiers
@@ -405,7 +404,7 @@ async def run_watched(name: str, now: dt.datetime, watch: Watch, chunk: int) -> 
     return result.processed, False
 
 
-async def timed_jobs(settings: Settings, chunk: int, limit: float) -> dict:
+async def timed_jobs(settings: Settings, chunk: int | None, limit: float) -> dict:
     """expire_points then review_tiers in this process, each timed and then run again (it must
     process 0). A job still running after ``limit`` seconds is stopped between two chunks and its
     time extrapolated from its rate (then there is no second run)."""
@@ -585,14 +584,15 @@ async def earn_during(
     member_ids: list[str],
     clients: int,
     job: str,
-    chunk: int,
+    chunk: int | None,
     seconds: float,
 ) -> dict:
     """Purchases while ``job`` runs in a child process (its own engine, as a cron-driven
     ``membership jobs run`` would) for about ``seconds`` (it stops between two chunks); the phase
     is from the job's start to its end, and counts every purchase in flight during it."""
     env = {**os.environ, "MEMBERSHIP_SECRET_KEY": settings.secret_key, "MEMBERSHIP_DATABASE_URL": settings.database_url}
-    command = [sys.executable, __file__, "--job-child", job, "--chunk-size", str(chunk), "--seconds", str(seconds)]
+    command = [sys.executable, __file__, "--job-child", job, "--seconds", str(seconds)]
+    command += ["--chunk-size", str(chunk)] if chunk else []
     async with EarnLoad(url, ids, member_ids, clients) as load:
         await asyncio.sleep(1.0)  # warm-up
         child = await asyncio.create_subprocess_exec(*command, env=env, stdout=subprocess.PIPE)
@@ -611,7 +611,7 @@ async def earn_during(
     return found
 
 
-async def job_child(job: str, chunk: int, seconds: float) -> None:
+async def job_child(job: str, chunk: int | None, seconds: float) -> None:
     """The child side of :func:`earn_during`: run one job for about ``seconds``, say when it
     starts and ends."""
     logging.getLogger("piccolo").setLevel(logging.WARNING)
@@ -652,8 +652,8 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
     print(f"  loaded in {load_s:.1f} s", flush=True)
     if args.check:
         await check_invariants(settings, "after loading")
-    chunk = args.chunk_size or (SQLITE_CHUNK if db == "sqlite" else POSTGRES_CHUNK)
-    print(f"  chunk size {chunk}" + ("" if args.chunk_size else " (the kernel's default)"), flush=True)
+    chunk = args.chunk_size
+    print(f"  chunk size {chunk or 'paced by the kernel'}", flush=True)
     jobs = await timed_jobs(settings, chunk, args.job_limit)
     if args.check:
         await check_invariants(settings, "after the jobs")
@@ -666,10 +666,11 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
         print(f"    p50 {idle['p50']:.1f} ms, p99 {idle['p99']:.1f} ms, {idle['tps']:.0f} tx/s", flush=True)
         for job in ("expire", "tiers"):
             rate = jobs[job]["n"] / jobs[job]["s"] if jobs[job]["s"] else 10_000
-            for chunk_size in (chunk, *(c for c in SMALLER_CHUNKS if c < chunk)):
-                due = await ensure_due(settings, ids, job, int(rate * args.seconds * 1.5) + chunk_size)
+            for chunk_size in (chunk, *(c for c in SMALLER_CHUNKS if chunk is None or c < chunk)):
+                due = await ensure_due(settings, ids, job, int(rate * args.seconds * 1.5) + (chunk_size or 5000))
                 print(
-                    f"  earn while {job} runs (~{args.seconds:.0f} s, {due:,} due), chunk_size={chunk_size}", flush=True
+                    f"  earn while {job} runs (~{args.seconds:.0f} s, {due:,} due), chunk {chunk_size or 'paced'}",
+                    flush=True,
                 )
                 during = await earn_during(settings, url, ids, member_ids, args.clients, job, chunk_size, args.seconds)
                 found["during"].append(during)
@@ -709,7 +710,7 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
     print(f" {idle['p50']:>7.1f} {idle['p99']:>7.1f}")
     for d in found["during"]:
         mark = "" if verdict(d, idle) == "ok" else f"  {verdict(d, idle)}"
-        print(f"{'during ' + d['job']:<22} {d['chunk']:>11} {d['job_s']:>6.1f} {d['processed']:>9,}", end="")
+        print(f"{'during ' + d['job']:<22} {d['chunk'] or 'paced':>11} {d['job_s']:>6.1f} {d['processed']:>9,}", end="")
         print(f" {d['n']:>6,} {d['tps']:>5.0f} {d['p50']:>7.1f} {d['p99']:>7.1f}{mark}")
     errors = idle["errors"] + sum(d["errors"] for d in found["during"])
     if errors:
@@ -735,7 +736,8 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
     for name, d in finals.items():
         if verdict(d, idle) == "OVER 2x idle":
             misses.append(
-                f"earn p99 during {name} {d['p99']:.1f} ms > 2x idle {idle['p99']:.1f} ms at chunk_size={d['chunk']}"
+                f"earn p99 during {name} {d['p99']:.1f} ms > 2x idle {idle['p99']:.1f} ms"
+                f" at chunk_size={d['chunk'] or 'paced'}"
             )
     unmeasured = [name for name, d in finals.items() if verdict(d, idle).startswith("inconclusive")]
     for miss in misses:
@@ -744,7 +746,7 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
         print(f"NOT MEASURED ({db}): earn p99 during {name} (the job ended too soon: too little due data)")
     if not misses and not unmeasured:
         print(f"targets met ({db}): jobs <= 60 s each at 1M, earn p99 during <= 2x idle")
-    chunks = ", ".join(f"{name} chunk_size={d['chunk']}" for name, d in finals.items())
+    chunks = ", ".join(f"{name} chunk_size={d['chunk'] or 'paced'}" for name, d in finals.items())
     print(f"(earn_p99_during: the worse job at the last chunk size tried, {chunks}; run took {found['total_s']:.0f} s)")
     times = {name: jobs[name].get("estimate_s", jobs[name]["s"]) for name in ("expire", "tiers")}
     if any(jobs[name]["stopped"] for name in times):
@@ -799,7 +801,7 @@ def main() -> int:
         help="stop a timed job after this many seconds and extrapolate (0: no limit)",
     )
     parser.add_argument(
-        "--chunk-size", type=int, help="the jobs' chunk size (default: the kernel's, 300 on SQLite, 5000 on PostgreSQL)"
+        "--chunk-size", type=int, help="a fixed chunk size for the jobs (default: the kernel paces them)"
     )
     parser.add_argument("--check", action="store_true", help="verify the ledger invariants (slow at 1M)")
     parser.add_argument("--job-child", choices=("expire", "tiers"), help=argparse.SUPPRESS)

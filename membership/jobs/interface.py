@@ -13,9 +13,7 @@ from membership.db import current_engine, execute, fetch_one, is_sqlite
 from membership.db.engine import MembershipSQLiteEngine, current_settings
 
 SQLITE_HANDOFF_S = 0.003
-SQLITE_CHUNK = 300  # the first chunk's size unless the caller chose one
-POSTGRES_CHUNK = 1000
-MIN_CHUNK, MAX_CHUNK = 100, 5000
+MIN_CHUNK, MAX_CHUNK = 100, 5000  # a paced job starts at the least
 MAX_REST_S = 1.0
 JOB_APPLICATION = "membership-job"
 
@@ -25,13 +23,9 @@ Progress = Callable[[int, int], None]
 
 
 async def begin_job_chunk() -> None:
-    """Call first in each chunk (transaction) of a job that can be run again. On PostgreSQL the
-    commit does not wait for the WAL flush (``synchronous_commit = off`` for this transaction: a
-    crash can lose the last chunks committed, never part of one, and the next run does them again,
-    announcing their events again), and the transaction is named ``JOB_APPLICATION`` so
-    :class:`Pace` tells it from the tills'."""
+    """Call first in each chunk (transaction) of a big job: on PostgreSQL the transaction is named
+    ``JOB_APPLICATION``, so :class:`Pace` tells it from the tills'."""
     if not is_sqlite():
-        await execute("SET LOCAL synchronous_commit = off")
         await execute(f"SET LOCAL application_name = '{JOB_APPLICATION}'")
 
 
@@ -39,17 +33,18 @@ class Pace:
     """The chunk size of one worker of a job, and its rest between chunks, so the job gives way to
     the tills.
 
-    The size is fixed when the caller chose one; otherwise it doubles after each chunk while no
-    till wants the database (up to ``MAX_CHUNK``: big chunks are cheaper) and halves while tills
-    do (down to ``MIN_CHUNK``: a till waits for the rows of the chunk in flight, and on SQLite for
-    the whole chunk). After each chunk, on SQLite, the job waits a moment so a writer in another
+    The size is fixed when the caller chose one; otherwise it starts at ``MIN_CHUNK``, doubles
+    after each chunk while no till wants the database (up to ``MAX_CHUNK``: big chunks are
+    cheaper) and halves while tills do (a till waits for the rows of the chunk in flight, and on
+    SQLite for the whole chunk). After each chunk, on SQLite, the job waits a moment so a writer in another
     process (the server's tills poll for the lock every millisecond) takes the lock before the next
-    chunk; on PostgreSQL, while tills run, it rests as long as the chunk took (at most half of a
-    core per worker)."""
+    chunk; on PostgreSQL, while tills run, each of a job's ``workers`` rests ``workers`` times as
+    long as its chunk took (the job then takes at most half of a core)."""
 
-    def __init__(self, chunk_size: int | None = None) -> None:
+    def __init__(self, chunk_size: int | None = None, workers: int = 1) -> None:
         self.fixed = chunk_size is not None
-        self.size = chunk_size or (SQLITE_CHUNK if is_sqlite() else POSTGRES_CHUNK)
+        self.size = chunk_size or MIN_CHUNK
+        self.workers = workers
         self.rested = time.perf_counter()
 
     async def rest(self) -> None:
@@ -59,7 +54,7 @@ class Pace:
         if is_sqlite():
             await asyncio.sleep(SQLITE_HANDOFF_S)
         elif busy:
-            await asyncio.sleep(min(took, MAX_REST_S))
+            await asyncio.sleep(min(took * self.workers, MAX_REST_S))
         if not self.fixed:
             self.size = max(MIN_CHUNK, self.size // 2) if busy else min(MAX_CHUNK, self.size * 2)
         self.rested = time.perf_counter()

@@ -192,7 +192,7 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | 
 
         async def work(part: int, parts: int, program: ProgramConfig = program) -> None:
             nonlocal done
-            pace = Pace(chunk_size)
+            pace = Pace(chunk_size, workers=parts)
             while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts))).lots:
                 done = ExpiredChunk(done.lots + chunk.lots, done.points + chunk.points, done.accounts + chunk.accounts)
                 progress(done.lots, total)

@@ -217,9 +217,9 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | N
     progress(0, total)
     for program in programs:
 
-        async def work(_part: int, _parts: int, program: ProgramConfig = program) -> None:
+        async def work(_part: int, parts: int, program: ProgramConfig = program) -> None:
             nonlocal done
-            pace = Pace(chunk_size)
+            pace = Pace(chunk_size, workers=parts)
             while reviewed := await _review_chunk(program, now, pace.size):
                 done += reviewed
                 progress(done, total)
