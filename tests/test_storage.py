@@ -114,3 +114,38 @@ async def test_group_commit_acknowledges_nothing_when_the_shared_commit_fails(db
     assert [o.points_earned for o in (outcomes[0], outcomes[2])] == [10, 10]
     assert len(await fetch("SELECT id FROM sale")) == 2
     assert await ledger_violations() == []
+
+
+def test_job_workers_come_from_the_environment_and_are_bounded(monkeypatch, tmp_path):
+    from membership.config import load_settings
+    from membership.errors import ValidationError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMBERSHIP_JOB_WORKERS", "3")
+    assert load_settings().job_workers == 3
+    for bad in ("0", "17", "two"):
+        monkeypatch.setenv("MEMBERSHIP_JOB_WORKERS", bad)
+        with pytest.raises(ValidationError) as found:
+            load_settings()
+        assert "job_workers" in str(found.value)
+
+
+async def test_sqlite_checkpoints_beside_the_writer(db):
+    """No checkpoint inside a commit: after it, one runs in a worker thread on its own connection."""
+    from membership.db import execute
+
+    @use_case
+    async def write() -> None:
+        await execute("UPDATE program SET name = name")
+
+    engine = current_engine()
+    writer = await engine.acquire(write=True)
+    assert writer.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == {"wal_autocheckpoint": 0}
+    pool = engine._pool()
+    assert pool.checkpointer is None
+    await write()
+    for _ in range(100):
+        if pool.checkpointer is not None and not pool.checkpointing:
+            break
+        await asyncio.sleep(0.02)
+    assert pool.checkpointer is not None and not pool.checkpointing
