@@ -187,8 +187,9 @@ class MembershipSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine with the pragmas the ledger relies on and persistent connections.
 
     Every connection runs with ``synchronous=FULL`` (an acknowledged commit survives a power
-    cut), a busy timeout, foreign keys, and ``uuid7()`` (and ``gen_random_uuid()``) SQL functions so
-    set-based inserts read the same on SQLite and PostgreSQL. Connections are opened once and kept (Piccolo
+    cut), a busy timeout, foreign keys, and ``uuid7()`` (and ``gen_random_uuid()``) SQL functions
+    so set-based inserts read the same on SQLite and PostgreSQL; WAL checkpoints run beside the
+    writer (:meth:`checkpoint_soon`). Connections are opened once and kept (Piccolo
     opens one, with an aiosqlite thread, per query or transaction) and run statements inline
     (:class:`InlineConnection`): write transactions share one writer connection, queued on an
     asyncio lock instead of SQLite's busy handler, with group commit (:meth:`write`); reads use
