@@ -263,3 +263,14 @@ async def test_points_of_a_replayed_offline_sale_expire_from_the_sale_day(db):
     lot = await fetch_one("SELECT earned_at, expires_at FROM points_lot")
     assert lot["earned_at"] == sold_at
     assert lot["expires_at"] == sold_at + dt.timedelta(days=365)
+
+
+async def test_a_lot_expires_all_at_once(any_db):
+    """A lot with points left has expired none (the expiry job counts on it)."""
+    from membership.db import execute
+
+    shop = await make_shop()
+    await ledger.adjust_points(shop.member_id, 10, "活动", "admin")
+    with pytest.raises(Exception, match="expired_only_when_empty"):
+        await execute("UPDATE points_lot SET expired = 1")
+    await execute("UPDATE points_lot SET expired = remaining, remaining = 0")  # all at once is fine

@@ -77,28 +77,29 @@ async def expire_chunk(
 
 # PostgreSQL: one statement. A chunk takes the accounts of the next due lots and expires all
 # their due lots (one entry and one balance update per account for the whole run). Accounts are
-# locked before their lots, as a purchase locks them, skipping those a till holds (they wait for
-# the next chunk): the job never waits on a till nor deadlocks with one; lots are re-read locked.
-# NO KEY UPDATE locks leave rows free for a till's foreign-key checks (its entries, its sales).
+# locked first, as a purchase locks them, skipping those a till holds (they wait for the next
+# chunk): the job never waits on a till nor deadlocks with one. NO KEY UPDATE locks leave the
+# rows free for a till's foreign-key checks (its entries, its sales). The UPDATE of the lots
+# re-reads a lot a till changed since the statement began, and returns what it expired:
+# ``expired`` was 0 before, as a lot with points left has expired none (constraint
+# ``expired_only_when_empty``).
 _POSTGRES = """
 WITH candidate AS (
   SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}{}
   ORDER BY expires_at LIMIT {}
 ), account AS (
   SELECT id FROM ledger_account WHERE id IN (SELECT account_id FROM candidate) FOR NO KEY UPDATE SKIP LOCKED
-), due AS (
-  SELECT id, account_id, remaining FROM points_lot
-  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {} FOR NO KEY UPDATE
 ), lot AS (
   UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}
-  WHERE id IN (SELECT id FROM due)
+  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {}
+  RETURNING account_id, expired
 ), total AS (
-  SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS points FROM due GROUP BY account_id
+  SELECT account_id, CAST(SUM(expired) AS BIGINT) AS points FROM lot GROUP BY account_id
 ), posting AS (
   INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)
   SELECT mark, CAST({} AS uuid), CAST({} AS uuid), 'expire', NULL, NULL, '', reason, at
   FROM (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
-  WHERE EXISTS (SELECT 1 FROM due)
+  WHERE EXISTS (SELECT 1 FROM lot)
 ), entry AS (
   INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)
   SELECT uuid7(), p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
@@ -109,7 +110,7 @@ WITH candidate AS (
   UPDATE ledger_account SET balance = ledger_account.balance - total.points, updated_at = {}
   FROM total WHERE ledger_account.id = total.account_id
 )
-SELECT (SELECT COUNT(*) FROM due) AS lots, COALESCE(SUM(points), 0) AS points, COUNT(*) AS accounts FROM total
+SELECT (SELECT COUNT(*) FROM lot) AS lots, COALESCE(SUM(points), 0) AS points, COUNT(*) AS accounts FROM total
 """
 
 
@@ -120,7 +121,7 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
         only, account = only + " AND get_byte(uuid_send(account_id), 15) % {} = {}", [*account, parts, part]
     totals = await fetch_one(
         _POSTGRES.replace("{}{}", "{}" + only, 1),
-        *(c.program_id, c.now, *account, c.chunk_size, c.now, c.mark),
+        *(c.program_id, c.now, *account, c.chunk_size, c.mark, c.now),
         *(c.program_id, c.member_id, c.mark, REASON, c.now),
         *(c.contra, c.mark, REASON, c.now),
         c.now,
