@@ -10,9 +10,9 @@ class Member(Table, tablename="member"):
     """A member of one program. ``*_enc`` columns are AES-GCM ciphertexts, ``*_hash`` HMACs."""
 
     id = UUID(primary_key=True)
-    program_id = ForeignKey(Program, on_delete=OnDelete.restrict, index=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)  # indexed first in member_member_no_unique
     member_no = Varchar(length=20)
-    name = Varchar(length=100, index=True)
+    name = Varchar(length=100)  # searched with LIKE '%…%', which no B-tree serves
     gender = Varchar(length=8, default="unknown")
     birthday = Date(null=True, default=None)
     birthday_calendar = Varchar(length=5, default="solar")
