@@ -27,8 +27,8 @@ job touches what the other reads):
 
 Row ids are made as the kernel makes them (``uuid7()``, time-ordered). ``--check`` (always on
 with ``--quick``) verifies the ledger invariants after loading and after the jobs. PostgreSQL runs
-on a throwaway cluster with fsync on and the server settings of ``POSTGRES_SETTINGS``. It prints figures and never
-asserts them; the last line per database is::
+on a throwaway cluster with fsync on and the server settings of ``POSTGRES_SETTINGS``. It prints
+figures and never asserts them; the last line per database is::
 
     RESULT db=sqlite members=… expire_s=… tiers_s=… earn_p99_idle_ms=… earn_p99_during_ms=…
 """
