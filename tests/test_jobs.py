@@ -147,12 +147,14 @@ def test_the_scheduler_runs_due_jobs_inside_the_server(tmp_path, sqlite_template
     assert {"expire-points", "purge-idempotency-keys", "prune-reader-reads"} <= done
 
 
-async def test_chunks_grow_while_nobody_waits_and_shrink_while_tills_write(any_db):
+async def test_chunks_grow_while_nobody_waits_and_shrink_while_tills_write(any_db, monkeypatch):
     """A job's pace: a chosen chunk size stays; otherwise chunks double while no till wants the
-    database and halve (resting on PostgreSQL) while one does."""
+    database, halve (resting on PostgreSQL) while one does, and grow again only after a quiet
+    spell."""
     import asyncio
 
     from membership.db import current_engine, is_sqlite, use_case
+    from membership.jobs import interface
     from membership.jobs.interface import MAX_CHUNK, Pace
 
     fixed = Pace(250)
@@ -186,5 +188,9 @@ async def test_chunks_grow_while_nobody_waits_and_shrink_while_tills_write(any_d
         assert time.perf_counter() - started >= 0.1
     release.set()
     await asyncio.gather(*holding)
+    monkeypatch.setattr(interface, "QUIET_S", 60.0)
+    await pace.rest()
+    assert pace.size == MAX_CHUNK // 2  # a till was seen a moment ago
+    monkeypatch.setattr(interface, "QUIET_S", 0.0)
     await pace.rest()
     assert pace.size == MAX_CHUNK  # nobody waits any more

@@ -15,6 +15,7 @@ from membership.db.engine import MembershipSQLiteEngine, current_settings
 SQLITE_HANDOFF_S = 0.003
 MIN_CHUNK, MAX_CHUNK = 100, 5000  # a paced job starts at the least
 MAX_REST_S = 1.0
+QUIET_S = 2.0  # chunks grow again only when no till was seen for this long
 JOB_APPLICATION = "membership-job"
 
 
@@ -33,19 +34,23 @@ class Pace:
     """The chunk size of one worker of a job, and its rest between chunks, so the job gives way to
     the tills.
 
-    The size is fixed when the caller chose one; otherwise it starts at ``MIN_CHUNK``, doubles
-    after each chunk while no till wants the database (up to ``MAX_CHUNK``: big chunks are
-    cheaper) and halves while tills do (a till waits for the rows of the chunk in flight, and on
-    SQLite for the whole chunk). After each chunk, on SQLite, the job waits a moment so a writer in another
-    process (the server's tills poll for the lock every millisecond) takes the lock before the next
-    chunk; on PostgreSQL, while tills run, each of a job's ``workers`` rests ``workers`` times as
-    long as its chunk took (the job then takes at most half of a core)."""
+    The size is fixed when the caller chose one; otherwise it starts at ``MIN_CHUNK``, halves
+    whenever a till wants the database (a till waits for the rows of the chunk in flight, and on
+    SQLite for the whole chunk) and doubles after each chunk once no till was seen for ``QUIET_S``
+    (up to ``MAX_CHUNK``: big chunks are cheaper). Tills are seen by sampling, so one quiet
+    sample between two purchases does not make the chunks grow.
+
+    After each chunk, on SQLite, the job waits a moment so a writer in another process (the
+    server's tills poll for the lock every millisecond) takes the lock before the next chunk; on
+    PostgreSQL, while tills run, each of a job's ``workers`` rests ``workers`` times as long as its
+    chunk took (the job then takes at most half of a core)."""
 
     def __init__(self, chunk_size: int | None = None, workers: int = 1) -> None:
         self.fixed = chunk_size is not None
         self.size = chunk_size or MIN_CHUNK
         self.workers = workers
         self.rested = time.perf_counter()
+        self.till_seen = float("-inf")
 
     async def rest(self) -> None:
         """After a committed chunk: rest as the tills need, and size the next chunk."""
@@ -55,8 +60,14 @@ class Pace:
             await asyncio.sleep(SQLITE_HANDOFF_S)
         elif busy:
             await asyncio.sleep(min(took * self.workers, MAX_REST_S))
+        now = time.perf_counter()
+        if busy:
+            self.till_seen = now
         if not self.fixed:
-            self.size = max(MIN_CHUNK, self.size // 2) if busy else min(MAX_CHUNK, self.size * 2)
+            if busy:
+                self.size = max(MIN_CHUNK, self.size // 2)
+            elif now - self.till_seen >= QUIET_S:
+                self.size = min(MAX_CHUNK, self.size * 2)
         self.rested = time.perf_counter()
 
 
