@@ -35,11 +35,12 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+from serving import start_server  # bench/ is on the path when run as python bench/earn.py
 
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+from membership.db.throwaway import ThrowawayCluster, pg_bindir
 from membership.ledger.accounts import MEMBER_KINDS
 
 HERE = Path(__file__).resolve().parent
@@ -201,40 +202,6 @@ class _PostgresLoader:
 
 
 # -- the server and its load ---------------------------------------------------------------------
-
-
-def start_server(settings: Settings, workers: int, folder: Path) -> tuple[subprocess.Popen, str]:
-    """uvicorn with the app factory; waits until /api/v1/health answers 200."""
-    port = free_port()
-    env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": settings.secret_key}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "membership.app:create_app",
-        "--factory",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=folder)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            import urllib.request
-
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 async def drive(url: str, clients: int, seconds: float, request) -> tuple[float, list[float], Counter]:
@@ -514,7 +481,7 @@ def run(db: str, args: argparse.Namespace) -> str:
         total = max(args.members, args.identify_members)
         print(f"[{db}] loading {total:,} members")
         data = asyncio.run(prepare(settings, total))
-        server, base = start_server(settings, args.workers, folder)
+        server, base = start_server(settings, folder, workers=args.workers)
         try:
             profiler = _start_profiler(server, db) if args.profile else None
             earn_tps, earn_ms, earn_status = asyncio.run(

@@ -47,18 +47,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from serving import start_server  # bench/ is on the path when run as python bench/jobs.py
 
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.ids import new_id_text
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+from membership.db.throwaway import ThrowawayCluster, pg_bindir
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 
 TIERS = [
@@ -441,32 +441,6 @@ async def timed_jobs(settings: Settings, chunk: int | None, limit: float) -> dic
 # -- the server, the earn load and a job beside it -----------------------------------------------
 
 
-def start_server(settings: Settings, folder: Path) -> tuple[subprocess.Popen, str]:
-    """uvicorn on the app factory, like tests/conftest.py ``_serving``; waits for /health."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "MEMBERSHIP_DATABASE_URL": settings.database_url,
-        "MEMBERSHIP_SECRET_KEY": settings.secret_key,
-        "MEMBERSHIP_SCHEDULER": "false",
-    }
-    command = [sys.executable, "-m", "uvicorn", "membership.app:create_app", "--factory", "--port", str(port)]
-    server = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], env=env, cwd=folder)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
-
-
 class EarnLoad:
     """``clients`` httpx clients posting purchases (fresh Idempotency-Key each) until stopped;
     every request is kept as (start, end, status) so phases are cut out afterwards."""
@@ -659,7 +633,7 @@ async def bench(db: str, settings: Settings, folder: Path, args: argparse.Namesp
         await check_invariants(settings, "after the jobs")
     found = {"load_s": load_s, "jobs": jobs, "during": []}
     member_ids = await sample_members(settings, ids, args.members)
-    server, url = start_server(settings, folder)
+    server, url = start_server(settings, folder, scheduler=False)
     try:
         print(f"  earn, no job running: {args.clients} clients, {args.seconds:.0f} s", flush=True)
         idle = found["idle"] = await earn_idle(url, ids, member_ids, args.clients, args.seconds)
