@@ -102,9 +102,9 @@ TEMPLATE_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # --- templates ------------------------------------------------------------------------------------
 
 
-def _template_out(row: dict[str, Any]) -> dict[str, Any]:
+def _terms_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A template's terms, as the template and each of its coupons show them."""
     return {
-        "code": row["code"],
         "name": row["name"],
         "kind": row["kind"],
         "amount_off": int(row["amount_off"]),
@@ -112,12 +112,19 @@ def _template_out(row: dict[str, Any]) -> dict[str, Any]:
         "max_off": None if row["max_off"] is None else int(row["max_off"]),
         "free_sku": row["free_sku"],
         "min_spend": int(row["min_spend"]),
+        "store_ids": uuids_of(row["store_ids"]),
+        "stackable": bool(row["stackable"]),
+    }
+
+
+def _template_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        **_terms_out(row),
         "valid_from": date_of(row["valid_from"]),
         "valid_until": date_of(row["valid_until"]),
         "valid_days": row["valid_days"],
         "per_member_limit": row["per_member_limit"],
-        "store_ids": uuids_of(row["store_ids"]),
-        "stackable": bool(row["stackable"]),
         "issue_on": row["issue_on"],
         "tier": row["tier"],
         "birthday_window": row["birthday_window"],
@@ -278,9 +285,6 @@ async def _held_counts(template_id: uuid.UUID, member_ids: list[uuid.UUID]) -> d
     return counts
 
 
-_TERMS = ("name", "kind", "amount_off", "percent_off", "max_off", "free_sku", "min_spend", "store_ids", "stackable")
-
-
 async def issue_rows(
     program: ProgramConfig,
     template: dict[str, Any],
@@ -300,7 +304,7 @@ async def issue_rows(
         skipped = [m for m in member_ids if counts.get(m, 0) >= limit]
         member_ids = [m for m in member_ids if counts.get(m, 0) < limit]
     issued: list[dict[str, Any]] = []
-    terms = _template_out(template)
+    terms = _terms_out(template)
     for chunk in chunks(member_ids):
         args: list[Any] = []
         for member_id in chunk:
@@ -328,8 +332,8 @@ async def issue_rows(
                 "sale_id": None,
                 "store_id": None,
                 "discount": 0,
-                "template": terms["code"],
-                **{k: terms[k] for k in _TERMS},
+                "template": template["code"],
+                **terms,
             }
             issued.append(coupon)
             emit(
@@ -337,7 +341,7 @@ async def issue_rows(
                     "coupon.issued",
                     program.id,
                     coupon["member_id"],
-                    {"code": coupon["code"], "template": terms["code"], "valid_until": last.isoformat()},
+                    {"code": coupon["code"], "template": template["code"], "valid_until": last.isoformat()},
                 )
             )
     return issued, skipped
@@ -516,15 +520,7 @@ def coupon_out(row: dict[str, Any], today: dt.date | None = None) -> dict[str, A
         "sale_id": row["sale_id"],
         "store_id": row["store_id"],
         "discount": int(row["discount"]),
-        "name": row["name"],
-        "kind": row["kind"],
-        "amount_off": int(row["amount_off"]),
-        "percent_off": int(row["percent_off"]),
-        "max_off": None if row["max_off"] is None else int(row["max_off"]),
-        "free_sku": row["free_sku"],
-        "min_spend": int(row["min_spend"]),
-        "store_ids": row["store_ids"] if isinstance(row["store_ids"], list) else uuids_of(row["store_ids"]),
-        "stackable": bool(row["stackable"]),
+        **_terms_out(row),
     }
 
 
