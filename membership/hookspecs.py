@@ -156,6 +156,32 @@ def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: T
 
 
 @hookspec(firstresult=True)
+def membership_tiers_for(
+    program: ProgramConfig, metrics: dict[uuid.UUID, TierMetrics]
+) -> dict[uuid.UUID, str | None] | None:
+    """Return the tier code (or None) of every member in ``metrics`` at once, or None to have each
+    asked through ``membership_tier_for``.
+
+    Stops at the first non-None result. The ``review-tiers`` job asks it for each chunk of
+    members (thousands): one call instead of one per member. The built-in policy answers it only
+    while no other plugin implements ``membership_tier_for``, so a pack that replaces the policy
+    member by member is always asked member by member; a pack that can decide many members at
+    once implements both.
+
+    :param program: the program's configuration.
+    :param metrics: each member's growth, net spend, points and visits over the policy's window.
+    :returns: a tier code or None for every member of ``metrics``, or None. May return an
+        awaitable.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        def membership_tiers_for(program, metrics):
+            return {member_id: "vip" if m.spend >= 1_000_000 else "member" for member_id, m in metrics.items()}
+    """
+
+
+@hookspec(firstresult=True)
 def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits | None:
     """Return what a tier gives (points multiplier, discount, free items, upgrade coupons), or
     None when it is unknown here.

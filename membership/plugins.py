@@ -161,6 +161,20 @@ class Hooks:
         """The tier a member holds for these metrics."""
         return await self._first("membership_tier_for", program=program, member_id=member_id, metrics=metrics)
 
+    async def tiers_for(
+        self, program: ProgramConfig, metrics: dict[uuid.UUID, TierMetrics]
+    ) -> dict[uuid.UUID, str | None]:
+        """The tier each member of ``metrics`` holds: one ``membership_tiers_for`` call when a
+        plugin answers it, else ``membership_tier_for`` member by member."""
+        found = await self._first("membership_tiers_for", program=program, metrics=metrics)
+        if found is None:
+            found = {member_id: await self.tier_for(program, member_id, m) for member_id, m in metrics.items()}
+        return found
+
+    def implemented_elsewhere(self, hook: str, plugin_name: str) -> bool:
+        """Whether a plugin other than ``plugin_name`` implements ``hook``."""
+        return any(impl.plugin_name != plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls())
+
     def tier_benefits(self, program: ProgramConfig, tier: str | None) -> TierBenefits | None:
         """What ``tier`` gives, or None."""
         if tier is None:

@@ -11,6 +11,7 @@ import pytest
 from membership import hookimpl
 from membership.db import fetch, fetch_one
 from membership.ledger.rules import LineInput
+from membership.members import service as members
 from membership.sales import service as sales
 from membership.tiers import service as tiers
 from tests.helpers import make_shop
@@ -117,6 +118,45 @@ async def test_a_packs_tier_policy_replaces_the_built_in_one(any_db, register_pl
     shop = await make_shop()
     assert (await _buy(shop, 5_000)).tier is None
     assert (await _buy(shop, 6_000)).tier == "private"  # ¥11,000 ≥ ¥10,000
+
+
+async def test_the_review_asks_a_packs_per_member_policy_member_by_member(any_db, register_plugin):
+    asked = []
+
+    class Retail:  # decides member by member: the built-in batch answer must not replace it
+        @hookimpl(tryfirst=True)
+        def membership_tier_for(self, program, member_id, metrics):
+            asked.append(member_id)
+            return "gold"
+
+    shop = await _shop()
+    now = dt.datetime.now(dt.UTC)
+    assert (await _buy(shop, 200)).tier == "silver"
+    register_plugin(Retail(), name="retail-tiers")
+    assert (await tiers.review_tiers(now + 396 * DAY, _no_progress)).processed == 1
+    assert asked == [shop.member_id] and (await _tier(shop))[0] == "gold"
+
+
+async def test_hook_tiers_for(any_db, register_plugin):
+    """A pack may decide a whole chunk of the review in one call."""
+    calls = []
+
+    class Bank:
+        @hookimpl(tryfirst=True)
+        def membership_tiers_for(self, program, metrics):
+            calls.append(sorted(metrics))
+            return dict.fromkeys(metrics)  # no tier for anybody
+
+    shop = await _shop()
+    second = await members.enrol(shop.program.id, {"name": "李娜", "phone": "13912345678"}, store_id=shop.store_id)
+    now = dt.datetime.now(dt.UTC)
+    await _buy(shop, 1200)
+    await sales.record_purchase(shop.program.id, shop.store_id, second.id, [LineInput("A", 1, 120_000)])
+    register_plugin(Bank(), name="bank-tiers")
+    assert (await tiers.review_tiers(now + 396 * DAY, _no_progress, chunk_size=100)).processed == 2
+    assert calls == [sorted([shop.member_id, second.id])]
+    # one_down: the pack's answer (no tier) takes gold down one step
+    assert (await _tier(shop))[0] == "silver"
 
 
 async def test_reaching_a_tier_issues_its_upgrade_coupons_once(any_db):

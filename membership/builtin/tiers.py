@@ -9,13 +9,29 @@ import uuid
 
 from membership.hookspecs import hookimpl
 from membership.org.service import ProgramConfig
-from membership.tiers.policy import TierBenefits, TierMetrics, tier_config
+from membership.plugins import hooks
+from membership.tiers.policy import TierBenefits, TierConfig, TierMetrics, tier_config
 
 
 @hookimpl(trylast=True)
 def membership_tier_for(program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
     """The highest tier whose threshold the policy's metric reaches (inclusive)."""
+    return _highest(tier_config(program.settings), metrics)
+
+
+@hookimpl(trylast=True)
+def membership_tiers_for(
+    program: ProgramConfig, metrics: dict[uuid.UUID, TierMetrics]
+) -> dict[uuid.UUID, str | None] | None:
+    """The same for many members at once; None (each is asked through ``membership_tier_for``)
+    when another plugin decides tiers member by member."""
+    if hooks().implemented_elsewhere("membership_tier_for", __name__):
+        return None
     config = tier_config(program.settings)
+    return {member_id: _highest(config, found) for member_id, found in metrics.items()}
+
+
+def _highest(config: TierConfig, metrics: TierMetrics) -> str | None:
     value = metrics.value(config.policy.metric)
     held = None
     for tier in config.tiers:

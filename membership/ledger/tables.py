@@ -58,7 +58,7 @@ class PointsLot(Table, tablename="points_lot"):
 
     id = UUID(primary_key=True)
     program_id = UUID()
-    account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=True)
+    account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=False)  # points_lot_account (migration)
     posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict)
     store_id = UUID(null=True, default=None)
     points = BigInt()

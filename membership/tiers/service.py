@@ -192,12 +192,11 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         return 0
     config = tier_config(program.settings)
     found = await window_metrics(program, [row["id"] for row in due], now)
-    changes = []
-    for row in due:
-        member_metrics = found[row["id"]]
-        qualified = await hooks().tier_for(program, row["id"], member_metrics)
-        value = member_metrics.value(config.policy.metric)
-        changes.append(_decide(config, row["id"], row["tier"], qualified, value))
+    qualified = await hooks().tiers_for(program, found)
+    metric = config.policy.metric
+    changes = [
+        _decide(config, row["id"], row["tier"], qualified[row["id"]], found[row["id"]].value(metric)) for row in due
+    ]
     await apply_changes(program, changes, now)
     return len(due)
 
