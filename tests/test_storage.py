@@ -149,3 +149,30 @@ async def test_sqlite_checkpoints_beside_the_writer(db):
             break
         await asyncio.sleep(0.02)
     assert pool.checkpointer is not None and not pool.checkpointing
+
+
+async def test_past_the_wal_limit_a_job_waits_for_a_checkpoint_and_the_wal_starts_over(db, monkeypatch):
+    """A writer that never pauses starves the checkpoints beside it (here: none run at all), and
+    the WAL only grows. Past the limit, ``drain_wal`` (a job's pace, between chunks) copies it all
+    back, so the next write starts the WAL over."""
+    from membership.db import engine as engines
+
+    def restarts() -> int:  # the WAL header's checkpoint sequence: +1 each time the WAL starts over
+        with open(engine.connection_kwargs["database"] + "-wal", "rb") as wal:
+            return int.from_bytes(wal.read(16)[12:16], "big")
+
+    engine = current_engine()
+    pool = engine._pool()
+    monkeypatch.setattr(engine, "checkpoint_soon", lambda: None)
+    for _ in range(5):
+        await org.create_merchant("连锁")
+    before = restarts()
+    pool.wal_pages = engines.SQLITE_WAL_LIMIT_PAGES - 1
+    await engine.drain_wal()  # under the limit: no wait
+    await org.create_merchant("连锁")
+    assert restarts() == before
+    pool.wal_pages = engines.SQLITE_WAL_LIMIT_PAGES
+    await engine.drain_wal()
+    assert 6 <= pool.wal_pages < engines.SQLITE_WAL_LIMIT_PAGES  # it copied back the whole WAL
+    await org.create_merchant("连锁")
+    assert restarts() == before + 1  # so this write started it over

@@ -26,6 +26,7 @@ from membership.errors import NotConfigured
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # page cache per connection (64 MiB)
+SQLITE_WAL_LIMIT_PAGES = 50_000  # about 200 MB: then a big job lets the checkpoint catch up
 R = TypeVar("R")
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class _Connections:
         self.checkpointer: InlineConnection | None = None  # used by one worker thread at a time
         self.checkpoint_lock = threading.Lock()
         self.checkpointing = False
+        self.wal_pages = 0  # in the WAL at the last checkpoint
         self.closed = False
 
     def all(self) -> list[InlineConnection]:
@@ -286,6 +288,16 @@ class MembershipSQLiteEngine(SQLiteEngine):
             pool.checkpointing = True
             asyncio.get_running_loop().run_in_executor(None, self._checkpoint, pool)
 
+    async def drain_wal(self) -> None:
+        """For a big job, between its chunks: once the WAL holds ``SQLITE_WAL_LIMIT_PAGES``, wait
+        until a checkpoint copied all of it back, so the next write starts the WAL over. A writer
+        that never pauses starves the checkpoints beside it (the WAL is started over only at a
+        write that finds it all copied): the WAL would grow by gigabytes through a job, every
+        page read would search it, and every page written would extend a file."""
+        pool = self._pool()
+        if pool.wal_pages >= SQLITE_WAL_LIMIT_PAGES:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpoint, pool)
+
     def _checkpoint(self, pool: _Connections) -> None:
         try:
             with pool.checkpoint_lock:
@@ -293,7 +305,8 @@ class MembershipSQLiteEngine(SQLiteEngine):
                     return
                 if pool.checkpointer is None:
                     pool.checkpointer = self._connect()
-                pool.checkpointer.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                done = pool.checkpointer.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                pool.wal_pages = done["log"]
         except Exception:  # e.g. another process checkpoints: the next commit tries again
             log.warning("WAL checkpoint skipped", exc_info=True)
         finally:

@@ -47,8 +47,9 @@ class Pace:
     (up to ``MAX_CHUNK``: big chunks are cheaper). Tills are seen by sampling, so one quiet
     sample between two purchases does not make the chunks grow.
 
-    After each chunk, on SQLite, the job waits a moment so a writer in another process (the
-    server's tills poll for the lock every millisecond) takes the lock before the next chunk; on
+    After each chunk, on SQLite, the job lets a full WAL be checkpointed (``drain_wal``) and waits a
+    moment so a writer in another process (the server's tills poll for the lock every
+    millisecond) takes the lock before the next chunk; on
     PostgreSQL, while tills run, each of a job's ``workers`` rests ``workers`` times as long as its
     chunk took (the job then takes at most half of a core)."""
 
@@ -64,6 +65,7 @@ class Pace:
         took = time.perf_counter() - self.rested
         busy = await _tills_busy()
         if is_sqlite():
+            await current_engine().drain_wal()
             await asyncio.sleep(SQLITE_HANDOFF_S)
         elif busy:
             await asyncio.sleep(min(took * self.workers, MAX_REST_S))
