@@ -168,7 +168,12 @@ class Hooks:
         plugin answers it, else ``membership_tier_for`` member by member."""
         found = await self._first("membership_tiers_for", program=program, metrics=metrics)
         if found is None:
-            found = {member_id: await self.tier_for(program, member_id, m) for member_id, m in metrics.items()}
+            return {member_id: await self.tier_for(program, member_id, m) for member_id, m in metrics.items()}
+        missing = metrics.keys() - found.keys()
+        if missing:  # a member left out would silently lose their tier
+            answering = {impl.plugin_name for impl in self.pm.hook.membership_tiers_for.get_hookimpls()}
+            error = f"no tier (nor None) for {len(missing)} of {len(metrics)} members"
+            raise PluginError(plugin=", ".join(sorted(answering)), hook="membership_tiers_for", error=error)
         return found
 
     def implemented_elsewhere(self, hook: str, plugin_name: str) -> bool:

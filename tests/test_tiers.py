@@ -159,6 +159,24 @@ async def test_hook_tiers_for(any_db, register_plugin):
     assert (await _tier(shop))[0] == "silver"
 
 
+async def test_a_batch_policy_that_leaves_members_out_is_refused(any_db, register_plugin):
+    from membership.errors import PluginError
+
+    class Forgetful:
+        @hookimpl(tryfirst=True)
+        def membership_tiers_for(self, program, metrics):
+            return {}
+
+    shop = await _shop()
+    now = dt.datetime.now(dt.UTC)
+    await _buy(shop, 1200)
+    register_plugin(Forgetful(), name="forgetful-tiers")
+    with pytest.raises(PluginError, match="no tier"):
+        await tiers.review_tiers(now + 396 * DAY, _no_progress)
+    assert (await _tier(shop))[0] == "gold"  # the chunk rolled back
+    assert [h["reason"] for h in await tiers.history(shop.member_id)] == ["upgrade"]
+
+
 async def test_reaching_a_tier_issues_its_upgrade_coupons_once(any_db):
     from membership.coupons import service as coupons
 
