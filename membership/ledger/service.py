@@ -372,7 +372,8 @@ async def reverse_points(
     Returns the debt recorded."""
     await accounts.lock(Kind.POINTS_PENDING)  # the release job moves pending lots under this lock
     pending = await fetch_one(
-        "SELECT COALESCE(SUM(remaining), 0) AS n FROM points_lot WHERE posting_id = {} AND account_id = {}",
+        "SELECT COALESCE(SUM(remaining), 0) AS n FROM points_lot"
+        " WHERE posting_id = {} AND account_id = {} AND remaining > 0",  # points_lot_account is partial
         prefer_posting,
         accounts.ids[Kind.POINTS_PENDING],
     )

@@ -108,7 +108,7 @@ def parse_tier_config(tiers: list[dict[str, Any]], policy: dict[str, Any] | None
 
 def tier_config(settings: dict[str, Any]) -> TierConfig:
     """A program's tier configuration from its settings (no tiers: an empty list); parsed once per
-    distinct configuration (the review asks once per member)."""
+    distinct configuration (every purchase asks for it)."""
     return _parsed_tier_config(msgspec.json.encode([settings.get("tiers", []), settings.get("tier_policy")]))
 
 
