@@ -89,6 +89,43 @@ async def test_a_member_already_above_the_plan_keeps_their_tier(db):
     assert bought.member_tier == "gold"
 
 
+async def test_a_fee_paid_partly_with_bonus_is_refunded_as_bonus_never_as_cash(any_db):
+    shop = await _shop()
+    plans = [{"code": "100-20", "name": "充100送20", "pay": 10_000, "bonus": 2_000}]
+    await update_settings(shop.program.id, {"top_up_plans": plans})
+    await ledger.top_up(shop.member_id, 10_000, shop.store_id, plan="100-20")
+    await ledger.top_up(shop.member_id, 26_000, shop.store_id)  # 36,000 principal + 2,000 bonus
+    bought = await paid.buy(shop.member_id, "prime", "stored_value", shop.store_id)
+    spent = await ledger.balances(shop.member_id)
+    assert (spent.stored_value, spent.stored_value_bonus) == (0, 1_500)  # the bonus went last: 500 of it
+    refunded = await paid.refund(bought.id, "admin")  # at once: (nearly) the whole fee back
+    back = await ledger.balances(shop.member_id)
+    assert back.stored_value_bonus == 2_000  # the bonus spent came back as bonus
+    assert back.stored_value == refunded.refunded_amount - 500
+    cashed = await ledger.cash_out(shop.member_id, back.stored_value, shop.store_id)
+    assert cashed.amount == refunded.refunded_amount - 500 and cashed.bonus_forfeited == 2_000
+    assert await ledger_violations() == []
+
+
+async def test_a_plans_end_leaves_a_tier_the_plan_did_not_give(db):
+    shop = await _shop()
+    await update_settings(
+        shop.program.id, {"paid_plans": [*PLANS, {**PLANS[0], "code": "silver-card", "tier": "silver"}]}
+    )
+    gold = await paid.buy(shop.member_id, "prime", "cash", shop.store_id)
+    silver = await paid.buy(shop.member_id, "silver-card", "cash", shop.store_id)
+    assert gold.member_tier == silver.member_tier == "gold"
+    refunded = await paid.refund(silver.id, "admin")
+    assert refunded.member_tier == "gold"  # held through the other plan, not the refunded one
+    await fetch("UPDATE paid_membership SET status = 'expired' WHERE id = {}", gold.id)
+    await fetch("UPDATE member SET tier = 'gold' WHERE id = {}", shop.member_id)
+    silver_again = await paid.buy(shop.member_id, "silver-card", "cash", shop.store_id)
+    now = dt.datetime.now(dt.UTC)
+    assert (await paid.expire_paid_memberships(now + 366 * DAY, _no_progress)).processed == 1
+    member = await fetch_one("SELECT tier FROM member WHERE id = {}", shop.member_id)
+    assert silver_again.member_tier == "gold" and member["tier"] == "gold"  # its end does not take gold away
+
+
 async def test_paid_memberships_through_the_api(api):
     program = api.shop.program.id
     assert (await api.call("PUT", f"/programs/{program}/tiers", "admin", {"tiers": TIERS})).status_code == 200

@@ -4,7 +4,8 @@ Buying lifts the member to the plan's tier at once (unless they already hold a h
 the membership ends; buying again before the end renews it from that end. The fee is paid at
 the till (cash, card, wallet) or from stored value (a ledger posting). At the end the
 ``expire-paid-memberships`` job puts the member back on the tier they earn; a refund gives back
-the unused days' share of the fee (stored value back to stored value) and does the same at once.
+the unused days' share of the fee (stored value back into the lots it came from: bonus stays
+bonus) and does the same at once.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationEr
 from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger import idempotency
-from membership.ledger.accounts import Kind
 from membership.ledger.service import (
     MemberAccounts,
     PostingWriter,
-    add_value_lot,
     debit_stored_value,
+    give_back_stored_value,
     member_accounts,
 )
 from membership.org.service import ProgramConfig, get_program, list_programs
@@ -165,13 +165,24 @@ async def _lift(
     return tier
 
 
-async def _settle_tiers(program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime) -> None:
-    """Members whose paid tier ended go back to the tier they earn (recalculated), unless another
-    active paid membership still holds it."""
-    if not member_ids:
+async def _settle_tiers(program: ProgramConfig, ended: list[tuple[uuid.UUID, str]], now: dt.datetime) -> None:
+    """After paid memberships ended, as (member, the plan's tier): a member still on that tier goes
+    back to the tier they earn (recalculated), unless another active paid membership holds it. A
+    member on another tier (one they earned above the plan's) keeps it: the plan did not give it."""
+    if not ended:
         return
+    plan_tier: dict[uuid.UUID, set[str]] = {}
+    for member_id, tier in ended:
+        plan_tier.setdefault(member_id, set()).add(tier)
+    member_ids = sorted(plan_tier)
     marks = placeholders(member_ids)
-    rows = await fetch(f"SELECT id, tier FROM member WHERE id IN ({marks})", *member_ids)
+    rows = [
+        row
+        for row in await fetch(f"SELECT id, tier FROM member WHERE id IN ({marks})", *member_ids)
+        if row["tier"] in plan_tier[row["id"]]
+    ]
+    if not rows:
+        return
     config = tier_config(program.settings)
     paid: dict[uuid.UUID, int] = {}
     for held in await fetch(
@@ -221,10 +232,9 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
         writer = await PostingWriter(
             program, "paid_refund", row["member_id"], now, row["store_id"], operator=actor, reason=text
         ).open()
-        await accounts.change(Kind.STORED_VALUE, amount, now)
-        await add_value_lot(writer, accounts, Kind.STORED_VALUE, amount)
-        writer.add(accounts.ids[Kind.STORED_VALUE], amount, "paid_refund", text)
-        await writer.contra(Kind.STORED_VALUE_SPENT, -amount, "paid_refund", text)
+        # into the lots the fee came from: bonus stays bonus (never cashed out), and what their
+        # stores were owed for it is taken back from the settlement
+        await give_back_stored_value(writer, accounts, row["posting_id"], 0, amount, text)
         await writer.close()
     await fetch(
         "UPDATE paid_membership SET status = 'refunded', refunded_amount = {}, ends_at = {} WHERE id = {}",
@@ -232,7 +242,7 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
         min(now, row["ends_at"]),
         membership_id,
     )
-    await _settle_tiers(program, [row["member_id"]], now)
+    await _settle_tiers(program, [(row["member_id"], row["tier"])], now)
     await audit.record(
         actor, "paid_membership.refund", "member", row["member_id"], program.id, {"amount": amount, "reason": reason}
     )
@@ -254,7 +264,7 @@ async def memberships(member_id: uuid.UUID) -> list[PaidMembershipResult]:
 @use_case
 async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
     rows = await fetch(
-        "SELECT id, member_id FROM paid_membership WHERE program_id = {} AND status = 'active'"
+        "SELECT id, member_id, tier FROM paid_membership WHERE program_id = {} AND status = 'active'"
         " AND ends_at <= {} LIMIT {}",
         program.id,
         now,
@@ -264,7 +274,7 @@ async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         return 0
     ids = [row["id"] for row in rows]
     await fetch(f"UPDATE paid_membership SET status = 'expired' WHERE id IN ({placeholders(ids)})", *ids)
-    await _settle_tiers(program, sorted({row["member_id"] for row in rows}), now)
+    await _settle_tiers(program, [(row["member_id"], row["tier"]) for row in rows], now)
     for row in rows:
         emit(Event("paid_membership.expired", program.id, row["member_id"], {"membership_id": row["id"]}))
     return len(rows)
