@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from membership.db import fetch
+from membership.errors import ValidationError
+from membership.ledger.points_rules import create_rule
 from membership.members import service as members
 from tests.helpers import ledger_violations
 
@@ -120,6 +124,11 @@ async def test_rules_are_listed_changed_and_retired_and_bad_ones_refused(api):
     assert bad.status_code == 422 and "weekdays" in bad.json()["detail"]
     unknown_kind = await api.call("POST", path, "admin", {**BASE, "code": "y", "kind": "lottery"})
     assert unknown_kind.status_code == 422 and "kind: must be one of base_rate" in unknown_kind.json()["detail"]
+    for field, value in (("code", "有 空格/"), ("priority", 10**20)):  # a code that fits no URL; no 64-bit integer
+        out_of_range = await api.call("POST", path, "admin", {**BASE, field: value})
+        assert out_of_range.status_code == 422 and out_of_range.json()["errors"][0]["field"] == field
+    with pytest.raises(ValidationError, match="code"):  # the console's path refuses it too
+        await create_rule(api.shop.program.id, {**BASE, "code": "有 空格/"})
     missing = await api.call("PUT", f"{path}/nope", "admin", BASE)
     assert missing.status_code == 404 and missing.json()["code"] == "rule_not_found"
     audit = await fetch("SELECT action FROM audit_log WHERE action LIKE 'points_rule.%' ORDER BY occurred_at")

@@ -6,11 +6,10 @@ from typing import Annotated
 
 import msgspec
 
-from membership.ledger.service import Balances
+from membership.ledger.service import MAX_AMOUNT, Balances
 
 Page = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Page number, from 1")]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=200, description="Items per page")]
-MAX_AMOUNT = 10_000_000_000  # 100 million yuan in fen: per line and per payment
 Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Minor units (fen)")]
 PositiveAmount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Minor units (fen)")]
 Points = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Whole points")]

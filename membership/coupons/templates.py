@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from membership.errors import ValidationError
+from membership.ledger.service import MAX_AMOUNT
 
-MAX_AMOUNT = 10_000_000_000  # 100 million yuan in fen, as for sale lines
 TRIGGERS = ("manual", "birthday", "tier_upgrade", "sign_up", "referral")
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -20,7 +21,7 @@ from membership.db import fetch, fetch_one, new_id, placeholders, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import RuleNotFound, ValidationError
-from membership.ledger.rulebook import MemberFacts, PointsRule, parse_rule
+from membership.ledger.rulebook import RULE_CODE, MemberFacts, PointsRule, parse_rule
 from membership.org.service import ProgramConfig, get_program
 from membership.tiers.policy import TierBenefits
 
@@ -46,6 +47,8 @@ async def create_rule(program_id: uuid.UUID, data: dict[str, Any], actor: str = 
     """Add a rule to the program; its ``code`` must be new in the program."""
     await get_program(program_id)
     rule = parse_rule(data)
+    if not re.fullmatch(RULE_CODE, rule.code):
+        raise ValidationError(field="code", reason="letters, digits, '_', '.' and '-' only")
     if await fetch_one("SELECT id FROM points_rule WHERE program_id = {} AND code = {}", program_id, rule.code):
         raise ValidationError(field="code", reason=f"rule {rule.code!r} already exists; change it instead")
     now = _now()

@@ -50,6 +50,11 @@ BASE_KINDS = frozenset({"base_rate"})
 BONUS_KINDS = frozenset({"category_multiplier", "sku_multiplier", "member_day", "birthday", "first_purchase"})
 
 
+RULE_CODE = r"^[A-Za-z0-9_.-]+$"
+"""What a new rule's code may hold: it goes into URLs (``/points-rules/{code}``) and ledger entries."""
+Priority = Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
+
+
 class PointsRule(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """One configured rule; build it with :func:`parse_rule`, which validates ``params``.
 
@@ -62,7 +67,7 @@ class PointsRule(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     kind: str
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    priority: int = 0
+    priority: Priority = 0
     stacking: str = "stack"
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None

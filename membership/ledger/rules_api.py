@@ -17,10 +17,11 @@ from membership.api.security import current_key, program_for
 from membership.ledger import points_rules
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
+from membership.ledger.rulebook import RULE_CODE, Priority
 from membership.org.service import update_settings
 
 TAGS = ["points rules"]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=RULE_CODE)]
 
 
 class RuleIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,7 +33,7 @@ class RuleIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     params: dict[str, Any]
     code: Code | None = None
-    priority: int = 0
+    priority: Priority = 0
     stacking: str = "stack"
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None

@@ -68,12 +68,20 @@ class TopUpResult:
     bonus: int = 0
 
 
+MAX_AMOUNT = 10_000_000_000
+"""The most one amount may be (100 million yuan in fen): a sale, a line, a payment, a top-up.
+Far inside a 64-bit integer, so no sum of them overflows a column."""
+
+
 def require_amount(field: str, value: Any, minimum: int = 1) -> int:
-    """An integer amount ≥ ``minimum`` (booleans and floats refused: money is never a float)."""
+    """An integer amount from ``minimum`` to :data:`MAX_AMOUNT` (booleans and floats refused:
+    money is never a float)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field=field, reason="must be a whole number (minor units)")
     if value < minimum:
         raise ValidationError(field=field, reason=f"must be at least {minimum}")
+    if value > MAX_AMOUNT:
+        raise ValidationError(field=field, reason=f"must be at most {MAX_AMOUNT}")
     return value
 
 
