@@ -56,6 +56,10 @@ async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_fir
         assert "金卡" in page and "宽限期 30 天" in page
         broken = await client.post("/console/loyalty/tiers", data={"text": "{", "_csrf_token": csrf_of(client)})
         assert broken.status_code == 422 and "line 1" in broken.text
+        for text in ('{"policy": {"metric": "spend"}}', '{"tiers": 5}', '{"tiers": [5]}'):  # would drop every tier
+            wrong = await client.post("/console/loyalty/tiers", data={"text": text, "_csrf_token": csrf_of(client)})
+            assert wrong.status_code == 422 and "tiers" in wrong.text, text
+        assert "金卡" in text_of((await client.get("/console/loyalty/tiers")).text)
         plans = [{"code": "prime", "name": "年卡", "tier": "diamond", "fee": 19900, "days": 365}]
         refused = await client.post(
             "/console/loyalty/paid-plans", data={"text": json.dumps(plans), "_csrf_token": csrf_of(client)}

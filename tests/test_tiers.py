@@ -10,8 +10,10 @@ import pytest
 
 from membership import hookimpl
 from membership.db import fetch, fetch_one
+from membership.errors import ValidationError
 from membership.ledger.rules import LineInput
 from membership.members import service as members
+from membership.org.service import update_settings
 from membership.sales import service as sales
 from membership.tiers import service as tiers
 from tests.helpers import make_shop
@@ -190,3 +192,22 @@ async def test_reaching_a_tier_issues_its_upgrade_coupons_once(any_db):
     await _buy(shop, 600)  # gold
     await _buy(shop, 100)  # still gold: nothing more
     assert len(await fetch("SELECT id FROM coupon WHERE member_id = {}", shop.member_id)) == 1
+
+
+async def test_tiers_in_use_are_not_removed_and_upgrade_coupons_must_exist(db):
+    shop = await _shop()
+    assert (await _buy(shop, 200)).tier == "silver"
+    only_gold = [TIERS[1]]
+    with pytest.raises(ValidationError, match="'silver' \\(1\\)"):
+        await tiers.configure(shop.program.id, only_gold, None, "test")
+    await update_settings(
+        shop.program.id, {"paid_plans": [{"code": "g", "name": "年卡", "tier": "gold", "fee": 1, "days": 9}]}
+    )
+    with pytest.raises(ValidationError, match="paid plan 'g' sells tier 'gold'"):
+        await tiers.configure(shop.program.id, [TIERS[0]], None, "test")
+    with pytest.raises(ValidationError, match="no coupon template 'welcome'"):
+        await tiers.configure(shop.program.id, [TIERS[0], {**TIERS[1], "upgrade_coupons": ["welcome"]}], None, "test")
+    with pytest.raises(ValidationError, match="a list of tiers"):
+        await tiers.configure(shop.program.id, 5, None, "test")  # type: ignore[arg-type]
+    renamed = [{**TIERS[0], "name": "白银"}, TIERS[1], {"code": "black", "name": "黑卡", "threshold": 9000}]
+    assert [t.code for t in (await tiers.configure(shop.program.id, renamed, None, "test")).tiers][-1] == "black"

@@ -15,7 +15,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
-from membership.errors import MembershipError
+from membership.errors import MembershipError, ValidationError
 from membership.org.service import update_settings
 from membership.staff.roles import Permission
 from membership.tiers import service
@@ -54,7 +54,9 @@ async def save_tiers(
     program = await staff_program(staff)
     try:
         value = forms.json_object(data.text, '{"tiers": [...], "policy": {...}}')
-        await service.configure(program.id, value.get("tiers", []), value.get("policy"), staff.actor)
+        if "tiers" not in value:
+            raise ValidationError(field="tiers", reason="required (an empty list removes every tier)")
+        await service.configure(program.id, value["tiers"], value.get("policy"), staff.actor)
     except MembershipError as exc:
         title = i18n.gettext("Tiers")
         return forms.json_page(

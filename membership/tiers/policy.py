@@ -93,6 +93,8 @@ def _legacy(entry: dict[str, Any]) -> dict[str, Any]:
 
 def parse_tier_config(tiers: list[dict[str, Any]], policy: dict[str, Any] | None) -> TierConfig:
     """Validate tiers and policy; ``ValidationError`` names the field at fault."""
+    if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
+        raise ValidationError(field="tiers", reason="a list of tiers, each an object")
     try:
         config = msgspec.convert({"tiers": [_legacy(t) for t in tiers], "policy": policy or {}}, TierConfig)
     except msgspec.ValidationError as exc:

@@ -28,6 +28,7 @@ import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger
 from membership.db import any_of, emit, fetch, id_set, is_sqlite, rows_table, use_case
+from membership.errors import ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
@@ -36,9 +37,9 @@ from membership.jobs.interface import (
     begin_job_chunk,
     in_parts,
 )
-from membership.org.service import ProgramConfig, list_programs, update_settings
+from membership.org.service import ProgramConfig, get_program, list_programs, update_settings
 from membership.plugins import hooks
-from membership.tiers.policy import TierConfig, TierMetrics, parse_tier_config, tier_config
+from membership.tiers.policy import TierConfig, TierMetrics, paid_plans, parse_tier_config, tier_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,14 +233,40 @@ async def configure(
     program_id: uuid.UUID, tiers: list[dict[str, Any]], policy: dict[str, Any] | None, actor: str
 ) -> TierConfig:
     """Set the program's tiers and policy (validated); members move on their next purchase or
-    review."""
+    review. A tier that members hold or a paid plan sells cannot be removed, and upgrade coupons
+    must be templates of the program."""
     config = parse_tier_config(tiers, policy)
+    program = await get_program(program_id)
+    await _check_references(program, config)
     await update_settings(
         program_id,
         {"tiers": msgspec.to_builtins(config.tiers), "tier_policy": msgspec.to_builtins(config.policy)},
         actor,
     )
     return config
+
+
+async def _check_references(program: ProgramConfig, config: TierConfig) -> None:
+    kept = {tier.code for tier in config.tiers}
+    for plan in paid_plans(program.settings):
+        if plan.tier not in kept:
+            reason = f"paid plan {plan.code!r} sells tier {plan.tier!r}; change the plan first"
+            raise ValidationError(field="tiers", reason=reason)
+    removed = sorted({tier.code for tier in tier_config(program.settings).tiers} - kept)
+    if removed:
+        chosen, codes = any_of("tier", removed)
+        held = await fetch(
+            f"SELECT tier, COUNT(*) AS n FROM member WHERE program_id = {{}} AND {chosen} GROUP BY tier ORDER BY tier",
+            program.id,
+            codes,
+        )
+        if held:
+            counts = ", ".join(f"{row['tier']!r} ({row['n']})" for row in held)
+            raise ValidationError(field="tiers", reason=f"members hold {counts}; keep those tiers")
+    for tier in config.tiers:
+        for code in tier.upgrade_coupons:
+            if not await fetch("SELECT 1 FROM coupon_template WHERE program_id = {} AND code = {}", program.id, code):
+                raise ValidationError(field="tiers", reason=f"tier {tier.code!r}: no coupon template {code!r}")
 
 
 async def history(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
