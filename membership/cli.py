@@ -17,7 +17,7 @@ from rich.text import Text
 
 from membership import __version__
 from membership.config import DEFAULT_DATABASE_URL, Settings, config_path, load_settings, write_config
-from membership.errors import MembershipError
+from membership.errors import JobNotFound, MembershipError, NotConfigured
 
 app = typer.Typer(
     name="membership",
@@ -42,16 +42,28 @@ app.add_typer(reader_app, name="reader")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+_DEPLOYMENT_ENV = {"MEMBERSHIP_CONFIG", "MEMBERSHIP_DATABASE_URL", "MEMBERSHIP_SECRET_KEY"}  # settings kept outside
 
 
-def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Open the database of the current settings, run ``work``, close it."""
+def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = None, setup: bool = False) -> T:
+    """Open the database of the current settings, run ``work``, close it. Unless the command sets a
+    deployment up (``setup``: init, migrate, demo), the folder must hold one (membership.toml, or
+    its settings in the environment), so a command run in the wrong folder does not quietly make
+    an empty database there; pending migrations are applied first."""
     from membership.db import close_database, open_database
+
+    if not setup and not (config_path().exists() or _DEPLOYMENT_ENV & set(os.environ)):
+        raise NotConfigured(
+            what=str(config_path()),
+            hint="no deployment in this folder: run `membership init`, or run from the deployment's folder",
+        )
 
     async def main() -> T:
         current = settings or load_settings()
         await open_database(current)
         try:
+            if not setup:
+                await _migrate_quietly()
             return await work(current)
         finally:
             await close_database()
@@ -92,14 +104,14 @@ def init(
     else:
         write_config(path, database_url)
         console.print(f"Wrote {path} (keep its secret_key safe and backed up).")
-    applied = _run(lambda s: _migrate_quietly())
+    applied = _run(lambda s: _migrate_quietly(), setup=True)
     console.print(f"Database ready: {len(applied)} migrations applied.")
 
 
 @app.command()
 def migrate() -> None:
     """Apply the kernel's and plugins' pending migrations."""
-    applied = _run(lambda s: _migrate_quietly())
+    applied = _run(lambda s: _migrate_quietly(), setup=True)
     for name in applied:
         console.print(f"  applied {name}")
     console.print(f"{len(applied)} migrations applied; the schema is current.")
@@ -142,7 +154,7 @@ def demo(
     async def work(settings: Settings) -> Any:
         await _print_summary(await _fill_demo(members, purchases, seed))
 
-    _run(work)
+    _run(work, setup=True)
 
 
 @app.command()
@@ -162,12 +174,11 @@ def serve(
 
     async def prepare(settings: Settings) -> tuple[str, str] | None:
         if not with_demo:
-            await _migrate_quietly()
-            return None
+            return None  # migrated by _run
         program = await _fill_demo(300, 3000, 20261123)
         return await _demo_key(program), await _demo_staff(program)
 
-    demo_access = _run(prepare)
+    demo_access = _run(prepare, setup=with_demo)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(Text.assemble(("后台 console:   ", "bold"), f"{base}/console"))
     console.print(Text.assemble(("API 文档 docs:  ", "bold"), f"{base}/schema"))
@@ -247,7 +258,6 @@ def jobs_list() -> None:
     from membership.plugins import hooks
 
     async def work(settings: Settings) -> Any:
-        await _migrate_quietly()
         latest: dict[str, dict[str, Any]] = {}
         for run in await last_runs(500):
             latest.setdefault(run["name"], run)
@@ -268,9 +278,11 @@ def jobs_list() -> None:
 def jobs_run(name: Annotated[str, typer.Argument(help="Job name, e.g. expire-points")]) -> None:
     """Run one job now, with a progress bar (not while another worker runs it)."""
     from membership.jobs.runner import run_job
+    from membership.plugins import hooks
 
     async def work(settings: Settings) -> Any:
-        await _migrate_quietly()
+        if name not in hooks().jobs():  # before the progress bar is drawn
+            raise JobNotFound(name=name, known=", ".join(sorted(hooks().jobs())))
         with _progress() as progress:
             task = progress.add_task(name, total=None)
             outcome = await run_job(name, lambda done, total: progress.update(task, completed=done, total=total))
@@ -289,7 +301,6 @@ def jobs_tick() -> None:
     from membership.jobs.scheduler import tick
 
     async def work(settings: Settings) -> Any:
-        await _migrate_quietly()
         for outcome in await tick(settings.time_zone):
             if outcome.result:
                 console.print(f"{outcome.name}: {outcome.result.summary}")

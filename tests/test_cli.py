@@ -59,10 +59,18 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(folder, tmp_path):
     unknown = run(folder, "jobs", "run", "make-coffee", ok=False)
     assert unknown.returncode == 1
     assert "job_not_found" in unknown.stderr and "Traceback" not in unknown.stderr
-    assert len(unknown.stderr.strip().splitlines()) == 1
+    assert len(unknown.stderr.strip().splitlines()) == 1 and "━" not in unknown.stdout  # refused before the bar
     (tmp_path / "membership.toml").write_text("[membership]\ndatabase_url = 'mysql://x'\nsecret_key = 'x'\n")
     bad = run(tmp_path, "migrate", ok=False)
     assert bad.returncode == 1 and "not_configured" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_commands_outside_a_deployment_say_so_and_make_no_database(tmp_path):
+    for args in (("jobs", "run", "review-tiers"), ("jobs", "list"), ("staff", "list"), ("api-key", "list")):
+        refused = run(tmp_path, *args, ok=False)
+        assert refused.returncode == 1 and "membership init" in refused.stderr, args
+        assert "Traceback" not in refused.stderr and "━" not in refused.stdout  # no progress bar either
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_in_an_empty_folder_initialises_it(tmp_path):
