@@ -190,6 +190,18 @@ class RefundExceedsSale(Conflict):
     message_zh = "第 {line_no} 行最多还能退 {remaining} 件，不能退 {requested} 件。"
 
 
+class SaleFullyRefunded(Conflict):
+    code = "sale_fully_refunded"
+    message_en = "Sale {sale_id} is already fully refunded."
+    message_zh = "交易 {sale_id} 已全部退款。"
+
+
+class PaidMembershipNotActive(Conflict):
+    code = "paid_membership_not_active"
+    message_en = "The paid membership is {status}; only an active one can be refunded."
+    message_zh = "该付费会员不在生效中（{status}），只有生效中的才能退款。"
+
+
 class IdempotencyConflict(MembershipError):
     code = "idempotency_conflict"
     status = 422
@@ -210,7 +222,7 @@ class CouponNotFound(ValidationError):
 
 
 class CouponCodeNotFound(NotFound):
-    code = "coupon_not_found"
+    code = "coupon_code_not_found"  # looked up by code; at the till an unknown code is CouponNotFound (422)
     message_en = "Coupon {code!r} does not exist."
     message_zh = "优惠券 “{code}” 不存在。"
 

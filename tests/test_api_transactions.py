@@ -171,6 +171,8 @@ async def test_refund_whole_and_partial_and_too_much(any_api):
     rest = await any_api.call("POST", f"/transactions/{sale['id']}/refund", json={})
     assert rest.status_code == 201 and rest.json()["amount"] == 7_000
     assert rest.json()["balances"]["points"] == 0
+    again = await any_api.call("POST", f"/transactions/{sale['id']}/refund", json={})
+    assert again.status_code == 409 and again.json()["code"] == "sale_fully_refunded"
     missing = await any_api.call("POST", f"/transactions/{uuid.uuid4()}/refund", json={})
     assert missing.status_code == 404 and missing.json()["code"] == "sale_not_found"
     assert await ledger_violations() == []

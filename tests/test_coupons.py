@@ -498,7 +498,7 @@ async def test_one_coupon_by_code_its_qr_code_and_another_merchants_keys_see_not
     theirs = (await coupons.issue(program.id, "ten-off", [elsewhere.member_id])).issued[0]["code"]
     for path in (f"/coupons/{theirs}", f"/coupons/{theirs}/qr.svg"):
         answer = await api.call("GET", path, "read")
-        assert answer.status_code == 404 and answer.json()["code"] == "coupon_not_found", path
+        assert answer.status_code == 404 and answer.json()["code"] == "coupon_code_not_found", path
     at_our_till = await api.buy(_body(api, [theirs]))
     assert at_our_till.status_code == 422 and at_our_till.json()["code"] == "coupon_not_found"
 

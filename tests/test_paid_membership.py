@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from membership.db import fetch, fetch_one
-from membership.errors import ValidationError
+from membership.errors import PaidMembershipNotActive
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.org.service import update_settings
@@ -75,7 +75,7 @@ async def test_a_refund_gives_back_the_unused_share_to_stored_value_and_the_earn
     assert refunded.status == "refunded" and refunded.refunded_amount in (29_199, 29_200)
     assert (await ledger.balances(shop.member_id)).stored_value == 13_500 + refunded.refunded_amount
     assert refunded.member_tier == "silver"  # ¥200 spent: 200 growth ≥ silver's 100
-    with pytest.raises(ValidationError):
+    with pytest.raises(PaidMembershipNotActive):
         await paid.refund(bought.id, "admin")
     assert await ledger_violations() == []
 

@@ -15,6 +15,7 @@ from membership.errors import (
     DuplicateReceipt,
     MemberNotFound,
     RefundExceedsSale,
+    SaleFullyRefunded,
     SaleNotFound,
     ValidationError,
 )
@@ -510,8 +511,10 @@ async def refund(
             if quantity:
                 gross += quantity * row["unit_price"]
                 changed.append((line_no, quantity))
+        if not changed and lines is None:
+            raise SaleFullyRefunded(sale_id=sale_id)
         if not changed:
-            raise ValidationError(field="lines", reason="nothing left to refund")
+            raise ValidationError(field="lines", reason="nothing to refund")
         sold_qty = sum(r["quantity"] for r in sold)
         before_qty = sum(r["refunded_quantity"] for r in sold)
         after_qty = before_qty + sum(q for _, q in changed)

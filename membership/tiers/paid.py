@@ -17,7 +17,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
-from membership.errors import PaidMembershipNotFound, PlanNotFound, ValidationError
+from membership.errors import PaidMembershipNotActive, PaidMembershipNotFound, PlanNotFound, ValidationError
 from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger import idempotency
@@ -219,7 +219,7 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
     stored value goes back to stored value, other methods are paid back at the till."""
     row = await membership_row(membership_id)
     if row["status"] != "active":
-        raise ValidationError(field="membership", reason=f"it is {row['status']}")
+        raise PaidMembershipNotActive(status=row["status"])
     program = await get_program(row["program_id"])
     now = dt.datetime.now(dt.UTC)
     second = dt.timedelta(seconds=1)
