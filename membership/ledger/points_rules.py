@@ -144,10 +144,12 @@ async def member_facts(
     benefits: TierBenefits | None,
 ) -> MemberFacts:
     """What the rulebook needs to know about the member, in one statement: birthday, purchases
-    before this one, points earned by purchases today, whether a birthday rule already gave this
+    before this one, points kept from purchases that day (net of refunds), whether a birthday rule already gave this
     year's gift (all days and years local to the program)."""
     local = occurred_at.astimezone(program.zone)
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = midnight.astimezone(dt.UTC)
+    day_end = dt.datetime.combine(midnight.date() + dt.timedelta(days=1), dt.time(), program.zone).astimezone(dt.UTC)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     birthday_codes = [rule.code for rule in rules if rule.kind == "birthday" and rule.params.get("gift_points")]
     gift_given = "0"
@@ -161,10 +163,13 @@ async def member_facts(
         "SELECT m.birthday, m.birthday_calendar,"
         " (SELECT COUNT(*) FROM sale s WHERE s.member_id = m.id AND s.id <> {} AND s.status <> 'refunded')"
         " AS purchases_before,"
-        " (SELECT COALESCE(SUM(s.points_earned), 0) FROM sale s WHERE s.member_id = m.id AND s.occurred_at >= {})"
-        f" AS earned_today, {gift_given} AS gifts FROM member m WHERE m.id = {{}}",
+        " (SELECT COALESCE(SUM(s.points_earned - COALESCE((SELECT SUM(r.points_reversed) FROM sale_refund r"
+        " WHERE r.sale_id = s.id), 0)), 0) FROM sale s WHERE s.member_id = m.id AND s.occurred_at >= {}"
+        " AND s.occurred_at < {}) AS earned_today,"
+        f" {gift_given} AS gifts FROM member m WHERE m.id = {{}}",
         sale_id or NO_SALE,
         day_start,
+        day_end,
         *([*birthday_codes, year_start] if birthday_codes else []),
         member_id,
     )

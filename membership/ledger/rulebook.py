@@ -19,9 +19,10 @@ Which rules count (:func:`purchase_awards`):
 4. Multipliers earn ``(multiplier_pct - 100)%`` of the base points of what they multiply: the
    whole earning base, or the matching lines' share of it (pro rata to line amounts).
 5. ``cap`` rules (whatever their ``stacking``) come last, in priority order, each applying its
-   per-transaction then its per-day limit (``MemberFacts.points_earned_today`` counts): points
-   above a limit are taken from the lowest-priority awards first, each trimmed award says so in
-   its reason, and an award trimmed to 0 is dropped.
+   per-transaction then its per-day limit (``MemberFacts.points_earned_today`` counts: the points
+   that local day's purchases kept after refunds): points above a limit are taken from the
+   lowest-priority awards first, each trimmed award says so in its reason, and an award trimmed
+   to 0 is dropped.
 
 Birthday windows surround this year's birthday (:func:`~membership.members.birthdays.birthday_in_year`,
 solar or lunar): the day, its ISO week (Monday–Sunday) or its solar month. A window never reaches
