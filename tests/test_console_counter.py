@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from membership.db import fetch
+from membership.errors import ValidationError
 from membership.members import service as members
+from membership.sales.console import parse_amount
 from tests.console_client import csrf_of, text_of
 from tests.helpers import ledger_violations, make_shop
 
@@ -129,3 +133,10 @@ async def test_the_counter_shows_the_tier_benefits(console):
     async with console.logged_in("clerk") as client:
         panel = text_of((await client.get(f"/console/counter/members/{shop.member_id}")).text)
     assert "金卡" in panel and "会员优惠 5%" in panel and "积分 ×1.5" in panel and "停车 2 小时" in panel
+
+
+def test_a_typed_amount_is_digits_with_at_most_the_currencys_decimals():
+    assert [parse_amount(text) for text in ("12.5", "12.50", "¥1,200", ".5", "3.")] == [1250, 1250, 120_000, 50, 300]
+    for text in ("1e5", "NaN", "Infinity", "-3", "0", "1.234", "12,5.0.1", ""):
+        with pytest.raises(ValidationError, match="amount"):
+            parse_amount(text)

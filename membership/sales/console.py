@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from babel.numbers import get_currency_precision
@@ -48,12 +49,10 @@ def parse_amount(text: str, currency: str = "CNY") -> int:
     exactly (no floats)."""
     currency_digits = get_currency_precision(currency)
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationError(field="amount", reason="a number such as 12.50") from None
-    minor = value.scaleb(currency_digits)
-    if not value.is_finite() or minor != minor.to_integral_value() or minor <= 0:
+    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):  # digits only: no "1e5", "NaN" or "-3"
+        raise ValidationError(field="amount", reason="a number such as 12.50")
+    minor = Decimal(cleaned).scaleb(currency_digits)
+    if minor != minor.to_integral_value() or minor <= 0:
         raise ValidationError(field="amount", reason=f"a positive amount with at most {currency_digits} decimals")
     return int(minor)
 
