@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from membership import hookimpl
+from membership.coupons import service as coupons
 from membership.db import fetch, fetch_one
 from membership.errors import ValidationError
 from membership.ledger.rules import LineInput
@@ -211,3 +212,25 @@ async def test_tiers_in_use_are_not_removed_and_upgrade_coupons_must_exist(db):
         await tiers.configure(shop.program.id, 5, None, "test")  # type: ignore[arg-type]
     renamed = [{**TIERS[0], "name": "白银"}, TIERS[1], {"code": "black", "name": "黑卡", "threshold": 9000}]
     assert [t.code for t in (await tiers.configure(shop.program.id, renamed, None, "test")).tiers][-1] == "black"
+
+
+async def test_a_refund_takes_back_the_tier_its_purchase_gave_and_the_unused_welcome_coupon(db):
+    shop = await _shop()
+    template = {"code": "gold", "name": "金卡满100减10", "kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
+    await coupons.create_template(shop.program.id, {**template, "issue_on": "tier_upgrade", "tier": "gold"})
+    await _buy(shop, 200)
+    assert (await _tier(shop))[0] == "silver"
+    big = await _buy(shop, 1200)
+    assert big.tier == "gold"
+    welcome = await fetch("SELECT state FROM coupon WHERE member_id = {}", shop.member_id)
+    assert [row["state"] for row in welcome] == ["issued"]
+    await sales.refund(big.id)
+    assert (await _tier(shop))[0] == "silver"  # the tier before the upgrade (200 growth still qualifies)
+    assert [row["state"] for row in await fetch("SELECT state FROM coupon WHERE member_id = {}", shop.member_id)] == [
+        "void"
+    ]
+    assert (await tiers.history(shop.member_id))[0]["reason"] == "refund"
+    renewed = await _buy(shop, 1200)
+    await fetch("UPDATE tier_change SET reason = 'renewal' WHERE member_id = {}", shop.member_id)  # a review kept it
+    await sales.refund(renewed.id)
+    assert (await _tier(shop))[0] == "gold"  # a tier a review renewed waits for the next review

@@ -581,7 +581,7 @@ async def refund(
             now,
         )
         member = await fetch_one("SELECT tier FROM member WHERE id = {}", sale["member_id"])
-        await tiers.reevaluate(program, sale["member_id"], member["tier"], now)
+        await tiers.after_refund(program, sale["member_id"], member["tier"], now)
         emit(
             Event("sale.refunded", program.id, sale["member_id"], {"sale_id": sale_id, "amount": amount, "debt": debt})
         )

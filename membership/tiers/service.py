@@ -26,8 +26,9 @@ from typing import Any
 
 import msgspec
 
-from membership.coupons.service import has_templates, issue_by_trigger
-from membership.db import any_of, emit, fetch, id_set, is_sqlite, rows_table, use_case
+from membership.audit import service as audit
+from membership.coupons.service import has_templates, issue_by_trigger, occasion_for
+from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, rows_table, use_case
 from membership.errors import ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
@@ -155,6 +156,41 @@ async def reevaluate(program: ProgramConfig, member_id: uuid.UUID, current: str 
     change = Change(member_id, current, qualified, "upgrade", found.value(config.policy.metric))
     await apply_changes(program, [change], now)
     return qualified
+
+
+async def after_refund(
+    program: ProgramConfig, member_id: uuid.UUID, current: str | None, now: dt.datetime
+) -> str | None:
+    """After a refund (inside its transaction): a tier that a purchase upgrade gave, and that the
+    member no longer qualifies for, is taken back, to the higher of the tier held before that
+    upgrade and the one they qualify for; the coupons the upgrade issued are voided unless used.
+    Buy, reach a tier, return the goods: the tier and its welcome coupon go with them. A tier
+    renewed at a review, or bought, stays. The tier held now."""
+    config = tier_config(program.settings)
+    last = await fetch_one(
+        "SELECT from_tier, to_tier, reason, created_at FROM tier_change WHERE member_id = {}"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        member_id,
+    )
+    if last is None or last["reason"] != "upgrade" or last["to_tier"] != current or rank(config, current) < 0:
+        return await reevaluate(program, member_id, current, now)
+    found = await metrics(program, member_id, now)
+    qualified = await hooks().tier_for(program, member_id, found)
+    if rank(config, qualified) >= rank(config, current):
+        return current
+    restore = max((last["from_tier"], qualified), key=lambda tier: rank(config, tier))
+    await apply_changes(
+        program, [Change(member_id, current, restore, "refund", found.value(config.policy.metric))], now
+    )
+    voided = await fetch(
+        "UPDATE coupon SET state = 'void', changed_at = {} WHERE member_id = {} AND program_id = {}"
+        " AND occasion = {} AND state = 'issued' AND issued_at >= {} RETURNING code",
+        *(now, member_id, program.id, occasion_for("tier_upgrade", tier=current), last["created_at"]),
+    )
+    for row in voided:
+        details = {"reason": "refund took back the tier that issued it", "member_id": str(member_id)}
+        await audit.record("system", "coupon.void", "coupon", row["code"], program.id, details)
+    return restore
 
 
 def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, qualified: str | None, value: int) -> Change:
