@@ -3,8 +3,9 @@
 The tier-policy hook says which tier a member *qualifies* for from their metrics over the
 policy's rolling window. This module applies the program's policy around that answer:
 
-* after a purchase or refund, a member who qualifies for a higher tier gets it at once, for one
-  period (``tier_review_at`` = now + period + grace);
+* after a purchase, a member who qualifies for a higher tier gets it at once, for one period
+  (``tier_review_at`` = now + period + grace); a refund takes back a tier that a purchase upgrade
+  gave when the member no longer qualifies for it (:func:`after_refund`);
 * lower tiers wait for the review: the ``review-tiers`` job takes members whose review is due,
   chunk by chunk, computes their window metrics in one statement, and keeps, drops one tier or
   recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
