@@ -16,7 +16,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
-from membership.errors import MembershipError, ValidationError
+from membership.errors import MembershipError
 from membership.org import service as org
 from membership.staff.roles import Permission
 
@@ -72,7 +72,6 @@ class SettingsForm:
 
     time_zone: str = ""
     currency: str = ""
-    points_expiry_days: str = ""
 
 
 @functools.cache
@@ -96,10 +95,9 @@ def _settings_page(request: Request, program: org.ProgramConfig, form: SettingsF
 
 @get("/settings", opt=SETTINGS)
 async def settings_page(request: Request, done: FromQuery[str] = "") -> Template:
-    """The program's time zone, currency and points validity."""
+    """The program's time zone and currency (points validity: the points policy page)."""
     program = await staff_program(current_staff(request))
-    days = "" if program.points_expiry_days is None else str(program.points_expiry_days)
-    form = SettingsForm(program.time_zone, program.currency, days)
+    form = SettingsForm(program.time_zone, program.currency)
     return _settings_page(request, program, form, notice=_notices().get(done, ""))
 
 
@@ -111,11 +109,10 @@ async def save_settings(
     staff = current_staff(request)
     program = await staff_program(staff)
     try:
-        days_text = data.points_expiry_days.strip()
-        if days_text and not days_text.isdigit():
-            raise ValidationError(field="points_expiry_days", reason=i18n.gettext("a whole number of days"))
-        days = int(days_text) if days_text else None
-        await org.update_program(program.id, data.time_zone.strip(), data.currency, days, staff.actor)
+        # points validity lives in the points policy (Loyalty › Points policy), not here
+        await org.update_program(
+            program.id, data.time_zone.strip(), data.currency, program.points_expiry_days, staff.actor
+        )
     except MembershipError as exc:
         return _settings_page(request, program, data, error=forms.error_text(exc), status=422)
     return forms.done("/console/settings", "settings")
