@@ -62,6 +62,12 @@ async def test_simulate_explains_every_point_and_the_ledger_keeps_the_reasons(an
     assert "饮品三倍" in sim.json()["awards"][1]["reason"] and "×3" in sim.json()["awards"][1]["reason"]
     thursday = await api.call("POST", "/transactions/simulate", "pos", _sale(api, 12_000, THURSDAY_NOON))
     assert [(a["rule"], a["points"]) for a in thursday.json()["awards"]] == [("base", 120)]
+    today = dt.datetime.now(api.shop.program.zone).date()
+    wednesday = today + dt.timedelta(days=(2 - today.weekday()) % 7 or 7)  # next week's member day, ahead
+    ahead = dt.datetime.combine(wednesday, dt.time(12), api.shop.program.zone).isoformat()
+    preview = await api.call("POST", "/transactions/simulate", "pos", _sale(api, 12_000, ahead))
+    assert [(a["rule"], a["points"]) for a in preview.json()["awards"]] == [("base", 120), ("wed", 120)], preview.text
+    assert (await api.buy(_sale(api, 12_000, ahead))).status_code == 422  # a sale cannot happen ahead
     bought = await api.buy(_sale(api, 12_000, WEDNESDAY_NOON, "饮品"))
     assert bought.status_code == 201 and bought.json()["points_earned"] == 360
     entries = await fetch(

@@ -227,13 +227,14 @@ def _positive(awards: list[Award]) -> list[Award]:
     return [award for award in awards if award.points > 0]
 
 
-def _occurred(occurred_at: dt.datetime | None) -> dt.datetime:
+def _occurred(occurred_at: dt.datetime | None, ahead: bool = False) -> dt.datetime:
+    """When a sale happened (now by default); only a simulation (``ahead``) may be in the future."""
     now = _now()
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
         raise ValidationError(field="occurred_at", reason="needs a time zone offset")
-    if occurred_at > now + FUTURE_TOLERANCE:
+    if occurred_at > now + FUTURE_TOLERANCE and not ahead:
         raise ValidationError(field="occurred_at", reason="is in the future")
     return occurred_at.astimezone(dt.UTC)
 
@@ -266,9 +267,10 @@ async def simulate_purchase(
     coupons: list[str] | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason, and what the
-    ``coupons`` would take off (they are checked, not used); writes nothing."""
+    ``coupons`` would take off (they are checked, not used); writes nothing. ``occurred_at`` may
+    be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
-    when = _occurred(occurred_at)
+    when = _occurred(occurred_at, ahead=True)
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
     context = await _earn_context(program, member, store_id, lines, priced, when, None)
