@@ -342,8 +342,14 @@ async def test_manual_issue_respects_the_per_member_limit_and_refuses_strangers(
 async def test_trigger_issuing_is_idempotent_per_occasion(any_api):
     api = any_api
     program_id, member_id = api.shop.program.id, api.shop.member_id
+    path = f"/programs/{program_id}/coupon-templates"
+    upgrade = {**TEN_OFF, "code": "gold", "issue_on": "tier_upgrade", "tier": "gold"}
+    no_tier = await api.call("POST", path, "admin", upgrade)
+    assert no_tier.status_code == 422 and no_tier.json()["errors"][0]["field"] == "tier"  # no gold tier yet
+    levels = [{"code": "silver", "name": "银卡", "threshold": 100}, {"code": "gold", "name": "金卡", "threshold": 1000}]
+    assert (await api.call("PUT", f"/programs/{program_id}/tiers", "admin", {"tiers": levels})).status_code == 200
     await _template(api, **{**TEN_OFF, "code": "welcome", "issue_on": "sign_up"})
-    await _template(api, **{**TEN_OFF, "code": "gold", "issue_on": "tier_upgrade", "tier": "gold"})
+    await _template(api, **upgrade)
     await _template(api, **{**TEN_OFF, "code": "any-tier", "issue_on": "tier_upgrade"})
     await _template(api, **{**TEN_OFF, "code": "silver", "issue_on": "tier_upgrade", "tier": "silver"})
     await _template(api, **{**TEN_OFF, "code": "thanks", "issue_on": "referral"})
@@ -459,6 +465,8 @@ async def test_templates_are_listed_changed_and_bad_ones_refused_with_the_field(
         ({**TEN_OFF, "code": "c", "valid_days": None}, "valid_until"),
         ({**TEN_OFF, "code": "d", "valid_from": "2026-12-31", "valid_until": "2026-12-01"}, "valid_until"),
         ({**TEN_OFF, "code": "e", "tier": "gold"}, "tier"),
+        ({**TEN_OFF, "code": "e2", "issue_on": "tier_upgrade", "tier": "platinum"}, "tier"),  # no such tier
+        ({**TEN_OFF, "code": "e3", "valid_days": None, "valid_until": "2020-01-01"}, "valid_until"),  # past
         ({**TEN_OFF, "code": "f", "kind": "free_item", "amount_off": 0}, "free_sku"),
         ({**TEN_OFF, "code": "ten-off"}, "code"),
     ]

@@ -42,6 +42,7 @@ from membership.errors import (
 )
 from membership.events import Event
 from membership.org.service import ProgramConfig, check_store, get_program
+from membership.tiers.policy import tier_config
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed without doubt
 CODE_LENGTH = 12
@@ -157,9 +158,14 @@ def _values(t: TemplateDef) -> list[Any]:
 
 
 async def _checked_template(program: ProgramConfig, data: dict[str, Any]) -> TemplateDef:
+    """``data`` parsed, its stores and tier the program's, and still valid some day from today."""
     template = parse_template(data)
     for store_id in template.store_ids:
         await check_store(program, store_id)
+    if template.tier is not None and template.tier not in {tier.code for tier in tier_config(program.settings).tiers}:
+        raise ValidationError(field="tier", reason=f"the program has no tier {template.tier!r}")
+    if template.valid_until is not None and template.valid_until < local_today(program):
+        raise ValidationError(field="valid_until", reason="already past: no coupon of it could be used")
     return template
 
 
