@@ -93,7 +93,14 @@ async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_fir
 
 async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
     shop = console.shop
-    template = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1000, "valid_days": 30}
+    template = {
+        "code": "ten-off",
+        "name": "减10元",
+        "kind": "amount_off",
+        "amount_off": 1000,
+        "valid_days": 30,
+        "per_member_limit": 1,
+    }
     async with console.logged_in("manager") as client:
         added = await client.post(
             "/console/loyalty/coupons", data={"text": json.dumps(template), "_csrf_token": csrf_of(client)}
@@ -104,6 +111,13 @@ async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
             data={"template": "ten-off", "members": "13812345678", "_csrf_token": csrf_of(client)},
         )
         assert issued.status_code == 303
+        notice = text_of((await client.get(issued.headers["location"])).text)
+        assert "已发 1 张券；跳过 0 位会员" in notice
+        again = await client.post(
+            "/console/loyalty/coupons/issue",
+            data={"template": "ten-off", "members": "13812345678", "_csrf_token": csrf_of(client)},
+        )
+        assert "已发 0 张券；跳过 1 位会员" in text_of((await client.get(again.headers["location"])).text)
         nobody = await client.post(
             "/console/loyalty/coupons/issue",
             data={"template": "ten-off", "members": "13900000000", "_csrf_token": csrf_of(client)},

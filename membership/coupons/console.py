@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
@@ -58,9 +58,19 @@ async def _page(request: Request, status: int = 200, text: str = "", **context: 
 
 
 @get("/loyalty/coupons", opt=CONFIGURE)
-async def coupons_page(request: Request, done: FromQuery[str] = "") -> Template:
-    """The templates and their figures."""
-    notices = {"added": i18n.gettext("Coupon template added."), "issued": i18n.gettext("Coupons issued.")}
+async def coupons_page(
+    request: Request, done: FromQuery[str] = "", issued: FromQuery[int] = 0, skipped: FromQuery[int] = 0
+) -> Template:
+    """The templates and their figures; after an issue, how many coupons went out and how many
+    members were skipped (they already hold the template's limit)."""
+    notices = {
+        "added": i18n.gettext("Coupon template added."),
+        "issued": i18n.gettext(
+            "%(issued)s coupons issued; %(skipped)s members skipped (they hold the template's limit).",
+            issued=issued,
+            skipped=skipped,
+        ),
+    }
     return await _page(request, notice=notices.get(done, ""))
 
 
@@ -93,10 +103,11 @@ async def issue(request: Request, data: Annotated[IssueForm, Body(media_type=Req
             if total != 1:
                 raise ValidationError(field="members", reason=i18n.gettext("no single member is %(name)s", name=name))
             member_ids.append(found[0].id)
-        await service.issue(program.id, data.template, member_ids, staff.actor)
+        result = await service.issue(program.id, data.template, member_ids, staff.actor)
     except MembershipError as exc:
         return await _page(request, 422, error=forms.error_text(exc))
-    return forms.done("/console/loyalty/coupons", "issued")
+    counts = f"&issued={len(result.issued)}&skipped={len(result.skipped)}"
+    return Redirect(f"/console/loyalty/coupons?done=issued{counts}", status_code=303)
 
 
 ROUTES = [coupons_page, add_template, issue]
