@@ -13,6 +13,7 @@ from membership.errors import (
     InsufficientPoints,
     InsufficientStoredValue,
     RedemptionNotAllowed,
+    SaleFullyRefunded,
     ValidationError,
 )
 from membership.ledger import service as ledger
@@ -135,7 +136,7 @@ async def test_partial_refunds_reverse_pro_rata_and_add_up_exactly(any_db):
     assert sum(p.amount for p in parts) == 10_000
     row = await fetch_one("SELECT status, refunded_amount FROM sale WHERE id = {}", sale.id)
     assert row["status"] == "refunded" and row["refunded_amount"] == 10_000
-    with pytest.raises(ValidationError):
+    with pytest.raises(SaleFullyRefunded):
         await sales.refund(sale.id)
     assert await ledger_violations() == []
 
@@ -241,7 +242,7 @@ async def test_program_minimum_redemption_is_enforced(db):
     assert (await ledger.redeem_points(shop.member_id, 100)).balances.points == 400
 
 
-async def test_tier_rises_with_growth_and_a_refund_lowers_it_only_at_the_review(any_db):
+async def test_tier_rises_with_growth_and_a_refund_takes_back_the_tier_it_gave(any_db):
     tiers = [{"code": "silver", "name": "银卡", "min_growth": 200, "points_multiplier_pct": 150}]
     shop = await make_shop(settings={"tiers": tiers})
     sale = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE])
@@ -250,10 +251,8 @@ async def test_tier_rises_with_growth_and_a_refund_lowers_it_only_at_the_review(
     assert second.points_earned == 150  # silver earns ×1.5
     await sales.refund(sale.id)
     row = await fetch_one("SELECT tier, tier_review_at FROM member WHERE id = {}", shop.member_id)
-    assert row["tier"] == "silver"  # kept for its period: downgrades wait for the review
-    await review_tiers(row["tier_review_at"], lambda done, total: None)
-    row = await fetch_one("SELECT tier FROM member WHERE id = {}", shop.member_id)
-    assert row["tier"] is None  # 100 growth in the window, below silver
+    assert row["tier"] is None and row["tier_review_at"] is None  # 100 growth left, below silver: taken back
+    assert (await review_tiers(dt.datetime.now(dt.UTC), lambda done, total: None)).processed == 0
 
 
 async def test_points_of_a_replayed_offline_sale_expire_from_the_sale_day(db):
