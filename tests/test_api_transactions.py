@@ -198,6 +198,8 @@ async def test_bad_input_is_422_validation_error_never_500(api):
         {**api.sale(), "occurred_at": "2020-01-01T00:00:00"},  # no offset
         {**api.sale(), "credential": {"kind": "card_uid", "value": "1"}},  # both member and card
         {**api.sale(), "lines": [{"sku": "A", "quantity": 1_000_000, "unit_price": 10_000_000_000}] * 2},  # total
+        {**api.sale(100), "payments": [{"method": "points", "points": 100, "amount": 100}]},  # which one?
+        {**api.sale(100), "payments": [{"method": "cash", "amount": 100, "points": 5}]},
     ]
     for body in bad_bodies:
         answer = await api.buy(body)

@@ -18,6 +18,7 @@ from membership.api.security import current_key, member_for, program_for, requir
 from membership.errors import MemberNotFound, SaleNotFound, ValidationError
 from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
+from membership.ledger.service import MAX_AMOUNT
 from membership.members import service as members
 from membership.org.service import ProgramConfig, get_program
 from membership.sales import service
@@ -44,7 +45,7 @@ class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
 
     method: Literal["cash", "card", "stored_value", "points"]
     amount: Amount = 0
-    points: Amount = 0
+    points: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Whole points (method points)")] = 0
 
 
 class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):

@@ -145,6 +145,8 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
     for i, pay in enumerate(payments, 1):
         if pay.method not in PAYMENT_METHODS:
             raise ValidationError(field=f"payments[{i}].method", reason=f"one of {PAYMENT_METHODS}")
+        if pay.points and (pay.amount or pay.method != "points"):
+            raise ValidationError(field=f"payments[{i}].points", reason="only for method points, instead of amount")
         if pay.method == "points":
             if pay.points:
                 require_amount(f"payments[{i}].points", pay.points)
