@@ -88,6 +88,9 @@ async def test_a_daily_cap_holds_across_the_days_purchases(any_api):
     next_day = await api.buy(_sale(api, 25_000, "2026-11-27T09:00:00+08:00"))
     assert [r.json()["points_earned"] for r in (first, second, next_day)] == [250, 50, 250]
     assert "每日上限 300" in second.json()["awards"][0]["reason"]
+    used_up = await api.call("POST", "/transactions/simulate", "pos", _sale(api, 5_000, "2026-11-26T16:00:00+08:00"))
+    assert [(a["rule"], a["points"]) for a in used_up.json()["awards"]] == [("base", 0)]  # said, not silently 0
+    assert "capped at 300 per day" in used_up.json()["awards"][0]["reason"]
     refunded = await api.call("POST", f"/transactions/{first.json()['id']}/refund", json={})
     assert refunded.status_code == 201, refunded.text
     after_refund = await api.buy(_sale(api, 25_000, "2026-11-26T18:00:00+08:00"))

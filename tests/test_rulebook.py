@@ -241,11 +241,11 @@ SCENARIOS = [
         [BASE, rule("first", "first_purchase", {"points": 200}, min_spend=20000)],
         [("base", 120)],
     ),
-    # caps: lowest priority trimmed first (md 0 < cat 5 < base 10); an award cut to 0 disappears
+    # caps: lowest priority trimmed first (md 0 < cat 5 < base 10); an award cut to 0 stays at 0
     case(
         "cap per transaction",
         [BASE, DRINKS_X2, WEDNESDAY_X2, rule("cap", "cap", {"per_transaction": 150})],
-        [("base", 120), ("cat", 30)],
+        [("base", 120), ("cat", 30), ("md", 0)],
     ),
     case(
         "cap not reached",
@@ -255,19 +255,19 @@ SCENARIOS = [
     case(
         "cap per day: 420 earned today, 80 left",
         [BASE, DRINKS_X2, WEDNESDAY_X2, rule("cap", "cap", {"per_day": 500})],
-        [("base", 80)],
+        [("base", 80), ("cat", 0), ("md", 0)],
         facts=MemberFacts(points_earned_today=420),
     ),
     case(
         "cap per day already used up",
         [BASE, rule("cap", "cap", {"per_day": 500})],
-        [],
+        [("base", 0)],
         facts=MemberFacts(points_earned_today=600),
     ),
     case(
         "cap per transaction then per day: 300 -> 200 -> 150",
         [BASE, DRINKS_X2, WEDNESDAY_X2, rule("cap", "cap", {"per_transaction": 200, "per_day": 500})],
-        [("base", 120), ("cat", 30)],
+        [("base", 120), ("cat", 30), ("md", 0)],
         facts=MemberFacts(points_earned_today=350),
     ),
     case(
@@ -309,7 +309,7 @@ def test_validity_dates_are_inclusive(today, applies):
 
 def test_reasons_explain_the_numbers():
     rules = [BASE, DRINKS_X2, WEDNESDAY_X2, rule("cap", "cap", {"per_transaction": 150})]
-    base, drinks = purchase_awards(rules, purchase(), MemberFacts(), WEDNESDAY)
+    base, drinks, member_day = purchase_awards(rules, purchase(), MemberFacts(), WEDNESDAY)
     assert base.reason == (
         "【BASE】计积分金额 120.50 CNY，每 1.00 CNY 得 1 积分：120 积分"
         " / 120.50 CNY earns 1 point per 1.00 CNY: 120 points"
@@ -319,6 +319,7 @@ def test_reasons_explain_the_numbers():
         " / matching categories (60.00 CNY) ×2: +60 on a base of 60 points"
         " [单笔上限 150 积分：60 → 30 / capped at 150 per transaction: 60 → 30]"
     )
+    assert member_day.points == 0 and member_day.reason.endswith("capped at 150 per transaction: 120 → 0]")
     capped = purchase_awards(
         [BASE, rule("cap", "cap", {"per_day": 500})], purchase(), MemberFacts(points_earned_today=420), WEDNESDAY
     )
@@ -613,13 +614,13 @@ days = st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31))
 
 @settings(max_examples=300, deadline=None)
 @given(rules=rulebooks(), sold=lines, paid_with_points=st.integers(0, 100), facts=facts, today=days)
-def test_awards_are_positive_explained_and_within_caps(rules, sold, paid_with_points, facts, today):
+def test_awards_are_explained_and_within_caps(rules, sold, paid_with_points, facts, today):
     total = sum(line.amount for line in sold)
     context = purchase(total * (100 - paid_with_points) // 100, tuple(sold))
     awards = purchase_awards(rules, context, facts, today)
     codes = {rule.code for rule in rules}
     for award in awards:
-        assert award.points > 0
+        assert award.points > 0 or "→ 0]" in award.reason  # 0 only where a cap cut it, saying so
         assert award.rule in codes
         assert award.reason.strip()
     earned = sum(award.points for award in awards)

@@ -22,7 +22,8 @@ Which rules count (:func:`purchase_awards`):
    per-transaction then its per-day limit (``MemberFacts.points_earned_today`` counts: the points
    that local day's purchases kept after refunds): points above a limit are taken from the
    lowest-priority awards first, each trimmed award says so in its reason, and an award trimmed
-   to 0 is dropped.
+   to 0 stays with 0 points, so ``simulate`` says what the cap took (the ledger writes no entry
+   for it).
 
 Birthday windows surround this year's birthday (:func:`~membership.members.birthdays.birthday_in_year`,
 solar or lunar): the day, its ISO week (Monday–Sunday) or its solar month. A window never reaches
@@ -290,8 +291,7 @@ def _trim(earned: list[Earned], limit: int, note: Callable[[int, int], str]) -> 
         excess -= cut
         if cut:
             award = Award(award.rule, award.points - cut, award.reason + note(award.points, award.points - cut))
-        if award.points:
-            kept.append((rule, award))
+        kept.append((rule, award))
     return kept[::-1]
 
 
@@ -323,8 +323,8 @@ def purchase_awards(
 ) -> list[Award]:
     """The awards a purchase earns under ``rules`` on the program's local date ``today``.
 
-    Awards come in priority order (higher first, then code), each above 0 points; see the module
-    docstring for which rules count.
+    Awards come in priority order (higher first, then code), each above 0 points unless a cap
+    cut it to 0 (its reason says so); see the module docstring for which rules count.
     """
     kinds = BASE_KINDS | BONUS_KINDS | {"cap"}
     applicable = [rule for rule in _ordered(rules, today, kinds) if context.earning_base >= rule.min_spend]

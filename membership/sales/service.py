@@ -222,11 +222,17 @@ async def _earn_context(
     )
 
 
-def _positive(awards: list[Award]) -> list[Award]:
+def _valid(awards: list[Award]) -> list[Award]:
+    """``awards`` (from the hooks), each checked to be a whole number ≥ 0 of points."""
     for award in awards:
         if isinstance(award.points, bool) or not isinstance(award.points, int) or award.points < 0:
             raise ValidationError(field=f"award {award.rule!r}", reason="points must be a whole number ≥ 0")
-    return [award for award in awards if award.points > 0]
+    return awards
+
+
+def _positive(awards: list[Award]) -> list[Award]:
+    """The valid awards that earn something: the ledger writes no 0-point entry."""
+    return [award for award in _valid(awards) if award.points > 0]
 
 
 def _occurred(occurred_at: dt.datetime | None, ahead: bool = False) -> dt.datetime:
@@ -276,7 +282,7 @@ async def simulate_purchase(
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
     context = await _earn_context(program, member, store_id, lines, priced, when, None)
-    awards = _positive(await hooks().points_awards(context))
+    awards = _valid(await hooks().points_awards(context))  # with those a cap cut to 0: their reason says why
     growth = _positive(await hooks().growth_awards(context))
     return Simulation(
         member_id=member_id,
