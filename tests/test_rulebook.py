@@ -202,6 +202,15 @@ SCENARIOS = [
         facts=BORN_16_MAY,
     ),
     case(
+        "exclusive of equal priority: the one earning most wins, whatever its code",
+        [
+            BASE,
+            rule("aa", "category_multiplier", {"categories": ["drinks"], "multiplier_pct": 150}, stacking="exclusive"),
+            rule("zz", "member_day", {"weekdays": [3], "multiplier_pct": 500}, stacking="exclusive"),
+        ],
+        [("base", 120), ("zz", 480)],
+    ),
+    case(
         "exclusive that does not apply excludes nothing",
         [
             BASE,

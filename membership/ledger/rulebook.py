@@ -14,7 +14,8 @@ Which rules count (:func:`purchase_awards`):
 2. ``base_rate`` rules make the base; multipliers, member days, birthdays and the first-purchase
    bonus are bonuses on it. Stacking is resolved in each of these two groups separately, so a
    bonus can never remove the base a multiplier needs.
-3. In a group, the highest-priority applicable ``exclusive`` rule wins alone; otherwise every
+3. In a group, the highest-priority applicable ``exclusive`` rule wins alone (of equal
+   priorities, the one earning most, then by code); otherwise every
    ``stack`` rule counts, plus the ``best_of`` rule with the most points (ties: priority, code).
 4. Multipliers earn ``(multiplier_pct - 100)%`` of the base points of what they multiply: the
    whole earning base, or the matching lines' share of it (pro rata to line amounts).
@@ -161,7 +162,8 @@ def _resolve(earned: list[Earned]) -> list[Earned]:
     """Stacking within one group of ``earned`` (already in priority order, all above 0 points)."""
     exclusive = [item for item in earned if item[0].stacking == "exclusive"]
     if exclusive:
-        return exclusive[:1]
+        top = [item for item in exclusive if item[0].priority == exclusive[0][0].priority]
+        return [max(top, key=lambda item: item[1].points)]  # of equal priorities the richest; then code
     best_of = [item for item in earned if item[0].stacking == "best_of"]
     best = max(best_of, key=lambda item: item[1].points, default=None)
     return [item for item in earned if item[0].stacking == "stack" or item is best]
