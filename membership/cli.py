@@ -262,7 +262,8 @@ def jobs_list() -> None:
         for run in await last_runs(500):
             latest.setdefault(run["name"], run)
         table = Table(title="jobs 定时任务")
-        for column in ("name", "schedule", "last run", "result", "description"):
+        table.add_column("name", no_wrap=True)  # whole, to copy into `jobs run` (other columns wrap)
+        for column in ("schedule", "last run", "result", "description"):
             table.add_column(column)
         for name, job in sorted(hooks().jobs().items()):
             run = latest.get(name)
