@@ -226,3 +226,11 @@ async def test_a_refund_takes_back_the_tier_its_purchase_gave_and_the_unused_wel
     await fetch("UPDATE tier_change SET reason = 'renewal' WHERE member_id = {}", shop.member_id)  # a review kept it
     await sales.refund(renewed.id)
     assert (await _tier(shop))[0] == "gold"  # a tier a review renewed waits for the next review
+
+
+async def test_a_tier_that_asks_nothing_is_held_from_enrolment(db):
+    shop = await _shop()
+    await tiers.configure(shop.program.id, [{"code": "regular", "name": "普通会员", "threshold": 0}, *TIERS], None, "t")
+    member = await members.enrol(shop.program.id, {"name": "新会员"})
+    row = await fetch_one("SELECT tier FROM member WHERE id = {}", member.id)
+    assert row["tier"] == "regular" and (await tiers.history(member.id))[0]["to_tier"] == "regular"

@@ -192,8 +192,10 @@ async def enrol(
 ) -> MemberView:
     """Enrol a member (入会): validate, de-duplicate, encrypt, open their ledger accounts, and give
     the welcome points the program's rules promise (to the member who referred them too, when
-    ``referrer`` names one by member number)."""
-    from membership.ledger.bonuses import welcome  # the ledger builds on members: imported late
+    ``referrer`` names one by member number); a tier that asks nothing (threshold 0) is theirs
+    at once."""
+    from membership.ledger.bonuses import welcome  # the ledger and tiers build on members: imported late
+    from membership.tiers.service import reevaluate
 
     program = await get_program(program_id)
     if store_id is not None:
@@ -237,6 +239,7 @@ async def enrol(
             now,
         )
     await welcome(program, member_id, referrer_id, store_id, now, actor)
+    await reevaluate(program, member_id, None, now)
     emit(
         Event("member.enrolled", program_id, member_id, {"store_id": store_id, "actor": actor, "referrer": referrer_id})
     )
