@@ -111,3 +111,23 @@ async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_membe
     assert "张伟" in found.text
     states = sorted((c["kind"], c["state"]) for c in await members.list_credentials(shop.member_id))
     assert states == [("card_uid", "active"), ("card_uid", "replaced"), ("qr_token", "active")]
+
+
+async def test_tiers_and_paid_memberships_show_by_name_not_code(console):
+    from membership.org.service import update_settings
+    from membership.tiers import paid
+    from membership.tiers import service as tiers
+
+    shop = console.shop
+    await tiers.configure(shop.program.id, [{"code": "gold", "name": "金卡会员", "threshold": 1_000_000}], None, "t")
+    await update_settings(
+        shop.program.id, {"paid_plans": [{"code": "p", "name": "年卡", "tier": "gold", "fee": 1, "days": 9}]}
+    )
+    bought = await paid.buy(shop.member_id, "p", "cash", shop.store_id)
+    await paid.refund(bought.id)
+    async with console.logged_in("clerk") as client:
+        page = text_of((await client.get(f"/console/members/{shop.member_id}")).text)
+        listed = text_of((await client.get("/console/members", params={"q": "张伟"})).text)
+    assert "金卡会员" in page and "gold" not in page  # badge (history, paid table): names
+    assert "已退款" in page and "refunded" not in page and "退款收回" not in page
+    assert "gold" not in listed

@@ -21,11 +21,12 @@ from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, ValidationError
 from membership.ledger import service as ledger
 from membership.members import service as members
-from membership.org.service import get_program
+from membership.org.service import ProgramConfig, get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
 from membership.staff.service import StaffInfo
 from membership.tiers.paid import memberships as paid_memberships
+from membership.tiers.policy import tier_config
 from membership.tiers.service import history as tier_history
 
 PAGE_SIZE = 20
@@ -33,6 +34,11 @@ LEDGER_PAGE_SIZE = 30
 VIEW = {"permission": Permission.VIEW_MEMBERS}
 CREDENTIALS = {"permission": Permission.MANAGE_CREDENTIALS}
 ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode", "qr_token")
+
+
+def tier_names(program: ProgramConfig) -> dict[str, str]:
+    """The program's tier names by code (a code no longer configured shows as itself)."""
+    return {tier.code: tier.name for tier in tier_config(program.settings).tiers}
 
 
 @get("/members", opt=VIEW, name="console-members")
@@ -45,6 +51,7 @@ async def member_list(request: Request, q: FromQuery[str] = "", page: FromQuery[
     context = {
         "staff": staff,
         "active": "members",
+        "tier_names": tier_names(program),
         "q": q,
         "members": found,
         "total": total,
@@ -137,12 +144,14 @@ async def _member_page(
     """The member 360° of a member the caller has checked belongs to the staff member's merchant."""
     staff = current_staff(request)
     member = await members.get_member(member_id)
+    program = await get_program(member.program_id)
     entries, total = await ledger.ledger_page(member_id, page, LEDGER_PAGE_SIZE)
     context = {
         "staff": staff,
         "active": "members",
         "member": member,
-        "program": await get_program(member.program_id),
+        "program": program,
+        "tier_names": tier_names(program),
         "balances": await ledger.balances(member_id),
         "credentials": await members.list_credentials(member_id),
         "kind_names": {
@@ -179,6 +188,12 @@ async def _member_page(
             "downgrade": i18n.gettext("downgrade"),
             "paid": i18n.gettext("paid membership"),
             "paid_expired": i18n.gettext("paid membership ended"),
+            "refund": i18n.gettext("taken back with a refund"),
+        },
+        "paid_states": {
+            "active": i18n.gettext("Active"),
+            "expired": i18n.gettext("expired"),
+            "refunded": i18n.gettext("refunded"),
         },
         "revealed": False,
         "account_names": {
