@@ -125,6 +125,7 @@ async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
         assert nobody.status_code == 422 and "13900000000" in nobody.text
         page = text_of((await client.get("/console/loyalty/coupons")).text)
         assert "减10元" in page and "0.0%" in page
+        assert "ten-off 减10元 满减 手动发放" in page  # kind and trigger by name, not amount_off / manual
         panel = await client.get(f"/console/counter/members/{shop.member_id}")
         code = panel.text.split('<option value="')[1].split('"')[0]
         bought = await client.post(

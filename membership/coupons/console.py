@@ -52,6 +52,18 @@ async def _page(request: Request, status: int = 200, text: str = "", **context: 
         status,
         program=program,
         rows=rows,
+        kind_names={
+            "amount_off": i18n.gettext("amount off"),
+            "percent_off": i18n.gettext("percent off"),
+            "free_item": i18n.gettext("free item"),
+        },
+        trigger_names={
+            "manual": i18n.gettext("by hand"),
+            "birthday": i18n.gettext("birthday"),
+            "tier_upgrade": i18n.gettext("tier upgrade"),
+            "sign_up": i18n.gettext("sign-up"),
+            "referral": i18n.gettext("referral"),
+        },
         text=text or json.dumps(EXAMPLE, ensure_ascii=False, indent=2),
         **context,
     )

@@ -99,6 +99,11 @@ async def _rules_page(
             "daily_sign_in": i18n.gettext("Daily sign-in"),
             "cap": i18n.gettext("Cap"),
         },
+        stacking_names={
+            "stack": i18n.gettext("stacks with others"),
+            "best_of": i18n.gettext("best of its group"),
+            "exclusive": i18n.gettext("alone (exclusive)"),
+        },
         examples={kind: json.dumps(example, ensure_ascii=False) for kind, example in PARAM_EXAMPLES.items()},
         form=form,
         simulation=simulation,
