@@ -140,3 +140,6 @@ def test_a_typed_amount_is_digits_with_at_most_the_currencys_decimals():
     for text in ("1e5", "NaN", "Infinity", "-3", "0", "1.234", "12,5.0.1", ""):
         with pytest.raises(ValidationError, match="amount"):
             parse_amount(text)
+    assert parse_amount("0", field="min_spend", minimum=0) == 0  # a minimum spend of nothing
+    with pytest.raises(ValidationError, match="min_spend"):
+        parse_amount("-1", field="min_spend", minimum=0)

@@ -134,7 +134,7 @@ def _rule_data(form: RuleForm, currency: str) -> dict[str, Any]:
         "priority": int(form.priority),
         "stacking": form.stacking,
         "params": params,
-        "min_spend": parse_amount(form.min_spend, currency) if form.min_spend.strip() else 0,
+        "min_spend": parse_amount(form.min_spend, currency, "min_spend", minimum=0) if form.min_spend.strip() else 0,
     }
     for field in ("starts_on", "ends_on"):
         if getattr(form, field).strip():

@@ -44,16 +44,17 @@ STREAM_SECONDS = 300
 ACTIONS = ("purchase", "redeem", "top-up")
 
 
-def parse_amount(text: str, currency: str = "CNY") -> int:
+def parse_amount(text: str, currency: str = "CNY", field: str = "amount", minimum: int = 1) -> int:
     """A typed amount (``"12.5"``, ``"12.50"``, ``"¥1,200"``) in ``currency``'s minor units,
-    exactly (no floats)."""
+    exactly (no floats), at least ``minimum``; errors name ``field``."""
     currency_digits = get_currency_precision(currency)
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
     if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):  # digits only: no "1e5", "NaN" or "-3"
-        raise ValidationError(field="amount", reason="a number such as 12.50")
+        raise ValidationError(field=field, reason="a number such as 12.50")
     minor = Decimal(cleaned).scaleb(currency_digits)
-    if minor != minor.to_integral_value() or minor <= 0:
-        raise ValidationError(field="amount", reason=f"a positive amount with at most {currency_digits} decimals")
+    if minor != minor.to_integral_value() or minor < minimum:
+        least = "0 or more" if minimum <= 0 else "a positive amount"
+        raise ValidationError(field=field, reason=f"{least} with at most {currency_digits} decimals")
     return int(minor)
 
 
