@@ -108,7 +108,8 @@ async def test_settlement_between_stores_equals_what_the_ledger_spent_across_sto
         shop.other_store_id,
     )
     assert spent["n"] == 11_000  # what S2 took from stored value issued at S1 = what S1 owes it
-    assert "S1,S2,points,300,300" in settlement.as_csv(lines)
+    table = settlement.as_csv(lines)
+    assert "S1,S2,points,300,300" in table and table.splitlines()[-1] == "TOTAL,,,,11300"
     assert await ledger_violations() == []
 
 

@@ -57,10 +57,12 @@ async def report(program: ProgramConfig, start: dt.date, end: dt.date) -> list[S
 
 
 def as_csv(lines: list[SettlementLine]) -> str:
-    """The lines as CSV (UTF-8 with a header; amounts in minor units, as integers)."""
+    """The lines as CSV (UTF-8 with a header; amounts in minor units, as integers), then a
+    ``TOTAL`` row with the sum of the values (units differ by kind, so they are not summed)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["issuer_store", "redeemer_store", "kind", "units", "value_minor"])
     for line in lines:
         writer.writerow([line.issuer_code, line.redeemer_code, line.kind, line.units, line.value])
+    writer.writerow(["TOTAL", "", "", "", sum(line.value for line in lines)])
     return out.getvalue()
