@@ -396,7 +396,7 @@ async def test_the_expiry_job_expires_what_is_past_and_twice_changes_nothing(any
     listed = await api.call("GET", f"/members/{api.shop.member_id}/coupons", "read", params={"only": "issued"})
     assert sorted(c["code"] for c in listed.json()["items"]) == sorted(codes[1:])  # usable ones only
     first = await runner.run_job("expire-coupons")
-    assert (first.result.processed, first.result.summary) == (1, "1 coupons expired")
+    assert (first.result.processed, first.result.summary) == (1, "优惠券过期 1 张 / coupons expired: 1")
     assert (await runner.run_job("expire-coupons")).result.processed == 0
     assert [await _state(c) for c in codes] == ["expired", "issued", "issued"]
 

@@ -209,6 +209,7 @@ async def test_expiry_job_processes_many_accounts_in_chunks(any_db):
         dt.datetime.now(dt.UTC) + dt.timedelta(days=366), lambda d, t: seen.append((d, t)), chunk_size=8
     )
     assert result.processed == 62 and "310 points expired in 62 lots of 31 member accounts" in result.summary
+    assert result.summary.startswith("过期积分 310")
     assert seen[0] == (0, 62) and seen[-1] == (62, 62)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     if is_sqlite():  # 8 lots name 4 accounts: 31 accounts in 8 chunks

@@ -58,6 +58,7 @@ async def test_up_at_once_and_down_only_after_the_period_and_grace(any_db, downg
     assert nobody.processed == 0 and (await _tier(shop))[0] == "gold"  # still in its period + grace
     first = await tiers.review_tiers(now + 396 * DAY, _no_progress)
     assert first.processed == 1 and (await _tier(shop))[0] == after_first_review
+    assert first.summary.endswith("1 members' tiers reviewed: 0 kept, 0 up, 1 down")
     assert (await tiers.review_tiers(now + 396 * DAY, _no_progress)).processed == 0  # twice: nothing
     history = [(h["from_tier"], h["to_tier"], h["reason"]) for h in await tiers.history(shop.member_id)]
     assert history == [("gold", after_first_review, "downgrade"), (None, "gold", "upgrade")]

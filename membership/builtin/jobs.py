@@ -71,7 +71,7 @@ class PurgeIdempotencyKeys(Job):
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         purged = await use_case(idempotency.purge_expired)(now)
         progress(purged, purged)
-        return JobResult(purged, f"{purged} expired idempotency keys deleted")
+        return JobResult(purged, f"删除过期幂等键 {purged} 个 / {purged} expired idempotency keys deleted")
 
 
 class PruneReaderReads(Job):
@@ -82,7 +82,7 @@ class PruneReaderReads(Job):
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
         pruned = await prune_reads(now - READER_READS_KEPT)
         progress(pruned, pruned)
-        return JobResult(pruned, f"{pruned} reader reads deleted")
+        return JobResult(pruned, f"删除读卡记录 {pruned} 条 / {pruned} reader reads deleted")
 
 
 @hookimpl(trylast=True)

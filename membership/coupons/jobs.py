@@ -50,7 +50,7 @@ async def expire_coupons(now: dt.datetime, progress: Progress, chunk_size: int |
             done += n
             progress(done, total)
             await pace.rest()
-    return JobResult(done, f"{done} coupons expired")
+    return JobResult(done, f"优惠券过期 {done} 张 / coupons expired: {done}")
 
 
 def _month_day(column: str) -> str:
@@ -137,7 +137,7 @@ async def grant_birthday_coupons(now: dt.datetime, progress: Progress) -> JobRes
             done += len(chunk)
             progress(done, total)
             await pace.rest()
-    return JobResult(issued, f"{issued} birthday coupons issued")
+    return JobResult(issued, f"发放生日券 {issued} 张 / birthday coupons issued: {issued}")
 
 
 class ExpireCoupons(Job):

@@ -200,4 +200,8 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | 
                 await pace.rest()
 
         await in_parts(work)
-    return JobResult(done.lots, f"{done.points} points expired in {done.lots} lots of {done.accounts} member accounts")
+    return JobResult(
+        done.lots,
+        f"过期积分 {done.points}（{done.accounts} 个账户的 {done.lots} 批）"
+        f" / {done.points} points expired in {done.lots} lots of {done.accounts} member accounts",
+    )

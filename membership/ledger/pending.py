@@ -132,7 +132,7 @@ async def release_pending_points(now: dt.datetime, progress: Progress, chunk_siz
             done, points = done + chunk.lots, points + chunk.points
             progress(done, total)
             await pace.rest()
-    return JobResult(done, f"{points} pending points released in {done} lots")
+    return JobResult(done, f"释放待生效积分 {points}（{done} 批）/ {points} pending points released in {done} lots")
 
 
 @use_case
@@ -175,4 +175,4 @@ async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size:
             done += warned
             progress(done, done)
             await pace.rest()
-    return JobResult(done, f"{done} expiring lots announced")
+    return JobResult(done, f"已提醒即将过期的积分 {done} 批 / {done} expiring lots announced")

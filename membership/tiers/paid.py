@@ -289,4 +289,4 @@ async def expire_paid_memberships(now: dt.datetime, progress: Progress, chunk_si
             done += expired
             progress(done, done)
             await pace.rest()
-    return JobResult(done, f"{done} paid memberships ended")
+    return JobResult(done, f"付费会员到期 {done} 个 / paid memberships ended: {done}")

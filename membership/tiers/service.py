@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import msgspec
@@ -212,8 +212,9 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
 
 
 @use_case
-async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> int:
-    """Review up to ``chunk_size`` members of ``program`` whose review is due; how many."""
+async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> Counter[str]:
+    """Review up to ``chunk_size`` members of ``program`` whose review is due; how many of each
+    outcome (``renewal``, ``upgrade``, ``downgrade``): empty when nobody was due."""
     await begin_job_chunk()
     # PostgreSQL: the chunk's members are locked (a purchase upgrading one meanwhile waits for the
     # review, or the review skips a member a till holds, for the next chunk); parallel workers
@@ -227,7 +228,7 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         chunk_size,
     )
     if not due:
-        return 0
+        return Counter()
     config = tier_config(program.settings)
     found = await window_metrics(program, [row["id"] for row in due], now)
     qualified = await hooks().tiers_for(program, found)
@@ -236,7 +237,7 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         _decide(config, row["id"], row["tier"], qualified[row["id"]], found[row["id"]].value(metric)) for row in due
     ]
     await apply_changes(program, changes, now)
-    return len(due)
+    return Counter(change.reason for change in changes)
 
 
 async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
@@ -250,20 +251,25 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | N
             now,
         )
         total += int(counted[0]["n"])
-    done = 0
+    outcomes: Counter[str] = Counter()
     progress(0, total)
     for program in programs:
 
         async def work(_part: int, parts: int, program: ProgramConfig = program) -> None:
-            nonlocal done
             pace = Pace(chunk_size, workers=parts)
             while reviewed := await _review_chunk(program, now, pace.size):
-                done += reviewed
-                progress(done, total)
+                outcomes.update(reviewed)
+                progress(outcomes.total(), total)
                 await pace.rest()
 
         await in_parts(work)
-    return JobResult(done, f"{done} members' tiers reviewed")
+    done = outcomes.total()
+    kept, up, down = outcomes["renewal"], outcomes["upgrade"], outcomes["downgrade"]
+    return JobResult(
+        done,
+        f"复核 {done} 位会员的等级：保级 {kept}，升级 {up}，降级 {down}"
+        f" / {done} members' tiers reviewed: {kept} kept, {up} up, {down} down",
+    )
 
 
 async def configure(
