@@ -179,7 +179,7 @@ async def after_refund(
     qualified = await hooks().tier_for(program, member_id, found)
     if rank(config, qualified) >= rank(config, current):
         return current
-    restore = max((last["from_tier"], qualified), key=lambda tier: rank(config, tier))
+    restore = max((qualified, last["from_tier"]), key=lambda tier: rank(config, tier))  # a tie: qualified
     await apply_changes(
         program, [Change(member_id, current, restore, "refund", found.value(config.policy.metric))], now
     )
