@@ -33,7 +33,9 @@ async def test_every_registered_report_opens_as_a_table(console):
     async with console.logged_in("manager") as client:
         report = await client.get("/console/reports/points_liability")
         missing = await client.get("/console/reports/nothing_here")
+        settlement = await client.get("/console/reports/settlement", params={"months": 1})
     assert report.status_code == 200 and "积分负债" in report.text and "points 100" in text_of(report.text)
+    assert settlement.status_code == 200 and "门店清算" in settlement.text and "TOTAL 0" in text_of(settlement.text)
     assert missing.status_code == 404 and "没有名为 “nothing_here” 的报表" in missing.text
 
 

@@ -13,6 +13,7 @@ from membership.ledger import service as ledger
 from membership.ledger import settlement
 from membership.ledger.rules import LineInput
 from membership.org.service import update_settings
+from membership.plugins import hooks
 from membership.sales import service as sales
 from membership.sales.service import PaymentInput
 from tests.helpers import ledger_violations, make_shop
@@ -110,6 +111,8 @@ async def test_settlement_between_stores_equals_what_the_ledger_spent_across_sto
     assert spent["n"] == 11_000  # what S2 took from stored value issued at S1 = what S1 owes it
     table = settlement.as_csv(lines)
     assert "S1,S2,points,300,300" in table and table.splitlines()[-1] == "TOTAL,,,,11300"
+    console_report = await hooks().reports()["settlement"]().run(shop.program.id, {"months": 1})
+    assert console_report.rows[0] == ["S1", "S2", "points", 300, 300] and console_report.rows[-1][-1] == 11_300
     assert await ledger_violations() == []
 
 

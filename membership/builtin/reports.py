@@ -1,5 +1,5 @@
 """Built-in reports (set-based SQL): member summary, the dashboard's figures, points liability,
-sales by month, tier distribution, new and returning buyers by month."""
+sales by month, tier distribution, new and returning buyers by month, settlement between stores."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from membership.analytics.interface import Report, ReportResult
 from membership.db import fetch, fetch_one
 from membership.db.dialect import local_month
 from membership.hookspecs import hookimpl
+from membership.ledger import settlement
 from membership.org.service import ProgramConfig, get_program
 
 
@@ -176,8 +177,32 @@ class NewVsReturning(Report):
         )
 
 
+class Settlement(Report):
+    name = "settlement"
+    title_zh, title_en = "门店清算", "Settlement between stores"
+
+    async def run(self, program_id: uuid.UUID, params: dict[str, Any]) -> ReportResult:
+        """What each issuing store owes each store where its points or stored value were spent
+        (:func:`membership.ledger.settlement.report`), over the last ``months`` local months, this
+        one included (all time without it); then the total value (minor units)."""
+        program = await get_program(program_id)
+        start = _since(program, params).astimezone(program.zone).date()
+        lines = await settlement.report(program, start, dt.datetime.now(program.zone).date())
+        rows: list[list[Any]] = [[x.issuer_code, x.redeemer_code, x.kind, x.units, x.value] for x in lines]
+        rows.append(["TOTAL", "", "", "", sum(x.value for x in lines)])
+        return ReportResult(["issuer_store", "redeemer_store", "kind", "units", "value"], rows)
+
+
 @hookimpl(trylast=True)
 def membership_register_reports() -> list[type[Report]]:
     """``members_summary``, ``dashboard_figures``, ``points_liability``, ``sales_by_month``,
-    ``tier_distribution``, ``new_vs_returning``."""
-    return [MembersSummary, DashboardFigures, PointsLiability, SalesByMonth, TierDistribution, NewVsReturning]
+    ``tier_distribution``, ``new_vs_returning``, ``settlement``."""
+    return [
+        MembersSummary,
+        DashboardFigures,
+        PointsLiability,
+        SalesByMonth,
+        TierDistribution,
+        NewVsReturning,
+        Settlement,
+    ]
