@@ -40,8 +40,21 @@ async def test_a_manager_adds_a_rule_and_the_simulator_explains_the_points(conso
         assert simulated.status_code == 200 and "+100" in text and "会员日 ×2" in text and "合计 200" in text
         retired = await client.post("/console/loyalty/rules/wed/retire", data={"_csrf_token": csrf_of(client)})
         assert retired.status_code == 303
-    rules = await list_rules(shop.program.id, include_retired=True)
-    assert {r["code"]: r["active"] for r in rules} == {"base": True, "wed": False}
+        editing = (await client.get("/console/loyalty/rules", params={"edit": "wed"})).text
+        assert "修改规则 wed" in editing and 'value="周三会员日"' in editing and "readonly" in editing
+        changed = await client.post(
+            "/console/loyalty/rules/wed",
+            data={**rule, "min_spend": "50", "params": json.dumps({"weekdays": [3, 6], "multiplier_pct": 300})},
+        )
+        assert changed.status_code == 303
+        assert "规则已修改" in (await client.get(changed.headers["location"])).text
+        again = (await client.get("/console/loyalty/rules", params={"edit": "wed"})).text
+        assert 'name="min_spend" value="50.00"' in again  # shown as typed, in yuan
+        unknown = await client.get("/console/loyalty/rules", params={"edit": "nope"})
+        assert unknown.status_code == 404
+    rules = {r["code"]: r for r in await list_rules(shop.program.id, include_retired=True)}
+    assert rules["base"]["active"] and rules["wed"]["active"]  # changing a retired rule brings it back
+    assert rules["wed"]["params"]["weekdays"] == [3, 6] and rules["wed"]["min_spend"] == 5_000
 
 
 async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_first(console):

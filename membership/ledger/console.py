@@ -7,9 +7,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
+from babel.numbers import get_currency_precision
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -76,6 +78,7 @@ async def _rules_page(
     status: int = 200,
     simulation: Any = None,
     trial: SimulateForm | None = None,
+    editing: str = "",
     **context: Any,
 ) -> Template:
     program = await staff_program(current_staff(request))
@@ -108,16 +111,45 @@ async def _rules_page(
         form=form,
         simulation=simulation,
         trial=trial or SimulateForm(),
+        editing=editing,
         **context,
     )
 
 
 @get("/loyalty/rules", opt=CONFIGURE, name="console-rules")
-async def rules_page(request: Request, done: FromQuery[str] = "") -> Template:
-    """The program's points rules (active and retired), a form to add one, a simulator."""
-    notices = {"added": i18n.gettext("Rule added."), "retired": i18n.gettext("Rule retired.")}
+async def rules_page(request: Request, done: FromQuery[str] = "", edit: FromQuery[str] = "") -> Template:
+    """The program's points rules (active and retired), a form to add one (or, with ``edit``, to
+    change that one: a retired rule comes back), a simulator."""
+    notices = {
+        "added": i18n.gettext("Rule added."),
+        "retired": i18n.gettext("Rule retired."),
+        "changed": i18n.gettext("Rule changed."),
+    }
+    if edit:
+        program = await staff_program(current_staff(request))
+        try:
+            rule = await points_rules.get_rule(program.id, edit)
+        except MembershipError as exc:
+            return await _rules_page(request, RuleForm(), 404, error=forms.error_text(exc))
+        return await _rules_page(request, _form_of(rule, program.currency), editing=edit)
     form = RuleForm(params=json.dumps(PARAM_EXAMPLES["base_rate"], ensure_ascii=False))
     return await _rules_page(request, form, notice=notices.get(done, ""))
+
+
+def _form_of(rule: dict[str, Any], currency: str) -> RuleForm:
+    """A stored rule as the form shows it (the minimum spend in major units, as typed)."""
+    spend = Decimal(rule["min_spend"]).scaleb(-get_currency_precision(currency))
+    return RuleForm(
+        code=rule["code"],
+        name=rule["name"],
+        kind=rule["kind"],
+        priority=str(rule["priority"]),
+        stacking=rule["stacking"],
+        starts_on=str(rule.get("starts_on") or ""),
+        ends_on=str(rule.get("ends_on") or ""),
+        min_spend=str(spend) if rule["min_spend"] else "",
+        params=json.dumps(rule["params"], ensure_ascii=False),
+    )
 
 
 def _rule_data(form: RuleForm, currency: str) -> dict[str, Any]:
@@ -154,6 +186,20 @@ async def add_rule(
     except MembershipError as exc:
         return await _rules_page(request, data, 422, error=forms.error_text(exc))
     return forms.done("/console/loyalty/rules", "added")
+
+
+@post("/loyalty/rules/{code:str}", opt=CONFIGURE, status_code=303)
+async def change_rule(
+    request: Request, code: FromPath[str], data: Annotated[RuleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+) -> Any:
+    """Change a rule (its code stays; a retired one earns again); from the next purchase."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        await points_rules.change_rule(program.id, code, _rule_data(data, program.currency), staff.actor)
+    except MembershipError as exc:
+        return await _rules_page(request, data, 422, editing=code, error=forms.error_text(exc))
+    return forms.done("/console/loyalty/rules", "changed")
 
 
 @post("/loyalty/rules/{code:str}/retire", opt=CONFIGURE, status_code=303)
@@ -281,4 +327,14 @@ async def save_top_up_plans(
     return forms.done("/console/loyalty/top-up-plans", "saved")
 
 
-ROUTES = [rules_page, add_rule, retire_rule, simulate, policy_page, save_policy, top_up_plans_page, save_top_up_plans]
+ROUTES = [
+    rules_page,
+    add_rule,
+    change_rule,
+    retire_rule,
+    simulate,
+    policy_page,
+    save_policy,
+    top_up_plans_page,
+    save_top_up_plans,
+]
