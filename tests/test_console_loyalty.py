@@ -3,8 +3,10 @@ the simulator explaining each point, the points policy, tiers, paid plans and to
 
 from __future__ import annotations
 
+import html
 import json
 
+from membership.coupons import service as coupons
 from membership.ledger.points_rules import list_rules
 from membership.org.service import get_program
 from membership.tiers.policy import tier_config
@@ -148,3 +150,18 @@ async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
         assert "已记录消费 ¥90.00" in text_of(bought.text) and "优惠券抵扣 ¥10.00" in text_of(bought.text)
         member_page = text_of((await client.get(f"/console/members/{shop.member_id}")).text)
         assert code in member_page and "已使用" in member_page
+        editor = (await client.get("/console/loyalty/coupons", params={"edit": "ten-off"})).text
+        assert "修改券模板 ten-off" in editor and "&#34;amount_off&#34;: 1000" in editor
+        shown = json.loads(html.unescape(editor.split('name="text"')[1].split(">", 1)[1].split("</textarea>")[0]))
+        terms = {**shown, "amount_off": 1500}  # what the editor shows goes back as it is, but for the amount
+        changed = await client.post(
+            "/console/loyalty/coupons/templates/ten-off",
+            data={"text": json.dumps(terms), "_csrf_token": csrf_of(client)},
+        )
+        assert changed.status_code == 303 and "券模板已修改" in (await client.get(changed.headers["location"])).text
+        assert (await coupons.get_template(shop.program.id, "ten-off"))["amount_off"] == 1500
+        retired = await client.post(
+            "/console/loyalty/coupons/templates/ten-off/retire", data={"_csrf_token": csrf_of(client)}
+        )
+        assert "券模板已停用" in (await client.get(retired.headers["location"])).text
+        assert (await coupons.get_template(shop.program.id, "ten-off"))["active"] is False

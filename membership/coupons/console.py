@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from membership.console import forms, i18n
@@ -42,7 +42,7 @@ class IssueForm:
     members: str = ""
 
 
-async def _page(request: Request, status: int = 200, text: str = "", **context: Any) -> Template:
+async def _page(request: Request, status: int = 200, text: str = "", editing: str = "", **context: Any) -> Template:
     program = await staff_program(current_staff(request))
     rows, _ = await report.report(program.id, page_size=200)
     return forms.page(
@@ -65,18 +65,33 @@ async def _page(request: Request, status: int = 200, text: str = "", **context: 
             "referral": i18n.gettext("referral"),
         },
         text=text or json.dumps(EXAMPLE, ensure_ascii=False, indent=2),
+        editing=editing,
         **context,
     )
 
 
 @get("/loyalty/coupons", opt=CONFIGURE)
 async def coupons_page(
-    request: Request, done: FromQuery[str] = "", issued: FromQuery[int] = 0, skipped: FromQuery[int] = 0
+    request: Request,
+    done: FromQuery[str] = "",
+    issued: FromQuery[int] = 0,
+    skipped: FromQuery[int] = 0,
+    edit: FromQuery[str] = "",
 ) -> Template:
     """The templates and their figures; after an issue, how many coupons went out and how many
-    members were skipped (they already hold the template's limit)."""
+    members were skipped (they already hold the template's limit); with ``edit``, that template's
+    terms in the editor."""
+    if edit:
+        program = await staff_program(current_staff(request))
+        try:
+            template = await service.get_template(program.id, edit)
+        except MembershipError as exc:
+            return await _page(request, 404, error=forms.error_text(exc))
+        return await _page(request, text=_terms_text(template), editing=edit)
     notices = {
         "added": i18n.gettext("Coupon template added."),
+        "changed": i18n.gettext("Coupon template changed."),
+        "retired": i18n.gettext("Coupon template retired: it issues no more (coupons issued stay usable)."),
         "issued": i18n.gettext(
             "%(issued)s coupons issued; %(skipped)s members skipped (they hold the template's limit).",
             issued=issued,
@@ -98,6 +113,41 @@ async def add_template(
     except MembershipError as exc:
         return await _page(request, 422, text=data.text, error=forms.error_text(exc))
     return forms.done("/console/loyalty/coupons", "added")
+
+
+def _terms_text(template: dict[str, Any]) -> str:
+    """A template's terms as the editor shows them (what ``change_template`` takes)."""
+    left_out = ("code", "active", "created_at", "updated_at")
+    terms = {key: value for key, value in template.items() if key not in left_out and value is not None}
+    return json.dumps(terms, ensure_ascii=False, indent=2, default=str)
+
+
+@post("/loyalty/coupons/templates/{code:str}", opt=CONFIGURE, status_code=303)
+async def change_template(
+    request: Request,
+    code: FromPath[str],
+    data: Annotated[forms.JsonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Any:
+    """Change a template's terms (its code stays; a retired one issues again)."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        await service.change_template(program.id, code, forms.json_object(data.text), staff.actor)
+    except MembershipError as exc:
+        return await _page(request, 422, text=data.text, editing=code, error=forms.error_text(exc))
+    return forms.done("/console/loyalty/coupons", "changed")
+
+
+@post("/loyalty/coupons/templates/{code:str}/retire", opt=CONFIGURE, status_code=303)
+async def retire_template(request: Request, code: FromPath[str]) -> Any:
+    """Stop issuing from a template; coupons already issued stay usable until they end."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        await service.retire_template(program.id, code, staff.actor)
+    except MembershipError as exc:
+        return await _page(request, 422, error=forms.error_text(exc))
+    return forms.done("/console/loyalty/coupons", "retired")
 
 
 @post("/loyalty/coupons/issue", opt=CONFIGURE, status_code=303)
@@ -122,4 +172,4 @@ async def issue(request: Request, data: Annotated[IssueForm, Body(media_type=Req
     return Redirect(f"/console/loyalty/coupons?done=issued{counts}", status_code=303)
 
 
-ROUTES = [coupons_page, add_template, issue]
+ROUTES = [coupons_page, add_template, change_template, retire_template, issue]
