@@ -7,6 +7,8 @@ RFC 9457 problem documents, the CLI into one clear line.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -24,11 +26,48 @@ class MembershipError(Exception):
 
     def detail(self, lang: str = "zh") -> str:
         """The human message in ``lang`` ("zh" or "en"), with the error's parameters filled in."""
-        template = self.message_zh if lang.lower().startswith("zh") else self.message_en
-        try:
-            return template.format(**self.params)
-        except (KeyError, IndexError):
-            return template
+        return _render(self.message_zh if lang.lower().startswith("zh") else self.message_en, self.params)
+
+
+def _render(template: str, params: dict[str, Any]) -> str:
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+# msgspec's validation messages (the reasons most bad input gets), as Chinese readers see them
+_TYPE_ZH = {"int": "整数", "str": "文本", "array": "列表", "object": "对象", "float": "小数", "bool": "布尔值"}
+_BOUND_ZH = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def _type_zh(name: str) -> str:
+    return _TYPE_ZH.get(name, name)
+
+
+_REASONS_ZH: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"Expected `(\w+)` (>=|<=|>|<) (-?\d+)"),
+        lambda m: f"应为 {_BOUND_ZH[m[2]]} {m[3]} 的{_type_zh(m[1])}",
+    ),
+    (
+        re.compile(r"Expected `(\w+)` of length (>=|<=) (\d+)"),
+        lambda m: f"{_type_zh(m[1])}长度应{'至少' if m[2] == '>=' else '至多'}为 {m[3]}",
+    ),
+    (re.compile(r"Expected `\w+` matching regex (.+?)(?= - at|$)"), lambda m: f"格式不符（{m[1]}）"),
+    (re.compile(r"Expected `([\w |]+)`, got `(\w+)`"), lambda m: f"应为{_type_zh(m[1])}，而不是{_type_zh(m[2])}"),
+    (re.compile(r"Object missing required field `(\w+)`"), lambda m: f"缺少必填项 {m[1]}"),
+    (re.compile(r"Object contains unknown field `(\w+)`"), lambda m: f"含有未知项 {m[1]}"),
+    (re.compile(r"Invalid enum value (.+?)(?= - at|$)"), lambda m: f"不是可选的值：{m[1]}"),
+    (re.compile(r" - at `(.+?)`"), lambda m: f"（位置 {m[1]}）"),
+]
+
+
+def reason_zh(reason: str) -> str:
+    """``reason`` for a Chinese reader: msgspec's messages translated, the rest as given."""
+    for pattern, render in _REASONS_ZH:
+        reason = pattern.sub(render, reason)
+    return reason
 
 
 class ValidationError(MembershipError):
@@ -36,6 +75,13 @@ class ValidationError(MembershipError):
     status = 422
     message_en = "Invalid {field}: {reason}"
     message_zh = "{field} 无效：{reason}"
+
+    def detail(self, lang: str = "zh") -> str:
+        """As :meth:`MembershipError.detail`; in Chinese, msgspec's reasons are translated."""
+        if lang.lower().startswith("zh") and isinstance(self.params.get("reason"), str):
+            params = {**self.params, "reason": reason_zh(self.params["reason"])}
+            return _render(self.message_zh, params)
+        return super().detail(lang)
 
 
 class InvalidPhone(ValidationError):

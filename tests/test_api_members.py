@@ -59,6 +59,8 @@ async def test_enrol_errors_are_typed_and_translated(api):
     no_name = await api.call("POST", "/members", json={"phone": "13912345678"})
     assert no_name.status_code == 422 and no_name.json()["code"] == "validation_error"
     assert no_name.json()["errors"][0]["field"] == "name"
+    no_name_zh = await api.call("POST", "/members", json={"phone": "13912345678"}, lang="zh")
+    assert no_name_zh.json()["detail"] == "输入无效：name：缺少必填项 name", no_name_zh.text  # no English inside
 
 
 async def test_member_not_found_everywhere(api):

@@ -10,6 +10,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from membership.console import i18n
+from membership.errors import ValidationError
 
 ROOT = Path(__file__).parent.parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -56,3 +57,19 @@ def test_money_and_numbers_are_exact_and_localised():
     assert i18n.number(1_234_567) == "1,234,567"
     i18n.use_language("en")
     assert i18n.money(10_000_000_000_001) == "CN¥100,000,000,000.01"  # no float rounding
+
+
+def test_validation_reasons_from_msgspec_read_in_chinese():
+    cases = {
+        "Expected `int` >= 1 - at `$.points`": "应为 ≥ 1 的整数（位置 $.points）",
+        "Expected `str` of length <= 64": "文本长度应至多为 64",
+        "Expected `int`, got `float`": "应为整数，而不是小数",
+        "Object missing required field `name`": "缺少必填项 name",
+        "Object contains unknown field `surprise`": "含有未知项 surprise",
+        "Invalid enum value 'lottery'": "不是可选的值：'lottery'",
+        "must be at least 1": "must be at least 1",  # ours: kept as given
+    }
+    for reason, chinese in cases.items():
+        error = ValidationError(field="params", reason=reason)
+        assert error.detail("zh") == f"params 无效：{chinese}"
+        assert error.detail("en") == f"Invalid params: {reason}"

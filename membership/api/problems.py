@@ -20,7 +20,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 
 from membership.db.engine import current_settings
-from membership.errors import MembershipError, RateLimited
+from membership.errors import MembershipError, RateLimited, reason_zh
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,10 @@ def validation_error(request: Request, exc: ValidationException) -> Response[Pro
         missing = _MISSING.search(exc.detail)
         errors = [FieldProblem(missing.group(1) if missing else "body", exc.detail)]
     lang = language(request)
-    summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    detail = f"输入无效：{summary}" if lang == "zh" else f"Invalid input: {summary}"
+    if lang == "zh":
+        detail = "输入无效：" + "；".join(f"{e.field}：{reason_zh(e.message)}" for e in errors)
+    else:
+        detail = "Invalid input: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
     return _problem(request, 422, "validation_error", detail, errors=errors)
 
 
