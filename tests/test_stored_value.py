@@ -55,7 +55,7 @@ async def test_the_bonus_is_spent_after_the_principal(any_db, spend, principal, 
 
 async def test_a_plan_takes_its_own_amount_on_its_days_only(db):
     shop = await _shop()
-    with pytest.raises(ValidationError, match="exactly 10000"):
+    with pytest.raises(ValidationError, match=r"exactly 10000 minor units \(100.00 CNY\)"):
         await ledger.top_up(shop.member_id, 9_000, shop.store_id, plan="100-20")
     await update_settings(shop.program.id, {"top_up_plans": [{**PLANS[0], "ends_on": "2020-01-01"}]})
     with pytest.raises(ValidationError, match="does not run today"):

@@ -46,7 +46,6 @@ from membership.errors import ValidationError
 from membership.ledger.rule_kinds import PARAMS, Points
 from membership.ledger.rules import Award, EarnContext, LineInput
 from membership.members.birthdays import birthday_in_year
-from membership.org.service import ProgramConfig
 
 STACKING = ("stack", "best_of", "exclusive")
 BASE_KINDS = frozenset({"base_rate"})
@@ -126,12 +125,6 @@ def parse_rule(data: dict[str, Any]) -> PointsRule:
 # --- money and multiplier text (integers only) --------------------------------------------------
 
 
-def _money(minor: int, program: ProgramConfig) -> str:
-    digits = len(str(program.minor_per_unit)) - 1
-    whole, fraction = divmod(minor, program.minor_per_unit)
-    return f"{whole}.{fraction:0{digits}d} {program.currency}" if digits else f"{whole} {program.currency}"
-
-
 def _points_en(points: int) -> str:
     return f"{points} point" if points == 1 else f"{points} points"
 
@@ -179,7 +172,7 @@ def _award(rule: PointsRule, points: int, reason: str) -> list[Earned]:
 def _base_rate(rule: PointsRule, context: EarnContext) -> list[Earned]:
     points, per_amount = rule.params["points"], rule.params["per_amount"]
     earned = context.earning_base * points // per_amount
-    spent, per = _money(context.earning_base, context.program), _money(per_amount, context.program)
+    spent, per = context.program.money(context.earning_base), context.program.money(per_amount)
     return _award(
         rule,
         earned,
@@ -214,7 +207,7 @@ def _lines_multiplied(rule: PointsRule, context: EarnContext, base_points: Calla
     share = _line_share(context, lambda line: getattr(line, field) in wanted)
     if not share:
         return []
-    amount = _money(share, context.program)
+    amount = context.program.money(share)
     label_zh = "指定品类" if field == "category" else "指定商品"
     label_en = "matching categories" if field == "category" else "matching products"
     return _multiplied(rule, base_points(share), f"{label_zh}（计积分金额 {amount}）", f"{label_en} ({amount})")

@@ -54,7 +54,8 @@ def plan_bonus(program: ProgramConfig, code: str, amount: int, today: dt.date | 
         if plan.code != code:
             continue
         if amount != plan.pay:
-            raise ValidationError(field="amount", reason=f"plan {code!r} takes exactly {plan.pay}")
+            reason = f"plan {code!r} takes exactly {plan.pay} minor units ({program.money(plan.pay)})"
+            raise ValidationError(field="amount", reason=reason)
         if (plan.starts_on and today < plan.starts_on) or (plan.ends_on and today > plan.ends_on):
             raise ValidationError(field="plan", reason=f"plan {code!r} does not run today")
         return plan.bonus

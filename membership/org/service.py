@@ -48,6 +48,12 @@ class ProgramConfig:
         """The program's time zone."""
         return ZoneInfo(self.time_zone)
 
+    def money(self, minor: int) -> str:
+        """``minor`` units as text in the program's currency, exactly: ``12.50 CNY``."""
+        digits = len(str(self.minor_per_unit)) - 1
+        whole, fraction = divmod(minor, self.minor_per_unit)
+        return f"{whole}.{fraction:0{digits}d} {self.currency}" if digits else f"{whole} {self.currency}"
+
 
 def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
     return ProgramConfig(
