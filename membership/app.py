@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 from litestar import Litestar, Router, get
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -26,6 +27,7 @@ from membership.api import system
 from membership.api.problems import EXCEPTION_HANDLERS
 from membership.api.security import api_key_guard
 from membership.config import Settings, load_settings
+from membership.console.errors import any_error
 from membership.console.routes import console_router, csrf_config
 from membership.console.templating import template_engine
 from membership.coupons import api as coupons_api
@@ -142,7 +144,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             console_router(pages),
             create_static_files_router("/static/api", directories=[STATIC], include_in_schema=False),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: any_error},
         openapi_config=_openapi(),
         on_startup=[start] if open_db else [],
         on_shutdown=[stop] if open_db else [],

@@ -137,3 +137,14 @@ async def test_every_console_route_checks_the_role_on_the_server(console, role):
                 else:
                     assert answer.status_code == 403, (role, method, url, answer.status_code)
                     assert "无权访问" in answer.text and answer.headers["content-type"].startswith("text/html")
+
+
+async def test_a_wrong_console_address_is_a_page_not_a_json_document(console):
+    async with console.logged_in("manager") as client:
+        unknown = await client.get("/console/no/such/page")
+        malformed = await client.get("/console/members", params={"page": "abc"})
+        api = await client.get("/api/v1/no/such/route")  # the API keeps its problem documents
+    assert unknown.status_code == 404 and "该页面不存在" in unknown.text
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert malformed.status_code == 400 and malformed.headers["content-type"].startswith("text/html")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")

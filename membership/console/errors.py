@@ -7,9 +7,10 @@ import logging
 
 from litestar import Request, Response
 from litestar.enums import MediaType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
+from membership.api.problems import http_error, internal_error
 from membership.console import i18n
 from membership.errors import MembershipError
 
@@ -34,4 +35,18 @@ def console_error(request: Request, error: Exception) -> Response:
     return Template("console/error.html", context=context, status_code=status, media_type=MediaType.HTML)
 
 
-EXCEPTION_HANDLERS = {MembershipError: console_error, HTTPException: console_error, Exception: console_error}
+def any_error(request: Request, error: Exception) -> Response:
+    """The app's last resort (a URL no route matches, before any router's handlers): a console
+    page under ``/console``, a problem document elsewhere."""
+    if request.url.path.startswith("/console"):
+        return console_error(request, error)
+    return http_error(request, error) if isinstance(error, HTTPException) else internal_error(request, error)
+
+
+# ValidationException too: a malformed query (?page=abc) would otherwise reach the API's handler
+EXCEPTION_HANDLERS = {
+    MembershipError: console_error,
+    ValidationException: console_error,
+    HTTPException: console_error,
+    Exception: console_error,
+}
