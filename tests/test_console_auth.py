@@ -51,7 +51,11 @@ async def test_forms_without_the_csrf_token_are_refused(console):
     async with console.client() as client:
         await client.get("/console/login")
         refused = await client.post("/console/login", data={"username": "clerk", "password": PASSWORD})
-        assert refused.status_code == 403
+        assert refused.status_code == 403 and "请求被拒绝" in refused.text
+        english = await client.post(
+            "/console/login", data={"username": "clerk"}, headers={"Accept-Language": "en-GB,en"}
+        )
+        assert english.status_code == 403 and "The request was refused." in english.text  # the browser's language
         forged = await client.post(
             "/console/login", data={"username": "clerk", "password": PASSWORD, "_csrf_token": "forged"}
         )

@@ -40,7 +40,8 @@ def _safe_next(target: str | None) -> str:
     return HOME
 
 
-def _language_of(request: Request) -> str:
+def language_of(request: Request) -> str:
+    """The console language a request's browser asks for (before anyone logs in)."""
     accepted = request.headers.get("accept-language", "")
     return "en" if accepted.lower().startswith("en") else i18n.DEFAULT_LANGUAGE
 
@@ -49,7 +50,7 @@ async def check_staff(request: Request) -> Response | None:
     """Before every console route: a session, and a role that holds the route's permission."""
     opt = request.route_handler.opt
     if opt.get("public"):
-        i18n.use_language(request.query_params.get("lang") or _language_of(request))
+        i18n.use_language(request.query_params.get("lang") or language_of(request))
         return None
     token = request.cookies.get(SESSION_COOKIE)
     staff = await staff_service.session_staff(token) if token else None

@@ -12,13 +12,18 @@ from litestar.response import Template
 
 from membership.api.problems import http_error, internal_error
 from membership.console import i18n
+from membership.console.auth import language_of
 from membership.errors import MembershipError
 
 log = logging.getLogger(__name__)
 
 
 def console_error(request: Request, error: Exception) -> Response:
-    """Render ``error``: its own message for a business error, a short one for anything else."""
+    """Render ``error``: its own message for a business error, a short one for anything else; in
+    the staff member's language, or the browser's when no session was read yet (a refused CSRF
+    token, an unknown address)."""
+    if getattr(request.state, "staff", None) is None:
+        i18n.use_language(request.query_params.get("lang") or language_of(request))
     if isinstance(error, MembershipError):
         status, text = error.status, error.detail(i18n.current_language())
     elif isinstance(error, HTTPException):
