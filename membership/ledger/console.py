@@ -266,7 +266,7 @@ async def policy_page(request: Request, done: FromQuery[str] = "") -> Template:
         str(policy.expiry_months),
         str(policy.warn_days),
     )
-    return _policy_page(request, program, form, notice=i18n.gettext("Settings saved.") if done else "")
+    return _policy_page(request, program, form, notice=i18n.gettext("Settings saved.") if done == "saved" else "")
 
 
 @post("/loyalty/policy", opt=CONFIGURE, status_code=303)
@@ -307,7 +307,7 @@ async def top_up_plans_page(request: Request, done: FromQuery[str] = "") -> Temp
         i18n.gettext(
             'A list such as [{"code": "100-20", "name": "充100送20", "pay": 10000, "bonus": 2000}] — amounts in fen.'
         ),
-        notice=i18n.gettext("Settings saved.") if done else "",
+        notice=i18n.gettext("Settings saved.") if done == "saved" else "",
     )
 
 

@@ -39,7 +39,7 @@ async def tiers_page(request: Request, done: FromQuery[str] = "") -> Template:
     program = await staff_program(current_staff(request))
     config = tier_config(program.settings)
     help_text = i18n.gettext("Tiers and policy as JSON, for example:") + " " + TIERS_HELP
-    notice = i18n.gettext("Settings saved.") if done else ""
+    notice = i18n.gettext("Settings saved.") if done == "saved" else ""
     return forms.json_page(
         request, i18n.gettext("Tiers"), "/console/loyalty/tiers", _text(config), help_text, config=config, notice=notice
     )
@@ -69,7 +69,7 @@ async def save_tiers(
 async def paid_plans_page(request: Request, done: FromQuery[str] = "") -> Template:
     """Paid membership plans: a fee for a tier for some days."""
     program = await staff_program(current_staff(request))
-    notice = i18n.gettext("Settings saved.") if done else ""
+    notice = i18n.gettext("Settings saved.") if done == "saved" else ""
     text = _text(paid_plans(program.settings))
     return forms.json_page(
         request, i18n.gettext("Paid membership plans"), "/console/loyalty/paid-plans", text, PLANS_HELP, notice=notice
