@@ -67,8 +67,9 @@ async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_fir
             "/console/loyalty/tiers", data={"text": json.dumps(tiers), "_csrf_token": csrf_of(client)}
         )
         assert saved.status_code == 303
-        page = text_of((await client.get("/console/loyalty/tiers")).text)
-        assert "金卡" in page and "宽限期 30 天" in page
+        page = text_of((await client.get(saved.headers["location"])).text)
+        assert "金卡" in page and "宽限期 30 天" in page and "设置已保存" in page
+        assert "设置已保存" not in text_of((await client.get("/console/loyalty/tiers?done=xyz")).text)
         broken = await client.post("/console/loyalty/tiers", data={"text": "{", "_csrf_token": csrf_of(client)})
         assert broken.status_code == 422 and "line 1" in broken.text
         for text in ('{"policy": {"metric": "spend"}}', '{"tiers": 5}', '{"tiers": [5]}'):  # would drop every tier
