@@ -258,6 +258,11 @@ class Hooks:
         """Deliver an event to every listener."""
         await self._all("membership_event", event=event)
 
+    def has_event_listeners(self) -> bool:
+        """Whether any plugin listens to events (a big job's hundreds of thousands of events are
+        not walked through the hook for nobody)."""
+        return bool(self.pm.hook.membership_event.get_hookimpls())
+
     # -- introspection ---------------------------------------------------------------------
 
     def plugins(self) -> list[PluginInfo]:

@@ -61,6 +61,8 @@ def emit(event: Event) -> None:
 async def _deliver(events: list[Event]) -> None:
     from membership.plugins import hooks
 
+    if not events or not hooks().has_event_listeners():
+        return
     for event in events:
         try:
             await hooks().event(event)
