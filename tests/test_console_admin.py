@@ -126,6 +126,9 @@ async def test_the_audit_log_filters_by_action_and_shows_only_this_merchants_ent
     assert "staff.login" in everything and "staff:elsewhere" not in everything
     assert "1 条记录" in reveals and "staff:manager" in reveals and "staff.login" not in reveals
     assert "0 条记录" in none
+    async with console.logged_in("owner") as client:
+        unreadable = text_of((await client.get("/console/audit", params={"since": "abc"})).text)
+    assert "1990-05-17" in unreadable  # said, not silently ignored
 
 
 async def test_the_plugins_page_lists_builtins_and_what_they_registered(console):

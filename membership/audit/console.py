@@ -12,7 +12,7 @@ from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from membership.console import forms
+from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
 from membership.db import fetch, fetch_one
@@ -59,6 +59,7 @@ async def audit_page(
             where.append(f"a.{column} LIKE {{}} ESCAPE '\\'")
             args.append(pattern.format(_escape_like(value.strip())))
     start, end = _local_day(since, program.zone), _local_day(until, program.zone, days=1)
+    unreadable = (since.strip() and start is None) or (until.strip() and end is None)
     if start:
         where.append("a.occurred_at >= {}")
         args.append(start)
@@ -89,6 +90,7 @@ async def audit_page(
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         filters=filters,
+        error=i18n.gettext("Use the form 1990-05-17.") if unreadable else "",  # that date filter is left out
     )
 
 
