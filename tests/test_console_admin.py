@@ -132,9 +132,14 @@ async def test_the_audit_log_filters_by_action_and_shows_only_this_merchants_ent
 
 
 async def test_the_plugins_page_lists_builtins_and_what_they_registered(console):
+    from membership.jobs.runner import run_job
+
+    await run_job("review-tiers", lambda done, total: None)
     async with console.logged_in("manager") as client:
         page = text_of((await client.get("/console/plugins")).text)
     assert "membership.builtin.points" in page and "points_awards" in page and "expire-points" in page
+    assert "定时任务及最近运行" in page and "20 2 * * *" in page  # each job's schedule and last run
+    assert "复核 0 位会员的等级" in page
 
 
 async def test_a_plugin_page_is_served_with_its_namespaced_template_to_its_roles_only(db, register_plugin):

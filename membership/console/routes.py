@@ -24,6 +24,7 @@ from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
 from membership.coupons import console as coupon_pages
+from membership.jobs.runner import last_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
@@ -59,13 +60,18 @@ async def help_page(request: Request) -> Template:
 
 @get("/plugins", opt={"permission": Permission.VIEW_PLUGINS})
 async def plugins_page(request: Request) -> Template:
-    """What is loaded: each plugin with its source, version and hooks, and what the plugins
-    registered (reports, jobs, reader drivers, channels, console pages)."""
+    """What is loaded: each plugin with its source, version and hooks, what the plugins
+    registered (reports, jobs, reader drivers, channels, console pages), and each job's schedule
+    and last run."""
     registry = hooks()
+    latest: dict[str, dict[str, Any]] = {}
+    for run in await last_runs(500):
+        latest.setdefault(run["name"], run)
     context = {
         "staff": current_staff(request),
         "active": "plugins",
         "plugins": registry.plugins(),
+        "jobs": [(name, job, latest.get(name)) for name, job in sorted(registry.jobs().items())],
         "registered": {
             i18n.gettext("Reports"): sorted(registry.reports()),
             i18n.gettext("Jobs"): sorted(registry.jobs()),
