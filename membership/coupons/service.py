@@ -619,6 +619,23 @@ async def void(code: str, reason: str, actor: str = "system") -> dict[str, Any]:
     return coupon_out({**row, "state": "void"}, local_today(program, now))
 
 
+async def void_unused(
+    program_id: uuid.UUID, member_id: uuid.UUID, occasion: str, issued_since: dt.datetime, reason: str, now: dt.datetime
+) -> list[str]:
+    """Inside the caller's transaction: void the member's still unused coupons that ``occasion``
+    issued since ``issued_since`` (used ones stay as they are), each audited as :func:`void`
+    audits one. Their codes."""
+    voided = await fetch(
+        "UPDATE coupon SET state = 'void', changed_at = {} WHERE member_id = {} AND program_id = {}"
+        " AND occasion = {} AND state = 'issued' AND issued_at >= {} RETURNING code",
+        *(now, member_id, program_id, occasion, issued_since),
+    )
+    for row in voided:
+        details = {"reason": reason, "member_id": str(member_id)}
+        await audit.record("system", "coupon.void", "coupon", row["code"], program_id, details)
+    return [row["code"] for row in voided]
+
+
 # --- QR codes ---------------------------------------------------------------------------------------
 
 

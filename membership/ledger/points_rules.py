@@ -144,8 +144,8 @@ async def member_facts(
     benefits: TierBenefits | None,
 ) -> MemberFacts:
     """What the rulebook needs to know about the member, in one statement: birthday, purchases
-    before this one, points kept from purchases that day (net of refunds), whether a birthday rule already gave this
-    year's gift (all days and years local to the program)."""
+    before this one, points kept from purchases that day (net of refunds), whether a birthday rule
+    already gave this year's gift (all days and years local to the program)."""
     local = occurred_at.astimezone(program.zone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     day_start = midnight.astimezone(dt.UTC)

@@ -134,7 +134,7 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise ValidationError(field=f"lines[{i}].sku", reason="1 to 64 characters")
         require_amount(f"lines[{i}].quantity", line.quantity, minimum=1)
         require_amount(f"lines[{i}].unit_price", line.unit_price, minimum=0)
-    require_amount("lines", sum(line.quantity * line.unit_price for line in lines), minimum=0)  # the sale's total
+    require_amount("lines", sum(line.amount for line in lines), minimum=0)  # the sale's total
 
 
 def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> list[PaymentInput] | None:

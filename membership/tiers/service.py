@@ -27,8 +27,7 @@ from typing import Any
 
 import msgspec
 
-from membership.audit import service as audit
-from membership.coupons.service import has_templates, issue_by_trigger, occasion_for
+from membership.coupons.service import has_templates, issue_by_trigger, occasion_for, void_unused
 from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, rows_table, use_case
 from membership.errors import ValidationError
 from membership.events import Event
@@ -183,14 +182,9 @@ async def after_refund(
     await apply_changes(
         program, [Change(member_id, current, restore, "refund", found.value(config.policy.metric))], now
     )
-    voided = await fetch(
-        "UPDATE coupon SET state = 'void', changed_at = {} WHERE member_id = {} AND program_id = {}"
-        " AND occasion = {} AND state = 'issued' AND issued_at >= {} RETURNING code",
-        *(now, member_id, program.id, occasion_for("tier_upgrade", tier=current), last["created_at"]),
-    )
-    for row in voided:
-        details = {"reason": "refund took back the tier that issued it", "member_id": str(member_id)}
-        await audit.record("system", "coupon.void", "coupon", row["code"], program.id, details)
+    occasion = occasion_for("tier_upgrade", tier=current)
+    reason = "refund took back the tier that issued it"
+    await void_unused(program.id, member_id, occasion, last["created_at"], reason, now)
     return restore
 
 
