@@ -5,6 +5,8 @@ month or year, and warnings before points expire — every job twice changes not
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections import Counter
 
 import pytest
 
@@ -110,6 +112,33 @@ async def test_members_are_warned_once_before_their_points_expire(any_db, regist
     first = await warn_expiring_points(now, _no_progress)
     assert first.processed == 2 and heard == [(shop.member_id, 100)]
     assert (await warn_expiring_points(now, _no_progress)).processed == 0 and len(heard) == 1
+
+
+async def test_warnings_in_small_chunks_tell_every_member_of_every_lot_once(any_db, register_plugin):
+    from membership.members import service as members
+
+    heard: Counter[uuid.UUID] = Counter()
+
+    class Listener:
+        @hookimpl
+        def membership_event(self, event):
+            if event.name == "points.expiring":
+                heard[event.member_id] += event.data["points"]
+
+    register_plugin(Listener(), name="listener")
+    shop = await make_shop()
+    await _policy(shop, expiry="days_after", expiry_days=20, warn_days=30)
+    ids = [shop.member_id] + [
+        (await members.enrol(shop.program.id, {"name": f"会员{i}", "phone": f"1391234{i:04d}"})).id for i in range(4)
+    ]
+    for n, member_id in enumerate(ids):
+        for points in range(1, n + 2):  # 1, 2, … lots: chunks of 2 lots end inside accounts
+            await ledger.adjust_points(member_id, points, "活动", "admin")
+    result = await warn_expiring_points(dt.datetime.now(dt.UTC), _no_progress, chunk_size=2)
+    assert result.processed == 15
+    assert heard == {member_id: sum(range(1, n + 2)) for n, member_id in enumerate(ids)}
+    assert await fetch("SELECT id FROM points_lot WHERE warned_at IS NULL") == []
+    assert (await warn_expiring_points(dt.datetime.now(dt.UTC), _no_progress, chunk_size=2)).processed == 0
 
 
 async def test_the_points_policy_through_the_api(api):

@@ -64,6 +64,23 @@ async def test_up_at_once_and_down_only_after_the_period_and_grace(any_db, downg
     assert history == [("gold", after_first_review, "downgrade"), (None, "gold", "upgrade")]
 
 
+async def test_a_review_in_small_chunks_reviews_every_member_due_once(any_db):
+    shop = await _shop()
+    now = dt.datetime.now(dt.UTC)
+    ids = []
+    for i in range(5):
+        member = await members.enrol(shop.program.id, {"name": f"会员{i}", "phone": f"1391234{i:04d}"})
+        await sales.record_purchase(shop.program.id, shop.store_id, member.id, [LineInput("A", 1, 120_000)])
+        ids.append(member.id)
+    await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", now + 500 * DAY, ids[2])  # not due yet
+    seen = []
+    result = await tiers.review_tiers(now + 396 * DAY, lambda done, total: seen.append((done, total)), chunk_size=2)
+    assert result.processed == 4 and seen[0] == (0, 4) and seen[-1] == (4, 4)
+    downs = await fetch("SELECT member_id FROM tier_change WHERE reason = 'downgrade'")
+    assert sorted(row["member_id"] for row in downs) == sorted(ids[:2] + ids[3:])
+    assert (await tiers.review_tiers(now + 396 * DAY, _no_progress, chunk_size=2)).processed == 0
+
+
 async def test_a_member_who_still_qualifies_keeps_the_tier_for_another_period(any_db):
     shop = await _shop()
     now = dt.datetime.now(dt.UTC)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 
+import uuid_utils
 from uuid_utils.compat import uuid7
 
 
@@ -23,8 +24,10 @@ def new_id() -> uuid.UUID:
 
 
 def new_id_text() -> str:
-    """:func:`new_id` as text, as SQLite stores UUID columns (the SQLite ``uuid7()`` function)."""
-    return str(uuid7())
+    """:func:`new_id` as text, as SQLite stores UUID columns (the SQLite ``uuid7()`` function, called
+    once per row by set-based SQL: the library's own UUID type makes the text six times as fast as
+    the standard library's)."""
+    return str(uuid_utils.uuid7())
 
 
 # PostgreSQL's uuid7(): a random (version 4) UUID whose first 48 bits become the milliseconds

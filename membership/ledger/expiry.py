@@ -1,11 +1,15 @@
 """Points expiry (积分过期): set-based, chunked, resumable, idempotent.
 
-Each chunk is one transaction that takes the member accounts owning the next ``chunk_size`` due
-lots of one program and expires all their due lots: the lots (each written once), the posting
-with one entry per account (so each account is written once per run) and the contra entry, and
-the balances — one statement on PostgreSQL, a few on SQLite, whatever the chunk size. A
-crash loses at most the chunk in flight (it rolls back); a second run finds nothing due and
-changes nothing.
+Each chunk is one transaction that takes the next member accounts with due lots of one program
+and expires all their due lots: the lots (each written once), the posting with one entry per
+account (so each account is written once per run) and the contra entry, and the balances — one
+statement on PostgreSQL, a few on SQLite, whatever the chunk size. A crash loses at most the
+chunk in flight (it rolls back); a second run finds nothing due and changes nothing.
+
+The next accounts are those of the next due lots on PostgreSQL (its index of lots with points
+left, in expiry order), and the next ones in account order on SQLite, whose lots are stored by
+account: there a chunk changes neighbouring pages of the lots, the balances and the entries'
+account index instead of a page of each per account (migration ``2026-11-30T14:00``).
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ class ExpiredChunk:
     lots: int
     points: int
     accounts: int
+    through: str = ""  # SQLite: the last account the chunk took (the next chunk starts after it)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Chunk:
     """One chunk's inputs: ``mark`` becomes its posting's id, ``contra`` is the program's
     ``system.points_expired`` account, ``part`` (k, n) takes only accounts of the k-th of n parts
-    (PostgreSQL: parallel workers never share an account)."""
+    (PostgreSQL: parallel workers never share an account), ``after`` (SQLite) is the last account
+    an earlier chunk of the run took."""
 
     program_id: uuid.UUID
     now: dt.datetime
@@ -53,6 +59,7 @@ class _Chunk:
     mark: uuid.UUID
     contra: uuid.UUID
     part: tuple[int, int]
+    after: str
 
 
 async def expire_chunk(
@@ -62,14 +69,16 @@ async def expire_chunk(
     account_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     part: tuple[int, int] = (0, 1),
+    after: str = "",
 ) -> ExpiredChunk:
-    """Expire, inside the caller's transaction, every due lot of the accounts that own the next
-    ``chunk_size`` due lots of ``program`` (of one account when given; of the accounts in part k
-    of n when ``part`` is (k, n), PostgreSQL only): the lots, one entry per account plus the
-    contra entry, and the balances."""
+    """Expire, inside the caller's transaction, every due lot of the next accounts with due lots of
+    ``program`` (of one account when given; of the accounts in part k of n when ``part`` is (k, n),
+    PostgreSQL only): the lots, one entry per account plus the contra entry, and the balances.
+    The accounts are those owning the next ``chunk_size`` due lots on PostgreSQL, and the next
+    ``chunk_size`` accounts in account order after ``after`` on SQLite."""
     contra = await system_account(program.id, Kind.POINTS_EXPIRED)
     expire = _expire_on_sqlite if is_sqlite() else _expire_on_postgres
-    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part))
+    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part, after))
     if chunk.lots:
         emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
     return chunk
@@ -130,28 +139,36 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
 
 
 async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
-    """SQLite (one writer: nothing to lock): the due lots go to a temporary table (memory, no
-    WAL), then each table is written once from it."""
-    only, account = (" AND account_id = {}", [c.account_id]) if c.account_id else ("", [])
+    """SQLite (one writer: nothing to lock): the due lots of the next accounts in account order go
+    to a temporary table (memory, no WAL), then each table is written once from it."""
+    if c.account_id:
+        only, account = "account_id = {}", [c.account_id]
+    else:  # the chunk's accounts: read in the order the lots are stored (by account)
+        only = (
+            "account_id > {} AND account_id <= (SELECT MAX(account_id) FROM (SELECT DISTINCT account_id"
+            " FROM points_lot WHERE account_id > {} AND program_id = {} AND remaining > 0 AND expires_at <= {}"
+            " ORDER BY account_id LIMIT {}))"
+        )
+        account = [c.after, c.after, c.program_id, c.now, c.chunk_size]
     await execute("CREATE TEMP TABLE IF NOT EXISTS expiring_lot (id TEXT, account_id TEXT, remaining INTEGER)")
     await execute("DELETE FROM temp.expiring_lot")
     await execute(
-        "INSERT INTO temp.expiring_lot SELECT id, account_id, remaining FROM points_lot WHERE account_id IN"
-        " (SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}"
-        + only
-        + " ORDER BY expires_at LIMIT {}) AND remaining > 0 AND expires_at <= {}",
-        *(c.program_id, c.now, *account, c.chunk_size, c.now),
+        f"INSERT INTO temp.expiring_lot SELECT id, account_id, remaining FROM points_lot WHERE {only}"
+        " AND program_id = {} AND remaining > 0 AND expires_at <= {}",
+        *(*account, c.program_id, c.now),
     )
     totals = await fetch_one(
-        "SELECT COUNT(*) AS lots, COALESCE(SUM(remaining), 0) AS points, COUNT(DISTINCT account_id) AS accounts"
-        " FROM temp.expiring_lot"
+        "SELECT COUNT(*) AS lots, COALESCE(SUM(remaining), 0) AS points, COUNT(DISTINCT account_id) AS accounts,"
+        " MAX(account_id) AS through FROM temp.expiring_lot"
     )
-    chunk = ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
+    chunk = ExpiredChunk(
+        int(totals["lots"]), int(totals["points"]), int(totals["accounts"]), str(totals["through"] or "")
+    )
     if not chunk.lots:
         return chunk
     await execute(
         "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
-        " WHERE id IN (SELECT id FROM temp.expiring_lot)",
+        " WHERE (account_id, id) IN (SELECT account_id, id FROM temp.expiring_lot)",
         c.mark,
     )
     per_account = "SELECT account_id, SUM(remaining) AS points FROM temp.expiring_lot GROUP BY account_id"
@@ -176,10 +193,10 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
 
 @use_case
 async def _expire_one_chunk(
-    program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int]
+    program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int], after: str
 ) -> ExpiredChunk:
     await begin_job_chunk()
-    return await expire_chunk(program, now, chunk_size, part=part)
+    return await expire_chunk(program, now, chunk_size, part=part, after=after)
 
 
 async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
@@ -194,7 +211,9 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | 
         async def work(part: int, parts: int, program: ProgramConfig = program) -> None:
             nonlocal done
             pace = Pace(chunk_size, workers=parts)
-            while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts))).lots:
+            after = ""
+            while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts), after)).lots:
+                after = chunk.through
                 done = ExpiredChunk(done.lots + chunk.lots, done.points + chunk.points, done.accounts + chunk.accounts)
                 progress(done.lots, total)
                 await pace.rest()

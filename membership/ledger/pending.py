@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.db import emit, fetch, fetch_one, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, placeholders, use_case
 from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger.accounts import Kind
@@ -136,18 +136,22 @@ async def release_pending_points(now: dt.datetime, progress: Progress, chunk_siz
 
 
 @use_case
-async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.datetime, chunk_size: int) -> int:
+async def _warn_chunk(
+    program: ProgramConfig, now: dt.datetime, until: dt.datetime, chunk_size: int, after: str
+) -> tuple[int, str]:
+    """Warn of up to ``chunk_size`` lots: how many, and (SQLite) the account to go on from.
+
+    SQLite has no index of lots in expiry order (they are stored by account, see ledger/expiry.py):
+    the chunks read the lots in account order from the account an earlier chunk ended in."""
+    in_order = (" AND l.account_id >= {} ORDER BY l.account_id", [after]) if is_sqlite() else ("", [])
     lots = await fetch(
-        "SELECT l.id, a.member_id, l.remaining, l.expires_at FROM points_lot l JOIN ledger_account a"
+        "SELECT l.id, l.account_id, a.member_id, l.remaining, l.expires_at FROM points_lot l JOIN ledger_account a"
         " ON a.id = l.account_id WHERE l.program_id = {} AND l.warned_at IS NULL AND l.remaining > 0"
-        " AND l.expires_at > {} AND l.expires_at <= {} LIMIT {}",
-        program.id,
-        now,
-        until,
-        chunk_size,
+        f" AND l.expires_at > {{}} AND l.expires_at <= {{}}{in_order[0]} LIMIT {{}}",
+        *(program.id, now, until, *in_order[1], chunk_size),
     )
     if not lots:
-        return 0
+        return 0, after
     ids = [lot["id"] for lot in lots]
     await fetch(f"UPDATE points_lot SET warned_at = {{}} WHERE id IN ({placeholders(ids)})", now, *ids)
     per_member: dict[uuid.UUID, dict[str, Any]] = {}
@@ -158,7 +162,7 @@ async def _warn_chunk(program: ProgramConfig, now: dt.datetime, until: dt.dateti
     for member_id, warning in per_member.items():
         data = {"points": warning["points"], "expires_at": warning["expires_at"].isoformat()}
         emit(Event("points.expiring", program.id, member_id, data))
-    return len(lots)
+    return len(lots), str(lots[-1]["account_id"])
 
 
 async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
@@ -171,7 +175,9 @@ async def warn_expiring_points(now: dt.datetime, progress: Progress, chunk_size:
         if not warn_days:
             continue
         until = now + dt.timedelta(days=warn_days)
-        while warned := await _warn_chunk(program, now, until, pace.size):
+        after = ""  # lots already warned are left out: a chunk may begin in the account the last one ended in
+        while (chunk := await _warn_chunk(program, now, until, pace.size, after))[0]:
+            warned, after = chunk
             done += warned
             progress(done, done)
             await pace.rest()

@@ -7,8 +7,9 @@ policy's rolling window. This module applies the program's policy around that an
   (``tier_review_at`` = now + period + grace); a refund takes back a tier that a purchase upgrade
   gave when the member no longer qualifies for it (:func:`after_refund`);
 * lower tiers wait for the review: the ``review-tiers`` job takes members whose review is due,
-  chunk by chunk, computes their window metrics in one statement, and keeps, drops one tier or
-  recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
+  chunk by chunk (the earliest due first on PostgreSQL, in the order they are stored on SQLite,
+  where every page a chunk changes is written whole), computes their window metrics in one
+  statement, and keeps, drops one tier or recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
   due, so it changes nothing;
 * every change is written to ``tier_change`` (history) and announced as ``tier.changed``; reaching
   a higher tier issues its upgrade coupons (the tier's ``upgrade_coupons`` and templates issued
@@ -206,23 +207,31 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
 
 
 @use_case
-async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: int) -> Counter[str]:
-    """Review up to ``chunk_size`` members of ``program`` whose review is due; how many of each
-    outcome (``renewal``, ``upgrade``, ``downgrade``): empty when nobody was due."""
+async def _review_chunk(
+    program: ProgramConfig, now: dt.datetime, chunk_size: int, after: str
+) -> tuple[Counter[str], str]:
+    """Review up to ``chunk_size`` members of ``program`` whose review is due: how many of each
+    outcome (``renewal``, ``upgrade``, ``downgrade``), empty when nobody was due, and (SQLite) the
+    member to go on after."""
     await begin_job_chunk()
-    # PostgreSQL: the chunk's members are locked (a purchase upgrading one meanwhile waits for the
-    # review, or the review skips a member a till holds, for the next chunk); parallel workers
-    # take the next members nobody holds. A NO KEY UPDATE lock leaves a till's sale free to
-    # reference the member meanwhile
-    due = await fetch(
-        "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
-        " ORDER BY tier_review_at LIMIT {}" + ("" if is_sqlite() else " FOR NO KEY UPDATE SKIP LOCKED"),
-        program.id,
-        now,
-        chunk_size,
-    )
+    if is_sqlite():  # one writer: the members in the order they are stored, from where the last chunk ended
+        due = await fetch(
+            "SELECT id, tier FROM member WHERE id > {} AND program_id = {} AND tier_review_at <= {}"
+            " AND status = 'active' ORDER BY id LIMIT {}",
+            *(after, program.id, now, chunk_size),
+        )
+    else:
+        # the chunk's members are locked (a purchase upgrading one meanwhile waits for the review,
+        # or the review skips a member a till holds, for the next chunk); parallel workers take the
+        # next members nobody holds. A NO KEY UPDATE lock leaves a till's sale free to reference
+        # the member meanwhile
+        due = await fetch(
+            "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
+            " ORDER BY tier_review_at LIMIT {} FOR NO KEY UPDATE SKIP LOCKED",
+            *(program.id, now, chunk_size),
+        )
     if not due:
-        return Counter()
+        return Counter(), after
     config = tier_config(program.settings)
     found = await window_metrics(program, [row["id"] for row in due], now)
     qualified = await hooks().tiers_for(program, found)
@@ -231,7 +240,7 @@ async def _review_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
         _decide(config, row["id"], row["tier"], qualified[row["id"]], found[row["id"]].value(metric)) for row in due
     ]
     await apply_changes(program, changes, now)
-    return Counter(change.reason for change in changes)
+    return Counter(change.reason for change in changes), str(due[-1]["id"])
 
 
 async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
@@ -251,7 +260,9 @@ async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | N
 
         async def work(_part: int, parts: int, program: ProgramConfig = program) -> None:
             pace = Pace(chunk_size, workers=parts)
-            while reviewed := await _review_chunk(program, now, pace.size):
+            after = ""
+            while (chunk := await _review_chunk(program, now, pace.size, after))[0]:
+                reviewed, after = chunk
                 outcomes.update(reviewed)
                 progress(outcomes.total(), total)
                 await pace.rest()
