@@ -9,8 +9,8 @@ policy's rolling window. This module applies the program's policy around that an
 * lower tiers wait for the review: the ``review-tiers`` job takes members whose review is due,
   chunk by chunk (the earliest due first on PostgreSQL, in the order they are stored on SQLite,
   where every page a chunk changes is written whole), computes their window metrics in one
-  statement, and keeps, drops one tier or recalculates as the policy says; each chunk is one transaction, and a second run finds nobody
-  due, so it changes nothing;
+  statement, and keeps, drops one tier or recalculates as the policy says; each chunk is one
+  transaction, and a second run finds nobody due, so it changes nothing;
 * every change is written to ``tier_change`` (history) and announced as ``tier.changed``; reaching
   a higher tier issues its upgrade coupons (the tier's ``upgrade_coupons`` and templates issued
   on ``tier_upgrade``).
