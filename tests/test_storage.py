@@ -176,3 +176,34 @@ async def test_past_the_wal_limit_a_job_waits_for_a_checkpoint_and_the_wal_start
     assert 6 <= pool.wal_pages < engines.SQLITE_WAL_LIMIT_PAGES  # it copied back the whole WAL
     await org.create_merchant("连锁")
     assert restarts() == before + 1  # so this write started it over
+
+
+async def test_a_job_chunk_commits_alone_without_waiting_for_the_disk(db):
+    """A job's chunk never shares a commit with tills: tills queued behind it commit in a group of
+    their own with ``synchronous=FULL``; an open group of tills commits before the chunk begins.
+    The chunk alone commits with ``synchronous=NORMAL``, and the writer is back to FULL after it."""
+    from membership.db import execute, job_chunk
+
+    seen = []
+
+    async def record(who: str) -> None:
+        connection = current_engine().current_transaction.get().connection
+        mode = (await connection.execute("PRAGMA synchronous"))[0]["synchronous"]
+        count = await fetch_one("SELECT COUNT(*) AS n FROM merchant")
+        seen.append((who, mode, count["n"]))
+        await execute("INSERT INTO merchant (id, name, created_at) VALUES (uuid7(), {}, CURRENT_TIMESTAMP)", who)
+
+    @job_chunk
+    async def chunk() -> None:
+        await record("job")
+
+    @use_case
+    async def till() -> None:
+        await record("till")
+
+    await asyncio.gather(chunk(), till(), till())
+    await asyncio.gather(till(), chunk())
+    assert seen == [("job", 1, 0), ("till", 2, 1), ("till", 2, 2), ("till", 2, 3), ("job", 1, 4)]
+    writer = await current_engine().acquire(write=True)
+    assert writer.connection.execute("PRAGMA synchronous").fetchone() == {"synchronous": 2}
+    assert (await fetch_one("SELECT COUNT(*) AS n FROM merchant"))["n"] == 5

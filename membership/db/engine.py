@@ -122,9 +122,10 @@ class _Connections:
 class _CommitGroup:
     """Use cases that share one SQLite transaction (and one fsync), each in its own savepoint."""
 
-    def __init__(self, engine: MembershipSQLiteEngine, connection: InlineConnection) -> None:
+    def __init__(self, engine: MembershipSQLiteEngine, connection: InlineConnection, durable: bool = True) -> None:
         self.engine = engine
         self.connection = connection
+        self.durable = durable  # False: a job's chunk alone, committed without waiting for the disk
         self.transaction = _PooledTransaction(engine=engine, transaction_type=TransactionType.immediate)
         self.transaction.connection = connection
         self.transaction.write = True
@@ -140,12 +141,18 @@ class _CommitGroup:
             try:
                 await self.connection.execute("ROLLBACK")
             finally:
+                await self.resume_full_sync()
                 self.done.set_exception(exc)
                 if not self.members:
                     self.done.exception()  # nobody waits for it: mark it seen
             return
+        await self.resume_full_sync()
         self.done.set_result(None)
         self.engine.checkpoint_soon()
+
+    async def resume_full_sync(self) -> None:
+        if not self.durable:
+            await self.connection.execute("PRAGMA synchronous = FULL")
 
 
 class _Writes:
@@ -208,7 +215,7 @@ class MembershipSQLiteEngine(SQLiteEngine):
         self._writes: dict[int, _Writes] = {}
         self._pools: dict[int, _Connections] = {}
 
-    async def write(self, body: Callable[[], Awaitable[R]]) -> R:
+    async def write(self, body: Callable[[], Awaitable[R]], durable: bool = True) -> R:
         """Run ``body`` as one write use case, with group commit.
 
         Use cases queue on an asyncio lock and run one at a time, each in a savepoint of a shared
@@ -216,6 +223,11 @@ class MembershipSQLiteEngine(SQLiteEngine):
         last of a run of queued use cases (or the ``MAX_GROUP``-th) commits for all of them, in a
         thread, while new arrivals queue for the next group; each returns only after that commit,
         so nothing is acknowledged before it is durable, and one fsync serves many purchases.
+
+        A job's chunk (``durable=False``) runs in a transaction of its own, which the next durable
+        commit makes durable: ``synchronous=NORMAL`` commits to the WAL without waiting for the
+        disk, and every later ``FULL`` commit syncs the WAL up to itself. A crash loses at most the
+        last chunks, which the job does again on its next run.
         """
         loop_id = id(asyncio.get_running_loop())
         writes = self._writes.get(loop_id)
@@ -228,10 +240,21 @@ class MembershipSQLiteEngine(SQLiteEngine):
             writes.waiting -= 1
         try:
             group = writes.group
+            if group is not None and not durable:  # the open group (of tills) commits first
+                writes.group = None
+                await group.finish()
+                group = None
             if group is None:
                 connection = await self.acquire(write=True)
-                await connection.execute("BEGIN IMMEDIATE")
-                group = writes.group = _CommitGroup(self, connection)
+                group = _CommitGroup(self, connection, durable)
+                if not durable:
+                    await connection.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    await connection.execute("BEGIN IMMEDIATE")
+                except BaseException:
+                    await group.resume_full_sync()
+                    raise
+                writes.group = group
             group.savepoints += 1
             savepoint = f"use_case_{group.savepoints}"
             await group.connection.execute(f"SAVEPOINT {savepoint}")
@@ -248,7 +271,9 @@ class MembershipSQLiteEngine(SQLiteEngine):
             group.members += 1
         finally:
             pending = writes.group
-            if pending is not None and (writes.waiting == 0 or pending.members >= self.MAX_GROUP):
+            if pending is not None and (
+                writes.waiting == 0 or pending.members >= self.MAX_GROUP or not pending.durable
+            ):
                 writes.group = None
                 await pending.finish()
             writes.lock.release()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from membership.db.engine import MembershipSQLiteEngine, current_engine
+from membership.db.sql import execute
 from membership.events import Event
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 MAX_ATTEMPTS = 8
+JOB_APPLICATION = "membership-job"  # PostgreSQL's application_name of a job's chunks
 _current_events: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
     "membership_pending_events", default=None
 )
@@ -39,14 +41,17 @@ def is_retryable(exc: BaseException) -> bool:
     return sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
-async def _in_transaction(body: Callable[[], Awaitable[R]]) -> R:
+async def _in_transaction(body: Callable[[], Awaitable[R]], durable: bool) -> R:
     """Run ``body`` in one write transaction: SQLite's group commit, or a PostgreSQL transaction."""
     engine = current_engine()
     if engine.current_transaction.get() is not None:  # the caller opened one: join it
         return await body()
     if isinstance(engine, MembershipSQLiteEngine):
-        return await engine.write(body)
+        return await engine.write(body, durable=durable)
     async with engine.transaction():
+        if not durable:
+            await execute(f"SET LOCAL application_name = '{JOB_APPLICATION}'")
+            await execute("SET LOCAL synchronous_commit = off")
         return await body()
 
 
@@ -72,7 +77,21 @@ async def _deliver(events: list[Event]) -> None:
 
 def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Run ``fn`` as one transaction: all of it commits or none of it does."""
+    return _transactional(fn, durable=True)
 
+
+def job_chunk(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Run ``fn``, one chunk of a big job, as one transaction (as :func:`use_case`) whose commit
+    does not wait for the disk: the next commit that waits makes it durable, and a crash before
+    that loses at most the last chunks, which the job (idempotent, resumable) does again on its
+    next run. Every till's commit and the job's recorded end stay durable. On PostgreSQL the
+    transaction is named ``JOB_APPLICATION``, so a job's pace tells it from the tills'
+    (:class:`membership.jobs.interface.Pace`), with ``synchronous_commit`` off (a tenth of the
+    expiry's time); on SQLite it commits alone with ``synchronous=NORMAL``."""
+    return _transactional(fn, durable=False)
+
+
+def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         if _current_events.get() is not None:  # nested: part of the caller's transaction
@@ -81,7 +100,7 @@ def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             events: list[Event] = []
             token = _current_events.set(events)
             try:
-                result = await _in_transaction(lambda: fn(*args, **kwargs))
+                result = await _in_transaction(lambda: fn(*args, **kwargs), durable)
             except Exception as exc:
                 if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                     raise

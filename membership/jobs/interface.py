@@ -11,30 +11,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
-from membership.db import current_engine, execute, fetch_one, is_sqlite
+from membership.db import current_engine, fetch_one, is_sqlite
 from membership.db.engine import MembershipSQLiteEngine, current_settings
+from membership.db.transaction import JOB_APPLICATION
 
 SQLITE_HANDOFF_S = 0.003
 MIN_CHUNK, MAX_CHUNK = 100, 5000  # a paced job starts at the least
 MAX_REST_S = 1.0
 QUIET_S = 2.0  # chunks grow again only when no till was seen for this long
-JOB_APPLICATION = "membership-job"
 
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a job works through its chunks."""
-
-
-async def begin_job_chunk() -> None:
-    """Call first in each chunk (transaction) of a big job. On PostgreSQL the transaction is named
-    ``JOB_APPLICATION``, so :class:`Pace` tells it from the tills', and its commit does not wait
-    for the WAL flush (a tenth of the expiry's time): chunks lost in a crash (the last fraction of
-    a second of them) are done again by the next run, as jobs are idempotent. Every till's commit
-    and the job's recorded end stay durable: each flushes the WAL up to itself, so with every
-    chunk before it."""
-    if not is_sqlite():
-        await execute(f"SET LOCAL application_name = '{JOB_APPLICATION}'")
-        await execute("SET LOCAL synchronous_commit = off")
 
 
 class Pace:

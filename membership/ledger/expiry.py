@@ -18,13 +18,12 @@ import dataclasses
 import datetime as dt
 import uuid
 
-from membership.db import emit, execute, fetch_one, is_sqlite, new_id, use_case
+from membership.db import emit, execute, fetch_one, is_sqlite, job_chunk, new_id
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
     Pace,
     Progress,
-    begin_job_chunk,
     in_parts,
 )
 from membership.ledger.accounts import Kind
@@ -139,27 +138,33 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
 
 
 async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
-    """SQLite (one writer: nothing to lock): the due lots of the next accounts in account order go
-    to a temporary table (memory, no WAL), then each table is written once from it."""
+    """SQLite (one writer: nothing to lock): what the next accounts in account order have due goes
+    to a temporary table, one row per account (memory, no WAL); then the lots of those accounts
+    are expired in place (they are stored by account: a range of the table) and the entries and
+    balances written from the temporary table."""
     if c.account_id:
-        only, account = "account_id = {}", [c.account_id]
-    else:  # the chunk's accounts: read in the order the lots are stored (by account)
-        only = (
+        accounts, args = "account_id = {}", [c.account_id]
+    else:
+        accounts = (
             "account_id > {} AND account_id <= (SELECT MAX(account_id) FROM (SELECT DISTINCT account_id"
             " FROM points_lot WHERE account_id > {} AND program_id = {} AND remaining > 0 AND expires_at <= {}"
             " ORDER BY account_id LIMIT {}))"
         )
-        account = [c.after, c.after, c.program_id, c.now, c.chunk_size]
-    await execute("CREATE TEMP TABLE IF NOT EXISTS expiring_lot (id TEXT, account_id TEXT, remaining INTEGER)")
-    await execute("DELETE FROM temp.expiring_lot")
+        args = [c.after, c.after, c.program_id, c.now, c.chunk_size]
+    due = " AND program_id = {} AND remaining > 0 AND expires_at <= {}"
     await execute(
-        f"INSERT INTO temp.expiring_lot SELECT id, account_id, remaining FROM points_lot WHERE {only}"
-        " AND program_id = {} AND remaining > 0 AND expires_at <= {}",
-        *(*account, c.program_id, c.now),
+        "CREATE TEMP TABLE IF NOT EXISTS expiring_account (account_id TEXT PRIMARY KEY, lots INTEGER, points INTEGER)"
+    )
+    await execute("DELETE FROM temp.expiring_account")
+    await execute(
+        "INSERT INTO temp.expiring_account SELECT account_id, COUNT(*), SUM(remaining) FROM points_lot"
+        f" WHERE {accounts}{due} GROUP BY account_id",
+        *args,
+        *(c.program_id, c.now),
     )
     totals = await fetch_one(
-        "SELECT COUNT(*) AS lots, COALESCE(SUM(remaining), 0) AS points, COUNT(DISTINCT account_id) AS accounts,"
-        " MAX(account_id) AS through FROM temp.expiring_lot"
+        "SELECT COALESCE(SUM(lots), 0) AS lots, COALESCE(SUM(points), 0) AS points, COUNT(*) AS accounts,"
+        " MIN(account_id) AS first, MAX(account_id) AS through FROM temp.expiring_account"
     )
     chunk = ExpiredChunk(
         int(totals["lots"]), int(totals["points"]), int(totals["accounts"]), str(totals["through"] or "")
@@ -168,10 +173,9 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
         return chunk
     await execute(
         "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
-        " WHERE (account_id, id) IN (SELECT account_id, id FROM temp.expiring_lot)",
-        c.mark,
+        " WHERE account_id >= {} AND account_id <= {}" + due,
+        *(c.mark, totals["first"], totals["through"], c.program_id, c.now),
     )
-    per_account = "SELECT account_id, SUM(remaining) AS points FROM temp.expiring_lot GROUP BY account_id"
     await execute(
         "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
         " VALUES ({}, {}, {}, 'expire', NULL, NULL, '', {}, {})",
@@ -179,23 +183,22 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
     )
     await execute(
         "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        f" SELECT uuid7(), {{}}, account_id, -points, 'expiry', {{}}, NULL, {{}} FROM ({per_account})"
+        " SELECT uuid7(), {}, account_id, -points, 'expiry', {}, NULL, {} FROM temp.expiring_account"
         " UNION ALL SELECT uuid7(), {}, {}, {}, 'expiry', {}, NULL, {}",
         *(c.mark, REASON, c.now, c.mark, c.contra, chunk.points, REASON, c.now),
     )
     await execute(
         "UPDATE ledger_account SET balance = balance - x.points, updated_at = {}"
-        f" FROM ({per_account}) AS x WHERE ledger_account.id = x.account_id",
+        " FROM temp.expiring_account AS x WHERE ledger_account.id = x.account_id",
         c.now,
     )
     return chunk
 
 
-@use_case
+@job_chunk
 async def _expire_one_chunk(
     program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int], after: str
 ) -> ExpiredChunk:
-    await begin_job_chunk()
     return await expire_chunk(program, now, chunk_size, part=part, after=after)
 
 

@@ -29,14 +29,13 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger, occasion_for, void_unused
-from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, rows_table, use_case
+from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, job_chunk, rows_table
 from membership.errors import ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
     Pace,
     Progress,
-    begin_job_chunk,
     in_parts,
 )
 from membership.org.service import ProgramConfig, get_program, list_programs, update_settings
@@ -63,32 +62,45 @@ def rank(config: TierConfig, tier: str | None) -> int:
     return -1
 
 
+def _with_metrics(chosen: str) -> str:
+    """A query of the members of ``chosen`` (a query of their ``id`` and ``tier``), with their
+    growth, net spend, points and visits since a time bound twice after ``chosen``'s arguments:
+    one statement however many members."""
+    return (
+        f"WITH chosen AS MATERIALIZED ({chosen}) SELECT c.id AS member_id, c.tier, COALESCE(g.total, 0) AS growth,"
+        " COALESCE(s.spend, 0) AS spend, COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points"
+        " FROM chosen c LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
+        " JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'growth'"
+        " AND a.member_id IN (SELECT id FROM chosen) AND e.created_at >= {} GROUP BY a.member_id) g"
+        " ON g.member_id = c.id"
+        " LEFT JOIN (SELECT member_id, SUM(total - refunded_amount) AS spend,"
+        " SUM(CASE WHEN status <> 'refunded' THEN 1 ELSE 0 END) AS visits, SUM(points_earned) AS points"
+        " FROM sale WHERE member_id IN (SELECT id FROM chosen) AND occurred_at >= {} GROUP BY member_id) s"
+        " ON s.member_id = c.id"
+    )
+
+
+def _metrics_of(row: dict[str, Any]) -> TierMetrics:
+    return TierMetrics(
+        growth=int(row["growth"]), spend=int(row["spend"]), visits=int(row["visits"]), points=int(row["points"])
+    )
+
+
+def _since(program: ProgramConfig, now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(days=tier_config(program.settings).policy.window_days)
+
+
 async def window_metrics(
     program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime
 ) -> dict[uuid.UUID, TierMetrics]:
     """Growth, net spend, points and visits of each member over the policy's window: one statement
     however many members."""
-    since = now - dt.timedelta(days=tier_config(program.settings).policy.window_days)
     chosen, ids = id_set(member_ids)
+    since = _since(program, now)
     rows = await fetch(
-        f"WITH chosen AS ({chosen}) SELECT m.id AS member_id, COALESCE(g.total, 0) AS growth,"
-        " COALESCE(s.spend, 0) AS spend, COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points"
-        " FROM member m LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
-        " JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'growth'"
-        " AND a.member_id IN (SELECT id FROM chosen) AND e.created_at >= {} GROUP BY a.member_id) g"
-        " ON g.member_id = m.id"
-        " LEFT JOIN (SELECT member_id, SUM(total - refunded_amount) AS spend,"
-        " SUM(CASE WHEN status <> 'refunded' THEN 1 ELSE 0 END) AS visits, SUM(points_earned) AS points"
-        " FROM sale WHERE member_id IN (SELECT id FROM chosen) AND occurred_at >= {} GROUP BY member_id) s"
-        " ON s.member_id = m.id WHERE m.id IN (SELECT id FROM chosen)",
-        *(ids, since, since),
+        _with_metrics(f"SELECT id, tier FROM member WHERE id IN (SELECT id FROM ({chosen}) AS ids)"), ids, since, since
     )
-    return {
-        row["member_id"]: TierMetrics(
-            growth=int(row["growth"]), spend=int(row["spend"]), visits=int(row["visits"]), points=int(row["points"])
-        )
-        for row in rows
-    }
+    return {row["member_id"]: _metrics_of(row) for row in rows}
 
 
 async def metrics(program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime | None = None) -> TierMetrics:
@@ -127,7 +139,8 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
         *(program.id, now, *rows),
     )
     config = tier_config(program.settings)
-    upgrades = [c for c in changes if rank(config, c.to_tier) > rank(config, c.from_tier)]
+    ranks = {tier.code: index for index, tier in enumerate(config.tiers)}
+    upgrades = [c for c in changes if ranks.get(c.to_tier, -1) > ranks.get(c.from_tier, -1)]
     if upgrades and (any(t.upgrade_coupons for t in config.tiers) or await has_templates(program.id, "tier_upgrade")):
         for change in upgrades:  # only when some coupon may come with an upgrade
             benefits = hooks().tier_benefits(program, change.to_tier)
@@ -189,9 +202,16 @@ async def after_refund(
     return restore
 
 
-def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, qualified: str | None, value: int) -> Change:
-    """The review's decision for one member whose period ended."""
-    held, earned = rank(config, current), rank(config, qualified)
+def _decide(
+    config: TierConfig,
+    ranks: dict[str | None, int],
+    member_id: uuid.UUID,
+    current: str | None,
+    qualified: str | None,
+    value: int,
+) -> Change:
+    """The review's decision for one member whose period ended (``ranks``: :func:`rank` of each tier)."""
+    held, earned = ranks.get(current, -1), ranks.get(qualified, -1)
     if earned >= held:
         return Change(
             member_id,
@@ -206,41 +226,47 @@ def _decide(config: TierConfig, member_id: uuid.UUID, current: str | None, quali
     return Change(member_id, current, to_tier, "downgrade", value)
 
 
-@use_case
+@job_chunk
 async def _review_chunk(
     program: ProgramConfig, now: dt.datetime, chunk_size: int, after: str
 ) -> tuple[Counter[str], str]:
     """Review up to ``chunk_size`` members of ``program`` whose review is due: how many of each
     outcome (``renewal``, ``upgrade``, ``downgrade``), empty when nobody was due, and (SQLite) the
     member to go on after."""
-    await begin_job_chunk()
     if is_sqlite():  # one writer: the members in the order they are stored, from where the last chunk ended
-        due = await fetch(
-            "SELECT id, tier FROM member WHERE id > {} AND program_id = {} AND tier_review_at <= {}"
-            " AND status = 'active' ORDER BY id LIMIT {}",
-            *(after, program.id, now, chunk_size),
-        )
+        # (+program_id: by id, not all of the program's members sorted per chunk)
+        due = "SELECT id, tier FROM member WHERE id > {} AND +program_id = {} AND tier_review_at <= {}"
+        due += " AND status = 'active' ORDER BY id LIMIT {}"
+        args: list[Any] = [after, program.id, now, chunk_size]
     else:
         # the chunk's members are locked (a purchase upgrading one meanwhile waits for the review,
         # or the review skips a member a till holds, for the next chunk); parallel workers take the
         # next members nobody holds. A NO KEY UPDATE lock leaves a till's sale free to reference
         # the member meanwhile
-        due = await fetch(
-            "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
-            " ORDER BY tier_review_at LIMIT {} FOR NO KEY UPDATE SKIP LOCKED",
-            *(program.id, now, chunk_size),
-        )
-    if not due:
+        due = "SELECT id, tier FROM member WHERE program_id = {} AND tier_review_at <= {} AND status = 'active'"
+        due += " ORDER BY tier_review_at LIMIT {} FOR NO KEY UPDATE SKIP LOCKED"
+        args = [program.id, now, chunk_size]
+    since = _since(program, now)
+    rows = await fetch(_with_metrics(due), *args, since, since)
+    if not rows:
         return Counter(), after
     config = tier_config(program.settings)
-    found = await window_metrics(program, [row["id"] for row in due], now)
+    found = {row["member_id"]: _metrics_of(row) for row in rows}
     qualified = await hooks().tiers_for(program, found)
-    metric = config.policy.metric
+    metric, ranks = config.policy.metric, {tier.code: index for index, tier in enumerate(config.tiers)}
     changes = [
-        _decide(config, row["id"], row["tier"], qualified[row["id"]], found[row["id"]].value(metric)) for row in due
+        _decide(
+            config,
+            ranks,
+            row["member_id"],
+            row["tier"],
+            qualified[row["member_id"]],
+            found[row["member_id"]].value(metric),
+        )
+        for row in rows
     ]
     await apply_changes(program, changes, now)
-    return Counter(change.reason for change in changes), str(due[-1]["id"])
+    return Counter(change.reason for change in changes), str(max(found))
 
 
 async def review_tiers(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
