@@ -11,7 +11,8 @@ set-based in SQL (a recursive CTE on SQLite, ``generate_series`` on PostgreSQL; 
 member): members (90% with a tier due for review), their six ledger accounts, one import posting
 of points and one of growth (balanced against ``system.points_adjusted`` / ``system.growth_issued``),
 ``--lots-per-member`` lots each (about 60% already past ``expires_at``; written in expiry order,
-as lots earned over a year with a fixed validity are), growth inside the window for most members.
+as lots earned over a year with a fixed validity are: on SQLite, which stores lots by account, each
+lands on its account's page as a till's would), growth inside the window for most members.
 Then, in order on the same data (the tier review runs on the data as the expiry left it; neither
 job touches what the other reads):
 

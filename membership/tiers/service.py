@@ -56,10 +56,12 @@ class Change:
 
 def rank(config: TierConfig, tier: str | None) -> int:
     """The tier's place (0 = lowest configured tier); -1 for no tier or one not configured."""
-    for index, entry in enumerate(config.tiers):
-        if entry.code == tier:
-            return index
-    return -1
+    return ranks(config).get(tier, -1)
+
+
+def ranks(config: TierConfig) -> dict[str | None, int]:
+    """:func:`rank` of every configured tier (for many members: ``ranks(config).get(tier, -1)``)."""
+    return {entry.code: index for index, entry in enumerate(config.tiers)}
 
 
 def _with_metrics(chosen: str) -> str:
@@ -139,8 +141,8 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
         *(program.id, now, *rows),
     )
     config = tier_config(program.settings)
-    ranks = {tier.code: index for index, tier in enumerate(config.tiers)}
-    upgrades = [c for c in changes if ranks.get(c.to_tier, -1) > ranks.get(c.from_tier, -1)]
+    ranked = ranks(config)
+    upgrades = [c for c in changes if ranked.get(c.to_tier, -1) > ranked.get(c.from_tier, -1)]
     if upgrades and (any(t.upgrade_coupons for t in config.tiers) or await has_templates(program.id, "tier_upgrade")):
         for change in upgrades:  # only when some coupon may come with an upgrade
             benefits = hooks().tier_benefits(program, change.to_tier)
@@ -204,14 +206,14 @@ async def after_refund(
 
 def _decide(
     config: TierConfig,
-    ranks: dict[str | None, int],
+    ranked: dict[str | None, int],
     member_id: uuid.UUID,
     current: str | None,
     qualified: str | None,
     value: int,
 ) -> Change:
-    """The review's decision for one member whose period ended (``ranks``: :func:`rank` of each tier)."""
-    held, earned = ranks.get(current, -1), ranks.get(qualified, -1)
+    """The review's decision for one member whose period ended (``ranked``: :func:`ranks`)."""
+    held, earned = ranked.get(current, -1), ranked.get(qualified, -1)
     if earned >= held:
         return Change(
             member_id,
@@ -253,11 +255,11 @@ async def _review_chunk(
     config = tier_config(program.settings)
     found = {row["member_id"]: _metrics_of(row) for row in rows}
     qualified = await hooks().tiers_for(program, found)
-    metric, ranks = config.policy.metric, {tier.code: index for index, tier in enumerate(config.tiers)}
+    metric, ranked = config.policy.metric, ranks(config)
     changes = [
         _decide(
             config,
-            ranks,
+            ranked,
             row["member_id"],
             row["tier"],
             qualified[row["member_id"]],
