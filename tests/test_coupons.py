@@ -452,7 +452,9 @@ async def test_templates_are_listed_changed_and_bad_ones_refused_with_the_field(
     await _template(api, code="pct", name="八折", kind="percent_off", percent_off=20, max_off=3_000, valid_days=7)
     page = (await api.call("GET", path, "read", params={"page_size": 1})).json()
     assert (page["total"], [t["code"] for t in page["items"]]) == (2, ["pct"])
-    changed = await api.call("PUT", f"{path}/ten-off", "admin", {**TEN_OFF, "amount_off": 1_500, "code": "x"})
+    mismatch = await api.call("PUT", f"{path}/ten-off", "admin", {**TEN_OFF, "amount_off": 1_500, "code": "x"})
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["field"] == "code"
+    changed = await api.call("PUT", f"{path}/ten-off", "admin", {**TEN_OFF, "amount_off": 1_500})
     assert changed.status_code == 200 and (changed.json()["code"], changed.json()["amount_off"]) == ("ten-off", 1_500)
     assert (await api.call("DELETE", f"{path}/pct", "admin")).status_code == 204
     assert [t["code"] for t in (await api.call("GET", path, "read")).json()["items"]] == ["ten-off"]

@@ -142,8 +142,10 @@ async def test_rules_are_listed_changed_and_retired_and_bad_ones_refused(api):
         assert out_of_range.status_code == 422 and out_of_range.json()["errors"][0]["field"] == field
     with pytest.raises(ValidationError, match="code"):  # the console's path refuses it too
         await create_rule(api.shop.program.id, {**BASE, "code": "有 空格/"})
-    missing = await api.call("PUT", f"{path}/nope", "admin", BASE)
+    missing = await api.call("PUT", f"{path}/nope", "admin", {**BASE, "code": None})
     assert missing.status_code == 404 and missing.json()["code"] == "rule_not_found"
+    mismatch = await api.call("PUT", f"{path}/base", "admin", {**BASE, "code": "wed"})  # the body names another rule
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["field"] == "code"
     audit = await fetch("SELECT action FROM audit_log WHERE action LIKE 'points_rule.%' ORDER BY occurred_at")
     assert [a["action"] for a in audit] == ["points_rule.create"] * 2 + ["points_rule.change", "points_rule.retire"]
 

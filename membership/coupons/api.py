@@ -326,8 +326,11 @@ async def change_template(
     code: FromPath[str],
     data: Annotated[TemplateIn, body(TEMPLATE_EXAMPLE)],
 ) -> TemplateOut:
-    """Replace the template's terms (the code in the path wins); a retired template issues again.
-    Coupons already issued keep their dates and use the new terms. Audited."""
+    """Replace the template's terms (``code`` in the body, when given, must be the path's); a
+    retired template issues again. Coupons already issued keep their dates and use the new terms.
+    Audited."""
+    if data.code not in (None, code):
+        raise ValidationError(field="code", reason=f"{data.code!r} is not the template {code!r} of the path")
     key = current_key(request)
     program = await program_for(key, program_id)
     return _template(await service.change_template(program.id, code, _data(data), key.actor))

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.security import current_key, program_for
+from membership.errors import ValidationError
 from membership.ledger import points_rules
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
@@ -143,7 +144,10 @@ async def change_rule(
     code: FromPath[str],
     data: Annotated[RuleIn, body(RULE_EXAMPLE)],
 ) -> RuleOut:
-    """Replace the rule's definition (the code in the path wins); a retired rule earns again."""
+    """Replace the rule's definition (``code`` in the body, when given, must be the path's); a
+    retired rule earns again."""
+    if data.code not in (None, code):
+        raise ValidationError(field="code", reason=f"{data.code!r} is not the rule {code!r} of the path")
     key = current_key(request)
     program = await program_for(key, program_id)
     await points_rules.change_rule(program.id, code, _data(data), key.actor)
