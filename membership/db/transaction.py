@@ -86,8 +86,9 @@ def job_chunk(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     that loses at most the last chunks, which the job (idempotent, resumable) does again on its
     next run. Every till's commit and the job's recorded end stay durable. On PostgreSQL the
     transaction is named ``JOB_APPLICATION``, so a job's pace tells it from the tills'
-    (:class:`membership.jobs.interface.Pace`), with ``synchronous_commit`` off (a tenth of the
-    expiry's time); on SQLite it commits alone with ``synchronous=NORMAL``."""
+    (:class:`membership.jobs.interface.Pace`), with ``synchronous_commit`` off (which took a
+    tenth off the expiry's time); on SQLite it commits alone with ``synchronous=NORMAL`` (a tenth
+    too)."""
     return _transactional(fn, durable=False)
 
 
