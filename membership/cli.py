@@ -254,13 +254,11 @@ def plugins_list() -> None:
 @jobs_app.command("list")
 def jobs_list() -> None:
     """Show the registered jobs, their schedules and their last runs."""
-    from membership.jobs.runner import last_runs
+    from membership.jobs.runner import latest_runs
     from membership.plugins import hooks
 
     async def work(settings: Settings) -> Any:
-        latest: dict[str, dict[str, Any]] = {}
-        for run in await last_runs(500):
-            latest.setdefault(run["name"], run)
+        latest = await latest_runs()
         table = Table(title="jobs 定时任务")
         table.add_column("name", no_wrap=True)  # whole, to copy into `jobs run` (other columns wrap)
         for column in ("schedule", "last run", "result", "description"):

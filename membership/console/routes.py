@@ -24,7 +24,7 @@ from membership.console.auth import current_staff
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
 from membership.coupons import console as coupon_pages
-from membership.jobs.runner import last_runs
+from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
@@ -64,9 +64,7 @@ async def plugins_page(request: Request) -> Template:
     registered (reports, jobs, reader drivers, channels, console pages), and each job's schedule
     and last run."""
     registry = hooks()
-    latest: dict[str, dict[str, Any]] = {}
-    for run in await last_runs(500):
-        latest.setdefault(run["name"], run)
+    latest = await latest_runs()
     context = {
         "staff": current_staff(request),
         "active": "plugins",

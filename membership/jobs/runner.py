@@ -143,3 +143,11 @@ async def last_runs(limit: int = 50) -> list[dict[str, Any]]:
         " ORDER BY started_at DESC LIMIT {}",
         limit,
     )
+
+
+async def latest_runs(looked_at: int = 500) -> dict[str, dict[str, Any]]:
+    """Each job's latest run by job name, among the ``looked_at`` latest runs."""
+    latest: dict[str, dict[str, Any]] = {}
+    for run in await last_runs(looked_at):
+        latest.setdefault(run["name"], run)
+    return latest
