@@ -7,11 +7,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
-from babel.numbers import get_currency_precision
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -29,7 +27,7 @@ from membership.ledger.top_up_plans import parse_top_up_plans, top_up_plans
 from membership.members import service as members
 from membership.org.service import update_settings
 from membership.sales import service as sales
-from membership.sales.console import parse_amount
+from membership.sales.console import amount_text, parse_amount
 from membership.staff.roles import Permission
 
 CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
@@ -138,7 +136,6 @@ async def rules_page(request: Request, done: FromQuery[str] = "", edit: FromQuer
 
 def _form_of(rule: dict[str, Any], currency: str) -> RuleForm:
     """A stored rule as the form shows it (the minimum spend in major units, as typed)."""
-    spend = Decimal(rule["min_spend"]).scaleb(-get_currency_precision(currency))
     return RuleForm(
         code=rule["code"],
         name=rule["name"],
@@ -147,7 +144,7 @@ def _form_of(rule: dict[str, Any], currency: str) -> RuleForm:
         stacking=rule["stacking"],
         starts_on=str(rule.get("starts_on") or ""),
         ends_on=str(rule.get("ends_on") or ""),
-        min_spend=str(spend) if rule["min_spend"] else "",
+        min_spend=amount_text(rule["min_spend"], currency) if rule["min_spend"] else "",
         params=json.dumps(rule["params"], ensure_ascii=False),
     )
 

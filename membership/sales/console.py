@@ -58,6 +58,11 @@ def parse_amount(text: str, currency: str = "CNY", field: str = "amount", minimu
     return int(minor)
 
 
+def amount_text(minor: int, currency: str = "CNY") -> str:
+    """``minor`` units as one types them, so :func:`parse_amount` reads them back: ``"12.50"``."""
+    return str(Decimal(minor).scaleb(-get_currency_precision(currency)))
+
+
 @get("/counter", opt=COUNTER, name="console-counter")
 async def counter_page(request: Request, store: FromQuery[uuid.UUID | None] = None) -> Template:
     """The counter page."""
