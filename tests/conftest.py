@@ -112,6 +112,14 @@ async def db(tmp_path, sqlite_template):
     await close_database()
 
 
+@pytest.fixture
+async def pg_db(pg_server, pg_template):
+    """A migrated PostgreSQL database for one test of what only PostgreSQL does."""
+    settings = await _open_postgres(pg_server, pg_template)
+    yield settings
+    await close_database()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def any_db(request, tmp_path, sqlite_template):
     """The same test on SQLite and on PostgreSQL."""

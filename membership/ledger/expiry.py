@@ -19,6 +19,7 @@ import datetime as dt
 import uuid
 
 from membership.db import emit, execute, fetch_one, is_sqlite, job_chunk, new_id
+from membership.db.references import may_skip_reference_checks, proven_references
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
@@ -48,7 +49,8 @@ class _Chunk:
     """One chunk's inputs: ``mark`` becomes its posting's id, ``contra`` is the program's
     ``system.points_expired`` account, ``part`` (k, n) takes only accounts of the k-th of n parts
     (PostgreSQL: parallel workers never share an account), ``after`` (SQLite) is the last account
-    an earlier chunk of the run took."""
+    an earlier chunk of the run took, ``unchecked`` (PostgreSQL) runs the statement without its
+    foreign-key checks, which it proves (:mod:`membership.db.references`)."""
 
     program_id: uuid.UUID
     now: dt.datetime
@@ -59,6 +61,7 @@ class _Chunk:
     contra: uuid.UUID
     part: tuple[int, int]
     after: str
+    unchecked: bool
 
 
 async def expire_chunk(
@@ -69,15 +72,19 @@ async def expire_chunk(
     member_id: uuid.UUID | None = None,
     part: tuple[int, int] = (0, 1),
     after: str = "",
+    unchecked: bool = False,
 ) -> ExpiredChunk:
     """Expire, inside the caller's transaction, every due lot of the next accounts with due lots of
     ``program`` (of one account when given; of the accounts in part k of n when ``part`` is (k, n),
     PostgreSQL only): the lots, one entry per account plus the contra entry, and the balances.
     The accounts are those owning the next ``chunk_size`` due lots on PostgreSQL, and the next
-    ``chunk_size`` accounts in account order after ``after`` on SQLite."""
+    ``chunk_size`` accounts in account order after ``after`` on SQLite. ``unchecked`` skips the
+    foreign-key checks of PostgreSQL's statement (only when :func:`may_skip_reference_checks`)."""
     contra = await system_account(program.id, Kind.POINTS_EXPIRED)
     expire = _expire_on_sqlite if is_sqlite() else _expire_on_postgres
-    chunk = await expire(_Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part, after))
+    chunk = await expire(
+        _Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part, after, unchecked)
+    )
     if chunk.lots:
         emit(Event("points.expired", program.id, member_id, {"lots": chunk.lots, "points": chunk.points}))
     return chunk
@@ -90,7 +97,9 @@ async def expire_chunk(
 # rows free for a till's foreign-key checks (its entries, its sales). The UPDATE of the lots
 # re-reads a lot a till changed since the statement began, and returns what it expired:
 # ``expired`` was 0 before, as a lot with points left has expired none (constraint
-# ``expired_only_when_empty``).
+# ``expired_only_when_empty``). Every row the statement refers to it locked (the accounts) or
+# inserted (the posting), or its entries keep from deletion (the program, the contra account): it
+# proves its foreign keys.
 _POSTGRES = """
 WITH candidate AS (
   SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}{}
@@ -127,13 +136,14 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
     part, parts = c.part
     if parts > 1:  # the last byte of a UUID is random: parts of about the same size
         only, account = only + " AND get_byte(uuid_send(account_id), 15) % {} = {}", [*account, parts, part]
-    totals = await fetch_one(
-        _POSTGRES.replace("{}{}", "{}" + only, 1),
-        *(c.program_id, c.now, *account, c.chunk_size, c.mark, c.now),
-        *(c.program_id, c.member_id, c.mark, REASON, c.now),
-        *(c.contra, c.mark, REASON, c.now),
-        c.now,
-    )
+    async with proven_references(c.unchecked):
+        totals = await fetch_one(
+            _POSTGRES.replace("{}{}", "{}" + only, 1),
+            *(c.program_id, c.now, *account, c.chunk_size, c.mark, c.now),
+            *(c.program_id, c.member_id, c.mark, REASON, c.now),
+            *(c.contra, c.mark, REASON, c.now),
+            c.now,
+        )
     return ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
 
 
@@ -197,14 +207,15 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
 
 @job_chunk
 async def _expire_one_chunk(
-    program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int], after: str
+    program: ProgramConfig, now: dt.datetime, chunk_size: int, part: tuple[int, int], after: str, unchecked: bool
 ) -> ExpiredChunk:
-    return await expire_chunk(program, now, chunk_size, part=part, after=after)
+    return await expire_chunk(program, now, chunk_size, part=part, after=after, unchecked=unchecked)
 
 
 async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> JobResult:
     """Expire every due lot of every program, one committed chunk at a time (in parallel parts
-    on PostgreSQL)."""
+    on PostgreSQL, without the foreign-key checks its statement proves when the role may)."""
+    unchecked = await may_skip_reference_checks()
     due = await fetch_one("SELECT COUNT(*) AS n FROM points_lot WHERE remaining > 0 AND expires_at <= {}", now)
     total = int(due["n"])
     done = ExpiredChunk(0, 0, 0)
@@ -215,7 +226,7 @@ async def expire_points(now: dt.datetime, progress: Progress, chunk_size: int | 
             nonlocal done
             pace = Pace(chunk_size, workers=parts)
             after = ""
-            while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts), after)).lots:
+            while (chunk := await _expire_one_chunk(program, now, pace.size, (part, parts), after, unchecked)).lots:
                 after = chunk.through
                 done = ExpiredChunk(done.lots + chunk.lots, done.points + chunk.points, done.accounts + chunk.accounts)
                 progress(done.lots, total)
