@@ -312,7 +312,7 @@ def jobs_tick() -> None:
 async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any, Any]:
     """Merchant and store ids from ids, names or store codes."""
     from membership.db import fetch
-    from membership.errors import MerchantNotFound, StoreNotFound, ValidationError
+    from membership.errors import MerchantNotFound, Reason, StoreNotFound, ValidationError
 
     merchant_id = store_id = None
     if merchant is not None:
@@ -327,7 +327,13 @@ async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any
             r for r in rows if (str(r["id"]) == store or r["code"] == store) and merchant_id in (None, r["merchant_id"])
         ]
         if len(found) > 1:
-            raise ValidationError(field="store", reason=f"code {store!r} exists in several merchants: add --merchant")
+            raise ValidationError(
+                field="store",
+                reason=Reason(
+                    f"code {store!r} exists in several merchants: add --merchant",
+                    f"门店编码 {store!r} 存在于多个商户：请加上 --merchant",
+                ),
+            )
         if not found:
             raise StoreNotFound(store_id=store)
         store_id = found[0]["id"]
@@ -469,13 +475,15 @@ def reader_list() -> None:
 
 
 def _driver_options(pairs: list[str]) -> dict[str, str]:
-    from membership.errors import ValidationError
+    from membership.errors import Reason, ValidationError
 
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValidationError(field="option", reason=f"{pair!r} is not key=value")
+            raise ValidationError(
+                field="option", reason=Reason(f"{pair!r} is not key=value", f"{pair!r} 不是 key=value 格式")
+            )
         options[key.strip()] = value
     return options
 
@@ -483,7 +491,7 @@ def _driver_options(pairs: list[str]) -> dict[str, str]:
 async def _program_at(program: str | None, store_id: Any) -> Any:
     """The program a counter works for: the one named, else the only one of the store's merchant."""
     from membership.db import fetch_one
-    from membership.errors import ProgramNotFound, ValidationError
+    from membership.errors import ProgramNotFound, Reason, ValidationError
     from membership.org.service import list_programs
 
     programs = await list_programs()
@@ -493,7 +501,10 @@ async def _program_at(program: str | None, store_id: Any) -> Any:
     if program is not None:
         programs = [p for p in programs if program in (str(p.id), p.name)]
     if len(programs) > 1:
-        raise ValidationError(field="program", reason="several programs: name one with --program")
+        raise ValidationError(
+            field="program",
+            reason=Reason("several programs: name one with --program", "有多个会员方案：请用 --program 指定一个"),
+        )
     if not programs:
         raise ProgramNotFound(program_id=program or "-")
     return programs[0]

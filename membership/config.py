@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from membership.errors import NotConfigured, ValidationError
+from membership.errors import NotConfigured, Reason, ValidationError
 
 CONFIG_FILE = "membership.toml"
 DEFAULT_DATABASE_URL = "sqlite:///membership.db"
@@ -49,11 +49,13 @@ class Settings:
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError(field="time_zone", reason=f"unknown zone {self.time_zone!r}") from exc
+            raise ValidationError(
+                field="time_zone", reason=Reason(f"unknown zone {self.time_zone!r}", f"未知时区 {self.time_zone!r}")
+            ) from exc
         if self.idempotency_ttl_days < 1:
-            raise ValidationError(field="idempotency_ttl_days", reason="must be at least 1")
+            raise ValidationError(field="idempotency_ttl_days", reason=Reason("must be at least 1", "至少为 1"))
         if not 1 <= self.job_workers <= 16:
-            raise ValidationError(field="job_workers", reason="from 1 to 16")
+            raise ValidationError(field="job_workers", reason=Reason("from 1 to 16", "应为 1 到 16"))
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,9 +79,9 @@ class Settings:
         try:
             key = base64.urlsafe_b64decode(self.secret_key + "=" * (-len(self.secret_key) % 4))
         except ValueError as exc:
-            raise ValidationError(field="secret_key", reason="not base64") from exc
+            raise ValidationError(field="secret_key", reason=Reason("not base64", "不是 base64 编码")) from exc
         if len(key) != 32:
-            raise ValidationError(field="secret_key", reason="must decode to 32 bytes")
+            raise ValidationError(field="secret_key", reason=Reason("must decode to 32 bytes", "解码后须为 32 字节"))
         return key
 
 
@@ -112,22 +114,24 @@ def load_settings(path: Path | None = None) -> Settings:
             try:
                 values[name] = int(values[name])  # type: ignore[call-overload]
             except ValueError as exc:
-                raise ValidationError(field=name, reason="must be a whole number") from exc
+                raise ValidationError(field=name, reason=Reason("must be a whole number", "须为整数")) from exc
     if isinstance(values.get("scheduler"), str):
         flag = str(values["scheduler"]).strip().lower()
         if flag not in ("true", "false", "1", "0", "on", "off"):
-            raise ValidationError(field="scheduler", reason="true or false")
+            raise ValidationError(field="scheduler", reason=Reason("true or false", "应为 true 或 false"))
         values["scheduler"] = flag in ("true", "1", "on")
     unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
     if unknown:
-        raise ValidationError(field=str(path), reason=f"unknown settings {sorted(unknown)}")
+        raise ValidationError(
+            field=str(path), reason=Reason(f"unknown settings {sorted(unknown)}", f"未知设置项 {sorted(unknown)}")
+        )
     return Settings(**values)  # type: ignore[arg-type]
 
 
 def write_config(path: Path, database_url: str = DEFAULT_DATABASE_URL) -> None:
     """Write a new configuration file with a fresh secret key (refuses to overwrite)."""
     if path.exists():
-        raise ValidationError(field=str(path), reason="already exists; not overwritten")
+        raise ValidationError(field=str(path), reason=Reason("already exists; not overwritten", "已存在，未覆盖"))
     path.write_text(
         "# membership configuration; environment variables MEMBERSHIP_* override these.\n"
         "[membership]\n"

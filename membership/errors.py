@@ -9,7 +9,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an input was refused, in English and Chinese.
+
+    ``str(reason)`` is the English text: the API's machine-readable field errors and logs stay
+    English, while :meth:`MembershipError.detail` picks the text of the reader's language.
+
+    >>> reason = Reason("at least one line", "至少一行")
+    >>> str(reason), f"{reason}"
+    ('at least one line', 'at least one line')
+    """
+
+    en: str
+    zh: str
+
+    def __str__(self) -> str:
+        return self.en
 
 
 class MembershipError(Exception):
@@ -25,8 +45,14 @@ class MembershipError(Exception):
         super().__init__(self.detail("en"))
 
     def detail(self, lang: str = "zh") -> str:
-        """The human message in ``lang`` ("zh" or "en"), with the error's parameters filled in."""
-        return _render(self.message_zh if lang.lower().startswith("zh") else self.message_en, self.params)
+        """The human message in ``lang`` ("zh" or "en"), with the error's parameters filled in
+        (a :class:`Reason` in the same language)."""
+        zh = lang.lower().startswith("zh")
+        return _render(self.message_zh if zh else self.message_en, self._params(zh))
+
+    def _params(self, zh: bool) -> dict[str, Any]:
+        """The parameters as a Chinese (``zh``) or English reader sees them."""
+        return {key: (v.zh if zh else v.en) if isinstance(v, Reason) else v for key, v in self.params.items()}
 
 
 def _render(template: str, params: dict[str, Any]) -> str:
@@ -76,12 +102,13 @@ class ValidationError(MembershipError):
     message_en = "Invalid {field}: {reason}"
     message_zh = "{field} 无效：{reason}"
 
-    def detail(self, lang: str = "zh") -> str:
-        """As :meth:`MembershipError.detail`; in Chinese, msgspec's reasons are translated."""
-        if lang.lower().startswith("zh") and isinstance(self.params.get("reason"), str):
-            params = {**self.params, "reason": reason_zh(self.params["reason"])}
-            return _render(self.message_zh, params)
-        return super().detail(lang)
+    def _params(self, zh: bool) -> dict[str, Any]:
+        """As :meth:`MembershipError._params`; for a Chinese reader a plain-text reason (msgspec's,
+        passed through) is translated by :func:`reason_zh`, a :class:`Reason` gives its ``zh``."""
+        params = super()._params(zh)
+        if zh and isinstance(self.params.get("reason"), str):
+            params["reason"] = reason_zh(self.params["reason"])
+        return params
 
 
 class InvalidPhone(ValidationError):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from membership import __version__, hookspecs
-from membership.errors import MembershipError, PluginError, ValidationError
+from membership.errors import MembershipError, PluginError, Reason, ValidationError
 
 if TYPE_CHECKING:
     import random
@@ -126,11 +126,16 @@ class Hooks:
             for cls in classes or ():
                 name = getattr(cls, "name", "")
                 if not name:
-                    raise ValidationError(field=kind, reason=f"{cls.__qualname__} has no name")
+                    raise ValidationError(
+                        field=kind, reason=Reason(f"{cls.__qualname__} has no name", f"{cls.__qualname__} 没有名称")
+                    )
                 if name in found and found[name] is not cls:
                     raise ValidationError(
                         field=kind,
-                        reason=f"{name!r} is registered twice ({found[name].__qualname__}, {cls.__qualname__})",
+                        reason=Reason(
+                            f"{name!r} is registered twice ({found[name].__qualname__}, {cls.__qualname__})",
+                            f"{name!r} 重复注册（{found[name].__qualname__}、{cls.__qualname__}）",
+                        ),
                     )
                 found[name] = cls
         return found
@@ -242,7 +247,10 @@ class Hooks:
         for found in self._call_sync("membership_register_console_pages"):
             for page in found or ():
                 if page.path in pages:
-                    raise ValidationError(field="console page", reason=f"path {page.path!r} registered twice")
+                    raise ValidationError(
+                        field="console page",
+                        reason=Reason(f"path {page.path!r} registered twice", f"路径 {page.path!r} 重复注册"),
+                    )
                 pages[page.path] = page
         return list(pages.values())
 
@@ -280,7 +288,7 @@ class Hooks:
         """Register ``plugin`` (a module or object with ``@hookimpl`` functions)."""
         registered = self.pm.register(plugin, name=name)
         if registered is None:
-            raise ValidationError(field="plugin", reason=f"{name!r} is blocked")
+            raise ValidationError(field="plugin", reason=Reason(f"{name!r} is blocked", f"{name!r} 已被禁用"))
         self._sources[registered] = (source, version)
         _registry_changed()
         return registered

@@ -169,4 +169,4 @@ def test_staff_create_asks_for_the_password_and_refuses_bad_input_clearly(folder
         bad = run(folder, "staff", "create", "wang.wu", *args, ok=False)
         assert bad.returncode == 1 and words in bad.stderr and "Traceback" not in bad.stderr
     taken = run(folder, "staff", "create", "li.na", "--role", "clerk", "--password", "secret-counter-1", ok=False)
-    assert "taken" in taken.stderr
+    assert "已被占用" in taken.stderr

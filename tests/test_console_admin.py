@@ -22,7 +22,7 @@ async def test_an_owner_adds_a_store_and_a_clerk_bound_to_it_who_can_then_log_in
         again = await client.post(
             "/console/stores", data={"code": "S9", "name": "重复", "_csrf_token": csrf_of(client)}
         )
-        assert again.status_code == 422 and "already exists" in again.text and 'value="重复"' in again.text
+        assert again.status_code == 422 and "已存在" in again.text and 'value="重复"' in again.text
         store = await fetch_one("SELECT id FROM store WHERE code = 'S9'")
         form = {"username": "xiaoli", "display_name": "小李", "role": "clerk", "store": str(store["id"])}
         created = await client.post(
@@ -32,7 +32,7 @@ async def test_an_owner_adds_a_store_and_a_clerk_bound_to_it_who_can_then_log_in
         weak = await client.post(
             "/console/staff", data={**form, "username": "x2", "password": "short", "_csrf_token": csrf_of(client)}
         )
-        assert weak.status_code == 422 and "at least 8 characters" in weak.text and "short" not in weak.text
+        assert weak.status_code == 422 and "至少 8 个字符" in weak.text and "short" not in weak.text
     async with console.client() as clerk:
         assert (await log_in(clerk, "xiaoli", "Xiaoli-2026")).status_code == 303
         assert "九号店" in (await clerk.get("/console/counter")).text
@@ -45,7 +45,7 @@ async def test_a_disabled_account_is_logged_out_at_once_and_cannot_log_in(consol
         clerk_id = (await fetch_one("SELECT id FROM staff WHERE username = 'clerk'"))["id"]
         owner_id = (await fetch_one("SELECT id FROM staff WHERE username = 'owner'"))["id"]
         myself = await owner.post(f"/console/staff/{owner_id}/disable", data={"_csrf_token": csrf_of(owner)})
-        assert myself.status_code == 422 and "cannot disable your own account" in myself.text
+        assert myself.status_code == 422 and "不能停用自己的账号" in myself.text
         disabled = await owner.post(f"/console/staff/{clerk_id}/disable", data={"_csrf_token": csrf_of(owner)})
         assert disabled.status_code == 303
         assert (await clerk.get("/console/counter")).status_code in (302, 303)
@@ -94,7 +94,7 @@ async def test_settings_change_the_zone_and_refuse_a_new_currency_once_sales_exi
         refused = await client.post(
             "/console/settings", data={**form, "currency": "HKD", "_csrf_token": csrf_of(client)}
         )
-        assert refused.status_code == 422 and "already has transactions in CNY" in text_of(refused.text)
+        assert refused.status_code == 422 and "会员方案已有 CNY 交易" in text_of(refused.text)
         nonsense = await client.post(
             "/console/settings", data={**form, "time_zone": "Mars/Olympus", "_csrf_token": csrf_of(client)}
         )

@@ -33,7 +33,7 @@ async def test_a_manager_adds_a_rule_and_the_simulator_explains_the_points(conso
         page = await client.get(added.headers["location"])
         assert "已添加规则" in page.text and "周三会员日" in page.text
         bad = await client.post("/console/loyalty/rules", data={**rule, "code": "x", "params": "{weekdays: 3"})
-        assert bad.status_code == 422 and "not JSON" in bad.text and "x" in bad.text
+        assert bad.status_code == 422 and "不是有效的 JSON" in bad.text and "x" in bad.text
         simulated = await client.post(
             "/console/loyalty/simulate",
             data={"member": "13812345678", "amount": "100", "day": "2026-11-25", "_csrf_token": csrf_of(client)},
@@ -71,7 +71,7 @@ async def test_tiers_plans_and_policy_are_saved_from_the_console_and_checked_fir
         assert "金卡" in page and "宽限期 30 天" in page and "设置已保存" in page
         assert "设置已保存" not in text_of((await client.get("/console/loyalty/tiers?done=xyz")).text)
         broken = await client.post("/console/loyalty/tiers", data={"text": "{", "_csrf_token": csrf_of(client)})
-        assert broken.status_code == 422 and "line 1" in broken.text
+        assert broken.status_code == 422 and "第 1 行" in broken.text
         for text in ('{"policy": {"metric": "spend"}}', '{"tiers": 5}', '{"tiers": [5]}'):  # would drop every tier
             wrong = await client.post("/console/loyalty/tiers", data={"text": text, "_csrf_token": csrf_of(client)})
             assert wrong.status_code == 422 and "tiers" in wrong.text, text

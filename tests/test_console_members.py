@@ -98,7 +98,7 @@ async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_membe
             f"/console/credentials/{card['id']}/replace",
             data={"value": "0F00000001", "_csrf_token": csrf_of(client)},
         )
-        assert "already replaced" in twice.text
+        assert "已补换过新卡" in twice.text
         qr = await client.post(
             f"/console/members/{shop.member_id}/credentials", data={"kind": "qr_token", "_csrf_token": csrf_of(client)}
         )
@@ -106,7 +106,7 @@ async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_membe
         empty = await client.post(
             f"/console/members/{shop.member_id}/credentials", data={"kind": "card_uid", "_csrf_token": csrf_of(client)}
         )
-        assert "required" in empty.text
+        assert "必填" in empty.text
         found = await client.get("/console/counter/identify", params={"q": "0F00D4E5F6"})
     assert "张伟" in found.text
     states = sorted((c["kind"], c["state"]) for c in await members.list_credentials(shop.member_id))

@@ -23,7 +23,7 @@ from membership.audit import service as audit
 from membership.db import fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
-from membership.errors import Unauthorized, ValidationError
+from membership.errors import Reason, Unauthorized, ValidationError
 from membership.org.service import binding_merchant
 
 KEY_CACHE_SECONDS = 10.0
@@ -76,7 +76,9 @@ def _parse_scopes(scopes: list[str]) -> frozenset[str]:
     known = {s.value for s in Scope}
     cleaned = {s.strip() for s in scopes if s.strip()}
     if not cleaned or cleaned - known:
-        raise ValidationError(field="scopes", reason=f"one or more of {sorted(known)}")
+        raise ValidationError(
+            field="scopes", reason=Reason(f"one or more of {sorted(known)}", f"应为 {sorted(known)} 中的一项或多项")
+        )
     return frozenset(cleaned)
 
 
@@ -104,13 +106,21 @@ async def create_api_key(
     and must be ``admin``. ``rate_limit`` is requests per second (burst: the same number)."""
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        raise ValidationError(field="name", reason="1 to 100 characters")
+        raise ValidationError(field="name", reason=Reason("1 to 100 characters", "1 到 100 个字符"))
     parsed = _parse_scopes(scopes)
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or not 1 <= rate_limit <= 100_000:
-        raise ValidationError(field="rate_limit", reason="1 to 100000 requests per second")
+        raise ValidationError(
+            field="rate_limit", reason=Reason("1 to 100000 requests per second", "每秒 1 到 100000 次请求")
+        )
     merchant_id = await binding_merchant(merchant_id, store_id)
     if merchant_id is None and Scope.ADMIN not in parsed:
-        raise ValidationError(field="merchant", reason="a key without a merchant or store must have the admin scope")
+        raise ValidationError(
+            field="merchant",
+            reason=Reason(
+                "a key without a merchant or store must have the admin scope",
+                "未绑定商户或门店的密钥必须具有 admin 权限范围",
+            ),
+        )
     prefix = secrets.token_hex(4)
     while await fetch_one("SELECT id FROM api_key WHERE prefix = {}", prefix):
         prefix = secrets.token_hex(4)  # pragma: no cover - one chance in 4 billion per key
@@ -181,6 +191,6 @@ async def revoke_api_key(prefix: str, merchant_id: uuid.UUID | None = None, acto
         *([merchant_id] if merchant_id else []),
     )
     if not rows:
-        raise ValidationError(field="prefix", reason=f"no active key {prefix!r}")
+        raise ValidationError(field="prefix", reason=Reason(f"no active key {prefix!r}", f"没有有效的密钥 {prefix!r}"))
     await audit.record(actor, "api_key.revoke", "api_key", rows[0]["id"], details={"name": rows[0]["name"]})
     _verified.clear()

@@ -23,6 +23,7 @@ from membership.errors import (
     MemberNotFound,
     ProgramNotFound,
     RateLimited,
+    Reason,
     Unauthorized,
     ValidationError,
 )
@@ -69,10 +70,10 @@ def _refuse_unknown_query(connection: ASGIConnection, handler: BaseRouteHandler)
     query = connection.query_params
     unknown = sorted(set(query) - set(handler.parsed_fn_signature.parameters))
     if unknown:
-        raise ValidationError(field=unknown[0][:50], reason="unknown query parameter")
+        raise ValidationError(field=unknown[0][:50], reason=Reason("unknown query parameter", "未知的查询参数"))
     repeated = sorted(name for name in query if len(query.getall(name)) > 1)
     if repeated:
-        raise ValidationError(field=repeated[0], reason="given more than once")
+        raise ValidationError(field=repeated[0], reason=Reason("given more than once", "重复给出"))
 
 
 async def api_key_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -117,7 +118,10 @@ async def program_for(key: ApiKeyInfo, program_id: uuid.UUID | None = None) -> P
         return programs[0]
     if not programs:
         raise ProgramNotFound(program_id="-")
-    raise ValidationError(field="program_id", reason="required: several programs are visible to this key")
+    raise ValidationError(
+        field="program_id",
+        reason=Reason("required: several programs are visible to this key", "必填：该密钥可访问多个会员方案"),
+    )
 
 
 async def member_for(key: ApiKeyInfo, member_id: uuid.UUID) -> dict[str, Any]:
@@ -150,5 +154,7 @@ async def required_store(key: ApiKeyInfo, program: ProgramConfig, store_id: uuid
     """Like :func:`store_for`, for writes that must happen at a store (sales)."""
     store = await store_for(key, program, store_id)
     if store is None:
-        raise ValidationError(field="store_id", reason="required for a key not bound to a store")
+        raise ValidationError(
+            field="store_id", reason=Reason("required for a key not bound to a store", "未绑定门店的密钥必须提供")
+        )
     return store

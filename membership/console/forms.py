@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from membership.console import i18n
 from membership.console.auth import current_staff
-from membership.errors import MembershipError, ValidationError
+from membership.errors import MembershipError, Reason, ValidationError
 
 
 def page(request: Request, template: str, active: str, status: int = 200, **context: Any) -> Template:
@@ -61,14 +61,20 @@ def _json(text: str, empty: str) -> Any:
     try:
         return json.loads(text or empty)
     except json.JSONDecodeError as exc:
-        raise ValidationError(field="JSON", reason=f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise ValidationError(
+            field="JSON",
+            reason=Reason(
+                f"{exc.msg} (line {exc.lineno}, column {exc.colno})",
+                f"{exc.msg}（第 {exc.lineno} 行，第 {exc.colno} 列）",
+            ),
+        ) from None
 
 
 def json_list(text: str) -> list[Any]:
     """A JSON list typed in a form; ``ValidationError`` says where it is not JSON."""
     value = _json(text, "[]")
     if not isinstance(value, list):
-        raise ValidationError(field="JSON", reason="a list [...]")
+        raise ValidationError(field="JSON", reason=Reason("a list [...]", "应为列表 [...]"))
     return value
 
 
@@ -76,5 +82,5 @@ def json_object(text: str, shape: str = "{...}") -> dict[str, Any]:
     """A JSON object typed in a form (``shape`` shows what is expected when it is not one)."""
     value = _json(text, "{}")
     if not isinstance(value, dict):
-        raise ValidationError(field="JSON", reason=f"an object {shape}")
+        raise ValidationError(field="JSON", reason=Reason(f"an object {shape}", f"应为对象 {shape}"))
     return value

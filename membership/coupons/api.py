@@ -19,6 +19,7 @@ from membership.api.security import current_key, member_for, program_for
 from membership.coupons import report, service
 from membership.coupons.templates import Code, TemplateTerms
 from membership.errors import CouponCodeNotFound, ProgramNotFound, ValidationError
+from membership.errors import Reason as ErrorReason  # Reason: the API's reason-text type
 from membership.org.service import get_program
 
 TAGS = ["coupons"]
@@ -309,7 +310,7 @@ async def add_template(
     key = current_key(request)
     program = await program_for(key, program_id)
     if data.code is None:
-        raise ValidationError(field="code", reason="required for a new template")
+        raise ValidationError(field="code", reason=ErrorReason("required for a new template", "新建模板时必填"))
     return _template(await service.create_template(program.id, _data(data), key.actor))
 
 
@@ -330,7 +331,13 @@ async def change_template(
     retired template issues again. Coupons already issued keep their dates and use the new terms.
     Audited."""
     if data.code not in (None, code):
-        raise ValidationError(field="code", reason=f"{data.code!r} is not the template {code!r} of the path")
+        raise ValidationError(
+            field="code",
+            reason=ErrorReason(
+                f"{data.code!r} is not the template {code!r} of the path",
+                f"{data.code!r} 与路径中的优惠券模板 {code!r} 不一致",
+            ),
+        )
     key = current_key(request)
     program = await program_for(key, program_id)
     return _template(await service.change_template(program.id, code, _data(data), key.actor))

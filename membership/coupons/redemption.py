@@ -13,7 +13,7 @@ from membership.audit import service as audit
 from membership.coupons.discounts import AppliedCoupon, HeldCoupon, evaluate
 from membership.coupons.service import COUPON_SELECT, date_of, local_today, normalise_code, uuids_of, well_formed
 from membership.db import emit, fetch, fetch_one, placeholders
-from membership.errors import CouponAlreadyRedeemed, CouponNotFound, ValidationError
+from membership.errors import CouponAlreadyRedeemed, CouponNotFound, Reason, ValidationError
 from membership.events import Event
 from membership.ledger.rules import LineInput
 from membership.org.service import ProgramConfig
@@ -64,7 +64,9 @@ def checked_codes(codes: list[str]) -> list[str]:
         if not well_formed(code):
             raise CouponNotFound(code=given)
         if normalised.count(code) > 1:
-            raise ValidationError(field="coupons", reason=f"coupon {code} is given more than once")
+            raise ValidationError(
+                field="coupons", reason=Reason(f"coupon {code} is given more than once", f"优惠券 {code} 重复出现")
+            )
     return normalised
 
 

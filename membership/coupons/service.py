@@ -38,6 +38,7 @@ from membership.errors import (
     CouponTemplateRetired,
     CouponVoid,
     MemberNotFound,
+    Reason,
     ValidationError,
 )
 from membership.events import Event
@@ -163,9 +164,15 @@ async def _checked_template(program: ProgramConfig, data: dict[str, Any]) -> Tem
     for store_id in template.store_ids:
         await check_store(program, store_id)
     if template.tier is not None and template.tier not in {tier.code for tier in tier_config(program.settings).tiers}:
-        raise ValidationError(field="tier", reason=f"the program has no tier {template.tier!r}")
+        raise ValidationError(
+            field="tier",
+            reason=Reason(f"the program has no tier {template.tier!r}", f"会员方案中没有等级 {template.tier!r}"),
+        )
     if template.valid_until is not None and template.valid_until < local_today(program):
-        raise ValidationError(field="valid_until", reason="already past: no coupon of it could be used")
+        raise ValidationError(
+            field="valid_until",
+            reason=Reason("already past: no coupon of it could be used", "已过期：按此模板发出的券都无法使用"),
+        )
     return template
 
 
@@ -187,7 +194,13 @@ async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: st
     program = await get_program(program_id)
     template = await _checked_template(program, data)
     if await fetch_one("SELECT id FROM coupon_template WHERE program_id = {} AND code = {}", program_id, template.code):
-        raise ValidationError(field="code", reason=f"template {template.code!r} already exists; change it instead")
+        raise ValidationError(
+            field="code",
+            reason=Reason(
+                f"template {template.code!r} already exists; change it instead",
+                f"优惠券模板 {template.code!r} 已存在，请改为修改该模板",
+            ),
+        )
     now = _now()
     marks = placeholders(range(17))
     await fetch(
@@ -383,7 +396,7 @@ async def issue(
         raise CouponTemplateRetired(code=template_code)
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
-        raise ValidationError(field="member_ids", reason="at least one member")
+        raise ValidationError(field="member_ids", reason=Reason("at least one member", "至少需要一位会员"))
     for chunk in chunks(wanted):
         marks = placeholders(chunk)
         found = await fetch(
@@ -414,17 +427,25 @@ def occasion_for(
         return "sign_up"
     if trigger == "tier_upgrade":
         if not tier:
-            raise ValidationError(field="tier", reason="the tier reached is required for tier_upgrade")
+            raise ValidationError(
+                field="tier",
+                reason=Reason("the tier reached is required for tier_upgrade", "tier_upgrade 须提供升到的等级"),
+            )
         return f"tier_upgrade:{tier}"
     if trigger == "referral":
         if referred_member_id is None:
-            raise ValidationError(field="referred_member_id", reason="the referred member is required for referral")
+            raise ValidationError(
+                field="referred_member_id",
+                reason=Reason("the referred member is required for referral", "referral 须提供被推荐的会员"),
+            )
         return f"referral:{referred_member_id}"
     if trigger == "birthday":
         if year is None:
-            raise ValidationError(field="year", reason="required for birthday")
+            raise ValidationError(field="year", reason=Reason("required for birthday", "birthday 时必填"))
         return f"birthday:{year}"
-    raise ValidationError(field="trigger", reason=f"one of {', '.join(TRIGGERS[1:])}")
+    raise ValidationError(
+        field="trigger", reason=Reason(f"one of {', '.join(TRIGGERS[1:])}", f"只能是 {', '.join(TRIGGERS[1:])} 之一")
+    )
 
 
 async def has_templates(program_id: uuid.UUID, trigger: str) -> bool:
@@ -471,9 +492,15 @@ async def issue_by_trigger(
     coupons issued."""
     now = now or _now()
     if trigger not in TRIGGERS or trigger == "manual":
-        raise ValidationError(field="trigger", reason=f"one of {', '.join(TRIGGERS[1:])}")
+        raise ValidationError(
+            field="trigger",
+            reason=Reason(f"one of {', '.join(TRIGGERS[1:])}", f"只能是 {', '.join(TRIGGERS[1:])} 之一"),
+        )
     if trigger == "tier_upgrade" and not tier:
-        raise ValidationError(field="tier", reason="the tier reached is required for tier_upgrade")
+        raise ValidationError(
+            field="tier",
+            reason=Reason("the tier reached is required for tier_upgrade", "tier_upgrade 须提供升到的等级"),
+        )
     matches, args = "issue_on = {}", [trigger]
     if trigger == "tier_upgrade":
         matches, args = "issue_on = {} AND (tier IS NULL OR tier = {})", [trigger, tier]
@@ -584,7 +611,9 @@ async def member_coupons(
     where, args = " WHERE c.member_id = {}", [member_id]
     if state is not None:
         if state not in _STATE_FILTERS:
-            raise ValidationError(field="state", reason=f"one of {', '.join(STATES)}")
+            raise ValidationError(
+                field="state", reason=Reason(f"one of {', '.join(STATES)}", f"只能是 {', '.join(STATES)} 之一")
+            )
         where += _STATE_FILTERS[state]
         args += [today] if "{}" in _STATE_FILTERS[state] else []
     total = await fetch_one("SELECT COUNT(*) AS n FROM coupon c" + where, *args)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.ledger.service import MAX_AMOUNT
 
 TRIGGERS = ("manual", "birthday", "tier_upgrade", "sign_up", "referral")
@@ -91,28 +91,33 @@ def parse_template(data: dict[str, Any]) -> TemplateDef:
     return msgspec.structs.replace(t, store_ids=list(dict.fromkeys(t.store_ids)))
 
 
-def _refusal(t: TemplateDef) -> tuple[str, str] | None:
+def _refusal(t: TemplateDef) -> tuple[str, Reason] | None:
     """The first field that does not fit the rest, and why."""
     if t.kind == "amount_off" and t.amount_off < 1:
-        return "amount_off", "at least 1 for an amount_off coupon"
+        return "amount_off", Reason("at least 1 for an amount_off coupon", "amount_off 优惠券须至少为 1")
     if t.kind != "amount_off" and t.amount_off:
-        return "amount_off", "only for an amount_off coupon"
+        return "amount_off", Reason("only for an amount_off coupon", "仅用于 amount_off 优惠券")
     if t.kind == "percent_off" and not 1 <= t.percent_off <= 100:
-        return "percent_off", "1 to 100 for a percent_off coupon"
+        return "percent_off", Reason("1 to 100 for a percent_off coupon", "percent_off 优惠券须为 1 到 100")
     if t.kind != "percent_off" and (t.percent_off or t.max_off is not None):
-        return "percent_off" if t.percent_off else "max_off", "only for a percent_off coupon"
+        return "percent_off" if t.percent_off else "max_off", Reason(
+            "only for a percent_off coupon", "仅用于 percent_off 优惠券"
+        )
     if t.kind == "free_item" and not t.free_sku:
-        return "free_sku", "required for a free_item coupon"
+        return "free_sku", Reason("required for a free_item coupon", "free_item 优惠券必填")
     if t.kind != "free_item" and t.free_sku is not None:
-        return "free_sku", "only for a free_item coupon"
+        return "free_sku", Reason("only for a free_item coupon", "仅用于 free_item 优惠券")
     if t.valid_until is None and t.valid_days is None:
-        return "valid_until", "give valid_until or valid_days (a coupon must end)"
+        return "valid_until", Reason(
+            "give valid_until or valid_days (a coupon must end)",
+            "请给出 valid_until 或 valid_days（优惠券必须有截止日期）",
+        )
     if t.valid_from and t.valid_until and t.valid_from > t.valid_until:
-        return "valid_until", "must not be before valid_from"
+        return "valid_until", Reason("must not be before valid_from", "不能早于 valid_from")
     if t.tier is not None and t.issue_on != "tier_upgrade":
-        return "tier", "only for issue_on tier_upgrade"
+        return "tier", Reason("only for issue_on tier_upgrade", "仅当 issue_on 为 tier_upgrade 时可用")
     if t.birthday_window != "day" and t.issue_on != "birthday":
-        return "birthday_window", "only for issue_on birthday"
+        return "birthday_window", Reason("only for issue_on birthday", "仅当 issue_on 为 birthday 时可用")
     return None
 
 

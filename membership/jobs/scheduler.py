@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.jobs.runner import RunOutcome, run_job
 from membership.plugins import hooks
 
@@ -29,7 +29,10 @@ def latest_slot(schedule: str, time_zone: str, now: dt.datetime) -> dt.datetime:
         # cronsim in reverse yields times strictly before its start: start one minute later
         slot = next(CronSim(schedule, local + dt.timedelta(minutes=1), reverse=True))
     except (CronSimError, StopIteration) as exc:
-        raise ValidationError(field="schedule", reason=f"{schedule!r} is not a cron expression") from exc
+        raise ValidationError(
+            field="schedule",
+            reason=Reason(f"{schedule!r} is not a cron expression", f"{schedule!r} 不是有效的 cron 表达式"),
+        ) from exc
     return slot.astimezone(dt.UTC)
 
 

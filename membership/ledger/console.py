@@ -18,7 +18,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program, workplace
-from membership.errors import MembershipError, ValidationError
+from membership.errors import MembershipError, Reason, ValidationError
 from membership.ledger import points_rules
 from membership.ledger.policy import parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
@@ -153,7 +153,9 @@ def _rule_data(form: RuleForm, currency: str) -> dict[str, Any]:
     try:
         params = json.loads(form.params or "{}")
     except json.JSONDecodeError as exc:
-        raise ValidationError(field="params", reason=f"not JSON: {exc.msg}") from None
+        raise ValidationError(
+            field="params", reason=Reason(f"not JSON: {exc.msg}", f"不是有效的 JSON：{exc.msg}")
+        ) from None
     if not form.priority.strip().lstrip("-").isdigit():
         raise ValidationError(field="priority", reason=i18n.gettext("a whole number"))
     data: dict[str, Any] = {

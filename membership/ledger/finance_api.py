@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.security import current_key, program_for
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.ledger import settlement
 from membership.ledger.top_up_plans import TopUpPlan, parse_top_up_plans, top_up_plans
 from membership.org.service import update_settings
@@ -97,7 +97,10 @@ SETTLEMENT_EXAMPLE = {
 
 def _period(start: dt.date, end: dt.date) -> None:
     if end < start or (end - start).days > 366:
-        raise ValidationError(field="end", reason="on or after start, at most 366 days later")
+        raise ValidationError(
+            field="end",
+            reason=Reason("on or after start, at most 366 days later", "不能早于 start，且最多比 start 晚 366 天"),
+        )
 
 
 @get(

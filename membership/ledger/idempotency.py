@@ -24,7 +24,7 @@ import msgspec
 
 from membership.db import fetch, fetch_one, is_sqlite, new_id
 from membership.db.engine import current_settings
-from membership.errors import IdempotencyConflict, IdempotencyKeyInUse, ValidationError
+from membership.errors import IdempotencyConflict, IdempotencyKeyInUse, Reason, ValidationError
 
 R = TypeVar("R")
 
@@ -48,7 +48,7 @@ async def once(
     if key is None:
         return await run()
     if not 1 <= len(key) <= 255:
-        raise ValidationError(field="idempotency_key", reason="1 to 255 characters")
+        raise ValidationError(field="idempotency_key", reason=Reason("1 to 255 characters", "1 到 255 个字符"))
     fingerprint = request_hash(operation, payload)
     if not is_sqlite():
         lock = await fetch_one(

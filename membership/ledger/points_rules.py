@@ -20,7 +20,7 @@ from membership.audit import service as audit
 from membership.db import fetch, fetch_one, new_id, placeholders, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
-from membership.errors import RuleNotFound, ValidationError
+from membership.errors import Reason, RuleNotFound, ValidationError
 from membership.ledger.rulebook import RULE_CODE, MemberFacts, PointsRule, parse_rule
 from membership.org.service import ProgramConfig, get_program
 from membership.tiers.policy import TierBenefits
@@ -48,9 +48,17 @@ async def create_rule(program_id: uuid.UUID, data: dict[str, Any], actor: str = 
     await get_program(program_id)
     rule = parse_rule(data)
     if not re.fullmatch(RULE_CODE, rule.code):
-        raise ValidationError(field="code", reason="letters, digits, '_', '.' and '-' only")
+        raise ValidationError(
+            field="code", reason=Reason("letters, digits, '_', '.' and '-' only", "只能包含字母、数字、“_”、“.” 和 “-”")
+        )
     if await fetch_one("SELECT id FROM points_rule WHERE program_id = {} AND code = {}", program_id, rule.code):
-        raise ValidationError(field="code", reason=f"rule {rule.code!r} already exists; change it instead")
+        raise ValidationError(
+            field="code",
+            reason=Reason(
+                f"rule {rule.code!r} already exists; change it instead",
+                f"积分规则 {rule.code!r} 已存在，请改为修改该规则",
+            ),
+        )
     now = _now()
     await fetch(
         "INSERT INTO points_rule (id, program_id, code, definition, active, created_at, updated_at)"

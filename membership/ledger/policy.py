@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 
 Days = Annotated[int, msgspec.Meta(ge=1, le=36_500)]
 
@@ -36,7 +36,10 @@ def parse_points_policy(data: dict[str, Any]) -> PointsPolicy:
     except msgspec.ValidationError as exc:
         raise ValidationError(field="points_policy", reason=str(exc)) from exc
     if policy.expiry == "days_after" and policy.expiry_days is None:
-        raise ValidationError(field="points_policy.expiry_days", reason="required when expiry is days_after")
+        raise ValidationError(
+            field="points_policy.expiry_days",
+            reason=Reason("required when expiry is days_after", "expiry 为 days_after 时必填"),
+        )
     return policy
 
 

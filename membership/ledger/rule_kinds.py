@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 
 Points = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
 Positive = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
@@ -58,7 +58,10 @@ class MemberDay(_Params):
 
     def check(self) -> None:
         if not (self.weekdays or self.days_of_month or self.dates):
-            raise ValidationError(field="params", reason="give weekdays, days_of_month or dates")
+            raise ValidationError(
+                field="params",
+                reason=Reason("give weekdays, days_of_month or dates", "请给出 weekdays、days_of_month 或 dates"),
+            )
 
 
 class Birthday(_Params):
@@ -70,7 +73,10 @@ class Birthday(_Params):
 
     def check(self) -> None:
         if self.multiplier_pct is None and self.gift_points is None:
-            raise ValidationError(field="params", reason="give multiplier_pct, gift_points or both")
+            raise ValidationError(
+                field="params",
+                reason=Reason("give multiplier_pct, gift_points or both", "请给出 multiplier_pct、gift_points 或两者"),
+            )
 
 
 class FixedPoints(_Params):
@@ -87,7 +93,12 @@ class Referral(_Params):
 
     def check(self) -> None:
         if not (self.referrer_points or self.referee_points):
-            raise ValidationError(field="params", reason="referrer_points or referee_points must be above 0")
+            raise ValidationError(
+                field="params",
+                reason=Reason(
+                    "referrer_points or referee_points must be above 0", "referrer_points 或 referee_points 须大于 0"
+                ),
+            )
 
 
 class DailySignIn(_Params):
@@ -99,7 +110,10 @@ class DailySignIn(_Params):
 
     def check(self) -> None:
         if not (self.points or self.streak_bonus):
-            raise ValidationError(field="params", reason="points or streak_bonus must be above 0")
+            raise ValidationError(
+                field="params",
+                reason=Reason("points or streak_bonus must be above 0", "points 或 streak_bonus 须大于 0"),
+            )
 
 
 class Cap(_Params):
@@ -110,7 +124,10 @@ class Cap(_Params):
 
     def check(self) -> None:
         if self.per_transaction is None and self.per_day is None:
-            raise ValidationError(field="params", reason="give per_transaction, per_day or both")
+            raise ValidationError(
+                field="params",
+                reason=Reason("give per_transaction, per_day or both", "请给出 per_transaction、per_day 或两者"),
+            )
 
 
 #: The params each rule kind takes.

@@ -42,7 +42,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.ledger.rule_kinds import PARAMS, Points
 from membership.ledger.rules import Award, EarnContext, LineInput
 from membership.members.birthdays import birthday_in_year
@@ -112,11 +112,16 @@ def parse_rule(data: dict[str, Any]) -> PointsRule:
     """
     rule = _convert(data, PointsRule, "")
     if rule.kind not in PARAMS:
-        raise ValidationError(field="kind", reason=f"must be one of {', '.join(PARAMS)}")
+        raise ValidationError(
+            field="kind", reason=Reason(f"must be one of {', '.join(PARAMS)}", f"只能是 {', '.join(PARAMS)} 之一")
+        )
     if rule.stacking not in STACKING:
-        raise ValidationError(field="stacking", reason=f"must be one of {', '.join(STACKING)}")
+        raise ValidationError(
+            field="stacking",
+            reason=Reason(f"must be one of {', '.join(STACKING)}", f"只能是 {', '.join(STACKING)} 之一"),
+        )
     if rule.starts_on and rule.ends_on and rule.starts_on > rule.ends_on:
-        raise ValidationError(field="ends_on", reason="must not be before starts_on")
+        raise ValidationError(field="ends_on", reason=Reason("must not be before starts_on", "不能早于 starts_on"))
     params = _convert(rule.params, PARAMS[rule.kind], "params")
     params.check()
     return msgspec.structs.replace(rule, params=msgspec.structs.asdict(params))

@@ -18,7 +18,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
-from membership.errors import InsufficientPoints, InsufficientStoredValue, RedemptionNotAllowed, ValidationError
+from membership.errors import InsufficientPoints, InsufficientStoredValue, Reason, RedemptionNotAllowed, ValidationError
 from membership.events import Event
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
@@ -77,11 +77,13 @@ def require_amount(field: str, value: Any, minimum: int = 1) -> int:
     """An integer amount from ``minimum`` to :data:`MAX_AMOUNT` (booleans and floats refused:
     money is never a float)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field=field, reason="must be a whole number (minor units)")
+        raise ValidationError(
+            field=field, reason=Reason("must be a whole number (minor units)", "须为整数（以最小货币单位计）")
+        )
     if value < minimum:
-        raise ValidationError(field=field, reason=f"must be at least {minimum}")
+        raise ValidationError(field=field, reason=Reason(f"must be at least {minimum}", f"至少为 {minimum}"))
     if value > MAX_AMOUNT:
-        raise ValidationError(field=field, reason=f"must be at most {MAX_AMOUNT}")
+        raise ValidationError(field=field, reason=Reason(f"must be at most {MAX_AMOUNT}", f"至多为 {MAX_AMOUNT}"))
     return value
 
 
@@ -468,9 +470,9 @@ async def adjust_points(
 ) -> PointsResult:
     """Add (positive) or remove (negative) points by hand (手工调整); reason required, audited."""
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-        raise ValidationError(field="points", reason="a non-zero whole number")
+        raise ValidationError(field="points", reason=Reason("a non-zero whole number", "应为非零整数"))
     if not reason or not reason.strip():
-        raise ValidationError(field="reason", reason="required for a manual adjustment")
+        raise ValidationError(field="reason", reason=Reason("required for a manual adjustment", "手动调整积分时必填"))
     accounts = await member_accounts(member_id)
     program = accounts.program
 
@@ -770,7 +772,9 @@ async def balances(member_id: uuid.UUID) -> Balances:
 async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
     """A member's ledger entries, newest first, each with its rule and reason; and the total."""
     if page < 1 or not 1 <= page_size <= 500:
-        raise ValidationError(field="page", reason="page ≥ 1 and 1 ≤ page_size ≤ 500")
+        raise ValidationError(
+            field="page", reason=Reason("page ≥ 1 and 1 ≤ page_size ≤ 500", "须 page ≥ 1 且 1 ≤ page_size ≤ 500")
+        )
     await active_member(member_id)
     total = await fetch_one(
         "SELECT COUNT(*) AS n FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id WHERE a.member_id = {}",

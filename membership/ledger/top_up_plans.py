@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.org.service import ProgramConfig
 
 Money = Annotated[int, msgspec.Meta(ge=1, le=10**12)]
@@ -39,10 +39,15 @@ def parse_top_up_plans(plans: list[dict[str, Any]]) -> list[TopUpPlan]:
     except msgspec.ValidationError as exc:
         raise ValidationError(field="plans", reason=str(exc)) from exc
     if len({plan.code for plan in parsed}) != len(parsed):
-        raise ValidationError(field="plans", reason="each plan code once")
+        raise ValidationError(field="plans", reason=Reason("each plan code once", "每个储值方案编码只能出现一次"))
     for plan in parsed:
         if plan.starts_on and plan.ends_on and plan.starts_on > plan.ends_on:
-            raise ValidationError(field="plans", reason=f"plan {plan.code!r} ends before it starts")
+            raise ValidationError(
+                field="plans",
+                reason=Reason(
+                    f"plan {plan.code!r} ends before it starts", f"储值方案 {plan.code!r} 的结束日期早于开始日期"
+                ),
+            )
     return parsed
 
 
@@ -54,9 +59,14 @@ def plan_bonus(program: ProgramConfig, code: str, amount: int, today: dt.date | 
         if plan.code != code:
             continue
         if amount != plan.pay:
-            reason = f"plan {code!r} takes exactly {plan.pay} minor units ({program.money(plan.pay)})"
+            reason = Reason(
+                f"plan {code!r} takes exactly {plan.pay} minor units ({program.money(plan.pay)})",
+                f"储值方案 {code!r} 须正好充值 {plan.pay}（最小货币单位，即 {program.money(plan.pay)}）",
+            )
             raise ValidationError(field="amount", reason=reason)
         if (plan.starts_on and today < plan.starts_on) or (plan.ends_on and today > plan.ends_on):
-            raise ValidationError(field="plan", reason=f"plan {code!r} does not run today")
+            raise ValidationError(
+                field="plan", reason=Reason(f"plan {code!r} does not run today", f"储值方案 {code!r} 今天不可用")
+            )
         return plan.bonus
-    raise ValidationError(field="plan", reason=f"no top-up plan {code!r}")
+    raise ValidationError(field="plan", reason=Reason(f"no top-up plan {code!r}", f"没有储值方案 {code!r}"))

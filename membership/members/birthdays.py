@@ -13,7 +13,7 @@ from calendar import isleap
 
 from lunar_python import Lunar, LunarMonth, LunarYear, Solar
 
-from membership.errors import InvalidBirthday
+from membership.errors import InvalidBirthday, Reason
 
 CALENDARS = ("solar", "lunar")
 
@@ -21,13 +21,20 @@ CALENDARS = ("solar", "lunar")
 def solar_from_lunar(year: int, month: int, day: int, leap: bool = False) -> dt.date:
     """The solar date of lunar ``year``-``month``-``day`` (``leap`` for 闰月)."""
     if not 1900 <= year <= 2100 or not 1 <= month <= 12 or not 1 <= day <= 30:
-        raise InvalidBirthday(reason=f"lunar {year}-{month}-{day} is out of range")
+        raise InvalidBirthday(
+            reason=Reason(f"lunar {year}-{month}-{day} is out of range", f"农历 {year}-{month}-{day} 超出范围")
+        )
     if leap and LunarYear.fromYear(year).getLeapMonth() != month:
-        raise InvalidBirthday(reason=f"lunar year {year} has no leap month {month}")
+        raise InvalidBirthday(
+            reason=Reason(f"lunar year {year} has no leap month {month}", f"农历 {year} 年没有闰 {month} 月")
+        )
     lunar_month = LunarMonth.fromYm(year, -month if leap else month)
     if day > lunar_month.getDayCount():
         raise InvalidBirthday(
-            reason=f"lunar {year}-{'闰' if leap else ''}{month} has only {lunar_month.getDayCount()} days"
+            reason=Reason(
+                f"lunar {year}-{'闰' if leap else ''}{month} has only {lunar_month.getDayCount()} days",
+                f"农历 {year} 年{'闰' if leap else ''}{month} 月只有 {lunar_month.getDayCount()} 天",
+            )
         )
     result = Lunar.fromYmd(year, -month if leap else month, day).getSolar()
     return dt.date(result.getYear(), result.getMonth(), result.getDay())
@@ -61,9 +68,14 @@ def birthday_in_year(birthday: dt.date, calendar: str, year: int) -> dt.date:
             return dt.date(year, 2, 28)
         return birthday.replace(year=year)
     if calendar != "lunar":
-        raise InvalidBirthday(reason=f"calendar must be one of {CALENDARS}")
+        raise InvalidBirthday(reason=Reason(f"calendar must be one of {CALENDARS}", f"历法只能是 {CALENDARS} 之一"))
     if not 1901 <= year <= 2100:
-        raise InvalidBirthday(reason=f"lunar birthdays are supported from 1901 to 2100, not {year}")
+        raise InvalidBirthday(
+            reason=Reason(
+                f"lunar birthdays are supported from 1901 to 2100, not {year}",
+                f"农历生日仅支持 1901 到 2100 年，不支持 {year} 年",
+            )
+        )
     month, day, leap = lunar_of(birthday)
     previous = _celebrated(year - 1, month, day, leap)
     return previous if previous.year == year else _celebrated(year, month, day, leap)
@@ -79,8 +91,8 @@ def _celebrated(lunar_year: int, month: int, day: int, leap: bool) -> dt.date:
 def check_birthday(birthday: dt.date, calendar: str, today: dt.date) -> None:
     """Refuse a birthday in the future, before 1900, or in an unknown calendar."""
     if calendar not in CALENDARS:
-        raise InvalidBirthday(reason=f"calendar must be one of {CALENDARS}")
+        raise InvalidBirthday(reason=Reason(f"calendar must be one of {CALENDARS}", f"历法只能是 {CALENDARS} 之一"))
     if birthday > today:
-        raise InvalidBirthday(reason="birthday is in the future")
+        raise InvalidBirthday(reason=Reason("birthday is in the future", "不能是将来的日期"))
     if birthday.year < 1900:
-        raise InvalidBirthday(reason="birthday is before 1900")
+        raise InvalidBirthday(reason=Reason("birthday is before 1900", "不能早于 1900 年"))

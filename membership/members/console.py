@@ -18,7 +18,7 @@ from membership.console.auth import current_staff
 from membership.console.workplace import member_of_merchant, staff_program, workplace
 from membership.coupons.service import recent_coupons
 from membership.db import use_case
-from membership.errors import CredentialNotFound, MembershipError, ValidationError
+from membership.errors import CredentialNotFound, MembershipError, Reason, ValidationError
 from membership.ledger import service as ledger
 from membership.members import service as members
 from membership.org.service import ProgramConfig, get_program
@@ -242,7 +242,9 @@ async def adjust_points(
         try:
             points = int(data.points.strip())
         except ValueError:
-            raise ValidationError(field="points", reason="a whole number such as 100 or -50") from None
+            raise ValidationError(
+                field="points", reason=Reason("a whole number such as 100 or -50", "应为整数，如 100 或 -50")
+            ) from None
         await ledger.adjust_points(
             member_id,
             points,

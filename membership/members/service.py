@@ -19,6 +19,7 @@ from membership.errors import (
     MemberErased,
     MemberNotFound,
     MembershipError,
+    Reason,
     ValidationError,
 )
 from membership.events import Event
@@ -119,25 +120,29 @@ def _validate(profile: dict[str, Any], today: dt.date) -> None:
     if "name" in profile:
         name = profile["name"]
         if not isinstance(name, str) or not name or len(name) > 100:
-            raise ValidationError(field="name", reason="1 to 100 characters")
+            raise ValidationError(field="name", reason=Reason("1 to 100 characters", "1 到 100 个字符"))
     if "gender" in profile and profile["gender"] not in GENDERS:
-        raise ValidationError(field="gender", reason=f"one of {GENDERS}")
+        raise ValidationError(field="gender", reason=Reason(f"one of {GENDERS}", f"只能是 {GENDERS} 之一"))
     if profile.get("birthday") is not None:
         check_birthday(profile["birthday"], profile.get("birthday_calendar", "solar"), today)
     if "tags" in profile and not all(isinstance(t, str) and t for t in profile["tags"]):
-        raise ValidationError(field="tags", reason="a list of non-empty texts")
+        raise ValidationError(field="tags", reason=Reason("a list of non-empty texts", "应为非空文本的列表"))
     if "consents" in profile and not all(isinstance(v, bool) for v in profile["consents"].values()):
-        raise ValidationError(field="consents", reason="each consent is true or false")
+        raise ValidationError(
+            field="consents", reason=Reason("each consent is true or false", "每项授权应为 true 或 false")
+        )
     for field in ("id_number", "address"):
         if profile.get(field) is not None and not (0 < len(profile[field]) <= 200):
-            raise ValidationError(field=field, reason="1 to 200 characters")
+            raise ValidationError(field=field, reason=Reason("1 to 200 characters", "1 到 200 个字符"))
 
 
 def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
     """Normalise through the hooks, validate, and split personal data into ciphertext + hash."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
-        raise ValidationError(field=", ".join(sorted(unknown)), reason="unknown profile field")
+        raise ValidationError(
+            field=", ".join(sorted(unknown)), reason=Reason("unknown profile field", "未知的会员资料项")
+        )
     profile = hooks().normalize_profile(dict(profile))
     if profile.get("phone") is not None:
         profile["phone"] = pd.normalize_phone(profile["phone"])
@@ -201,7 +206,7 @@ async def enrol(
     if store_id is not None:
         await check_store(program, store_id)
     if "name" not in profile:
-        raise ValidationError(field="name", reason="required")
+        raise ValidationError(field="name", reason=Reason("required", "必填"))
     referrer_id = await _referrer(program_id, referrer) if referrer else None
     columns = _prepare(profile)
     await _refuse_duplicate(program_id, columns, exclude=None)
@@ -254,7 +259,10 @@ async def _referrer(program_id: uuid.UUID, member_no: str) -> uuid.UUID:
         member_no.strip(),
     )
     if row is None:
-        raise ValidationError(field="referrer", reason=f"no member has the number {member_no!r}")
+        raise ValidationError(
+            field="referrer",
+            reason=Reason(f"no member has the number {member_no!r}", f"没有会员号为 {member_no!r} 的会员"),
+        )
     return row["id"]
 
 
@@ -302,13 +310,23 @@ async def issue_credential(
     try:
         kind = CredentialKind(kind)
     except ValueError as exc:
-        raise ValidationError(field="kind", reason=f"one of {[k.value for k in CredentialKind]}") from exc
+        raise ValidationError(
+            field="kind",
+            reason=Reason(
+                f"one of {[k.value for k in CredentialKind]}", f"只能是 {[k.value for k in CredentialKind]} 之一"
+            ),
+        ) from exc
     if kind is CredentialKind.PHONE:
-        raise ValidationError(field="kind", reason="members are identified by the phone in their profile")
+        raise ValidationError(
+            field="kind",
+            reason=Reason(
+                "members are identified by the phone in their profile", "会员已通过资料中的手机号识别，无需绑定手机号"
+            ),
+        )
     if value is None and kind is CredentialKind.QR_TOKEN:
         value = secrets.token_urlsafe(18)
     if not value or not value.strip():
-        raise ValidationError(field="value", reason="required")
+        raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
     vault = pd.vault()
     value_hash = vault.lookup_hash(f"credential:{kind}", canonical)
@@ -380,7 +398,7 @@ async def replace_credential(
     """Replace a lost or worn card with a new one (补卡/换卡); balances stay with the member."""
     row = await credential_row(credential_id)
     if row["state"] == CredentialState.REPLACED:
-        raise ValidationError(field="credential", reason="already replaced")
+        raise ValidationError(field="credential", reason=Reason("already replaced", "已补换过新卡"))
     await _set_state(row, CredentialState.REPLACED, actor, reason)
     new = await issue_credential(
         row["member_id"], row["kind"], new_value, row["store_id"], actor, replaces_id=row["id"]
@@ -401,9 +419,14 @@ async def list_credentials(member_id: uuid.UUID) -> list[dict[str, Any]]:
 async def identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
     """The member a card, QR token, barcode, phone or openid belongs to (刷卡识别)."""
     if kind not in {k.value for k in CredentialKind}:
-        raise ValidationError(field="kind", reason=f"one of {[k.value for k in CredentialKind]}")
+        raise ValidationError(
+            field="kind",
+            reason=Reason(
+                f"one of {[k.value for k in CredentialKind]}", f"只能是 {[k.value for k in CredentialKind]} 之一"
+            ),
+        )
     if not value or not value.strip():
-        raise ValidationError(field="value", reason="required")
+        raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
     member_id = await hooks().identify(program_id, kind, canonical)
     if member_id is None:
@@ -422,7 +445,9 @@ async def search_members(
     """Members matching a name fragment, member number, phone or card value (and, when given, a
     tier and the store they enrolled at); one page, newest first, and the total count."""
     if page < 1 or not 1 <= page_size <= 200:
-        raise ValidationError(field="page", reason="page ≥ 1 and 1 ≤ page_size ≤ 200")
+        raise ValidationError(
+            field="page", reason=Reason("page ≥ 1 and 1 ≤ page_size ≤ 200", "须 page ≥ 1 且 1 ≤ page_size ≤ 200")
+        )
     where, args = "program_id = {} AND status = 'active'", [program_id]
     if tier is not None:
         where += " AND tier = {}"

@@ -16,7 +16,7 @@ from membership.audit import service as audit
 from membership.db import fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
 from membership.db.sql import json_column
-from membership.errors import MerchantNotFound, ProgramNotFound, StoreNotFound, ValidationError
+from membership.errors import MerchantNotFound, ProgramNotFound, Reason, StoreNotFound, ValidationError
 from membership.ledger.accounts import SYSTEM_KINDS
 
 PROGRAM_CACHE_SECONDS = 5.0
@@ -77,7 +77,7 @@ def _now() -> dt.datetime:
 async def create_merchant(name: str) -> uuid.UUID:
     """Create a merchant (商户)."""
     if not name.strip():
-        raise ValidationError(field="name", reason="must not be empty")
+        raise ValidationError(field="name", reason=Reason("must not be empty", "不能为空"))
     merchant_id = new_id()
     await fetch("INSERT INTO merchant (id, name, created_at) VALUES ({}, {}, {})", merchant_id, name.strip(), _now())
     return merchant_id
@@ -89,9 +89,11 @@ async def create_store(merchant_id: uuid.UUID, code: str, name: str, city: str =
     if not await fetch_one("SELECT id FROM merchant WHERE id = {}", merchant_id):
         raise MerchantNotFound(merchant_id=merchant_id)
     if not code.strip() or not name.strip():
-        raise ValidationError(field="code/name", reason="must not be empty")
+        raise ValidationError(field="code/name", reason=Reason("must not be empty", "不能为空"))
     if await fetch_one("SELECT id FROM store WHERE merchant_id = {} AND code = {}", merchant_id, code):
-        raise ValidationError(field="code", reason=f"store code {code!r} already exists")
+        raise ValidationError(
+            field="code", reason=Reason(f"store code {code!r} already exists", f"门店编码 {code!r} 已存在")
+        )
     store_id = new_id()
     await fetch(
         "INSERT INTO store (id, merchant_id, code, name, city, address, active, created_at)"
@@ -116,11 +118,15 @@ def _check_zone_and_currency(time_zone: str, currency: str) -> str:
         if len(currency) != 3:
             raise UnknownCurrencyError(currency)
     except UnknownCurrencyError as exc:
-        raise ValidationError(field="currency", reason=f"unknown currency {currency!r}") from exc
+        raise ValidationError(
+            field="currency", reason=Reason(f"unknown currency {currency!r}", f"未知币种 {currency!r}")
+        ) from exc
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(field="time_zone", reason=f"unknown zone {time_zone!r}") from exc
+        raise ValidationError(
+            field="time_zone", reason=Reason(f"unknown zone {time_zone!r}", f"未知时区 {time_zone!r}")
+        ) from exc
     return currency
 
 
@@ -140,9 +146,9 @@ async def create_program(
         raise MerchantNotFound(merchant_id=merchant_id)
     currency = _check_zone_and_currency(time_zone, currency)
     if points_expiry_days is not None and points_expiry_days < 1:
-        raise ValidationError(field="points_expiry_days", reason="must be at least 1 day")
+        raise ValidationError(field="points_expiry_days", reason=Reason("must be at least 1 day", "至少为 1 天"))
     if point_value_minor < 1:
-        raise ValidationError(field="point_value_minor", reason="must be at least 1")
+        raise ValidationError(field="point_value_minor", reason=Reason("must be at least 1", "至少为 1"))
     program = ProgramConfig(
         id=new_id(),
         merchant_id=merchant_id,
@@ -196,11 +202,20 @@ async def update_program(
     before = await get_program(program_id)
     currency = _check_zone_and_currency(time_zone, currency)
     if points_expiry_days is not None and not 1 <= points_expiry_days <= 36_500:
-        raise ValidationError(field="points_expiry_days", reason="1 to 36500 days, or empty for never")
+        raise ValidationError(
+            field="points_expiry_days",
+            reason=Reason("1 to 36500 days, or empty for never", "应为 1 到 36500 天，留空表示永不过期"),
+        )
     if currency != before.currency and await fetch_one(
         "SELECT id FROM ledger_posting WHERE program_id = {} LIMIT 1", program_id
     ):
-        raise ValidationError(field="currency", reason="the program already has transactions in " + before.currency)
+        raise ValidationError(
+            field="currency",
+            reason=Reason(
+                "the program already has transactions in " + before.currency,
+                f"会员方案已有 {before.currency} 交易，不能更改币种",
+            ),
+        )
     await fetch(
         "UPDATE program SET time_zone = {}, currency = {}, points_expiry_days = {} WHERE id = {}",
         time_zone,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,15 +94,23 @@ class ReaderDriver:
     def __init__(self, **options: str) -> None:
         unknown = sorted(set(options) - set(self.options))
         if unknown:
-            known = ", ".join(sorted(self.options)) or "none"
-            raise ValidationError(field="option", reason=f"{self.name} does not take {unknown[0]!r} (options: {known})")
+            known = ", ".join(sorted(self.options))
+            raise ValidationError(
+                field="option",
+                reason=Reason(
+                    f"{self.name} does not take {unknown[0]!r} (options: {known or 'none'})",
+                    f"{self.name} 不支持选项 {unknown[0]!r}（可用选项：{known or '无'}）",
+                ),
+            )
         self._options = options
 
     def option(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str:
         """The option ``key`` as given, else ``default``; refused unless one of ``choices``."""
         value = self._options.get(key, default)
         if choices is not None and value not in choices:
-            raise ValidationError(field=key, reason=f"one of {', '.join(choices)}")
+            raise ValidationError(
+                field=key, reason=Reason(f"one of {', '.join(choices)}", f"只能是 {', '.join(choices)} 之一")
+            )
         return value
 
     def float_option(self, key: str, default: float, minimum: float = 0.0) -> float:
@@ -113,9 +121,9 @@ class ReaderDriver:
         try:
             value = float(raw)
         except ValueError:
-            raise ValidationError(field=key, reason="a number") from None
+            raise ValidationError(field=key, reason=Reason("a number", "应为数字")) from None
         if value < minimum:
-            raise ValidationError(field=key, reason=f"at least {minimum}")
+            raise ValidationError(field=key, reason=Reason(f"at least {minimum}", f"至少为 {minimum}"))
         return value
 
     def feed(self, data: bytes, now: float) -> list[ReaderEvent]:

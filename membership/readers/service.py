@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from membership.db import execute, fetch, new_id, placeholders, use_case
-from membership.errors import CredentialNotFound, MembershipError, ValidationError
+from membership.errors import CredentialNotFound, MembershipError, Reason, ValidationError
 from membership.members.credentials import hint
 from membership.members.service import identify
 from membership.plugins import hooks
@@ -53,7 +53,10 @@ def driver_class(name: str) -> type[ReaderDriver]:
     drivers = hooks().reader_drivers()
     if name not in drivers:
         known = ", ".join(sorted(drivers)) or "none (install membership-readers-serial)"
-        raise ValidationError(field="driver", reason=f"unknown driver {name!r} (known: {known})")
+        raise ValidationError(
+            field="driver",
+            reason=Reason(f"unknown driver {name!r} (known: {known})", f"未知的读卡器驱动 {name!r}（可用：{known}）"),
+        )
     return drivers[name]
 
 

@@ -15,7 +15,7 @@ from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
 from membership.api.schemas import BALANCES_EXAMPLE, Amount, AwardOut, BalancesOut
 from membership.api.security import current_key, member_for, program_for, required_store
-from membership.errors import MemberNotFound, SaleNotFound, ValidationError
+from membership.errors import MemberNotFound, Reason, SaleNotFound, ValidationError
 from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
 from membership.ledger.service import MAX_AMOUNT
@@ -185,7 +185,9 @@ TRANSACTION_ANSWER = {
 async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, uuid.UUID]:
     """The program and member a transaction is for, checked against the key's merchant."""
     if (data.member_id is None) == (data.credential is None):
-        raise ValidationError(field="member_id/credential", reason="give exactly one of them")
+        raise ValidationError(
+            field="member_id/credential", reason=Reason("give exactly one of them", "须且只能给出其中一项")
+        )
     if data.member_id is not None:
         row = await member_for(key, data.member_id)
         program = await get_program(row["program_id"])

@@ -26,7 +26,7 @@ from membership.console import i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import Workplace, member_of_merchant, workplace
 from membership.coupons import service as coupons
-from membership.errors import MemberNotFound, MembershipError, ValidationError
+from membership.errors import MemberNotFound, MembershipError, Reason, ValidationError
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.ledger.top_up_plans import top_up_plans
@@ -50,11 +50,19 @@ def parse_amount(text: str, currency: str = "CNY", field: str = "amount", minimu
     currency_digits = get_currency_precision(currency)
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
     if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):  # digits only: no "1e5", "NaN" or "-3"
-        raise ValidationError(field=field, reason="a number such as 12.50")
+        raise ValidationError(field=field, reason=Reason("a number such as 12.50", "应为数字，如 12.50"))
     minor = Decimal(cleaned).scaleb(currency_digits)
     if minor != minor.to_integral_value() or minor < minimum:
-        least = "0 or more" if minimum <= 0 else "a positive amount"
-        raise ValidationError(field=field, reason=f"{least} with at most {currency_digits} decimals")
+        if minimum <= 0:
+            reason = Reason(
+                f"0 or more with at most {currency_digits} decimals", f"应为 ≥ 0 的金额，最多 {currency_digits} 位小数"
+            )
+        else:
+            reason = Reason(
+                f"a positive amount with at most {currency_digits} decimals",
+                f"应为正数金额，最多 {currency_digits} 位小数",
+            )
+        raise ValidationError(field=field, reason=reason)
     return int(minor)
 
 
@@ -247,9 +255,9 @@ def _whole(text: str, field: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise ValidationError(field=field, reason="a whole number") from None
+        raise ValidationError(field=field, reason=Reason("a whole number", "应为整数")) from None
     if value <= 0:
-        raise ValidationError(field=field, reason="more than 0")
+        raise ValidationError(field=field, reason=Reason("more than 0", "应大于 0"))
     return value
 
 

@@ -14,6 +14,7 @@ from membership.db import emit, fetch, fetch_one, new_id, use_case
 from membership.errors import (
     DuplicateReceipt,
     MemberNotFound,
+    Reason,
     RefundExceedsSale,
     SaleFullyRefunded,
     SaleNotFound,
@@ -126,12 +127,12 @@ def _now() -> dt.datetime:
 
 def _check_lines(lines: list[LineInput]) -> None:
     if not lines:
-        raise ValidationError(field="lines", reason="at least one line")
+        raise ValidationError(field="lines", reason=Reason("at least one line", "至少需要一行商品"))
     if len(lines) > 500:
-        raise ValidationError(field="lines", reason="at most 500 lines")
+        raise ValidationError(field="lines", reason=Reason("at most 500 lines", "最多 500 行商品"))
     for i, line in enumerate(lines, 1):
         if not line.sku or len(line.sku) > 64:
-            raise ValidationError(field=f"lines[{i}].sku", reason="1 to 64 characters")
+            raise ValidationError(field=f"lines[{i}].sku", reason=Reason("1 to 64 characters", "1 到 64 个字符"))
         require_amount(f"lines[{i}].quantity", line.quantity, minimum=1)
         require_amount(f"lines[{i}].unit_price", line.unit_price, minimum=0)
     require_amount("lines", sum(line.amount for line in lines), minimum=0)  # the sale's total
@@ -144,9 +145,15 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
     resolved: list[PaymentInput] = []
     for i, pay in enumerate(payments, 1):
         if pay.method not in PAYMENT_METHODS:
-            raise ValidationError(field=f"payments[{i}].method", reason=f"one of {PAYMENT_METHODS}")
+            raise ValidationError(
+                field=f"payments[{i}].method",
+                reason=Reason(f"one of {PAYMENT_METHODS}", f"只能是 {PAYMENT_METHODS} 之一"),
+            )
         if pay.points and (pay.amount or pay.method != "points"):
-            raise ValidationError(field=f"payments[{i}].points", reason="only for method points, instead of amount")
+            raise ValidationError(
+                field=f"payments[{i}].points",
+                reason=Reason("only for method points, instead of amount", "仅用于 points 支付方式，用以代替 amount"),
+            )
         if pay.method == "points":
             if pay.points:
                 require_amount(f"payments[{i}].points", pay.points)
@@ -155,7 +162,10 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
                 require_amount(f"payments[{i}].amount", pay.amount)
                 if pay.amount % program.point_value_minor:
                     raise ValidationError(
-                        field=f"payments[{i}].amount", reason=f"a multiple of {program.point_value_minor}"
+                        field=f"payments[{i}].amount",
+                        reason=Reason(
+                            f"a multiple of {program.point_value_minor}", f"须为 {program.point_value_minor} 的整数倍"
+                        ),
                     )
                 pay = PaymentInput("points", pay.amount, pay.amount // program.point_value_minor)
         else:
@@ -173,9 +183,12 @@ def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount
     paid = sum(pay.amount for pay in resolved)
     if paid != total:
         if discount:
-            reason = f"add up to {paid}; the lines total {subtotal}, less {discount} coupon discount, is {total}"
+            reason = Reason(
+                f"add up to {paid}; the lines total {subtotal}, less {discount} coupon discount, is {total}",
+                f"合计 {paid}；商品合计 {subtotal} 减去优惠券折扣 {discount}，应为 {total}",
+            )
         else:
-            reason = f"add up to {paid}, the lines to {total}"
+            reason = Reason(f"add up to {paid}, the lines to {total}", f"合计 {paid}，与商品合计 {total} 不符")
         raise ValidationError(field="payments", reason=reason)
     return _Priced(
         subtotal=subtotal,
@@ -226,7 +239,9 @@ def _valid(awards: list[Award]) -> list[Award]:
     """``awards`` (from the hooks), each checked to be a whole number ≥ 0 of points."""
     for award in awards:
         if isinstance(award.points, bool) or not isinstance(award.points, int) or award.points < 0:
-            raise ValidationError(field=f"award {award.rule!r}", reason="points must be a whole number ≥ 0")
+            raise ValidationError(
+                field=f"award {award.rule!r}", reason=Reason("points must be a whole number ≥ 0", "积分须为 ≥ 0 的整数")
+            )
     return awards
 
 
@@ -241,9 +256,9 @@ def _occurred(occurred_at: dt.datetime | None, ahead: bool = False) -> dt.dateti
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
-        raise ValidationError(field="occurred_at", reason="needs a time zone offset")
+        raise ValidationError(field="occurred_at", reason=Reason("needs a time zone offset", "须带时区偏移"))
     if occurred_at > now + FUTURE_TOLERANCE and not ahead:
-        raise ValidationError(field="occurred_at", reason="is in the future")
+        raise ValidationError(field="occurred_at", reason=Reason("is in the future", "不能是将来的时间"))
     return occurred_at.astimezone(dt.UTC)
 
 
@@ -318,7 +333,7 @@ async def record_purchase(
     when = _occurred(occurred_at)
     codes = redemption.checked_codes(coupons) if coupons else []
     if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
-        raise ValidationError(field="receipt_no", reason="1 to 64 characters")
+        raise ValidationError(field="receipt_no", reason=Reason("1 to 64 characters", "1 到 64 个字符"))
 
     async def run() -> PurchaseResult:
         if receipt_no is not None:
@@ -513,7 +528,9 @@ async def refund(
         gross, changed = 0, []
         for line_no, quantity in sorted(wanted.items()):
             if line_no not in by_no:
-                raise ValidationError(field="lines", reason=f"the sale has no line {line_no}")
+                raise ValidationError(
+                    field="lines", reason=Reason(f"the sale has no line {line_no}", f"该交易没有第 {line_no} 行")
+                )
             row = by_no[line_no]
             remaining = row["quantity"] - row["refunded_quantity"]
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > remaining:
@@ -524,7 +541,7 @@ async def refund(
         if not changed and lines is None:
             raise SaleFullyRefunded(sale_id=sale_id)
         if not changed:
-            raise ValidationError(field="lines", reason="nothing to refund")
+            raise ValidationError(field="lines", reason=Reason("nothing to refund", "没有可退的商品"))
         sold_qty = sum(r["quantity"] for r in sold)
         before_qty = sum(r["refunded_quantity"] for r in sold)
         after_qty = before_qty + sum(q for _, q in changed)

@@ -23,7 +23,7 @@ from cachetools import TTLCache
 from membership.audit import service as audit
 from membership.db import execute, fetch, fetch_one, new_id, use_case
 from membership.db.engine import database_cache
-from membership.errors import AccountLocked, LoginFailed, ValidationError
+from membership.errors import AccountLocked, LoginFailed, Reason, ValidationError
 from membership.org.service import binding_merchant
 from membership.staff.roles import Permission, Role, allows
 
@@ -91,7 +91,10 @@ def _token_hash(token: str) -> str:
 def check_password(password: str) -> None:
     """Refuse a password staff should not use: shorter than 8 characters or all one character."""
     if len(password) < 8 or len(set(password)) < 3:
-        raise ValidationError(field="password", reason="at least 8 characters, not all the same")
+        raise ValidationError(
+            field="password",
+            reason=Reason("at least 8 characters, not all the same", "至少 8 个字符，且不能全是同一个字符"),
+        )
 
 
 @use_case
@@ -109,15 +112,24 @@ async def create_staff(
     ``actor`` is who creates it, for the audit log."""
     username = username.strip()
     if not USERNAME.fullmatch(username):
-        raise ValidationError(field="username", reason="2 to 50 letters, digits or . _ @ -")
+        raise ValidationError(
+            field="username", reason=Reason("2 to 50 letters, digits or . _ @ -", "2 到 50 个字母、数字或 . _ @ -")
+        )
     if role not in {r.value for r in Role}:
-        raise ValidationError(field="role", reason=f"one of {', '.join(r.value for r in Role)}")
+        raise ValidationError(
+            field="role",
+            reason=Reason(
+                f"one of {', '.join(r.value for r in Role)}", f"只能是 {', '.join(r.value for r in Role)} 之一"
+            ),
+        )
     if language not in LANGUAGES:
-        raise ValidationError(field="language", reason=" or ".join(LANGUAGES))
+        raise ValidationError(
+            field="language", reason=Reason(" or ".join(LANGUAGES), f"只能是 {' 或 '.join(LANGUAGES)}")
+        )
     check_password(password)
     merchant_id = await merchant_of(merchant_id, store_id)
     if await fetch_one("SELECT id FROM staff WHERE username = {}", username):
-        raise ValidationError(field="username", reason=f"{username!r} is taken")
+        raise ValidationError(field="username", reason=Reason(f"{username!r} is taken", f"{username!r} 已被占用"))
     password_hash = await asyncio.to_thread(_hasher.hash, password)
     row = {
         "id": new_id(),
@@ -146,7 +158,12 @@ async def merchant_of(merchant_id: uuid.UUID | None, store_id: uuid.UUID | None)
         return bound
     merchants = await fetch("SELECT id FROM merchant ORDER BY created_at LIMIT 2")
     if len(merchants) != 1:
-        raise ValidationError(field="merchant", reason="name the merchant (there is none or more than one)")
+        raise ValidationError(
+            field="merchant",
+            reason=Reason(
+                "name the merchant (there is none or more than one)", "请指定商户（当前没有商户或有多个商户）"
+            ),
+        )
     return merchants[0]["id"]
 
 
@@ -250,7 +267,7 @@ async def set_password(username: str, password: str, actor: str = "cli") -> None
     check_password(password)
     row = await fetch_one("SELECT id FROM staff WHERE username = {}", username)
     if row is None:
-        raise ValidationError(field="username", reason=f"no staff {username!r}")
+        raise ValidationError(field="username", reason=Reason(f"no staff {username!r}", f"没有员工 {username!r}"))
     password_hash = await asyncio.to_thread(_hasher.hash, password)
     await execute(
         "UPDATE staff SET password_hash = {}, failed_logins = 0, locked_until = NULL WHERE id = {}",
@@ -265,7 +282,9 @@ async def set_password(username: str, password: str, actor: str = "cli") -> None
 async def set_language(staff_id: uuid.UUID, language: str) -> None:
     """Remember the console language a staff member chose."""
     if language not in LANGUAGES:
-        raise ValidationError(field="language", reason=" or ".join(LANGUAGES))
+        raise ValidationError(
+            field="language", reason=Reason(" or ".join(LANGUAGES), f"只能是 {' 或 '.join(LANGUAGES)}")
+        )
     await execute("UPDATE staff SET language = {} WHERE id = {}", language, staff_id)
 
 
@@ -291,9 +310,11 @@ async def disable_staff(staff_id: uuid.UUID, merchant_id: uuid.UUID, actor: str)
         merchant_id,
     )
     if not rows:
-        raise ValidationError(field="staff", reason="no active account of this merchant")
+        raise ValidationError(
+            field="staff", reason=Reason("no active account of this merchant", "不是本商户的有效账号")
+        )
     if actor_of(rows[0]["username"]) == actor:
-        raise ValidationError(field="staff", reason="you cannot disable your own account")
+        raise ValidationError(field="staff", reason=Reason("you cannot disable your own account", "不能停用自己的账号"))
     await execute("DELETE FROM staff_session WHERE staff_id = {}", staff_id)
     await audit.record(actor, "staff.disable", "staff", staff_id, details={"username": rows[0]["username"]})
 

@@ -15,7 +15,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
-from membership.errors import MembershipError, ValidationError
+from membership.errors import MembershipError, Reason, ValidationError
 from membership.org.service import update_settings
 from membership.staff.roles import Permission
 from membership.tiers import service
@@ -55,7 +55,10 @@ async def save_tiers(
     try:
         value = forms.json_object(data.text, '{"tiers": [...], "policy": {...}}')
         if "tiers" not in value:
-            raise ValidationError(field="tiers", reason="required (an empty list removes every tier)")
+            raise ValidationError(
+                field="tiers",
+                reason=Reason("required (an empty list removes every tier)", "必填（空列表将删除所有等级）"),
+            )
         await service.configure(program.id, value["tiers"], value.get("policy"), staff.actor)
     except MembershipError as exc:
         title = i18n.gettext("Tiers")

@@ -17,7 +17,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
-from membership.errors import PaidMembershipNotActive, PaidMembershipNotFound, PlanNotFound, ValidationError
+from membership.errors import PaidMembershipNotActive, PaidMembershipNotFound, PlanNotFound, Reason, ValidationError
 from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger import idempotency
@@ -88,7 +88,9 @@ async def buy(
 ) -> PaidMembershipResult:
     """Buy (or renew) a paid plan for the member; idempotent with a key."""
     if method not in METHODS:
-        raise ValidationError(field="method", reason=f"one of {', '.join(METHODS)}")
+        raise ValidationError(
+            field="method", reason=Reason(f"one of {', '.join(METHODS)}", f"只能是 {', '.join(METHODS)} 之一")
+        )
     accounts = await member_accounts(member_id, store_id)
     program = accounts.program
     plan = _plan(program, plan_code)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 
 Metric = Literal["growth", "spend", "points", "visits"]
 
@@ -94,17 +94,21 @@ def _legacy(entry: dict[str, Any]) -> dict[str, Any]:
 def parse_tier_config(tiers: list[dict[str, Any]], policy: dict[str, Any] | None) -> TierConfig:
     """Validate tiers and policy; ``ValidationError`` names the field at fault."""
     if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
-        raise ValidationError(field="tiers", reason="a list of tiers, each an object")
+        raise ValidationError(
+            field="tiers", reason=Reason("a list of tiers, each an object", "应为等级列表，每个等级是一个对象")
+        )
     try:
         config = msgspec.convert({"tiers": [_legacy(t) for t in tiers], "policy": policy or {}}, TierConfig)
     except msgspec.ValidationError as exc:
         raise ValidationError(field="tiers", reason=str(exc)) from exc
     codes = [tier.code for tier in config.tiers]
     if len(set(codes)) != len(codes):
-        raise ValidationError(field="tiers", reason="each tier code once")
+        raise ValidationError(field="tiers", reason=Reason("each tier code once", "每个等级编码只能出现一次"))
     thresholds = [tier.threshold for tier in config.tiers]
     if len(set(thresholds)) != len(thresholds):
-        raise ValidationError(field="tiers", reason="each tier needs its own threshold")
+        raise ValidationError(
+            field="tiers", reason=Reason("each tier needs its own threshold", "每个等级的门槛须各不相同")
+        )
     return TierConfig(sorted(config.tiers, key=lambda tier: tier.threshold), config.policy)
 
 
@@ -143,9 +147,15 @@ def parse_paid_plans(plans: list[dict[str, Any]], tiers: TierConfig) -> list[Pai
         raise ValidationError(field="plans", reason=str(exc)) from exc
     codes = [plan.code for plan in parsed]
     if len(set(codes)) != len(codes):
-        raise ValidationError(field="plans", reason="each plan code once")
+        raise ValidationError(field="plans", reason=Reason("each plan code once", "每个套餐编码只能出现一次"))
     known = {tier.code for tier in tiers.tiers}
     for plan in parsed:
         if plan.tier not in known:
-            raise ValidationError(field="plans", reason=f"plan {plan.code!r}: no tier {plan.tier!r} in the program")
+            raise ValidationError(
+                field="plans",
+                reason=Reason(
+                    f"plan {plan.code!r}: no tier {plan.tier!r} in the program",
+                    f"套餐 {plan.code!r}：会员方案中没有等级 {plan.tier!r}",
+                ),
+            )
     return parsed

@@ -30,7 +30,7 @@ import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger, occasion_for, void_unused
 from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, job_chunk, rows_table
-from membership.errors import ValidationError
+from membership.errors import Reason, ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
     JobResult,
@@ -326,7 +326,10 @@ async def _check_references(program: ProgramConfig, config: TierConfig) -> None:
     kept = {tier.code for tier in config.tiers}
     for plan in paid_plans(program.settings):
         if plan.tier not in kept:
-            reason = f"paid plan {plan.code!r} sells tier {plan.tier!r}; change the plan first"
+            reason = Reason(
+                f"paid plan {plan.code!r} sells tier {plan.tier!r}; change the plan first",
+                f"付费会员套餐 {plan.code!r} 售卖的是等级 {plan.tier!r}，请先修改该套餐",
+            )
             raise ValidationError(field="tiers", reason=reason)
     removed = sorted({tier.code for tier in tier_config(program.settings).tiers} - kept)
     if removed:
@@ -338,11 +341,20 @@ async def _check_references(program: ProgramConfig, config: TierConfig) -> None:
         )
         if held:
             counts = ", ".join(f"{row['tier']!r} ({row['n']})" for row in held)
-            raise ValidationError(field="tiers", reason=f"members hold {counts}; keep those tiers")
+            raise ValidationError(
+                field="tiers",
+                reason=Reason(f"members hold {counts}; keep those tiers", f"仍有会员处于 {counts}，请保留这些等级"),
+            )
     for tier in config.tiers:
         for code in tier.upgrade_coupons:
             if not await fetch("SELECT 1 FROM coupon_template WHERE program_id = {} AND code = {}", program.id, code):
-                raise ValidationError(field="tiers", reason=f"tier {tier.code!r}: no coupon template {code!r}")
+                raise ValidationError(
+                    field="tiers",
+                    reason=Reason(
+                        f"tier {tier.code!r}: no coupon template {code!r}",
+                        f"等级 {tier.code!r}：没有优惠券模板 {code!r}",
+                    ),
+                )
 
 
 async def history(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:

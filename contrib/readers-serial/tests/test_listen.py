@@ -244,7 +244,7 @@ def test_reader_list_and_clear_errors(tmp_path):
         assert name in listing
     unknown = cli(tmp_path, "reader", "listen", "--driver", "nfc9000", "--port", "loop://", ok=False)
     assert (
-        unknown.returncode == 1 and "unknown driver 'nfc9000'" in unknown.stderr and "Traceback" not in unknown.stderr
+        unknown.returncode == 1 and "未知的读卡器驱动 'nfc9000'" in unknown.stderr and "Traceback" not in unknown.stderr
     )
     bad = cli(
         tmp_path, "reader", "listen", "--driver", "scanner", "--port", "loop://", "-o", "terminator=pipe", ok=False
