@@ -41,6 +41,12 @@ async def _buy(shop, yuan: int):
     return await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, yuan * 100)])
 
 
+async def _history(member_id) -> list[dict]:
+    """The first page of the member's tier changes, newest first."""
+    changes, _ = await tiers.history(member_id)
+    return changes
+
+
 async def _tier(shop) -> tuple[str | None, dt.datetime | None]:
     row = await fetch_one("SELECT tier, tier_review_at FROM member WHERE id = {}", shop.member_id)
     return row["tier"], row["tier_review_at"]
@@ -60,8 +66,10 @@ async def test_up_at_once_and_down_only_after_the_period_and_grace(any_db, downg
     assert first.processed == 1 and (await _tier(shop))[0] == after_first_review
     assert first.summary.endswith("1 members' tiers reviewed: 0 kept, 0 up, 1 down")
     assert (await tiers.review_tiers(now + 396 * DAY, _no_progress)).processed == 0  # twice: nothing
-    history = [(h["from_tier"], h["to_tier"], h["reason"]) for h in await tiers.history(shop.member_id)]
+    history = [(h["from_tier"], h["to_tier"], h["reason"]) for h in await _history(shop.member_id)]
     assert history == [("gold", after_first_review, "downgrade"), (None, "gold", "upgrade")]
+    older, total = await tiers.history(shop.member_id, page=2, page_size=1)
+    assert total == 2 and [h["reason"] for h in older] == ["upgrade"]
 
 
 async def test_a_review_in_small_chunks_reviews_every_member_due_once(any_db):
@@ -90,7 +98,7 @@ async def test_a_member_who_still_qualifies_keeps_the_tier_for_another_period(an
     assert (await tiers.review_tiers(later, _no_progress)).processed == 1
     tier, review_at = await _tier(shop)
     assert tier == "gold" and abs(review_at - (later + 395 * DAY)) < dt.timedelta(minutes=1)
-    assert (await tiers.history(shop.member_id))[0]["reason"] == "renewal"
+    assert (await _history(shop.member_id))[0]["reason"] == "renewal"
 
 
 async def test_the_window_rolls_growth_older_than_it_does_not_count(any_db):
@@ -116,7 +124,10 @@ async def test_tiers_are_configured_through_the_api_and_bad_ones_refused(api):
     assert (await api.call("PUT", path, "pos", config)).status_code == 403
     await api.buy(api.sale(150_000))  # ¥1,500 spent: gold by spend (threshold 1000 fen = ¥10)
     history = (await api.call("GET", f"/members/{api.shop.member_id}/tier-history", "read")).json()
-    assert history[0]["to_tier"] == "gold" and history[0]["reason"] == "upgrade"
+    assert history["items"][0]["to_tier"] == "gold" and history["items"][0]["reason"] == "upgrade"
+    assert (history["page"], history["page_size"], history["total"]) == (1, 50, 1)
+    too_big = await api.call("GET", f"/members/{api.shop.member_id}/tier-history?page_size=501", "read")
+    assert too_big.status_code == 422
     audit = await fetch("SELECT action FROM audit_log WHERE action = 'program.settings'")
     assert len(audit) == 1
 
@@ -187,7 +198,7 @@ async def test_a_batch_policy_that_leaves_members_out_is_refused(any_db, registe
     with pytest.raises(PluginError, match="no tier"):
         await tiers.review_tiers(now + 396 * DAY, _no_progress)
     assert (await _tier(shop))[0] == "gold"  # the chunk rolled back
-    assert [h["reason"] for h in await tiers.history(shop.member_id)] == ["upgrade"]
+    assert [h["reason"] for h in await _history(shop.member_id)] == ["upgrade"]
 
 
 async def test_reaching_a_tier_issues_its_upgrade_coupons_once(any_db):
@@ -239,7 +250,7 @@ async def test_a_refund_takes_back_the_tier_its_purchase_gave_and_the_unused_wel
     assert [row["state"] for row in await fetch("SELECT state FROM coupon WHERE member_id = {}", shop.member_id)] == [
         "void"
     ]
-    assert (await tiers.history(shop.member_id))[0]["reason"] == "refund"
+    assert (await _history(shop.member_id))[0]["reason"] == "refund"
     renewed = await _buy(shop, 1200)
     await fetch("UPDATE tier_change SET reason = 'renewal' WHERE member_id = {}", shop.member_id)  # a review kept it
     await sales.refund(renewed.id)
@@ -251,4 +262,4 @@ async def test_a_tier_that_asks_nothing_is_held_from_enrolment(db):
     await tiers.configure(shop.program.id, [{"code": "regular", "name": "普通会员", "threshold": 0}, *TIERS], None, "t")
     member = await members.enrol(shop.program.id, {"name": "新会员"})
     row = await fetch_one("SELECT tier FROM member WHERE id = {}", member.id)
-    assert row["tier"] == "regular" and (await tiers.history(member.id))[0]["to_tier"] == "regular"
+    assert row["tier"] == "regular" and (await _history(member.id))[0]["to_tier"] == "regular"

@@ -173,8 +173,8 @@ async def _member_page(
         "page": page,
         "pages": max(1, -(-total // LEDGER_PAGE_SIZE)),
         "sales": await member_sales(member_id),
-        "tier_history": await tier_history(member_id, limit=10),
-        "paid": await paid_memberships(member_id),
+        "tier_history": (await tier_history(member_id, page_size=10))[0],
+        "paid": (await paid_memberships(member_id))[0],
         "coupons": await recent_coupons(member_id),
         "coupon_states": {
             "issued": i18n.gettext("usable"),

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, OptionalIdempotencyKey, replayable
+from membership.api.schemas import Page
 from membership.api.security import current_key, member_for, member_store, program_for
 from membership.ledger import idempotency
 from membership.org.service import update_settings
@@ -46,6 +47,18 @@ class TierChangeOut(msgspec.Struct):
     reason: str
     metric: int
     created_at: dt.datetime
+
+
+class TierHistoryPageOut(msgspec.Struct):
+    """One page of a member's tier changes, newest first."""
+
+    items: list[TierChangeOut]
+    page: int
+    page_size: int
+    total: int
+
+
+PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 @get(
@@ -85,24 +98,32 @@ async def set_tiers(
     summary="A member's tier history",
     responses=answers(
         200,
-        list[TierChangeOut],
-        [
-            {
-                "from_tier": "silver",
-                "to_tier": "gold",
-                "reason": "upgrade",
-                "metric": 5120,
-                "created_at": "2026-11-30T04:40:00Z",
-            }
-        ],
+        TierHistoryPageOut,
+        {
+            "items": [
+                {
+                    "from_tier": "silver",
+                    "to_tier": "gold",
+                    "reason": "upgrade",
+                    "metric": 5120,
+                    "created_at": "2026-11-30T04:40:00Z",
+                }
+            ],
+            "page": 1,
+            "page_size": 50,
+            "total": 1,
+        },
         403,
         404,
     ),
 )
-async def tier_history(request: Request, member_id: FromPath[uuid.UUID]) -> list[TierChangeOut]:
-    """Newest first (the last 50 changes)."""
+async def tier_history(
+    request: Request, member_id: FromPath[uuid.UUID], page: Page = 1, page_size: PageSize = 50
+) -> TierHistoryPageOut:
+    """Newest first, a page at a time."""
     await member_for(current_key(request), member_id)
-    return [msgspec.convert(row, TierChangeOut) for row in await service.history(member_id)]
+    rows, total = await service.history(member_id, page, page_size)
+    return TierHistoryPageOut([msgspec.convert(row, TierChangeOut) for row in rows], page, page_size, total)
 
 
 PLANS_EXAMPLE = [{"code": "prime-year", "name": "年卡", "tier": "gold", "fee": 19900, "days": 365}]
@@ -174,6 +195,15 @@ class PaidMembershipOut(msgspec.Struct):
         return cls(**{f: getattr(result, f) for f in cls.__struct_fields__})
 
 
+class PaidMembershipPageOut(msgspec.Struct):
+    """One page of a member's paid memberships, newest first."""
+
+    items: list[PaidMembershipOut]
+    page: int
+    page_size: int
+    total: int
+
+
 PAID_EXAMPLE = {
     "id": "6e5d4c3b-0000-4a8e-9d7e-1f2a3b4c5d6e",
     "member_id": "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e",
@@ -218,12 +248,17 @@ async def buy_paid_membership(
     opt={"scope": Scope.READ},
     tags=TAGS,
     summary="A member's paid memberships",
-    responses=answers(200, list[PaidMembershipOut], [PAID_EXAMPLE], 403, 404),
+    responses=answers(
+        200, PaidMembershipPageOut, {"items": [PAID_EXAMPLE], "page": 1, "page_size": 50, "total": 1}, 403, 404
+    ),
 )
-async def list_paid_memberships(request: Request, member_id: FromPath[uuid.UUID]) -> list[PaidMembershipOut]:
-    """Newest first."""
+async def list_paid_memberships(
+    request: Request, member_id: FromPath[uuid.UUID], page: Page = 1, page_size: PageSize = 50
+) -> PaidMembershipPageOut:
+    """Newest first, a page at a time."""
     await member_for(current_key(request), member_id)
-    return [PaidMembershipOut.of(result) for result in await paid.memberships(member_id)]
+    results, total = await paid.memberships(member_id, page, page_size)
+    return PaidMembershipPageOut([PaidMembershipOut.of(result) for result in results], page, page_size, total)
 
 
 @post(

@@ -253,14 +253,19 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
     return _result(updated, member["tier"])
 
 
-async def memberships(member_id: uuid.UUID) -> list[PaidMembershipResult]:
-    """The member's paid memberships, newest first."""
+async def memberships(
+    member_id: uuid.UUID, page: int = 1, page_size: int = 50
+) -> tuple[list[PaidMembershipResult], int]:
+    """One page of the member's paid memberships, newest first, and how many there are."""
+    total = await fetch_one("SELECT COUNT(*) AS n FROM paid_membership WHERE member_id = {}", member_id)
     rows = await fetch(
         "SELECT p.*, m.tier AS member_tier FROM paid_membership p JOIN member m ON m.id = p.member_id"
-        " WHERE p.member_id = {} ORDER BY p.starts_at DESC",
+        " WHERE p.member_id = {} ORDER BY p.starts_at DESC, p.id DESC LIMIT {} OFFSET {}",
         member_id,
+        page_size,
+        (page - 1) * page_size,
     )
-    return [_result(row, row["member_tier"]) for row in rows]
+    return [_result(row, row["member_tier"]) for row in rows], int(total["n"])
 
 
 @use_case

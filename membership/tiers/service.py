@@ -357,11 +357,14 @@ async def _check_references(program: ProgramConfig, config: TierConfig) -> None:
                 )
 
 
-async def history(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
-    """The member's tier changes, newest first."""
-    return await fetch(
+async def history(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """One page of the member's tier changes, newest first, and how many there are."""
+    total = await fetch_one("SELECT COUNT(*) AS n FROM tier_change WHERE member_id = {}", member_id)
+    rows = await fetch(
         "SELECT from_tier, to_tier, reason, metric, created_at FROM tier_change WHERE member_id = {}"
-        " ORDER BY created_at DESC LIMIT {}",
+        " ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
         member_id,
-        limit,
+        page_size,
+        (page - 1) * page_size,
     )
+    return rows, int(total["n"])
