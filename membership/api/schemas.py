@@ -1,15 +1,20 @@
-"""Bodies several areas of the API share. Amounts and points are integers (minor units)."""
+"""Bodies several areas of the API share, and their checks. Amounts and points are integers
+(minor units)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import msgspec
+from litestar.params import QueryParameter
 
+from membership.errors import Reason as ErrorReason
+from membership.errors import ValidationError
 from membership.ledger.service import MAX_AMOUNT, Balances
 
-Page = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Page number, from 1")]
-PageSize = Annotated[int, msgspec.Meta(ge=1, le=200, description="Items per page")]
+# query parameters of paged lists (a bare msgspec.Meta bound is not checked on a query parameter)
+Page = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="Page number, from 1")]
+PageSize = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page")]
 Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Minor units (fen)")]
 PositiveAmount = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Minor units (fen)")]
 Points = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT, description="Whole points")]
@@ -57,3 +62,16 @@ BALANCES_EXAMPLE = {
     "points_pending": 120,
     "stored_value_bonus": 1000,
 }
+
+
+def check_body_code(given: str | None, code: str, thing: ErrorReason) -> None:
+    """A PUT's body may repeat the ``code`` of its path (a rule's, a template's: ``thing``), but
+    naming another one is refused (422) rather than ignored."""
+    if given not in (None, code):
+        raise ValidationError(
+            field="code",
+            reason=ErrorReason(
+                f"{given!r} is not the {thing.en} {code!r} of the path",
+                f"{given!r} 与路径中的{thing.zh} {code!r} 不一致",
+            ),
+        )

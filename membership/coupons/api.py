@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from membership.access.service import ApiKeyInfo, Scope
 from membership.api.docs import answers, body
-from membership.api.schemas import Page, PageSize, Reason
+from membership.api.schemas import Page, PageSize, Reason, check_body_code
 from membership.api.security import current_key, member_for, program_for
 from membership.coupons import report, service
 from membership.coupons.templates import Code, TemplateTerms
@@ -271,8 +271,8 @@ async def list_templates(
     request: Request,
     program_id: FromPath[uuid.UUID],
     include_retired: FromQuery[bool] = False,
-    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[PageSize, QueryParameter(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> TemplatePageOut:
     """Active templates by code; retired ones too when asked."""
     program = await program_for(current_key(request), program_id)
@@ -330,14 +330,7 @@ async def change_template(
     """Replace the template's terms (``code`` in the body, when given, must be the path's); a
     retired template issues again. Coupons already issued keep their dates and use the new terms.
     Audited."""
-    if data.code not in (None, code):
-        raise ValidationError(
-            field="code",
-            reason=ErrorReason(
-                f"{data.code!r} is not the template {code!r} of the path",
-                f"{data.code!r} 与路径中的优惠券模板 {code!r} 不一致",
-            ),
-        )
+    check_body_code(data.code, code, ErrorReason("template", "优惠券模板"))
     key = current_key(request)
     program = await program_for(key, program_id)
     return _template(await service.change_template(program.id, code, _data(data), key.actor))
@@ -400,8 +393,8 @@ async def issue_coupons(
 async def coupon_report(
     request: Request,
     program_id: FromPath[uuid.UUID],
-    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[PageSize, QueryParameter(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> ReportPageOut:
     """Per template (by code): issued, outstanding, redeemed, expired, voided, redemption rate and
     the total discount given; computed in the database."""
@@ -439,8 +432,8 @@ async def member_coupons(
         Literal["issued", "redeemed", "expired", "void"] | None,
         QueryParameter(description="Only coupons in this state (``issued``: still usable)"),
     ] = None,
-    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[PageSize, QueryParameter(ge=1, le=200)] = 20,
+    page: Page = 1,
+    page_size: PageSize = 20,
 ) -> CouponPageOut:
     """Newest first, each with its template's terms (for the till to offer them); ``only=issued``
     lists the ones usable now."""

@@ -167,7 +167,7 @@ async def get_balances(request: Request, member_id: FromPath[uuid.UUID]) -> Bala
 async def get_ledger(
     request: Request,
     member_id: FromPath[uuid.UUID],
-    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
 ) -> LedgerPageOut:
     """Every entry on the member's accounts, newest first, each with its rule and reason."""

@@ -13,8 +13,9 @@ from litestar.params import FromPath, FromQuery
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
+from membership.api.schemas import check_body_code
 from membership.api.security import current_key, program_for
-from membership.errors import Reason, ValidationError
+from membership.errors import Reason
 from membership.ledger import points_rules
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
@@ -146,14 +147,7 @@ async def change_rule(
 ) -> RuleOut:
     """Replace the rule's definition (``code`` in the body, when given, must be the path's); a
     retired rule earns again."""
-    if data.code not in (None, code):
-        raise ValidationError(
-            field="code",
-            reason=Reason(
-                f"{data.code!r} is not the rule {code!r} of the path",
-                f"{data.code!r} 与路径中的积分规则 {code!r} 不一致",
-            ),
-        )
+    check_body_code(data.code, code, Reason("rule", "积分规则"))
     key = current_key(request)
     program = await program_for(key, program_id)
     await points_rules.change_rule(program.id, code, _data(data), key.actor)

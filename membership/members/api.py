@@ -225,8 +225,8 @@ async def search_members(
     tier: Annotated[str | None, QueryParameter(max_length=32)] = None,
     store: Annotated[uuid.UUID | None, QueryParameter(description="Store the member enrolled at")] = None,
     program_id: FromQuery[uuid.UUID | None] = None,
-    page: Annotated[Page, QueryParameter(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[PageSize, QueryParameter(ge=1, le=200)] = 20,
+    page: Page = 1,
+    page_size: PageSize = 20,
 ) -> MemberPageOut:
     """Members of the key's program matching ``q`` (and ``tier``/``store``), newest first."""
     program = await program_for(current_key(request), program_id)

@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, OptionalIdempotencyKey, replayable
-from membership.api.schemas import Page
+from membership.api.schemas import Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for
 from membership.ledger import idempotency
 from membership.org.service import update_settings
@@ -56,9 +56,6 @@ class TierHistoryPageOut(msgspec.Struct):
     page: int
     page_size: int
     total: int
-
-
-PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 @get(
