@@ -12,7 +12,7 @@ os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
 
 from membership.db.engine import close_database, current_engine, is_sqlite, open_database
 from membership.db.ids import new_id
-from membership.db.sql import any_of, execute, fetch, fetch_one, id_set, placeholders, rows_table
+from membership.db.sql import any_of, execute, fetch, fetch_one, fetch_page, id_set, placeholders, rows_table
 from membership.db.transaction import emit, job_chunk, use_case
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "execute",
     "fetch",
     "fetch_one",
+    "fetch_page",
     "id_set",
     "is_sqlite",
     "job_chunk",

@@ -50,6 +50,16 @@ async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def fetch_page(sql: str, *args: Any, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """Page ``page`` (from 1) of the rows ``sql`` lists in its ``ORDER BY``, and how many it lists
+    in all. ``sql`` selects ``COUNT(*) OVER () AS listed`` too: one statement gives both, but for a
+    page past the last, whose count comes from the first row."""
+    rows = await fetch(sql + " LIMIT {} OFFSET {}", *args, page_size, (page - 1) * page_size)
+    counted = rows or (await fetch(sql + " LIMIT 1", *args) if page > 1 else [])
+    total = int(counted[0]["listed"]) if counted else 0
+    return [{key: value for key, value in row.items() if key != "listed"} for row in rows], total
+
+
 async def execute(sql: str, *args: Any) -> None:
     """Run a statement whose rows (if any) are not needed."""
     _record(sql)

@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, fetch_page, new_id, placeholders, use_case
 from membership.errors import PaidMembershipNotActive, PaidMembershipNotFound, PlanNotFound, Reason, ValidationError
 from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
@@ -257,15 +257,14 @@ async def memberships(
     member_id: uuid.UUID, page: int = 1, page_size: int = 50
 ) -> tuple[list[PaidMembershipResult], int]:
     """One page of the member's paid memberships, newest first, and how many there are."""
-    total = await fetch_one("SELECT COUNT(*) AS n FROM paid_membership WHERE member_id = {}", member_id)
-    rows = await fetch(
-        "SELECT p.*, m.tier AS member_tier FROM paid_membership p JOIN member m ON m.id = p.member_id"
-        " WHERE p.member_id = {} ORDER BY p.starts_at DESC, p.id DESC LIMIT {} OFFSET {}",
+    rows, total = await fetch_page(
+        "SELECT p.*, m.tier AS member_tier, COUNT(*) OVER () AS listed FROM paid_membership p"
+        " JOIN member m ON m.id = p.member_id WHERE p.member_id = {} ORDER BY p.starts_at DESC, p.id DESC",
         member_id,
-        page_size,
-        (page - 1) * page_size,
+        page=page,
+        page_size=page_size,
     )
-    return [_result(row, row["member_tier"]) for row in rows], int(total["n"])
+    return [_result(row, row["member_tier"]) for row in rows], total
 
 
 @use_case

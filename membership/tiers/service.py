@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger, occasion_for, void_unused
-from membership.db import any_of, emit, fetch, fetch_one, id_set, is_sqlite, job_chunk, rows_table
+from membership.db import any_of, emit, fetch, fetch_one, fetch_page, id_set, is_sqlite, job_chunk, rows_table
 from membership.errors import Reason, ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
@@ -359,12 +359,10 @@ async def _check_references(program: ProgramConfig, config: TierConfig) -> None:
 
 async def history(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
     """One page of the member's tier changes, newest first, and how many there are."""
-    total = await fetch_one("SELECT COUNT(*) AS n FROM tier_change WHERE member_id = {}", member_id)
-    rows = await fetch(
-        "SELECT from_tier, to_tier, reason, metric, created_at FROM tier_change WHERE member_id = {}"
-        " ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+    return await fetch_page(
+        "SELECT from_tier, to_tier, reason, metric, created_at, COUNT(*) OVER () AS listed FROM tier_change"
+        " WHERE member_id = {} ORDER BY created_at DESC, id DESC",
         member_id,
-        page_size,
-        (page - 1) * page_size,
+        page=page,
+        page_size=page_size,
     )
-    return rows, int(total["n"])
