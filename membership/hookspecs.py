@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from membership.analytics.interface import Report
     from membership.console.pages import ConsolePage
+    from membership.errors import Reason
     from membership.events import Event
     from membership.jobs.interface import Job
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
@@ -249,7 +250,7 @@ def membership_growth_awards(context: EarnContext) -> list[Award] | None:
 
 
 @hookspec(firstresult=True)
-def membership_check_redemption(context: RedeemContext) -> str | None:
+def membership_check_redemption(context: RedeemContext) -> Reason | str | None:
     """Return a reason to refuse a redemption, or None to allow it.
 
     Stops at the first non-None result (the refusal). The kernel itself already refuses
@@ -257,14 +258,18 @@ def membership_check_redemption(context: RedeemContext) -> str | None:
     blacklisted members).
 
     :param context: who redeems how many points, where, and why.
-    :returns: a human reason (shown to the cashier), or None. May return an awaitable.
+    :returns: a human reason (shown to the cashier): a :class:`membership.errors.Reason` with its
+        English and Chinese text, or plain text in the program's language; or None. May return an
+        awaitable.
 
     Example::
+
+        from membership.errors import Reason
 
         @hookimpl
         def membership_check_redemption(context):
             if context.points < 100:
-                return "每次至少兑换 100 积分"
+                return Reason("at least 100 points per redemption", "每次至少兑换 100 积分")
     """
 
 

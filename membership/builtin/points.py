@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from membership.errors import Reason
 from membership.hookspecs import hookimpl
 from membership.ledger.policy import expires_at, points_policy
 from membership.ledger.rulebook import MemberFacts, purchase_awards
@@ -45,11 +46,11 @@ def membership_growth_awards(context: EarnContext) -> list[Award]:
 
 
 @hookimpl(trylast=True)
-def membership_check_redemption(context: RedeemContext) -> str | None:
+def membership_check_redemption(context: RedeemContext) -> Reason | None:
     """Refuse redemptions below the program's ``min_redeem_points`` setting (if any)."""
     minimum = int(context.program.settings.get("min_redeem_points", 0))
     if context.points < minimum:
-        return f"每次至少使用 {minimum} 积分 / at least {minimum} points per redemption"
+        return Reason(f"at least {minimum} points per redemption", f"每次至少使用 {minimum} 积分")
     return None
 
 
