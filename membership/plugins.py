@@ -201,7 +201,7 @@ class Hooks:
         """Every growth award for a purchase."""
         return [a for awards in await self._all("membership_growth_awards", context=context) for a in awards or ()]
 
-    async def check_redemption(self, context: RedeemContext) -> str | None:
+    async def check_redemption(self, context: RedeemContext) -> Reason | str | None:
         """A reason to refuse the redemption, or None."""
         return await self._first("membership_check_redemption", context=context)
 

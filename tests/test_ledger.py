@@ -240,7 +240,8 @@ async def test_program_minimum_redemption_is_enforced(db):
     await ledger.adjust_points(shop.member_id, 500, "赠送", "admin")
     with pytest.raises(RedemptionNotAllowed) as caught:
         await ledger.redeem_points(shop.member_id, 50)
-    assert "100" in caught.value.detail("zh")
+    assert caught.value.detail("zh") == "不允许兑换：每次至少使用 100 积分"
+    assert caught.value.detail("en") == "Redemption refused: at least 100 points per redemption"
     assert (await ledger.redeem_points(shop.member_id, 100)).balances.points == 400
 
 

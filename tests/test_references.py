@@ -56,6 +56,12 @@ async def test_the_expiry_statement_runs_without_the_checks_it_proves_and_nothin
 
 
 @use_case
+async def _asked_inside_a_transaction() -> tuple[bool, str]:
+    allowed = await may_skip_reference_checks()
+    return allowed, (await fetch_one("SHOW session_replication_role"))["session_replication_role"]
+
+
+@use_case
 async def _settings_around_proven_statement() -> list[str]:
     seen = []
     async with proven_references(True):
@@ -64,8 +70,26 @@ async def _settings_around_proven_statement() -> list[str]:
     return seen
 
 
-async def test_the_checks_are_back_for_the_statements_after_the_proven_one(pg_db):
+@use_case
+async def _fail_inside_proven_statement() -> None:
+    async with proven_references(True):
+        await execute("SELECT 1 / 0")
+
+
+@use_case
+async def _replication_role() -> str:
+    return (await fetch_one("SHOW session_replication_role"))["session_replication_role"]
+
+
+async def test_the_checks_are_back_for_the_statements_after_the_proven_one_and_a_failed_one(pg_db):
     assert await _settings_around_proven_statement() == ["replica", "origin"]
+    with pytest.raises(Exception, match="division by zero"):
+        await _fail_inside_proven_statement()
+    assert await _replication_role() == "origin"
+
+
+async def test_asking_whether_the_checks_may_be_skipped_leaves_the_caller_s_transaction_alone(pg_db):
+    assert await _asked_inside_a_transaction() == (True, "origin")
 
 
 async def test_a_role_that_may_not_skip_the_checks_keeps_them(pg_db):

@@ -71,6 +71,8 @@ async def test_up_at_once_and_down_only_after_the_period_and_grace(any_db, downg
     older, total = await tiers.history(shop.member_id, page=2, page_size=1)
     assert total == 2 and [h["reason"] for h in older] == ["upgrade"]
     assert await tiers.history(shop.member_id, page=5, page_size=1) == ([], 2)  # past the last page
+    with pytest.raises(ValidationError):
+        await tiers.history(shop.member_id, page=0)
 
 
 async def test_a_review_in_small_chunks_reviews_every_member_due_once(any_db):

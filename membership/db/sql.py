@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from membership.db.engine import current_engine, is_sqlite
+from membership.errors import Reason, ValidationError
 
 _recording: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("recording", default=None)
 
@@ -54,6 +55,8 @@ async def fetch_page(sql: str, *args: Any, page: int, page_size: int) -> tuple[l
     """Page ``page`` (from 1) of the rows ``sql`` lists in its ``ORDER BY``, and how many it lists
     in all. ``sql`` selects ``COUNT(*) OVER () AS listed`` too: one statement gives both, but for a
     page past the last, whose count comes from the first row."""
+    if page < 1 or page_size < 1:
+        raise ValidationError(field="page", reason=Reason("page and page_size from 1", "page 与 page_size 须从 1 起"))
     rows = await fetch(sql + " LIMIT {} OFFSET {}", *args, page_size, (page - 1) * page_size)
     counted = rows or (await fetch(sql + " LIMIT 1", *args) if page > 1 else [])
     total = int(counted[0]["listed"]) if counted else 0

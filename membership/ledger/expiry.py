@@ -97,8 +97,8 @@ async def expire_chunk(
 # rows free for a till's foreign-key checks (its entries, its sales). The UPDATE of the lots
 # re-reads a lot a till changed since the statement began, and returns what it expired:
 # ``expired`` was 0 before, as a lot with points left has expired none (constraint
-# ``expired_only_when_empty``). Every row the statement refers to it locked (the accounts) or
-# inserted (the posting), or its entries keep from deletion (the program, the contra account): it
+# ``expired_only_when_empty``). Every row the statement refers to it locked (the accounts; the
+# contra account, shared) or inserted (the posting), or a locked row refers to (the program): it
 # proves its foreign keys.
 _POSTGRES = """
 WITH candidate AS (
@@ -117,11 +117,13 @@ WITH candidate AS (
   SELECT mark, CAST({} AS uuid), CAST({} AS uuid), 'expire', NULL, NULL, '', reason, at
   FROM (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
   WHERE EXISTS (SELECT 1 FROM lot)
+), contra AS (
+  SELECT id FROM ledger_account WHERE id = {} FOR KEY SHARE
 ), entry AS (
   INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)
   SELECT uuid7(), p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
   FROM (SELECT account_id, -points AS points FROM total
-        UNION ALL SELECT CAST({} AS uuid), SUM(points) FROM total HAVING COUNT(*) > 0) AS x
+        UNION ALL SELECT (SELECT id FROM contra), SUM(points) FROM total HAVING COUNT(*) > 0) AS x
   CROSS JOIN (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
 ), balance AS (
   UPDATE ledger_account SET balance = ledger_account.balance - total.points, updated_at = {}

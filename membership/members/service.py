@@ -398,7 +398,7 @@ async def replace_credential(
     """Replace a lost or worn card with a new one (补卡/换卡); balances stay with the member."""
     row = await credential_row(credential_id)
     if row["state"] == CredentialState.REPLACED:
-        raise ValidationError(field="credential", reason=Reason("already replaced", "已补换过新卡"))
+        raise ValidationError(field="credential", reason=Reason("already replaced", "该凭证已被替换"))
     await _set_state(row, CredentialState.REPLACED, actor, reason)
     new = await issue_credential(
         row["member_id"], row["kind"], new_value, row["store_id"], actor, replaces_id=row["id"]
