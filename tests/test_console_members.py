@@ -98,7 +98,7 @@ async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_membe
             f"/console/credentials/{card['id']}/replace",
             data={"value": "0F00000001", "_csrf_token": csrf_of(client)},
         )
-        assert "已补换过新卡" in twice.text
+        assert "该凭证已被替换" in twice.text
         qr = await client.post(
             f"/console/members/{shop.member_id}/credentials", data={"kind": "qr_token", "_csrf_token": csrf_of(client)}
         )
