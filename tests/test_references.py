@@ -55,18 +55,23 @@ async def test_the_expiry_statement_runs_without_the_checks_it_proves_and_nothin
     assert await ledger_violations() == []
 
 
+async def _replication_role() -> str:
+    """The session's replication role (in the caller's transaction, if any)."""
+    return (await fetch_one("SHOW session_replication_role"))["session_replication_role"]
+
+
 @use_case
 async def _asked_inside_a_transaction() -> tuple[bool, str]:
     allowed = await may_skip_reference_checks()
-    return allowed, (await fetch_one("SHOW session_replication_role"))["session_replication_role"]
+    return allowed, await _replication_role()
 
 
 @use_case
 async def _settings_around_proven_statement() -> list[str]:
     seen = []
     async with proven_references(True):
-        seen.append((await fetch_one("SHOW session_replication_role"))["session_replication_role"])
-    seen.append((await fetch_one("SHOW session_replication_role"))["session_replication_role"])
+        seen.append(await _replication_role())
+    seen.append(await _replication_role())
     return seen
 
 
@@ -74,11 +79,6 @@ async def _settings_around_proven_statement() -> list[str]:
 async def _fail_inside_proven_statement() -> None:
     async with proven_references(True):
         await execute("SELECT 1 / 0")
-
-
-@use_case
-async def _replication_role() -> str:
-    return (await fetch_one("SHOW session_replication_role"))["session_replication_role"]
 
 
 async def test_the_checks_are_back_for_the_statements_after_the_proven_one_and_a_failed_one(pg_db):
