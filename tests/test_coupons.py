@@ -124,6 +124,7 @@ async def test_the_minimum_spend_refusal_names_both_amounts_in_either_language(a
 
 
 async def test_validity_dates_are_inclusive_and_local_to_the_program(api):
+    await org.update_settings(api.shop.program.id, {"backdate_days": 14})  # sales dated up to 11 days back
     await _template(api, **TEN_OFF)
     codes = await _issue(api, "ten-off")
     codes += await _issue(api, "ten-off")

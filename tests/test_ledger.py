@@ -259,7 +259,7 @@ async def test_tier_rises_with_growth_and_a_refund_takes_back_the_tier_it_gave(a
 
 
 async def test_points_of_a_replayed_offline_sale_expire_from_the_sale_day(db):
-    shop = await make_shop()
+    shop = await make_shop(settings={"backdate_days": 30})
     sold_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=10)
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [COFFEE], occurred_at=sold_at)
     lot = await fetch_one("SELECT earned_at, expires_at FROM points_lot")

@@ -12,10 +12,21 @@ from membership.db import fetch
 from membership.errors import ValidationError
 from membership.ledger.points_rules import create_rule
 from membership.members import service as members
+from membership.org.service import update_settings
 from tests.helpers import ledger_violations
 
-WEDNESDAY_NOON = "2026-11-25T12:00:00+08:00"
-THURSDAY_NOON = "2026-11-26T12:00:00+08:00"
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _last(weekday: int) -> str:
+    """Noon of the latest such weekday (Monday 0) one to seven days ago, in the program's zone."""
+    today = dt.datetime.now(SHANGHAI).date()
+    day = today - dt.timedelta(days=(today.weekday() - weekday) % 7 or 7)
+    return dt.datetime.combine(day, dt.time(12), SHANGHAI).isoformat()
+
+
+WEDNESDAY_NOON = _last(2)
+THURSDAY_NOON = _last(3)
 BASE = {"code": "base", "kind": "base_rate", "name": "每元 1 分", "params": {"points": 1, "per_amount": 100}}
 MEMBER_DAY = {
     "code": "wed",
@@ -35,6 +46,7 @@ CAP = {"code": "cap", "kind": "cap", "name": "每日上限", "params": {"per_day
 
 
 async def _configure(api, *rules):
+    await update_settings(api.shop.program.id, {"backdate_days": 8})  # a till may send last week's sales
     path = f"/programs/{api.shop.program.id}/points-rules"
     for rule in rules:
         answer = await api.call("POST", path, "admin", rule)
@@ -42,14 +54,10 @@ async def _configure(api, *rules):
     return path
 
 
-def _sale(api, amount: int, when: str, category: str = "") -> dict:
+def _sale(api, amount: int, when: str | None = None, category: str = "") -> dict:
     line = {"sku": "A1", "name": "拿铁", "category": category, "quantity": 1, "unit_price": amount}
-    return {
-        "member_id": str(api.shop.member_id),
-        "store_id": str(api.shop.store_id),
-        "lines": [line],
-        "occurred_at": when,
-    }
+    sale = {"member_id": str(api.shop.member_id), "store_id": str(api.shop.store_id), "lines": [line]}
+    return sale if when is None else {**sale, "occurred_at": when}
 
 
 async def test_simulate_explains_every_point_and_the_ledger_keeps_the_reasons(any_api):
@@ -83,18 +91,26 @@ async def test_simulate_explains_every_point_and_the_ledger_keeps_the_reasons(an
 async def test_a_daily_cap_holds_across_the_days_purchases(any_api):
     api = any_api
     await _configure(api, BASE, CAP)
-    first = await api.buy(_sale(api, 25_000, THURSDAY_NOON))
-    second = await api.buy(_sale(api, 25_000, "2026-11-26T15:00:00+08:00"))
-    next_day = await api.buy(_sale(api, 25_000, "2026-11-27T09:00:00+08:00"))
-    assert [r.json()["points_earned"] for r in (first, second, next_day)] == [250, 50, 250]
+    first = await api.buy(_sale(api, 25_000))
+    second = await api.buy(_sale(api, 25_000))
+    assert [r.json()["points_earned"] for r in (first, second)] == [250, 50]
     assert "每日上限 300" in second.json()["awards"][0]["reason"]
-    used_up = await api.call("POST", "/transactions/simulate", "pos", _sale(api, 5_000, "2026-11-26T16:00:00+08:00"))
+    used_up = await api.call("POST", "/transactions/simulate", "pos", _sale(api, 5_000))
     assert [(a["rule"], a["points"]) for a in used_up.json()["awards"]] == [("base", 0)]  # said, not silently 0
     assert "capped at 300 per day" in used_up.json()["awards"][0]["reason"]
     refunded = await api.call("POST", f"/transactions/{first.json()['id']}/refund", json={})
     assert refunded.status_code == 201, refunded.text
-    after_refund = await api.buy(_sale(api, 25_000, "2026-11-26T18:00:00+08:00"))
+    after_refund = await api.buy(_sale(api, 25_000))
     assert after_refund.json()["points_earned"] == 250, after_refund.text  # points taken back no longer count
+
+
+async def test_a_back_dated_sale_counts_against_the_cap_of_the_day_it_is_recorded(any_api):
+    api = any_api
+    await _configure(api, BASE, CAP)
+    today = await api.buy(_sale(api, 25_000))
+    yesterday = (dt.datetime.now(SHANGHAI) - dt.timedelta(days=1)).isoformat()
+    back_dated = await api.buy(_sale(api, 25_000, yesterday))  # yesterday's unused cap is not to be had
+    assert [r.json()["points_earned"] for r in (today, back_dated)] == [250, 50], back_dated.text
 
 
 async def test_a_birthday_gift_comes_once_a_year_and_first_purchase_bonus_once(api):

@@ -31,7 +31,7 @@ async def test_dashboard_figures_tiers_and_new_vs_returning_buyers(any_db):
     await members.enrol(program.id, {"name": "王芳", "phone": "13900000002"})  # never buys
     two_months_ago, now = _months_ago(2, program.zone), dt.datetime.now(dt.UTC)
     buy = sales.record_purchase
-    await buy(program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 5_000)], occurred_at=two_months_ago)
+    await buy(program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 5_000)], now=two_months_ago)
     await buy(program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 120_000)], occurred_at=now)
     await buy(program.id, shop.store_id, li, [LineInput("B", 2, 6_000)], occurred_at=now)
     await buy(program.id, shop.store_id, li, [LineInput("B", 1, 3_000)], occurred_at=now)

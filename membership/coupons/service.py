@@ -397,10 +397,11 @@ async def issue(
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
         raise ValidationError(field="member_ids", reason=Reason("at least one member", "至少需要一位会员"))
-    for chunk in chunks(wanted):
+    lock = "" if is_sqlite() else " ORDER BY id FOR NO KEY UPDATE"  # limits held against triggered issues
+    for chunk in chunks(sorted(wanted)):
         marks = placeholders(chunk)
         found = await fetch(
-            f"SELECT id FROM member WHERE program_id = {{}} AND status = 'active' AND id IN ({marks})",
+            f"SELECT id FROM member WHERE program_id = {{}} AND status = 'active' AND id IN ({marks}){lock}",
             program_id,
             *chunk,
         )
@@ -520,7 +521,8 @@ async def issue_by_trigger(
     if occasion is None:
         year = local_today(program, now).year
         occasion = occasion_for(trigger, tier=tier, referred_member_id=referred_member_id, year=year)
-    member = await fetch_one("SELECT program_id, status FROM member WHERE id = {}", member_id)
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"  # the member's coupon limits, one issue at a time
+    member = await fetch_one(f"SELECT program_id, status FROM member WHERE id = {{}}{lock}", member_id)
     if member is None or member["program_id"] != program_id or member["status"] != "active":
         raise MemberNotFound(member_id=member_id)
     issued: list[dict[str, Any]] = []

@@ -129,7 +129,7 @@ async def _purchase_batch(
             payments = [sales.PaymentInput("stored_value", total)]
         try:
             sale = await sales.record_purchase(
-                program.id, rng.choice(store_ids), member_id, lines, payments, occurred_at=when, actor="demo"
+                program.id, rng.choice(store_ids), member_id, lines, payments, actor="demo", now=when
             )
         except InsufficientStoredValue:  # pragma: no cover - balances were read just before
             continue
@@ -148,7 +148,7 @@ async def _purchase_batch(
             except InsufficientPoints:
                 pass
         elif roll < 0.09:
-            await sales.refund(sale.id, reason="顾客退货", actor="demo")
+            await sales.refund(sale.id, reason="顾客退货", actor="demo", now=when)
             counts["refunds"] += 1
 
 

@@ -147,17 +147,21 @@ async def member_facts(
     program: ProgramConfig,
     member_id: uuid.UUID,
     occurred_at: dt.datetime,
+    written_at: dt.datetime,
     sale_id: uuid.UUID | None,
     rules: list[PointsRule],
     benefits: TierBenefits | None,
 ) -> MemberFacts:
     """What the rulebook needs to know about the member, in one statement: birthday, purchases
-    before this one, points kept from purchases that day (net of refunds), whether a birthday rule
-    already gave this year's gift (all days and years local to the program)."""
-    local = occurred_at.astimezone(program.zone)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    before this one, points kept (net of refunds) from the purchases recorded on the day these
+    points are ``written_at`` — so a back-dated sale counts against today's cap, not against a
+    day long gone — and whether a birthday rule already gave the gift of the sale's year (all
+    days and years local to the program)."""
+    written = written_at.astimezone(program.zone)
+    midnight = written.replace(hour=0, minute=0, second=0, microsecond=0)
     day_start = midnight.astimezone(dt.UTC)
     day_end = dt.datetime.combine(midnight.date() + dt.timedelta(days=1), dt.time(), program.zone).astimezone(dt.UTC)
+    local = occurred_at.astimezone(program.zone)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     birthday_codes = [rule.code for rule in rules if rule.kind == "birthday" and rule.params.get("gift_points")]
     gift_given = "0"
@@ -172,8 +176,8 @@ async def member_facts(
         " (SELECT COUNT(*) FROM sale s WHERE s.member_id = m.id AND s.id <> {} AND s.status <> 'refunded')"
         " AS purchases_before,"
         " (SELECT COALESCE(SUM(s.points_earned - COALESCE((SELECT SUM(r.points_reversed) FROM sale_refund r"
-        " WHERE r.sale_id = s.id), 0)), 0) FROM sale s WHERE s.member_id = m.id AND s.occurred_at >= {}"
-        " AND s.occurred_at < {}) AS earned_today,"
+        " WHERE r.sale_id = s.id), 0)), 0) FROM sale s WHERE s.member_id = m.id AND s.created_at >= {}"
+        " AND s.created_at < {}) AS earned_today,"
         f" {gift_given} AS gifts FROM member m WHERE m.id = {{}}",
         sale_id or NO_SALE,
         day_start,

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, new_id, placeholders, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import (
     CredentialExists,
@@ -163,17 +163,25 @@ def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-async def member_row(member_id: uuid.UUID) -> dict[str, Any]:
-    """The member's row (erased members included); ``MemberNotFound`` when there is none."""
-    row = await fetch_one("SELECT * FROM member WHERE id = {}", member_id)
+async def member_row(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
+    """The member's row (erased members included); ``MemberNotFound`` when there is none.
+
+    ``lock`` holds the row until the transaction ends: a use case that decides from the member's
+    history (a daily cap, a first-purchase bonus, a coupon limit) takes it before reading that
+    history, so two at once for one member decide one after the other. PostgreSQL locks the row
+    (``FOR NO KEY UPDATE``: rows that merely reference the member are not held up); SQLite's
+    write transaction already runs alone."""
+    suffix = " FOR NO KEY UPDATE" if lock and not is_sqlite() else ""
+    row = await fetch_one(f"SELECT * FROM member WHERE id = {{}}{suffix}", member_id)
     if row is None:
         raise MemberNotFound(member_id=member_id)
     return row
 
 
-async def active_member(member_id: uuid.UUID) -> dict[str, Any]:
-    """The member's row; ``MemberNotFound``/``MemberErased`` when it cannot be used."""
-    row = await member_row(member_id)
+async def active_member(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
+    """The member's row (locked as :func:`member_row` says when ``lock``);
+    ``MemberNotFound``/``MemberErased`` when it cannot be used."""
+    row = await member_row(member_id, lock)
     if row["status"] == "erased":
         raise MemberErased(member_id=member_id)
     return row

@@ -20,6 +20,7 @@ from membership.errors import MerchantNotFound, ProgramNotFound, Reason, StoreNo
 from membership.ledger.accounts import SYSTEM_KINDS
 
 PROGRAM_CACHE_SECONDS = 5.0
+DEFAULT_BACKDATE_DAYS = 3  # an offline till's queue over a long weekend
 _programs = database_cache(TTLCache(maxsize=1024, ttl=PROGRAM_CACHE_SECONDS))
 _store_merchants = database_cache(LRUCache(maxsize=100_000))  # a store never changes merchant
 
@@ -42,6 +43,13 @@ class ProgramConfig:
     def minor_per_unit(self) -> int:
         """Minor units in one currency unit (100 fen in a yuan)."""
         return 10 ** get_currency_precision(self.currency)
+
+    @property
+    def backdate_days(self) -> int:
+        """How many days before now a sale may be dated (``settings["backdate_days"]``, default
+        :data:`DEFAULT_BACKDATE_DAYS`): enough for an offline till to send its queue, not enough
+        to replay last year's birthday or yesterday's unused daily cap."""
+        return int(self.settings.get("backdate_days", DEFAULT_BACKDATE_DAYS))
 
     @property
     def zone(self) -> ZoneInfo:

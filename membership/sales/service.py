@@ -38,13 +38,14 @@ from membership.ledger.service import (
     require_amount,
     reverse_points,
 )
-from membership.members.service import active_member
+from membership.members.service import active_member, member_row
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
 from membership.tiers import service as tiers
 
 PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # a till's clock a little ahead
+SIMULATE_AHEAD = dt.timedelta(days=366)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,9 +210,11 @@ async def _earn_context(
     priced: _Priced,
     occurred_at: dt.datetime,
     sale_id: uuid.UUID | None,
+    written_at: dt.datetime,
 ) -> EarnContext:
     """What the points-rules hooks see: the purchase, the program's active rules and, when there
-    are rules, the member's facts they need."""
+    are rules, the member's facts they need (daily figures of the day the points are
+    ``written_at``)."""
     base = priced.total - priced.points_amount
     if not program.stored_value_earns:
         base -= priced.stored_value_amount
@@ -219,7 +222,7 @@ async def _earn_context(
     facts = None
     if rules:
         benefits = hooks().tier_benefits(program, member["tier"])
-        facts = await member_facts(program, member["id"], occurred_at, sale_id, rules, benefits)
+        facts = await member_facts(program, member["id"], occurred_at, written_at, sale_id, rules, benefits)
     return EarnContext(
         program=program,
         member_id=member["id"],
@@ -250,16 +253,36 @@ def _positive(awards: list[Award]) -> list[Award]:
     return [award for award in _valid(awards) if award.points > 0]
 
 
-def _occurred(occurred_at: dt.datetime | None, ahead: bool = False) -> dt.datetime:
-    """When a sale happened (now by default); only a simulation (``ahead``) may be in the future."""
-    now = _now()
+def _occurred(
+    program: ProgramConfig, occurred_at: dt.datetime | None, now: dt.datetime, ahead: bool = False
+) -> dt.datetime:
+    """When a sale happened (``now`` by default): at most the program's
+    :attr:`~ProgramConfig.backdate_days` before ``now``, and not after it, except that a
+    simulation (``ahead``) may look up to :data:`SIMULATE_AHEAD` forward."""
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
         raise ValidationError(field="occurred_at", reason=Reason("needs a time zone offset", "须带时区偏移"))
-    if occurred_at > now + FUTURE_TOLERANCE and not ahead:
-        raise ValidationError(field="occurred_at", reason=Reason("is in the future", "不能是将来的时间"))
-    return occurred_at.astimezone(dt.UTC)
+    try:
+        when = occurred_at.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-10:00
+        raise ValidationError(field="occurred_at", reason=Reason("out of range", "超出可用的日期范围")) from None
+    days = program.backdate_days
+    if when < now - dt.timedelta(days=days):
+        raise ValidationError(
+            field="occurred_at",
+            reason=Reason(
+                f"more than {days} days ago (the program's back-dating window)",
+                f"早于 {days} 天前（超出会员方案允许补录的天数）",
+            ),
+        )
+    if when > now + (SIMULATE_AHEAD if ahead else FUTURE_TOLERANCE):
+        if ahead:
+            reason = Reason("more than a year ahead", "不能晚于一年之后")
+        else:
+            reason = Reason("is in the future", "不能是将来的时间")
+        raise ValidationError(field="occurred_at", reason=reason)
+    return when
 
 
 async def _checked(
@@ -268,12 +291,14 @@ async def _checked(
     member_id: uuid.UUID,
     lines: list[LineInput],
     payments: list[PaymentInput] | None,
+    lock: bool = False,
 ) -> tuple[ProgramConfig, dict[str, Any], list[PaymentInput] | None]:
-    """The program, the member (who must belong to it) and the checked payments; the lines are
-    checked too (whether the payments add up is known once the coupons are)."""
+    """The program, the member (who must belong to it; locked for the purchase when ``lock``) and
+    the checked payments; the lines are checked too (whether the payments add up is known once
+    the coupons are)."""
     program = await get_program(program_id)
     await check_store(program, store_id)
-    member = await active_member(member_id)
+    member = await active_member(member_id, lock=lock)
     if member["program_id"] != program.id:
         raise MemberNotFound(member_id=member_id)
     _check_lines(lines)
@@ -293,10 +318,11 @@ async def simulate_purchase(
     ``coupons`` would take off (they are checked, not used); writes nothing. ``occurred_at`` may
     be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
-    when = _occurred(occurred_at, ahead=True)
+    now = _now()
+    when = _occurred(program, occurred_at, now, ahead=True)
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
-    context = await _earn_context(program, member, store_id, lines, priced, when, None)
+    context = await _earn_context(program, member, store_id, lines, priced, when, None, max(now, when))
     awards = _valid(await hooks().points_awards(context))  # with those a cap cut to 0: their reason says why
     growth = _positive(await hooks().growth_awards(context))
     return Simulation(
@@ -325,12 +351,20 @@ async def record_purchase(
     idempotency_key: str | None = None,
     actor: str = "pos",
     coupons: list[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
-    points-rules hooks, re-evaluate the tier. One transaction; idempotent."""
-    program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
-    when = _occurred(occurred_at)
+    points-rules hooks, re-evaluate the tier. One transaction; idempotent.
+
+    ``occurred_at`` may lie up to the program's ``backdate_days`` back (an offline till's queue);
+    the points are written, and counted against daily caps, on the day they are recorded.
+    ``now`` is the clock (default: the real time) for callers that replay history, such as the
+    demo; the API never sets it. The member is locked for the transaction, so concurrent
+    purchases of one member see each other's caps and first-purchase bonuses."""
+    program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments, lock=True)
+    now = now or _now()
+    when = _occurred(program, occurred_at, now)
     codes = redemption.checked_codes(coupons) if coupons else []
     if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
         raise ValidationError(field="receipt_no", reason=Reason("1 to 64 characters", "1 到 64 个字符"))
@@ -342,7 +376,7 @@ async def record_purchase(
             )
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
-        now, sale_id = _now(), new_id()
+        sale_id = new_id()
         quoted = await redemption.quote(program, member_id, store_id, codes, lines, when)
         priced = _price(lines, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
@@ -371,7 +405,7 @@ async def record_purchase(
             )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
-        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id)
+        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id, now)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
         await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
@@ -507,15 +541,19 @@ async def refund(
     reason: str = "退货",
     idempotency_key: str | None = None,
     actor: str = "pos",
+    now: dt.datetime | None = None,
 ) -> RefundResult:
     """Refund a whole sale or some of its lines (退货). The amount given back is the refunded
     lines' share of what was paid (coupon discounts spread pro rata over the lines). Earned points
     and growth are reversed pro rata (points already spent become debt that later earnings repay);
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
-    within their validity)."""
+    within their validity). ``now`` is the clock, as in :func:`record_purchase`. The member is
+    locked for the transaction, so two refunds of one sale at once cannot both take its lines."""
     sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
+    await member_row(sale["member_id"], lock=True)
+    now = now or _now()
 
     async def run() -> RefundResult:
         sold = await fetch("SELECT * FROM sale_line WHERE sale_id = {} ORDER BY line_no", sale_id)
@@ -560,7 +598,6 @@ async def refund(
         )
         sv_return = _pro_rata(int(paid_sv["n"]), before, after, whole)
 
-        now = _now()
         accounts = await MemberAccounts.load(program, sale["member_id"])
         purchase = await fetch_one("SELECT id FROM ledger_posting WHERE sale_id = {} AND kind = 'purchase'", sale_id)
         writer = await PostingWriter(
