@@ -1,0 +1,174 @@
+"""Backups (备份) of the configured database, their verification, and restores (恢复).
+
+:func:`backup` copies the database while the server keeps writing (SQLite's online backup API,
+or ``pg_dump``) and checks the copy; :func:`verify_backup` checks a backup file;
+:func:`restore` puts one in place of the configured database and checks the result. The engine
+of the settings decides how; none of them opens the kernel's engine (a backup taken before an
+upgrade must not migrate first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from membership.backup import postgres, sqlite
+from membership.backup.errors import BackupFailed
+from membership.backup.verify import Verified, invalid
+from membership.config import Settings
+from membership.errors import NotConfigured, Reason, ValidationError
+
+Progress = Callable[[int, int | None], None]  # (done, of how many: SQLite pages; None: PostgreSQL tables)
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupDone:
+    """A backup written (and, unless asked not to, verified)."""
+
+    path: Path
+    size: int  # bytes
+    seconds: float  # copying, without the verify
+    verified: Verified | None
+
+
+def default_path(settings: Settings, folder: Path, now: dt.datetime | None = None) -> Path:
+    """``membership-YYYYMMDD-HHMM.db`` (SQLite) or ``.dump`` (PostgreSQL) in ``folder``, in the
+    program's time zone; ``-2``, ``-3``… when a backup of the same minute exists."""
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(settings.time_zone))
+    suffix = ".db" if settings.is_sqlite else ".dump"
+    stem = f"membership-{when:%Y%m%d-%H%M}"
+    path, n = folder / f"{stem}{suffix}", 2
+    while path.exists():
+        path, n = folder / f"{stem}-{n}{suffix}", n + 1
+    return path
+
+
+def _master_key(settings: Settings) -> bytes | None:
+    return settings.master_key() if settings.secret_key else None
+
+
+async def backup(
+    settings: Settings, path: Path | None = None, verify: bool = True, progress: Progress | None = None
+) -> BackupDone:
+    """Back the database of ``settings`` up into the new file ``path`` (default:
+    :func:`default_path` in the current folder), then verify it (:func:`verify_backup`).
+
+    The copy is written to ``PATH.partial`` and renamed when complete, so ``path`` never names
+    half a backup. A backup that fails its verify is kept (it is a faithful copy of what the
+    database holds) and ``BackupInvalid`` says why."""
+    path = path or default_path(settings, Path.cwd())
+    if path.exists():
+        raise ValidationError(
+            field=str(path), reason=Reason("exists; choose another name", "文件已存在，请换一个文件名")
+        )
+    if not path.parent.is_dir():
+        raise ValidationError(field=str(path), reason=Reason("its folder does not exist", "所在文件夹不存在"))
+    partial = path.with_name(f"{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    started = time.monotonic()
+    try:
+        if settings.is_sqlite:
+            await asyncio.to_thread(_copy_sqlite, settings.sqlite_path, partial, progress)
+        else:
+            await postgres.dump(settings.database_url, partial, _tables(progress))
+        partial.rename(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    verified = await verify_backup(settings, path) if verify else None
+    return BackupDone(path, path.stat().st_size, seconds, verified)
+
+
+def _tables(progress: Progress | None) -> Callable[[int], None] | None:
+    """``progress`` for the PostgreSQL tools, which count tables of an unknown total."""
+    return None if progress is None else lambda tables: progress(tables, None)
+
+
+def _copy_sqlite(source: Path, target: Path, progress: Progress | None) -> None:
+    if not source.is_file():
+        raise NotConfigured(what="database", hint=Reason(f"{source} does not exist", f"{source} 不存在"))
+    try:
+        sqlite.copy_snapshot(source, target, progress)
+    except sqlite3.DatabaseError as exc:
+        raise BackupFailed(tool="SQLite backup", error=str(exc)) from exc
+
+
+def _kind(file: Path) -> str:
+    if not file.is_file():
+        raise invalid(file, "no such file", "文件不存在")
+    if sqlite.is_sqlite_file(file):
+        return "sqlite"
+    if postgres.is_dump_file(file):
+        return "postgres"
+    raise invalid(file, "neither a SQLite database nor a pg_dump archive", "既不是 SQLite 数据库，也不是 pg_dump 备份")
+
+
+def _needs_postgres(settings: Settings, file: Path) -> None:
+    if settings.is_sqlite:
+        raise NotConfigured(
+            what="database_url",
+            hint=Reason(
+                f"{file.name} is a PostgreSQL dump: set database_url (or MEMBERSHIP_DATABASE_URL)"
+                " to a PostgreSQL database",
+                f"{file.name} 是 PostgreSQL 备份：请把 database_url（或 MEMBERSHIP_DATABASE_URL）"
+                "设为 PostgreSQL 数据库",
+            ),
+        )
+
+
+async def verify_backup(settings: Settings, file: Path) -> Verified:
+    """Check a backup file: a SQLite file directly (integrity and foreign-key checks, the ledger
+    invariants), a PostgreSQL dump restored into a scratch database on the configured server; with
+    a secret key in ``settings``, that personal data opens with it. Raises ``BackupInvalid``."""
+    key = _master_key(settings)
+    if _kind(file) == "sqlite":
+        return await sqlite.verify_file(file, key)
+    _needs_postgres(settings, file)
+    return await postgres.verify_dump(file, settings.database_url, key)
+
+
+async def restore(settings: Settings, file: Path, force: bool = False, progress: Progress | None = None) -> Verified:
+    """Replace the database of ``settings`` with the backup ``file`` and verify the result.
+
+    Refused (``RestoreRefused``) when the database holds data, unless ``force``. SQLite: refused
+    while another process (a server) has the database open; the backup is copied beside it,
+    verified there and renamed into place, so a failed check leaves the database untouched.
+    PostgreSQL: ``pg_restore --clean --if-exists`` in one transaction, then verified in place."""
+    key = _master_key(settings)
+    kind = _kind(file)
+    if not settings.is_sqlite:
+        if kind != "postgres":
+            raise invalid(
+                file,
+                "a SQLite backup; this deployment's database is PostgreSQL",
+                "这是 SQLite 备份；本部署的数据库是 PostgreSQL",
+            )
+        await postgres.restore(file, settings.database_url, force, _tables(progress))
+        name = urllib.parse.urlsplit(settings.database_url).path[1:]
+        return await postgres.verify_at(settings.database_url, name, key)
+    if kind != "sqlite":
+        _needs_postgres(settings, file)
+    database = settings.sqlite_path
+    await asyncio.to_thread(sqlite.take_over, database, force)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    restoring = database.with_name(f"{database.name}.restoring")
+    restoring.unlink(missing_ok=True)
+    try:
+        try:
+            await asyncio.to_thread(sqlite.copy_snapshot, file, restoring, progress)
+        except sqlite3.DatabaseError as exc:
+            raise invalid(file, f"unreadable: {exc}", f"无法读取：{exc}") from exc
+        verified = await sqlite.verify_file(restoring, key, label=file)
+        sqlite.put_in_place(restoring, database)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            restoring.unlink()
+    return dataclasses.replace(verified, file=str(database))
