@@ -452,6 +452,17 @@ def staff_list(
     console.print(table)
 
 
+@staff_app.command("unlock")
+def staff_unlock(username: Annotated[str, typer.Argument(help="Login name of the account to unlock")]) -> None:
+    """Unlock an account (解锁): forget its failed logins and the waits they set, also for the
+    addresses they came from, so it logs in at once; the audit log records it."""
+    from membership.staff.service import unlock_staff
+
+    addresses = _run(lambda settings: unlock_staff(username, actor="cli"))
+    where = f" (waits cleared for {', '.join(addresses)})" if addresses else " (it had no failed logins)"
+    console.print(f"Unlocked {username}{where}. 已解锁。")
+
+
 @reader_app.command("list")
 def reader_list() -> None:
     """Show the reader drivers plugins registered, their serial settings and options."""

@@ -416,8 +416,19 @@ class LoginFailed(MembershipError):
     message_zh = "用户名或密码错误。"
 
 
-class AccountLocked(MembershipError):
-    code = "account_locked"
+class LoginThrottled(MembershipError):
+    """Too many failed logins from this address (for one account, or across accounts): the next
+    attempt must wait ``seconds``. Nothing was checked; the answer is 429 with ``Retry-After``."""
+
+    code = "login_throttled"
     status = 429
-    message_en = "Too many failed logins; try again in {minutes} minutes."
-    message_zh = "登录失败次数过多，请 {minutes} 分钟后再试。"
+    message_en = (
+        "Too many failed logins; try again in {seconds} seconds."
+        " If it cannot wait, the owner can unlock the account on the Staff page."
+    )
+    message_zh = "登录失败次数过多，请 {seconds} 秒后再试。急需登录请找老板在“员工”页面解锁。"
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until the next attempt is checked (the ``Retry-After`` header)."""
+        return int(self.params["seconds"])

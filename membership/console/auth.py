@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN
 
 from membership.console import i18n
-from membership.errors import AccountLocked, LoginFailed
+from membership.errors import LoginFailed, LoginThrottled
 from membership.staff import service as staff_service
 from membership.staff.service import StaffInfo
 
@@ -98,17 +98,29 @@ async def login_page(request: Request, next: FromQuery[str | None] = None) -> Te
 
 @post("/login", opt={"public": True}, status_code=200)
 async def log_in(request: Request, data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-    """Check the password; on success set the session cookie and go where the user was going."""
+    """Check the password; on success set the session cookie and go where the user was going.
+
+    A wrong password answers 401; an address that failed too often answers 429 with
+    ``Retry-After`` and the seconds to wait, without checking the password. The address is the
+    client's as the server sees it (uvicorn takes ``X-Forwarded-For`` only from the proxies it
+    trusts: ``--forwarded-allow-ips``)."""
     address = request.client.host if request.client else ""
     try:
         _, token = await staff_service.log_in(data.username, data.password, address)
-    except (LoginFailed, AccountLocked) as error:
+    except (LoginFailed, LoginThrottled) as error:
         context = {
             "next": _safe_next(data.next),
             "error": error.detail(i18n.current_language()),
             "username": data.username,
         }
-        return Template("console/login.html", context=context, status_code=error.status, media_type=MediaType.HTML)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, LoginThrottled) else None
+        return Template(
+            "console/login.html",
+            context=context,
+            status_code=error.status,
+            media_type=MediaType.HTML,
+            headers=headers,
+        )
     response = Redirect(_safe_next(data.next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -1,9 +1,10 @@
-"""Staff accounts: create, log in (argon2id, throttled), sessions, language.
+"""Staff accounts: create, log in (argon2id, throttled), sessions, language, unlock.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, re-hashed when they change); hashing
-runs in a worker thread so a login never stalls other requests. Five wrong passwords in a row
-lock the account for :data:`LOCK_MINUTES`; an address that fails :data:`MAX_FAILURES_PER_ADDRESS`
-times in that period is refused too, whichever accounts it tries.
+runs in a worker thread so a login never stalls other requests. Failed logins slow down whoever
+fails, by account and address, with growing waits (:mod:`membership.staff.throttle`); nothing a
+stranger does locks the owner out, and an owner clears an account's waits with
+:func:`unlock_staff`.
 """
 
 from __future__ import annotations
@@ -18,18 +19,14 @@ import uuid
 from typing import Any
 
 import argon2
-from cachetools import TTLCache
 
 from membership.audit import service as audit
 from membership.db import execute, fetch, fetch_one, new_id, use_case
-from membership.db.engine import database_cache
-from membership.errors import AccountLocked, LoginFailed, Reason, ValidationError
+from membership.errors import LoginFailed, Reason, ValidationError
 from membership.org.service import binding_merchant
+from membership.staff import throttle
 from membership.staff.roles import Permission, Role, allows
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-MAX_FAILURES_PER_ADDRESS = 30
 SESSION_IDLE = dt.timedelta(hours=4)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -38,7 +35,6 @@ USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,49}")
 
 _hasher = argon2.PasswordHasher()
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))  # verified against, so timing tells nothing
-_failures_by_address = database_cache(TTLCache(maxsize=100_000, ttl=LOCK_MINUTES * 60))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +78,11 @@ def _info(row: dict[str, Any]) -> StaffInfo:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+async def _pause(seconds: float) -> None:
+    """Wait before checking a password of an account under attack (tests replace it)."""
+    await asyncio.sleep(seconds)
 
 
 def _token_hash(token: str) -> str:
@@ -142,7 +143,7 @@ async def create_staff(
     }
     await execute(
         "INSERT INTO staff (id, username, display_name, role, merchant_id, store_id, language, password_hash,"
-        " failed_logins, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, 0, {})",
+        " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
         *row.values(),
         password_hash,
         _now(),
@@ -169,23 +170,23 @@ async def merchant_of(merchant_id: uuid.UUID | None, store_id: uuid.UUID | None)
 
 async def log_in(username: str, password: str, address: str = "") -> tuple[StaffInfo, str]:
     """Check the password and open a session: the staff member and the session token for the
-    cookie. ``LoginFailed`` for a wrong name or password (the same answer for both),
-    ``AccountLocked`` after too many failures."""
-    if _failures_by_address.get(address, 0) >= MAX_FAILURES_PER_ADDRESS:
-        raise AccountLocked(minutes=LOCK_MINUTES)
+    cookie. ``LoginFailed`` for a wrong name or password (the same answer for both);
+    ``LoginThrottled`` while ``address`` has to wait after failing too often, for this account
+    or across accounts (:mod:`membership.staff.throttle`): then no password is checked. Nothing
+    done from one address refuses another address the right password."""
+    now = _now()
+    attempt = await throttle.admit(username, address, now)
+    if attempt.slow:
+        await _pause(throttle.ACCOUNT_PAUSE)
     row = await fetch_one("SELECT * FROM staff WHERE username = {} AND disabled_at IS NULL", username.strip())
-    if row is not None and row["locked_until"] is not None and row["locked_until"] > _now():
-        raise AccountLocked(minutes=max(1, int((row["locked_until"] - _now()).total_seconds() // 60) + 1))
     verified = await asyncio.to_thread(_verify, row["password_hash"] if row else _UNKNOWN_USER_HASH, password)
     if row is None or not verified:
-        _failures_by_address[address] = _failures_by_address.get(address, 0) + 1
-        if row is not None:
-            await _record_failure(row["id"])
+        await _record_failure(attempt, row)
         raise LoginFailed()
     token = secrets.token_urlsafe(32)
     rehashed = _hasher.check_needs_rehash(row["password_hash"])  # hashed outside the write transaction
     password_hash = await asyncio.to_thread(_hasher.hash, password) if rehashed else row["password_hash"]
-    await _open_session(row, password_hash, token)
+    await _open_session(row, password_hash, token, attempt)
     return _info(row), token
 
 
@@ -197,22 +198,18 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 @use_case
-async def _record_failure(staff_id: uuid.UUID) -> None:
-    rows = await fetch(
-        "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = {} RETURNING failed_logins, username",
-        staff_id,
-    )
-    if rows and rows[0]["failed_logins"] >= MAX_FAILURES:
-        await execute(
-            "UPDATE staff SET failed_logins = 0, locked_until = {} WHERE id = {}",
-            _now() + dt.timedelta(minutes=LOCK_MINUTES),
-            staff_id,
-        )
-        await audit.record(actor_of(rows[0]["username"]), "staff.locked", "staff", staff_id)
+async def _record_failure(attempt: throttle.Attempt, row: dict[str, Any] | None) -> None:
+    """Count a wrong password; the audit log notes when an address starts having to wait."""
+    for scope, seconds in await throttle.failed(attempt, account_exists=row is not None):
+        actor, details = f"address:{attempt.address}", {"scope": scope, "wait_seconds": seconds}
+        if scope == throttle.PAIR and row is not None:
+            await audit.record(actor, "staff.login_throttled", "staff", row["id"], details=details)
+        elif scope == throttle.ADDRESS:
+            await audit.record(actor, "staff.login_throttled", "address", attempt.address, details=details)
 
 
 @use_case
-async def _open_session(row: dict[str, Any], password_hash: str, token: str) -> None:
+async def _open_session(row: dict[str, Any], password_hash: str, token: str, attempt: throttle.Attempt) -> None:
     now = _now()
     await execute(
         "INSERT INTO staff_session (id, token_hash, staff_id, created_at, last_seen_at, expires_at)"
@@ -224,11 +221,9 @@ async def _open_session(row: dict[str, Any], password_hash: str, token: str) -> 
         now,
         now + SESSION_LIFETIME,
     )
-    await execute(
-        "UPDATE staff SET failed_logins = 0, locked_until = NULL, password_hash = {} WHERE id = {}",
-        password_hash,
-        row["id"],
-    )
+    if password_hash != row["password_hash"]:
+        await execute("UPDATE staff SET password_hash = {} WHERE id = {}", password_hash, row["id"])
+    await throttle.succeeded(attempt)
     await audit.record(actor_of(row["username"]), "staff.login", "staff", row["id"])
 
 
@@ -263,18 +258,16 @@ async def log_out(token: str) -> None:
 
 @use_case
 async def set_password(username: str, password: str, actor: str = "cli") -> None:
-    """Give ``username`` a new password; their open sessions end and a lock is lifted."""
+    """Give ``username`` a new password; their open sessions end and the waits its failed logins
+    set are cleared (guesses at the old password no longer matter)."""
     check_password(password)
     row = await fetch_one("SELECT id FROM staff WHERE username = {}", username)
     if row is None:
         raise ValidationError(field="username", reason=Reason(f"no staff {username!r}", f"没有员工 {username!r}"))
     password_hash = await asyncio.to_thread(_hasher.hash, password)
-    await execute(
-        "UPDATE staff SET password_hash = {}, failed_logins = 0, locked_until = NULL WHERE id = {}",
-        password_hash,
-        row["id"],
-    )
+    await execute("UPDATE staff SET password_hash = {} WHERE id = {}", password_hash, row["id"])
     await execute("DELETE FROM staff_session WHERE staff_id = {}", row["id"])
+    await throttle.clear(username, with_addresses=False)
     await audit.record(actor, "staff.password", "staff", row["id"])
 
 
@@ -317,6 +310,44 @@ async def disable_staff(staff_id: uuid.UUID, merchant_id: uuid.UUID, actor: str)
         raise ValidationError(field="staff", reason=Reason("you cannot disable your own account", "不能停用自己的账号"))
     await execute("DELETE FROM staff_session WHERE staff_id = {}", staff_id)
     await audit.record(actor, "staff.disable", "staff", staff_id, details={"username": rows[0]["username"]})
+
+
+async def staff_account(staff_id: uuid.UUID, merchant_id: uuid.UUID) -> dict[str, Any]:
+    """One account of ``merchant_id`` (never the password hash) with its failed logins
+    (``trouble``: see :func:`login_trouble`); ``ValidationError`` for another merchant's."""
+    row = await fetch_one(
+        "SELECT id, username, display_name, role, disabled_at FROM staff WHERE id = {} AND merchant_id = {}",
+        staff_id,
+        merchant_id,
+    )
+    if row is None:
+        raise ValidationError(field="staff", reason=Reason("no account of this merchant", "不是本商户的账号"))
+    row["trouble"] = (await throttle.state_of([row["username"]], _now())).get(row["username"])
+    return row
+
+
+async def login_trouble(merchant_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """The merchant's accounts with recent failed logins, by username: how many (``failures``),
+    from how many addresses (``addresses``), and until when the longest wait runs
+    (``waits_until``, None when nobody has to wait)."""
+    rows = await fetch("SELECT username FROM staff WHERE merchant_id = {}", merchant_id)
+    return await throttle.state_of([row["username"] for row in rows], _now())
+
+
+@use_case
+async def unlock_staff(username: str, actor: str = "cli", merchant_id: uuid.UUID | None = None) -> list[str]:
+    """Clear the login throttle of ``username`` (解锁): its failed logins are forgotten, and so
+    are the counts of the addresses they came from, so it logs in at once from where it usually
+    does. Audited as ``staff.unlock``. ``merchant_id`` limits it to that merchant's accounts (the
+    console); the CLI may unlock any. Returns the addresses whose waits were cleared."""
+    row = await fetch_one("SELECT id, username, merchant_id FROM staff WHERE username = {}", username.strip())
+    if row is None or (merchant_id is not None and row["merchant_id"] != merchant_id):
+        raise ValidationError(field="username", reason=Reason(f"no staff {username!r}", f"没有员工 {username!r}"))
+    addresses = await throttle.clear(row["username"])
+    await audit.record(
+        actor, "staff.unlock", "staff", row["id"], details={"username": row["username"], "addresses": addresses}
+    )
+    return addresses
 
 
 @use_case

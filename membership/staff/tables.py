@@ -19,8 +19,6 @@ class Staff(Table, tablename="staff"):
     store_id = ForeignKey(Store, on_delete=OnDelete.restrict, null=True, default=None)
     password_hash = Varchar(length=200)
     language = Varchar(length=10, default="zh_CN")
-    failed_logins = Integer(default=0)
-    locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     disabled_at = Timestamptz(null=True, default=None)
 
@@ -35,3 +33,22 @@ class StaffSession(Table, tablename="staff_session"):
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class StaffLoginThrottle(Table, tablename="staff_login_throttle"):
+    """Failed logins counted for the login throttle (登录限速, see :mod:`membership.staff.throttle`).
+
+    One row per counter: ``scope`` is ``pair`` (one ``username`` from one ``address``),
+    ``address`` (one address, whatever names it tries; ``username`` is empty) or ``account`` (one
+    ``username`` from anywhere; ``address`` is empty). ``blocked_until`` is when the next attempt
+    of a pair or address is checked again. A counter whose ``last_failure_at`` is older than
+    :data:`membership.staff.throttle.FORGET_AFTER` counts from zero. Kept in the database, so
+    every worker process (``membership serve --workers N``) sees the same counts."""
+
+    id = UUID(primary_key=True)
+    scope = Varchar(length=10)
+    username = Varchar(length=50, default="")
+    address = Varchar(length=64, default="")
+    failures = Integer(default=0)
+    blocked_until = Timestamptz(null=True, default=None)
+    last_failure_at = Timestamptz()
