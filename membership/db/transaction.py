@@ -26,6 +26,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 MAX_ATTEMPTS = 8
+MAX_UNIQUE_RETRIES = 2
 JOB_APPLICATION = "membership-job"  # PostgreSQL's application_name of a job's chunks
 _current_events: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
     "membership_pending_events", default=None
@@ -39,6 +40,15 @@ def is_retryable(exc: BaseException) -> bool:
         return "locked" in text or "busy" in text
     sqlstate = getattr(exc, "sqlstate", None)
     return sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when a unique index refused a row. In a use case that checks before it inserts (a
+    phone enrolled twice at once), a concurrent transaction committed the same key between the
+    check and the insert: a fresh attempt sees it in the check and refuses with the clear error."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(exc)
+    return getattr(exc, "sqlstate", None) == "23505"
 
 
 async def _in_transaction(body: Callable[[], Awaitable[R]], durable: bool) -> R:
@@ -97,12 +107,16 @@ def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, 
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
         if _current_events.get() is not None:  # nested: part of the caller's transaction
             return await fn(*args, **kwargs)
+        unique_retries = 0
         for attempt in range(1, MAX_ATTEMPTS + 1):
             events: list[Event] = []
             token = _current_events.set(events)
             try:
                 result = await _in_transaction(lambda: fn(*args, **kwargs), durable)
             except Exception as exc:
+                if is_unique_violation(exc) and unique_retries < MAX_UNIQUE_RETRIES and attempt < MAX_ATTEMPTS:
+                    unique_retries += 1
+                    continue
                 if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                     raise
                 await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
