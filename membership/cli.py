@@ -578,6 +578,96 @@ def reader_listen(
     _run(work)
 
 
+def _deployment() -> Settings:
+    """The settings of the deployment in this folder, refused as ``_run`` refuses, without opening
+    (or migrating) its database: a backup taken before an upgrade must copy the old schema."""
+    if not (config_path().exists() or _DEPLOYMENT_ENV & set(os.environ)):
+        raise NotConfigured(
+            what=str(config_path()),
+            hint="no deployment in this folder: run `membership init`, or run from the deployment's folder",
+        )
+    return load_settings()
+
+
+@app.command()
+def backup(
+    path: Annotated[
+        str | None,
+        typer.Argument(help="File to write (default: membership-YYYYMMDD-HHMM.db or .dump here)", show_default=False),
+    ] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check the backup once written")] = True,
+) -> None:
+    """Back the database up (备份) while the server keeps running, then check the backup: its
+    integrity, the ledger invariants (balances equal their entries, postings sum to zero) and that
+    personal data opens with the secret key.
+
+    SQLite: SQLite's online backup API, page by page, on one snapshot; tills keep committing.
+    PostgreSQL: pg_dump, custom format; checked in a scratch database (the user needs CREATEDB).
+    Check a backup again: membership restore --verify-only FILE
+    Personal data stays encrypted; the secret key (membership.toml) is NOT in the backup: keep it apart.
+    """
+    from pathlib import Path
+
+    from rich.filesize import decimal
+
+    from membership.backup import backup as take_backup
+    from membership.backup import backup_target, verify_backup
+
+    settings = _deployment()
+    target = backup_target(settings, Path(path) if path else None)  # refusals come before the bar
+    with _progress() as progress:
+        task = progress.add_task("备份 backup", total=None)
+        done = asyncio.run(
+            take_backup(
+                settings,
+                target,
+                verify=False,
+                progress=lambda copied, total: progress.update(task, completed=copied, total=total),
+            )
+        )
+    if verify:
+        console.print(asyncio.run(verify_backup(settings, done.path)).summary())
+    console.print(f"备份 backup: {done.path} ({decimal(done.size)}, {done.seconds:.1f} s)")
+
+
+@app.command()
+def restore(
+    file: Annotated[str, typer.Argument(help="A backup made by `membership backup` (.db or .dump)")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a database that already holds data")] = False,
+    verify_only: Annotated[bool, typer.Option("--verify-only", help="Only check FILE; change nothing")] = False,
+) -> None:
+    """Restore a backup (恢复) into the configured database and check it, or (--verify-only) only
+    check a backup: its integrity, the ledger invariants, and that personal data opens with this
+    deployment's secret key (it must be the key the backup was made with).
+
+    A database that already holds data is replaced only with --force.
+    SQLite: stop the server first (one in use is refused); a copy is checked, then renamed into place.
+    PostgreSQL: pg_restore --clean --if-exists in one transaction, checked afterwards.
+    """
+    from pathlib import Path
+
+    from membership.backup import check_restore, verify_backup
+    from membership.backup import restore as restore_backup
+
+    if verify_only:  # a SQLite file needs no deployment; a deployment's secret key is checked too
+        console.print(asyncio.run(verify_backup(load_settings(), Path(file))).summary())
+        return
+    settings = _deployment()
+    asyncio.run(check_restore(settings, Path(file), force))  # refusals come before the bar
+    with _progress() as progress:
+        task = progress.add_task("恢复 restore", total=None)
+        verified = asyncio.run(
+            restore_backup(
+                settings,
+                Path(file),
+                force,
+                progress=lambda copied, total: progress.update(task, completed=copied, total=total),
+            )
+        )
+    console.print(verified.summary())
+    console.print(f"恢复 restored: {file} → {verified.file}")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning errors into one clear line and a non-zero exit."""
     from membership.plugins import hooks

@@ -7,7 +7,15 @@ opens it (``secret_key`` in membership.toml) is not in the backup and must be ke
 """
 
 from membership.backup.errors import BackupFailed, BackupInvalid, RestoreRefused
-from membership.backup.service import BackupDone, backup, default_path, restore, verify_backup
+from membership.backup.service import (
+    BackupDone,
+    backup,
+    backup_target,
+    check_restore,
+    default_path,
+    restore,
+    verify_backup,
+)
 from membership.backup.verify import Verified, ledger_violations
 
 __all__ = [
@@ -17,6 +25,8 @@ __all__ = [
     "RestoreRefused",
     "Verified",
     "backup",
+    "backup_target",
+    "check_restore",
     "default_path",
     "ledger_violations",
     "restore",

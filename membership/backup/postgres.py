@@ -130,10 +130,15 @@ async def _restore_into(archive: Path, dsn: str, clean: bool, heard: Heard | Non
 
 
 async def _connect(dsn: str) -> Any:
+    """An asyncpg connection to ``dsn``; a refusal (no such database, wrong password) is a
+    ``BackupFailed``, an unreachable server an ``OSError``."""
     import asyncpg
 
     url, env = address(dsn)
-    return await asyncpg.connect(url, password=env.get("PGPASSWORD"))
+    try:
+        return await asyncpg.connect(url, password=env.get("PGPASSWORD"))
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise BackupFailed(tool="PostgreSQL", error=str(exc)) from exc
 
 
 async def verify_at(dsn: str, label: object, master_key: bytes | None) -> Verified:
@@ -197,21 +202,28 @@ async def _holds_data(connection: Any) -> bool:
     return False
 
 
-async def restore(archive: Path, dsn: str, force: bool, heard: Heard | None = None) -> None:
-    """``pg_restore`` of ``archive`` into the database ``dsn`` (what it holds of the archive's
-    tables dropped first), in one transaction: a failure leaves the database as it was. Refused
-    when the database holds data, unless ``force``."""
-    if not is_dump_file(archive):
-        raise invalid(archive, "not a pg_dump archive (custom format)", "不是 pg_dump 备份（custom 格式）")
+async def check_empty(dsn: str, force: bool) -> None:
+    """Refuse (``RestoreRefused``) to restore into the database ``dsn`` when it holds data,
+    unless ``force``."""
+    if force:
+        return
     connection = await _connect(dsn)
     try:
         holds_data = await _holds_data(connection)
         database = await connection.fetchval("SELECT current_database()")
     finally:
         await connection.close()
-    if holds_data and not force:
+    if holds_data:
         raise RestoreRefused(
             database=database,
-            reason=Reason("it holds data; add --force to replace it", "该数据库已有数据；确认覆盖请加 --force"),
+            reason=Reason("it holds data; add --force to replace it", "已有数据；确认覆盖请加 --force"),
         )
+
+
+async def restore(archive: Path, dsn: str, heard: Heard | None = None) -> None:
+    """``pg_restore`` of ``archive`` into the database ``dsn`` (what it holds of the archive's
+    tables dropped first), in one transaction: a failure leaves the database as it was. Check
+    first that it may be replaced (:func:`check_empty`)."""
+    if not is_dump_file(archive):
+        raise invalid(archive, "not a pg_dump archive (custom format)", "不是 pg_dump 备份（custom 格式）")
     await _restore_into(archive, dsn, clean=True, heard=heard)

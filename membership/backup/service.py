@@ -10,7 +10,6 @@ upgrade must not migrate first).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
@@ -55,22 +54,35 @@ def _master_key(settings: Settings) -> bytes | None:
     return settings.master_key() if settings.secret_key else None
 
 
-async def backup(
-    settings: Settings, path: Path | None = None, verify: bool = True, progress: Progress | None = None
-) -> BackupDone:
-    """Back the database of ``settings`` up into the new file ``path`` (default:
-    :func:`default_path` in the current folder), then verify it (:func:`verify_backup`).
-
-    The copy is written to ``PATH.partial`` and renamed when complete, so ``path`` never names
-    half a backup. A backup that fails its verify is kept (it is a faithful copy of what the
-    database holds) and ``BackupInvalid`` says why."""
-    path = path or default_path(settings, Path.cwd())
+def backup_target(settings: Settings, path: Path | None = None) -> Path:
+    """Where a backup of ``settings``' database goes: ``path``, or :func:`default_path` in the
+    current folder. Refused before anything is written when the file exists, its folder does not,
+    the SQLite database is missing, or pg_dump is not installed."""
+    path = (path or default_path(settings, Path.cwd())).absolute()
     if path.exists():
         raise ValidationError(
             field=str(path), reason=Reason("exists; choose another name", "文件已存在，请换一个文件名")
         )
     if not path.parent.is_dir():
         raise ValidationError(field=str(path), reason=Reason("its folder does not exist", "所在文件夹不存在"))
+    if settings.is_sqlite and not settings.sqlite_path.is_file():
+        source = settings.sqlite_path
+        raise NotConfigured(what="database", hint=Reason(f"{source} does not exist", f"{source} 不存在"))
+    if not settings.is_sqlite:
+        postgres.tool("pg_dump")
+    return path
+
+
+async def backup(
+    settings: Settings, path: Path | None = None, verify: bool = True, progress: Progress | None = None
+) -> BackupDone:
+    """Back the database of ``settings`` up into the new file ``path`` (see :func:`backup_target`),
+    then verify it (:func:`verify_backup`).
+
+    The copy is written to ``PATH.partial`` and renamed when complete, so ``path`` never names
+    half a backup. A backup that fails its verify is kept (it is a faithful copy of what the
+    database holds) and ``BackupInvalid`` says why."""
+    path = backup_target(settings, path)
     partial = path.with_name(f"{path.name}.partial")
     partial.unlink(missing_ok=True)
     started = time.monotonic()
@@ -93,8 +105,6 @@ def _tables(progress: Progress | None) -> Callable[[int], None] | None:
 
 
 def _copy_sqlite(source: Path, target: Path, progress: Progress | None) -> None:
-    if not source.is_file():
-        raise NotConfigured(what="database", hint=Reason(f"{source} does not exist", f"{source} 不存在"))
     try:
         sqlite.copy_snapshot(source, target, progress)
     except sqlite3.DatabaseError as exc:
@@ -135,29 +145,40 @@ async def verify_backup(settings: Settings, file: Path) -> Verified:
     return await postgres.verify_dump(file, settings.database_url, key)
 
 
+async def check_restore(settings: Settings, file: Path, force: bool = False) -> None:
+    """Refuse a restore before anything changes: ``file`` is not a backup for this deployment's
+    engine, the database holds data (unless ``force``: ``RestoreRefused``), a SQLite database is
+    open in another process (a server), or pg_restore is not installed. A SQLite database that may
+    be replaced has its WAL folded in (no WAL is left over to pair with the restored file)."""
+    kind = _kind(file)
+    if settings.is_sqlite:
+        if kind != "sqlite":
+            _needs_postgres(settings, file)
+        await asyncio.to_thread(sqlite.take_over, settings.sqlite_path, force)
+        return
+    if kind != "postgres":
+        raise invalid(
+            file,
+            "a SQLite backup; this deployment's database is PostgreSQL",
+            "这是 SQLite 备份；本部署的数据库是 PostgreSQL",
+        )
+    postgres.tool("pg_restore")
+    await postgres.check_empty(settings.database_url, force)
+
+
 async def restore(settings: Settings, file: Path, force: bool = False, progress: Progress | None = None) -> Verified:
     """Replace the database of ``settings`` with the backup ``file`` and verify the result.
 
-    Refused (``RestoreRefused``) when the database holds data, unless ``force``. SQLite: refused
-    while another process (a server) has the database open; the backup is copied beside it,
+    Refused as :func:`check_restore` says. SQLite: the backup is copied beside the database,
     verified there and renamed into place, so a failed check leaves the database untouched.
     PostgreSQL: ``pg_restore --clean --if-exists`` in one transaction, then verified in place."""
+    await check_restore(settings, file, force)
     key = _master_key(settings)
-    kind = _kind(file)
     if not settings.is_sqlite:
-        if kind != "postgres":
-            raise invalid(
-                file,
-                "a SQLite backup; this deployment's database is PostgreSQL",
-                "这是 SQLite 备份；本部署的数据库是 PostgreSQL",
-            )
-        await postgres.restore(file, settings.database_url, force, _tables(progress))
+        await postgres.restore(file, settings.database_url, _tables(progress))
         name = urllib.parse.urlsplit(settings.database_url).path[1:]
         return await postgres.verify_at(settings.database_url, name, key)
-    if kind != "sqlite":
-        _needs_postgres(settings, file)
     database = settings.sqlite_path
-    await asyncio.to_thread(sqlite.take_over, database, force)
     database.parent.mkdir(parents=True, exist_ok=True)
     restoring = database.with_name(f"{database.name}.restoring")
     restoring.unlink(missing_ok=True)
@@ -169,6 +190,5 @@ async def restore(settings: Settings, file: Path, force: bool = False, progress:
         verified = await sqlite.verify_file(restoring, key, label=file)
         sqlite.put_in_place(restoring, database)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            restoring.unlink()
+        restoring.unlink(missing_ok=True)
     return dataclasses.replace(verified, file=str(database))

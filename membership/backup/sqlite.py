@@ -48,10 +48,11 @@ def _open(path: Path, mode: str, timeout: float = 5.0) -> sqlite3.Connection:
     return connection
 
 
-def copy_snapshot(source: Path, target: Path, progress: Progress | None = None, step_pages: int = STEP_PAGES) -> None:
+def copy_snapshot(source: Path, target: Path, progress: Progress | None = None, step_pages: int | None = None) -> None:
     """Copy the database ``source`` into the new file ``target`` as one consistent snapshot, in
-    steps of ``step_pages`` pages (``progress`` hears each step), while other connections keep
-    writing. ``target`` is left in rollback-journal mode: one self-contained file, synced to disk."""
+    steps of ``step_pages`` pages (default :data:`STEP_PAGES`; ``progress`` hears each step), while
+    other connections keep writing. ``target`` is left in rollback-journal mode: one
+    self-contained file, synced to disk."""
     reader = _open(source, "ro")
     try:
         reader.execute("BEGIN")
@@ -59,7 +60,7 @@ def copy_snapshot(source: Path, target: Path, progress: Progress | None = None, 
         writer = sqlite3.connect(target, isolation_level=None)
         try:
             writer.execute("PRAGMA synchronous = OFF")  # synced once, at the end
-            reader.backup(writer, pages=step_pages, progress=_reporter(progress))
+            reader.backup(writer, pages=step_pages or STEP_PAGES, progress=_reporter(progress))
         finally:
             writer.close()
         reader.execute("ROLLBACK")
