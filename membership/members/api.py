@@ -15,7 +15,7 @@ from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for, require, store_for
-from membership.errors import CredentialNotFound, MemberNotFound
+from membership.errors import CredentialNotFound, Forbidden, MemberNotFound
 from membership.ledger.service import MemberAccounts
 from membership.members import service
 
@@ -294,11 +294,16 @@ async def issue_credential(
 
 
 async def _credential_for(request: Request, credential_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+    """The credential a write touches: another merchant's is not found; a key bound to a store
+    may change only credentials issued at that store (or at none)."""
+    key = current_key(request)
     row = await service.credential_row(credential_id)
     try:
-        await member_for(current_key(request), row["member_id"])
+        await member_for(key, row["member_id"])
     except MemberNotFound:  # another merchant's member: answer as if the card did not exist
         raise CredentialNotFound(kind=credential_id) from None
+    if key.store_id is not None and row["store_id"] not in (None, key.store_id):
+        raise Forbidden(action="change a card issued at another store", action_zh="变更其他门店发放的卡")
     return row
 
 

@@ -15,7 +15,7 @@ from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
 from membership.api.schemas import BALANCES_EXAMPLE, Amount, AwardOut, BalancesOut
 from membership.api.security import current_key, member_for, program_for, required_store
-from membership.errors import MemberNotFound, Reason, SaleNotFound, ValidationError
+from membership.errors import Forbidden, MemberNotFound, Reason, SaleNotFound, ValidationError
 from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
 from membership.ledger.service import MAX_AMOUNT
@@ -143,6 +143,9 @@ class RefundOut(msgspec.Struct):
     stored_value_returned: int
     balances: BalancesOut
     coupons_returned: list[str]
+    points_expired: Annotated[
+        int, msgspec.Meta(description="earned points of the refunded share that had expired: not taken back again")
+    ] = 0
 
 
 SALE_ID = "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e"
@@ -340,6 +343,7 @@ async def simulate_transaction(
             "amount": 1500,
             "points_reversed": 13,
             "points_debt": 0,
+            "points_expired": 0,
             "points_returned": 211,
             "growth_reversed": 13,
             "stored_value_returned": 0,
@@ -360,15 +364,18 @@ async def refund_transaction(
 ) -> Response[RefundOut]:
     """Refund listed lines or the rest of the sale: ``amount`` is the lines' share of what was
     paid (a coupon discount spreads over the lines); earned points and growth are reversed pro
-    rata (points already spent become a debt), points and stored value paid are given back. Once
-    the whole sale is refunded its coupons come back, usable while within their validity
-    (``coupons_returned``)."""
+    rata (points that expired are not taken back again: ``points_expired``; points already spent
+    become a debt), points and stored value paid are given back. Once the whole sale is refunded
+    its coupons come back, usable while within their validity (``coupons_returned``). A key bound
+    to a store refunds only that store's sales (403)."""
     key = current_key(request)
     sale = await service.sale_row(sale_id)
     try:
         await member_for(key, sale["member_id"])
     except MemberNotFound:  # another merchant's sale: answer as if it did not exist
         raise SaleNotFound(sale_id=sale_id) from None
+    if key.store_id is not None and sale["store_id"] != key.store_id:
+        raise Forbidden(action="refund another store's sale", action_zh="退其他门店的交易")
     lines = None
     if data.lines is not None:
         lines = {}
@@ -382,6 +389,7 @@ async def refund_transaction(
         amount=result.amount,
         points_reversed=result.points_reversed,
         points_debt=result.points_debt,
+        points_expired=result.points_expired,
         points_returned=result.points_returned,
         growth_reversed=result.growth_reversed,
         stored_value_returned=result.stored_value_returned,

@@ -96,7 +96,9 @@ class Simulation:
 
 @dataclasses.dataclass(frozen=True)
 class RefundResult:
-    """What a refund reversed and gave back."""
+    """What a refund reversed and gave back. ``points_expired``: the refunded share of the earned
+    points that had already expired, which is not taken back again (only points the member
+    spent become ``points_debt``)."""
 
     id: uuid.UUID
     sale_id: uuid.UUID
@@ -109,6 +111,7 @@ class RefundResult:
     balances: Balances
     coupons_returned: tuple[str, ...] = ()
     replayed: bool = False
+    points_expired: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -545,7 +548,8 @@ async def refund(
 ) -> RefundResult:
     """Refund a whole sale or some of its lines (退货). The amount given back is the refunded
     lines' share of what was paid (coupon discounts spread pro rata over the lines). Earned points
-    and growth are reversed pro rata (points already spent become debt that later earnings repay);
+    and growth are reversed pro rata: points of the sale that have expired are not taken back a
+    second time, points already spent become debt that later earnings repay;
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
     within their validity). ``now`` is the clock, as in :func:`record_purchase`. The member is
@@ -603,6 +607,8 @@ async def refund(
         writer = await PostingWriter(
             program, "refund", sale["member_id"], now, sale["store_id"], sale_id, operator=actor, reason=reason
         ).open()
+        expired = await _expired_share(sale_id, purchase["id"], accounts, points_back)
+        points_back -= expired
         debt = await reverse_points(writer, accounts, points_back, purchase["id"], reason) if points_back else 0
         if points_return:
             already = _pro_rata(sale["points_redeemed"], 0, before, whole)
@@ -631,14 +637,16 @@ async def refund(
         returned = await redemption.give_back(program, sale_id, now, actor) if status == "refunded" else []
         refund_id = new_id()
         await fetch(
-            "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_returned,"
-            " growth_reversed, stored_value_returned, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_expired,"
+            " points_returned, growth_reversed, stored_value_returned, created_at)"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             refund_id,
             sale_id,
             amount,
             json.dumps([{"line_no": n, "quantity": q} for n, q in changed]),
             points_back,
             debt,
+            expired,
             points_return,
             growth_taken,
             sv_return,
@@ -655,6 +663,7 @@ async def refund(
             amount=amount,
             points_reversed=points_back,
             points_debt=debt,
+            points_expired=expired,
             points_returned=points_return,
             growth_reversed=growth_taken,
             stored_value_returned=sv_return,
@@ -664,6 +673,23 @@ async def refund(
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
     return await idempotency.once(program.id, idempotency_key, "refund", payload, RefundResult, run)
+
+
+async def _expired_share(sale_id: uuid.UUID, posting_id: uuid.UUID, accounts: MemberAccounts, points: int) -> int:
+    """How many of the ``points`` a refund would take back had expired: the sale's expired points
+    not yet set against an earlier refund of it. The member already lost those; taking them again
+    would make them pay twice."""
+    if not points:
+        return 0
+    row = await fetch_one(
+        "SELECT COALESCE(SUM(expired), 0) AS n FROM points_lot WHERE account_id = {} AND posting_id = {}",
+        accounts.ids[Kind.POINTS],
+        posting_id,
+    )
+    counted = await fetch_one(
+        "SELECT COALESCE(SUM(points_expired), 0) AS n FROM sale_refund WHERE sale_id = {}", sale_id
+    )
+    return min(points, int(row["n"]) - int(counted["n"]))
 
 
 async def member_sales(member_id: uuid.UUID, limit: int = 20) -> list[dict[str, Any]]:

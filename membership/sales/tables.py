@@ -64,6 +64,7 @@ class Refund(Table, tablename="sale_refund"):
     lines = JSON(default="[]")
     points_reversed = BigInt(default=0)
     points_debt = BigInt(default=0)
+    points_expired = BigInt(default=0)  # earned points that had expired: not taken back
     points_returned = BigInt(default=0)
     growth_reversed = BigInt(default=0)
     stored_value_returned = BigInt(default=0)
