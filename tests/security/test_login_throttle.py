@@ -192,6 +192,12 @@ async def test_a_successful_login_resets_the_pair_and_gives_the_address_its_coun
     for _ in range(throttle.ADDRESS_FREE):  # a busy shop's logins never add up to a wait
         assert await attempt("manager", PASSWORD, ATTACKER) == "ok"
     assert (await throttle_row("address", "", ATTACKER))["failures"] == 2 * throttle.PAIR_FREE
+    for name in ("analyst", "owner", "nobody", "manager"):  # the shop's address at its last free failure
+        assert await attempt(name, WRONG, ATTACKER) == "wrong"
+    assert (await throttle_row("address", "", ATTACKER))["failures"] == throttle.ADDRESS_FREE
+    for name in ("manager", "analyst", "owner"):  # each success was counted as the 11th failure, then given back
+        assert await attempt(name, PASSWORD, ATTACKER) == "ok"
+    assert await throttle_row("address", "", ATTACKER) == {"failures": throttle.ADDRESS_FREE, "blocked_until": None}
 
 
 async def test_the_owner_unlocks_an_account_in_the_console_after_a_confirmation(console, clock):
@@ -296,6 +302,19 @@ async def test_attempts_sent_at_once_pass_no_more_than_the_free_ones(any_db, att
     assert len(checked) == throttle.PAIR_FREE + 1
     assert all(isinstance(answer, int) for answer in answers if answer != "wrong")
     assert await attempt("boss", PASSWORD, OWNER_AT) == "ok"  # another worker, another address: in
+
+
+async def test_a_shop_at_its_last_free_failure_logs_in_one_after_another(any_db, clock):
+    shop = await make_shop()
+    for name in ("boss", "clerk"):
+        await service.create_staff(name, PASSWORD, "clerk", merchant_id=shop.merchant_id)
+    for i in range(throttle.ADDRESS_FREE):  # typing mistakes of the whole shop, one address
+        assert await attempt(f"nobody{i}", WRONG, ATTACKER) == "wrong"
+    for name in ("boss", "clerk", "boss", "clerk"):  # no success leaves a wait behind for the next
+        assert await attempt(name, PASSWORD, ATTACKER) == "ok"
+    assert await throttle_row("address", "", ATTACKER) == {"failures": throttle.ADDRESS_FREE, "blocked_until": None}
+    assert await attempt("nobody", WRONG, ATTACKER) == "wrong"  # the 11th failure: now the address waits
+    assert await attempt("boss", PASSWORD, ATTACKER) == 1
 
 
 def test_waits_double_from_one_second_up_to_the_cap():
