@@ -200,7 +200,7 @@ def _verify(password_hash: str, password: str) -> bool:
 @use_case
 async def _record_failure(attempt: throttle.Attempt, row: dict[str, Any] | None) -> None:
     """Count a wrong password; the audit log notes when an address starts having to wait."""
-    for scope, seconds in await throttle.failed(attempt, account_exists=row is not None):
+    for scope, seconds in await throttle.failed(attempt):
         actor, details = f"address:{attempt.address}", {"scope": scope, "wait_seconds": seconds}
         if scope == throttle.PAIR and row is not None:
             await audit.record(actor, "staff.login_throttled", "staff", row["id"], details=details)

@@ -216,23 +216,22 @@ async def succeeded(attempt: Attempt) -> None:
     )
 
 
-async def failed(attempt: Attempt, account_exists: bool) -> list[tuple[str, int]]:
-    """The attempt's password was wrong (call inside a use case): the account's own count goes
-    up (only for an account that exists: a made-up name has none) and counters forgotten for
-    :data:`FORGET_AFTER` are deleted. Returns the counters whose waits begin with this failure,
-    as (scope, seconds), for the audit log."""
+async def failed(attempt: Attempt) -> list[tuple[str, int]]:
+    """The attempt's password was wrong (call inside a use case): the name's own count goes up
+    (a made-up name's too, so the pause tells no one which names exist) and counters forgotten
+    for :data:`FORGET_AFTER` are deleted. Returns the counters whose waits begin with this
+    failure, as (scope, seconds), for the audit log."""
     now = attempt.now
-    if account_exists:
-        await execute(
-            "INSERT INTO staff_login_throttle (id, scope, username, address, failures, blocked_until, last_failure_at)"
-            " VALUES ({}, 'account', {}, '', 1, NULL, {}) ON CONFLICT (scope, username, address) DO UPDATE SET"
-            " failures = CASE WHEN staff_login_throttle.last_failure_at < {} THEN 1"
-            " ELSE staff_login_throttle.failures + 1 END, last_failure_at = excluded.last_failure_at",
-            new_id(),
-            attempt.username,
-            now,
-            now - FORGET_AFTER,
-        )
+    await execute(
+        "INSERT INTO staff_login_throttle (id, scope, username, address, failures, blocked_until, last_failure_at)"
+        " VALUES ({}, 'account', {}, '', 1, NULL, {}) ON CONFLICT (scope, username, address) DO UPDATE SET"
+        " failures = CASE WHEN staff_login_throttle.last_failure_at < {} THEN 1"
+        " ELSE staff_login_throttle.failures + 1 END, last_failure_at = excluded.last_failure_at",
+        new_id(),
+        attempt.username,
+        now,
+        now - FORGET_AFTER,
+    )
     await execute("DELETE FROM staff_login_throttle WHERE last_failure_at < {}", now - FORGET_AFTER)
     begun = []
     for scope, failures in ((PAIR, attempt.pair_failures), (ADDRESS, attempt.address_failures)):
