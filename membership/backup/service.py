@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import sqlite3
+import stat
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -79,12 +81,11 @@ async def backup(
     """Back the database of ``settings`` up into the new file ``path`` (see :func:`backup_target`),
     then verify it (:func:`verify_backup`).
 
-    The copy is written to ``PATH.partial`` and renamed when complete, so ``path`` never names
-    half a backup. A backup that fails its verify is kept (it is a faithful copy of what the
-    database holds) and ``BackupInvalid`` says why."""
+    The copy is written to ``PATH.partial`` (readable by its owner only) and renamed when
+    complete, so ``path`` never names half a backup. A backup that fails its verify is kept (a
+    faithful copy of what the database holds) and ``BackupInvalid`` says why."""
     path = backup_target(settings, path)
-    partial = path.with_name(f"{path.name}.partial")
-    partial.unlink(missing_ok=True)
+    partial = _private_file(path.with_name(f"{path.name}.partial"))
     started = time.monotonic()
     try:
         if settings.is_sqlite:
@@ -97,6 +98,16 @@ async def backup(
     seconds = time.monotonic() - started
     verified = await verify_backup(settings, path) if verify else None
     return BackupDone(path, path.stat().st_size, seconds, verified)
+
+
+def _private_file(path: Path, like: Path | None = None) -> Path:
+    """Create ``path`` anew and empty, readable by its owner only (a backup holds the members'
+    data), or with the permissions of ``like`` when that file exists; returns ``path``."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    if like is not None and like.exists():
+        os.chmod(path, stat.S_IMODE(like.stat().st_mode))
+    return path
 
 
 def _tables(progress: Progress | None) -> Callable[[int], None] | None:
@@ -180,8 +191,7 @@ async def restore(settings: Settings, file: Path, force: bool = False, progress:
         return await postgres.verify_at(settings.database_url, name, key)
     database = settings.sqlite_path
     database.parent.mkdir(parents=True, exist_ok=True)
-    restoring = database.with_name(f"{database.name}.restoring")
-    restoring.unlink(missing_ok=True)
+    restoring = _private_file(database.with_name(f"{database.name}.restoring"), like=database)
     try:
         try:
             await asyncio.to_thread(sqlite.copy_snapshot, file, restoring, progress)

@@ -103,6 +103,7 @@ async def test_a_sqlite_backup_under_load_holds_every_acknowledged_purchase_and_
     monkeypatch.setattr(sqlite_backup, "STEP_PAGES", 8)  # many small steps, the tills commit between them
     before, done = await _backup_under_load(db, tmp_path / "backup.db", step_delay=0.002)
     assert done.path.is_file() and done.size == done.path.stat().st_size
+    assert oct(done.path.stat().st_mode & 0o777) == "0o600"  # the members' data: its owner's alone
     assert done.verified.members == 4 and done.verified.key_checked
     assert not os.path.exists(f"{done.path}.partial")  # noqa: ASYNC240
     with sqlite3.connect(done.path) as copy:  # one self-contained file
@@ -221,6 +222,7 @@ async def _scratch_databases(server: str) -> list[str]:
 async def test_a_postgres_backup_under_load_holds_every_acknowledged_purchase_and_restores(pg_db, pg_server, tmp_path):
     before, done = await _backup_under_load(pg_db, tmp_path / "backup.dump")
     assert done.path.read_bytes()[:5] == b"PGDMP" and done.verified.members == 4
+    assert oct(done.path.stat().st_mode & 0o777) == "0o600"
     assert await _scratch_databases(pg_server) == []  # the verify's scratch database is gone
 
     restored = Settings(database_url=await _empty_database(pg_server), secret_key=SECRET, pg_pool_size=2)
