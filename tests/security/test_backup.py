@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -297,7 +298,7 @@ def test_cli_backup_verify_and_restore_of_a_sqlite_shop(shop_folder):
     (path,) = shop_folder.glob("membership-*.db")
     assert path.name[len("membership-") :].removesuffix(".db").replace("-", "").isdigit()
     assert "verified" in made and "20 members" in made
-    assert made.strip().splitlines()[-1].startswith(f"备份 backup: {path}") and "kB" in made.splitlines()[-1]
+    assert re.fullmatch(rf"备份 backup: {re.escape(str(path))} \(\d[\d.]* [kMG]B, \d+\.\d s\)", made.splitlines()[-1])
 
     assert "ledger balanced" in run(shop_folder, "restore", "--verify-only", path.name).stdout
     refused(run(shop_folder, "restore", path.name, ok=False), "restore_refused")
