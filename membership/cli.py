@@ -45,11 +45,18 @@ T = TypeVar("T")
 _DEPLOYMENT_ENV = {"MEMBERSHIP_CONFIG", "MEMBERSHIP_DATABASE_URL", "MEMBERSHIP_SECRET_KEY"}  # settings kept outside
 
 
-def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = None, setup: bool = False) -> T:
+def _run(
+    work: Callable[[Settings], Awaitable[T]],
+    settings: Settings | None = None,
+    setup: bool = False,
+    check_keys: bool = True,
+) -> T:
     """Open the database of the current settings, run ``work``, close it. Unless the command sets a
     deployment up (``setup``: init, migrate, demo), the folder must hold one (membership.toml, or
     its settings in the environment), so a command run in the wrong folder does not quietly make
-    an empty database there; pending migrations are applied first."""
+    an empty database there; pending migrations are applied first, and the secret key must be
+    the database's (``check_keys``; only ``keys rotate`` works with a key the database does not
+    know yet)."""
     from membership.db import close_database, open_database
 
     if not setup and not (config_path().exists() or _DEPLOYMENT_ENV & set(os.environ)):
@@ -63,7 +70,7 @@ def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = N
         await open_database(current)
         try:
             if not setup:
-                await _migrate_quietly()
+                await _migrate_quietly(check_keys)
             return await work(current)
         finally:
             await close_database()
@@ -81,10 +88,15 @@ def _progress() -> Progress:
     )
 
 
-async def _migrate_quietly() -> list[str]:
+async def _migrate_quietly(check_keys: bool = True) -> list[str]:
+    """Apply pending migrations; then refuse a secret key that is not the database's."""
     from membership.db.migrate import migrate
+    from membership.members.keyring import check_keys as check
 
-    return await migrate()
+    applied = await migrate()
+    if check_keys:
+        await check()
+    return applied
 
 
 @app.command()
@@ -666,6 +678,149 @@ def restore(
         )
     console.print(verified.summary())
     console.print(f"恢复 restored: {file} → {verified.file}")
+
+
+keys_app = typer.Typer(
+    help="The secret key that seals personal data (密钥): status and rotation.", no_args_is_help=True
+)
+member_app = typer.Typer(
+    help="A member's personal-data rights: export and erasure (个人信息权利).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+app.add_typer(member_app, name="member")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The keys this database knows by fingerprint, and whether a rotation is under way."""
+    from membership.members.keyring import known_keys
+    from membership.members.rotation import rotation_state
+
+    async def work(settings: Settings) -> None:
+        table = Table(title="密钥 keys")
+        for column in ("指纹 fingerprint", "状态 state", "启用 since", "停用 retired"):
+            table.add_column(column)
+        for key in await known_keys():
+            retired = key["retired_at"].isoformat(timespec="seconds") if key["retired_at"] else ""
+            table.add_row(key["fingerprint"], key["state"], key["created_at"].isoformat(timespec="seconds"), retired)
+        console.print(table)
+        state = await rotation_state()
+        if state.retiring:
+            console.print(
+                f"轮换进行中 rotation under way: {state.remaining} members left; run `membership keys rotate`"
+            )
+
+    _run(work)
+
+
+def _rewrite_config_keys(path: Any, current: str, old: list[str]) -> None:
+    """Set ``secret_key`` and ``old_secret_keys`` in membership.toml, keeping the rest as it is."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^old_secret_keys\s*=.*\n", "", text)
+    listed = ", ".join(f'"{key}"' for key in old)
+    replacement = f'secret_key = "{current}"\n' + (f"old_secret_keys = [{listed}]\n" if old else "")
+    text, found = re.subn(r"(?m)^secret_key\s*=.*\n", lambda _: replacement, text)
+    if not found:
+        raise NotConfigured(what=str(path), hint="it has no secret_key line to replace")
+    path.write_text(text, encoding="utf-8")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    new_key: Annotated[
+        str | None, typer.Option(help="The new key (base64url of 32 bytes); default: a fresh random one")
+    ] = None,
+    chunk: Annotated[int, typer.Option(min=10, max=10_000, help="Members re-sealed per transaction")] = 500,
+) -> None:
+    """Move all personal data to a new secret key (换密钥), resumable; the old key keeps working
+    until it ends. With the key in membership.toml, it writes the new one there (the old one under
+    old_secret_keys), then re-seals every member; run it again after an interruption to carry on.
+    Restart the servers with the new file as soon as it starts: they need both keys meanwhile."""
+    from membership.config import decode_key, new_secret_key
+    from membership.members.rotation import rotate
+
+    settings = load_settings()
+    path = config_path()
+    from_file = path.exists() and "MEMBERSHIP_SECRET_KEY" not in os.environ
+    if not settings.old_secret_keys:  # not begun: choose the new key and keep it before anything else
+        settings.master_key()
+        fresh = new_key or new_secret_key()
+        decode_key("new_key", fresh)
+        if not from_file:
+            raise NotConfigured(
+                what="MEMBERSHIP_SECRET_KEY",
+                hint="the key comes from the environment: set MEMBERSHIP_SECRET_KEY to the new key and"
+                " MEMBERSHIP_OLD_SECRET_KEYS to the old one in every process, then run this again",
+            )
+        _rewrite_config_keys(path, fresh, [settings.secret_key or ""])
+        console.print(
+            f"新密钥已写入 new key written to {path}; back it up now. The old key stays under old_secret_keys."
+        )
+        settings = load_settings()
+
+    def run_rotation(current: Settings) -> Any:
+        async def work(_: Settings) -> Any:
+            with _progress() as progress:
+                task = progress.add_task("重新加密 re-sealing", total=None)
+                return await rotate(lambda done, total: progress.update(task, completed=done, total=total), chunk)
+
+        return _run(work, current, check_keys=False)
+
+    state = run_rotation(settings)
+    console.print(f"完成 done: personal data is sealed under key {state.current}; the old key is retired.")
+    if from_file:
+        _rewrite_config_keys(path, settings.secret_key or "", [])
+        console.print(f"旧密钥已从 {path} 移除 the old key was removed from {path}.")
+    else:
+        console.print("MEMBERSHIP_OLD_SECRET_KEYS is no longer needed: remove it.")
+
+
+def _member_id(value: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise typer.BadParameter(f"not a member id: {value!r}") from None
+
+
+@member_app.command("export")
+def member_export(
+    member: Annotated[str, typer.Argument(help="The member's id")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="File to write (default: standard output)")] = None,
+) -> None:
+    """Everything held about a member, as JSON (个人信息副本, on the member's request); audited."""
+    from membership.members.rights import export_json, export_member
+
+    member_id = _member_id(member)
+    data = _run(lambda s: export_member(member_id, actor="cli"))
+    text = export_json(data)
+    if out:
+        from pathlib import Path
+
+        Path(out).write_text(text, encoding="utf-8")
+        Path(out).chmod(0o600)
+        err.print(f"已导出 exported to {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@member_app.command("erase")
+def member_erase(
+    member: Annotated[str, typer.Argument(help="The member's id")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. 本人申请注销)")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase a member's personal data (注销): it cannot be undone. Amounts stay in the ledger."""
+    from membership.members.rights import erase_member
+
+    member_id = _member_id(member)
+    if not yes and not typer.confirm(f"注销会员 {member_id}？此操作不可撤销 / erase, cannot be undone?"):
+        raise typer.Exit(1)
+    _run(lambda s: erase_member(member_id, actor="cli", reason=reason))
+    console.print(f"已注销 erased: {member_id}")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ DEFAULT_DATABASE_URL = "sqlite:///membership.db"
 _ENV = {
     "database_url": "MEMBERSHIP_DATABASE_URL",
     "secret_key": "MEMBERSHIP_SECRET_KEY",
+    "old_secret_keys": "MEMBERSHIP_OLD_SECRET_KEYS",
     "time_zone": "MEMBERSHIP_TIME_ZONE",
     "language": "MEMBERSHIP_LANGUAGE",
     "idempotency_ttl_days": "MEMBERSHIP_IDEMPOTENCY_TTL_DAYS",
@@ -37,6 +38,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
+    old_secret_keys: tuple[str, ...] = ()  # while `membership keys rotate` moves data off them
     time_zone: str = "Asia/Shanghai"
     language: str = "zh"
     idempotency_ttl_days: int = 7
@@ -76,13 +78,22 @@ class Settings:
                 what="secret_key",
                 hint="run `membership init` or set MEMBERSHIP_SECRET_KEY",
             )
-        try:
-            key = base64.urlsafe_b64decode(self.secret_key + "=" * (-len(self.secret_key) % 4))
-        except ValueError as exc:
-            raise ValidationError(field="secret_key", reason=Reason("not base64", "不是 base64 编码")) from exc
-        if len(key) != 32:
-            raise ValidationError(field="secret_key", reason=Reason("must decode to 32 bytes", "解码后须为 32 字节"))
-        return key
+        return decode_key("secret_key", self.secret_key)
+
+    def master_keys(self) -> list[bytes]:
+        """The current master key, then the old ones a key rotation still reads."""
+        return [self.master_key(), *(decode_key("old_secret_keys", key) for key in self.old_secret_keys)]
+
+
+def decode_key(field: str, text: str) -> bytes:
+    """The 32 bytes of a base64url key; a clear error naming ``field`` otherwise."""
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise ValidationError(field=field, reason=Reason("not base64", "不是 base64 编码")) from exc
+    if len(key) != 32:
+        raise ValidationError(field=field, reason=Reason("must decode to 32 bytes", "解码后须为 32 字节"))
+    return key
 
 
 def new_secret_key() -> str:
@@ -115,6 +126,11 @@ def load_settings(path: Path | None = None) -> Settings:
                 values[name] = int(values[name])  # type: ignore[call-overload]
             except ValueError as exc:
                 raise ValidationError(field=name, reason=Reason("must be a whole number", "须为整数")) from exc
+    old = values.get("old_secret_keys")
+    if isinstance(old, str):  # the environment's comma-separated list
+        values["old_secret_keys"] = tuple(key.strip() for key in old.split(",") if key.strip())
+    elif isinstance(old, list):
+        values["old_secret_keys"] = tuple(str(key) for key in old)
     if isinstance(values.get("scheduler"), str):
         flag = str(values["scheduler"]).strip().lower()
         if flag not in ("true", "false", "1", "0", "on", "off"):

@@ -432,3 +432,21 @@ class LoginThrottled(MembershipError):
     def retry_after(self) -> int:
         """Whole seconds until the next attempt is checked (the ``Retry-After`` header)."""
         return int(self.params["seconds"])
+
+
+class WrongSecretKey(MembershipError):
+    """The configured secret key is not the one this database's personal data is sealed with
+    (``expected`` and ``given`` are fingerprints, which reveal nothing of the keys). Starting
+    anyway would answer real members as unknown and enrol them twice, so nothing starts."""
+
+    code = "wrong_secret_key"
+    status = 500
+    message_en = (
+        "The secret key does not match this database: its personal data is sealed with key {expected},"
+        " the configured key is {given}. Set MEMBERSHIP_SECRET_KEY (or secret_key in membership.toml)"
+        " to this database's key.{hint_en}"
+    )
+    message_zh = (
+        "密钥与数据库不符：数据库中的个人信息由密钥 {expected} 加密，当前配置的密钥是 {given}。"
+        "请把 MEMBERSHIP_SECRET_KEY（或 membership.toml 中的 secret_key）设为该数据库的密钥。{hint_zh}"
+    )

@@ -114,7 +114,10 @@ def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) ->
     The built-in plugin matches on the phone number's keyed hash, then the e-mail's.
 
     :param program_id: the program being enrolled into.
-    :param profile: the normalised profile, with ``phone_hash``/``email_hash`` filled in.
+    :param profile: the normalised profile as columns, with ``phone_hash``/``email_hash``/
+        ``id_number_hash`` filled in, and ``phone_hashes``/``email_hashes``/``id_number_hashes``:
+        the value's hash under every configured key (a member a key rotation has not reached yet
+        still has the old key's hash, so match on all of them).
     :returns: ``(field, member_id)`` of the duplicate (``field`` names what matched), or None.
         May return an awaitable.
 

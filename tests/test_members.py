@@ -24,6 +24,7 @@ from membership.errors import (
 )
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
+from membership.members import rights
 from membership.members import service as members
 from membership.members.birthdays import lunar_of, solar_from_lunar
 from membership.members.numbers import is_valid_member_no
@@ -163,10 +164,10 @@ async def test_export_then_erase_keeps_amounts_but_drops_personal_data(any_db):
     shop = await make_shop()
     await members.issue_credential(shop.member_id, "card_uid", "AABBCCDD")
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("x", 1, 10_000)])
-    exported = await members.export_member(shop.member_id, actor="staff:dpo")
+    exported = await rights.export_member(shop.member_id, actor="staff:dpo")
     assert exported["profile"]["phone"] == "+8613812345678"
     assert exported["balances"]["points"] == 100 and len(exported["sales"]) == 1 and exported["ledger"]
-    await members.erase_member(shop.member_id, actor="staff:dpo", reason="本人申请注销")
+    await rights.erase_member(shop.member_id, actor="staff:dpo", reason="本人申请注销")
     row = await fetch_one("SELECT name, phone_enc, phone_hash, status FROM member WHERE id = {}", shop.member_id)
     assert row == {"name": "已注销", "phone_enc": None, "phone_hash": None, "status": "erased"}
     assert (await fetch_one("SELECT total FROM sale"))["total"] == 10_000

@@ -141,7 +141,7 @@ async def _connect(dsn: str) -> Any:
         raise BackupFailed(tool="PostgreSQL", error=str(exc)) from exc
 
 
-async def verify_at(dsn: str, label: object, master_key: bytes | None) -> Verified:
+async def verify_at(dsn: str, label: object, master_keys: list[bytes] | None) -> Verified:
     """Check the database ``dsn`` (``label`` names it in messages); see :func:`verify_database`."""
     import asyncpg
 
@@ -151,14 +151,14 @@ async def verify_at(dsn: str, label: object, master_key: bytes | None) -> Verifi
         async def query(sql: str) -> list[dict[str, Any]]:
             return [dict(row) for row in await connection.fetch(sql)]
 
-        return await verify_database(query, label, master_key)
+        return await verify_database(query, label, master_keys)
     except asyncpg.PostgresError as exc:
         raise invalid(label, f"unreadable: {exc}", f"无法读取：{exc}") from exc
     finally:
         await connection.close()
 
 
-async def verify_dump(archive: Path, dsn: str, master_key: bytes | None) -> Verified:
+async def verify_dump(archive: Path, dsn: str, master_keys: list[bytes] | None) -> Verified:
     """Restore ``archive`` into a scratch database on the server of ``dsn``, check it, drop it."""
     import asyncpg
 
@@ -183,7 +183,7 @@ async def verify_dump(archive: Path, dsn: str, master_key: bytes | None) -> Veri
             except BackupFailed as exc:
                 error = exc.params["error"]
                 raise invalid(archive, f"pg_restore: {error}", f"pg_restore 失败：{error}") from exc
-            return await verify_at(naming(dsn, scratch), archive, master_key)
+            return await verify_at(naming(dsn, scratch), archive, master_keys)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
     finally:

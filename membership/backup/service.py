@@ -52,8 +52,9 @@ def default_path(settings: Settings, folder: Path, now: dt.datetime | None = Non
     return path
 
 
-def _master_key(settings: Settings) -> bytes | None:
-    return settings.master_key() if settings.secret_key else None
+def _master_keys(settings: Settings) -> list[bytes] | None:
+    """The configured keys (the current one, and the old ones while a key rotation runs)."""
+    return settings.master_keys() if settings.secret_key else None
 
 
 def backup_target(settings: Settings, path: Path | None = None) -> Path:
@@ -149,7 +150,7 @@ async def verify_backup(settings: Settings, file: Path) -> Verified:
     """Check a backup file: a SQLite file directly (integrity and foreign-key checks, the ledger
     invariants), a PostgreSQL dump restored into a scratch database on the configured server; with
     a secret key in ``settings``, that personal data opens with it. Raises ``BackupInvalid``."""
-    key = _master_key(settings)
+    key = _master_keys(settings)
     if _kind(file) == "sqlite":
         return await sqlite.verify_file(file, key)
     _needs_postgres(settings, file)
@@ -184,7 +185,7 @@ async def restore(settings: Settings, file: Path, force: bool = False, progress:
     verified there and renamed into place, so a failed check leaves the database untouched.
     PostgreSQL: ``pg_restore --clean --if-exists`` in one transaction, then verified in place."""
     await check_restore(settings, file, force)
-    key = _master_key(settings)
+    key = _master_keys(settings)
     if not settings.is_sqlite:
         await postgres.restore(file, settings.database_url, _tables(progress))
         name = urllib.parse.urlsplit(settings.database_url).path[1:]

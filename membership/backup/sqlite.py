@@ -109,10 +109,10 @@ def integrity_problems(path: Path) -> list[str]:
         connection.close()
 
 
-async def verify_file(path: Path, master_key: bytes | None, label: object | None = None) -> Verified:
+async def verify_file(path: Path, master_keys: list[bytes] | None, label: object | None = None) -> Verified:
     """Check a SQLite backup (or database) file: a SQLite file, ``PRAGMA integrity_check`` and
     ``foreign_key_check`` clean, the kernel's schema, the ledger invariants, and (given
-    ``master_key``) personal data that opens with the key. Raises ``BackupInvalid`` naming
+    ``master_keys``) personal data that opens with one of the keys. Raises ``BackupInvalid`` naming
     ``label`` (default: the path)."""
     name = path if label is None else label
     if not await asyncio.to_thread(path.is_file):
@@ -130,7 +130,7 @@ async def verify_file(path: Path, master_key: bytes | None, label: object | None
             async def query(sql: str) -> list[dict[str, Any]]:
                 return await asyncio.to_thread(lambda: connection.execute(sql).fetchall())
 
-            return await verify_database(query, name, master_key)
+            return await verify_database(query, name, master_keys)
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:

@@ -91,27 +91,39 @@ async def ledger_violations(query: Query | None = None) -> list[str]:
     return problems
 
 
-async def personal_samples(query: Query) -> list[tuple[str, str]]:
-    """(field, ciphertext): one stored value of each personal field the database holds."""
+async def personal_samples(query: Query) -> list[tuple[str, dict]]:
+    """(field, member row): one member holding each personal field the database holds, with the
+    member's wrapped data key."""
     samples = []
     for field in PERSONAL_FIELDS:
-        rows = await query(f"SELECT {field}_enc AS token FROM member WHERE {field}_enc IS NOT NULL LIMIT 1")
-        samples.extend((field, row["token"]) for row in rows)
+        rows = await query(
+            f"SELECT id, data_key, {field}_enc AS token FROM member WHERE {field}_enc IS NOT NULL LIMIT 1"
+        )
+        samples.extend((field, row) for row in rows)
     return samples
 
 
-def key_problems(samples: list[tuple[str, str]], master_key: bytes) -> list[str]:
-    """The personal fields whose sample does not open with ``master_key`` (empty: the key fits)."""
-    from membership.members.personal_data import Vault
+def key_problems(samples: list[tuple[str, dict]], master_keys: list[bytes]) -> list[str]:
+    """The personal fields whose sample opens with none of ``master_keys`` (empty: the keys fit)."""
+    import uuid
 
-    vault = Vault(master_key)
-    problems = []
-    for field, token in samples:
+    from membership.members.personal_data import MemberCipher, Vault
+
+    def opens(field: str, row: dict, vault: Vault) -> bool:
         try:
-            vault.decrypt(field, token)
+            member_id = row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"]))
+            data_key = vault.unwrap(member_id, row["data_key"]) if row["data_key"] else None
+            MemberCipher(member_id, vault, data_key).open(field, row["token"])
         except (NotConfigured, ValueError):
-            problems.append(f"member {field} does not open with this deployment's secret key")
-    return problems
+            return False
+        return True
+
+    vaults = [Vault(key) for key in master_keys]
+    return [
+        f"member {field} does not open with this deployment's secret key"
+        for field, row in samples
+        if not any(opens(field, row, vault) for vault in vaults)
+    ]
 
 
 def invalid(file: object, en: str, zh: str) -> BackupInvalid:
@@ -125,9 +137,9 @@ def _listed(problems: list[str]) -> str:
     return f"{shown} (+{more} more)" if more > 0 else shown
 
 
-async def verify_database(query: Query, file: object, master_key: bytes | None) -> Verified:
+async def verify_database(query: Query, file: object, master_keys: list[bytes] | None) -> Verified:
     """Check the database ``query`` reads (``file`` names it in messages): it has the kernel's
-    schema, the ledger invariants hold, and (given ``master_key``) personal data opens with the
+    schema, the ledger invariants hold, and (given ``master_keys``) personal data opens with the
     key. Raises :class:`BackupInvalid` naming the first problems."""
     counted = await query(
         "SELECT (SELECT COUNT(*) FROM member) AS members, (SELECT COUNT(*) FROM ledger_account) AS accounts,"
@@ -137,8 +149,8 @@ async def verify_database(query: Query, file: object, master_key: bytes | None) 
     problems = await ledger_violations(query)
     if problems:
         raise invalid(file, f"ledger: {_listed(problems)}", f"账本不平：{_listed(problems)}")
-    samples = await personal_samples(query) if master_key is not None else []
-    if master_key is not None and (wrong := key_problems(samples, master_key)):
+    samples = await personal_samples(query) if master_keys is not None else []
+    if master_keys is not None and (wrong := key_problems(samples, master_keys)):
         raise invalid(
             file,
             f"{wrong[0]}: use the secret_key the backup was made with",

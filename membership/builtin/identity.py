@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from membership.db import fetch_one
+from membership.db import fetch_one, placeholders
 from membership.errors import CredentialBlocked, CredentialReplaced
 from membership.hookspecs import hookimpl
 from membership.members import personal_data as pd
@@ -29,20 +29,23 @@ def membership_normalize_credential(kind: str, value: str) -> str | None:
 async def membership_identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
     """Phone: the member whose profile has it. Other kinds: the issued credential, whose state
     must be active."""
-    vault = pd.vault()
     if kind == "phone":
+        digests = pd.lookup_hashes("phone", value)  # one per configured key (two during a rotation)
         row = await fetch_one(
-            "SELECT id FROM member WHERE program_id = {} AND phone_hash = {} AND status = 'active'",
+            f"SELECT id FROM member WHERE program_id = {{}} AND phone_hash IN ({placeholders(digests)})"
+            " AND status = 'active'",
             program_id,
-            vault.lookup_hash("phone", value),
+            *digests,
         )
         return row["id"] if row else None
+    digests = pd.lookup_hashes(f"credential:{kind}", value)
     row = await fetch_one(
-        "SELECT member_id, state FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {}"
+        f"SELECT member_id, state FROM credential WHERE program_id = {{}} AND kind = {{}}"
+        f" AND value_hash IN ({placeholders(digests)})"
         " ORDER BY CASE WHEN state = 'active' THEN 0 ELSE 1 END, changed_at DESC LIMIT 1",
         program_id,
         kind,
-        vault.lookup_hash(f"credential:{kind}", value),
+        *digests,
     )
     if row is None:
         return None
@@ -67,12 +70,15 @@ def membership_normalize_profile(profile: dict[str, Any]) -> None:
 
 @hookimpl(trylast=True)
 async def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
-    """The same phone number, else the same e-mail, else the same ID number, in the program."""
+    """The same phone number, else the same e-mail, else the same ID number, in the program (under
+    any configured key: ``{field}_hashes``, else ``{field}_hash``)."""
     for field in ("phone", "email", "id_number"):
-        digest = profile.get(f"{field}_hash")
-        if digest:
+        digests = profile.get(f"{field}_hashes") or ([profile[f"{field}_hash"]] if profile.get(f"{field}_hash") else [])
+        if digests:
             row = await fetch_one(
-                f"SELECT id FROM member WHERE program_id = {{}} AND {field}_hash = {{}}", program_id, digest
+                f"SELECT id FROM member WHERE program_id = {{}} AND {field}_hash IN ({placeholders(digests)})",
+                program_id,
+                *digests,
             )
             if row:
                 return field, row["id"]

@@ -11,6 +11,8 @@ from membership.jobs.interface import Job, JobResult, Progress
 from membership.ledger import idempotency
 from membership.ledger.expiry import expire_points
 from membership.ledger.pending import release_pending_points, warn_expiring_points
+from membership.members.rights import apply_retention
+from membership.org.service import list_programs
 from membership.readers.service import prune_reads
 from membership.tiers.paid import expire_paid_memberships
 from membership.tiers.service import review_tiers
@@ -74,6 +76,25 @@ class PurgeIdempotencyKeys(Job):
         return JobResult(purged, f"删除过期幂等键 {purged} 个 / {purged} expired idempotency keys deleted")
 
 
+class ApplyRetention(Job):
+    name = "apply-retention"
+    description = "Erase members inactive longer than the program's retention_days (个人信息保存期限)"
+    schedule = "50 3 * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        erased = kept = 0
+        for program in await list_programs():
+            if program.retention_days is not None:
+                result = await apply_retention(program.id, program.retention_days, now)
+                erased, kept = erased + result.erased, kept + result.kept_for_stored_value
+        progress(erased, erased)
+        return JobResult(
+            erased,
+            f"注销长期未活跃会员 {erased} 位（{kept} 位因有储值余额保留）"
+            f" / {erased} inactive members erased ({kept} kept: they hold stored value)",
+        )
+
+
 class PruneReaderReads(Job):
     name = "prune-reader-reads"
     description = "Delete card-reader reads older than 7 days (they only serve counter screens)"
@@ -88,7 +109,7 @@ class PruneReaderReads(Job):
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
     """Points expiry, pending release and expiry warnings, tier review, paid membership expiry,
-    idempotency-key and reader-read retention."""
+    idempotency-key and reader-read retention, members' retention period."""
     return [
         ExpirePoints,
         ReleasePendingPoints,
@@ -97,6 +118,7 @@ def membership_register_jobs() -> list[type[Job]]:
         ExpirePaidMemberships,
         PurgeIdempotencyKeys,
         PruneReaderReads,
+        ApplyRetention,
         ExpireCoupons,
         GrantBirthdayCoupons,
     ]

@@ -17,7 +17,7 @@ from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for, require, store_for
 from membership.errors import CredentialNotFound, Forbidden, MemberNotFound
 from membership.ledger.service import MemberAccounts
-from membership.members import service
+from membership.members import rights_api, service
 
 TAGS = ["members"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -392,4 +392,5 @@ ROUTES = [
     block_credential,
     replace_credential,
     identify,
+    *rights_api.ROUTES,
 ]

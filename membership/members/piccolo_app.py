@@ -4,11 +4,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from membership.members.tables import Credential, Member
+from membership.members.tables import Credential, EncryptionKey, Member, MemberConsent
 
 APP_CONFIG = AppConfig(
     app_name="members",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Member, Credential],
+    table_classes=[Member, Credential, EncryptionKey, MemberConsent],
     migration_dependencies=["membership.org.piccolo_app"],
 )

@@ -26,8 +26,10 @@ from membership.events import Event
 from membership.ledger.accounts import MEMBER_KINDS
 from membership.members import personal_data as pd
 from membership.members.birthdays import check_birthday
+from membership.members.consents import record_consents
 from membership.members.credentials import KIND_NAMES_ZH, CredentialKind, CredentialState, hint
 from membership.members.numbers import new_member_no
+from membership.members.rotation import reseal, write_resealed
 from membership.org.service import check_store, get_program
 from membership.plugins import hooks
 
@@ -86,15 +88,14 @@ def _now() -> dt.datetime:
 
 
 def _view(row: dict[str, Any], reveal: bool) -> MemberView:
-    vault = pd.vault()
-    personal: dict[str, str | None] = {}
-    for field in ENCRYPTED:
-        token = row[f"{field}_enc"]
-        if token is None:
-            personal[field] = None
-            continue
-        plain = vault.decrypt(field, token)
-        personal[field] = plain if reveal else MASKS[field](plain)
+    personal: dict[str, str | None] = dict.fromkeys(ENCRYPTED)
+    if any(row[f"{field}_enc"] for field in ENCRYPTED):
+        cipher = pd.member_cipher(row)
+        for field in ENCRYPTED:
+            token = row[f"{field}_enc"]
+            if token is not None:
+                plain = cipher.open(field, token)
+                personal[field] = plain if reveal else MASKS[field](plain)
     return MemberView(
         id=row["id"],
         program_id=row["program_id"],
@@ -136,8 +137,8 @@ def _validate(profile: dict[str, Any], today: dt.date) -> None:
             raise ValidationError(field=field, reason=Reason("1 to 200 characters", "1 到 200 个字符"))
 
 
-def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
-    """Normalise through the hooks, validate, and split personal data into ciphertext + hash."""
+def _normalized(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile normalised through the hooks and validated; unknown fields refused."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError(
@@ -149,18 +150,29 @@ def _prepare(profile: dict[str, Any]) -> dict[str, Any]:
     if profile.get("email") is not None:
         profile["email"] = pd.normalize_email(profile["email"])
     _validate(profile, _now().date())
-    vault = pd.vault()
+    return profile
+
+
+def _columns(profile: dict[str, Any], cipher: pd.MemberCipher) -> dict[str, Any]:
+    """A normalised profile as columns: personal data sealed under the member's data key, with
+    its keyed hash beside it."""
     columns: dict[str, Any] = {}
     for field, value in profile.items():
         if field in ENCRYPTED:
-            columns[f"{field}_enc"] = None if value is None else vault.encrypt(field, value)
+            columns[f"{field}_enc"] = None if value is None else cipher.seal(field, value)
             if field in HASHED:
-                columns[f"{field}_hash"] = None if value is None else vault.lookup_hash(field, value)
+                columns[f"{field}_hash"] = None if value is None else cipher.lookup_hash(field, value)
         elif field in ("preferences", "tags", "consents"):
             columns[field] = json.dumps(value, ensure_ascii=False)
         else:
             columns[field] = value
     return columns
+
+
+def _lookups(profile: dict[str, Any]) -> dict[str, list[str]]:
+    """``{field}_hashes``: the keyed hashes of the profile's phone, e-mail and ID number under
+    every configured key (a member a key rotation has not reached yet carries the old one)."""
+    return {f"{field}_hashes": pd.lookup_hashes(field, profile[field]) for field in HASHED if profile.get(field)}
 
 
 async def member_row(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
@@ -188,6 +200,8 @@ async def active_member(member_id: uuid.UUID, lock: bool = False) -> dict[str, A
 
 
 async def _refuse_duplicate(program_id: uuid.UUID, columns: dict[str, Any], exclude: uuid.UUID | None) -> None:
+    """``DuplicateMember`` when the identity hooks find another member with the same phone,
+    e-mail or ID number (``columns`` carries their hashes and ``{field}_hashes``)."""
     found = await hooks().find_duplicate(program_id, columns)
     if found is not None and found[1] != exclude:
         field, member_id = found
@@ -216,9 +230,11 @@ async def enrol(
     if "name" not in profile:
         raise ValidationError(field="name", reason=Reason("required", "必填"))
     referrer_id = await _referrer(program_id, referrer) if referrer else None
-    columns = _prepare(profile)
-    await _refuse_duplicate(program_id, columns, exclude=None)
+    profile = _normalized(profile)
     member_id, now = new_id(), _now()
+    cipher, wrapped = pd.MemberCipher.new(member_id, pd.vault())
+    columns = {**_columns(profile, cipher), "data_key": wrapped, "key_fp": cipher.vault.fingerprint}
+    await _refuse_duplicate(program_id, {**columns, **_lookups(profile)}, exclude=None)
     member_no = new_member_no()
     while await fetch_one("SELECT 1 AS x FROM member WHERE program_id = {} AND member_no = {}", program_id, member_no):
         member_no = new_member_no()  # pragma: no cover - one chance in 10^11 per member
@@ -251,6 +267,8 @@ async def enrol(
             kind,
             now,
         )
+    if profile.get("consents"):
+        await record_consents(program_id, member_id, {}, profile["consents"], actor, "enrol", now)
     await welcome(program, member_id, referrer_id, store_id, now, actor)
     await reevaluate(program, member_id, None, now)
     emit(
@@ -280,8 +298,18 @@ async def update_profile(member_id: uuid.UUID, changes: dict[str, Any], actor: s
     row = await active_member(member_id)
     if not changes:
         return _view(row, reveal=False)
-    columns = _prepare(changes)
-    await _refuse_duplicate(row["program_id"], columns, exclude=member_id)
+    profile = _normalized(changes)
+    cipher = pd.member_cipher(row)
+    if row["data_key"] is None:  # a member from before data keys: all of it under one, first
+        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
+        resealed = reseal(row, cards)
+        await write_resealed(member_id, resealed)
+        cipher = resealed.cipher
+    columns = _columns(profile, cipher)
+    await _refuse_duplicate(row["program_id"], {**columns, **_lookups(profile)}, exclude=member_id)
+    if "consents" in profile:
+        before = json_column(row["consents"]) or {}
+        await record_consents(row["program_id"], member_id, before, profile["consents"] or {}, actor, "profile")
     columns["updated_at"] = _now()
     assignments = ", ".join(f"{name} = {{}}" for name in columns)
     await fetch(f"UPDATE member SET {assignments} WHERE id = {{}}", *columns.values(), member_id)
@@ -336,13 +364,20 @@ async def issue_credential(
     if not value or not value.strip():
         raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
-    vault = pd.vault()
-    value_hash = vault.lookup_hash(f"credential:{kind}", canonical)
+    if row["data_key"] is None:  # a member from before data keys: all of it under one, first
+        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
+        await write_resealed(member_id, resealed := reseal(row, cards))
+        cipher = resealed.cipher
+    else:
+        cipher = pd.member_cipher(row)
+    field = f"credential:{kind}"
+    digests = pd.lookup_hashes(field, canonical)  # a card a key rotation has not reached has the old hash
     if await fetch_one(
-        "SELECT id FROM credential WHERE program_id = {} AND kind = {} AND value_hash = {} AND state = 'active'",
+        "SELECT id FROM credential WHERE program_id = {} AND kind = {} AND state = 'active'"
+        f" AND value_hash IN ({placeholders(digests)})",
         row["program_id"],
         kind.value,
-        value_hash,
+        *digests,
     ):
         raise CredentialExists(kind=KIND_NAMES_ZH.get(kind, kind))
     credential_id, now = new_id(), _now()
@@ -353,8 +388,8 @@ async def issue_credential(
         row["program_id"],
         member_id,
         kind.value,
-        value_hash,
-        vault.encrypt(f"credential:{kind}", canonical),
+        cipher.lookup_hash(field, canonical),
+        cipher.seal(field, canonical),
         hint(canonical),
         replaces_id,
         store_id,
@@ -485,56 +520,3 @@ async def search_members(
         (page - 1) * page_size,
     )
     return [_view(row, reveal=False) for row in rows], total
-
-
-@use_case
-async def export_member(member_id: uuid.UUID, actor: str = "system") -> dict[str, Any]:
-    """Everything held about a member (数据导出, on the member's request); audited."""
-    row = await member_row(member_id)
-    view = _view(row, reveal=True)
-    await audit.record(actor, "member.export", "member", member_id, row["program_id"])
-    return {
-        "profile": dataclasses.asdict(view),
-        "credentials": await list_credentials(member_id),
-        "balances": {
-            r["kind"]: r["balance"]
-            for r in await fetch("SELECT kind, balance FROM ledger_account WHERE member_id = {}", member_id)
-        },
-        "ledger": await fetch(
-            "SELECT p.created_at, p.kind AS posting, a.kind AS account, e.amount, e.rule, e.reason"
-            " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-            " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {} ORDER BY p.created_at",
-            member_id,
-        ),
-        "sales": await fetch(
-            "SELECT id, store_id, occurred_at, total, points_earned, points_redeemed, refunded_amount, status"
-            " FROM sale WHERE member_id = {} ORDER BY occurred_at",
-            member_id,
-        ),
-    }
-
-
-@use_case
-async def erase_member(member_id: uuid.UUID, actor: str = "system", reason: str = "") -> None:
-    """Erase a member's personal data on request (注销). Amounts and dates in the ledger and
-    sales stay, no longer linked to a person; credentials are blocked and their values dropped."""
-    row = await active_member(member_id)
-    await fetch(
-        "UPDATE member SET name = {}, gender = 'unknown', birthday = NULL, phone_enc = NULL, phone_hash = NULL,"
-        " email_enc = NULL, email_hash = NULL, id_number_enc = NULL, id_number_hash = NULL, address_enc = NULL,"
-        " preferences = {}, tags = {}, consents = {}, status = 'erased', updated_at = {} WHERE id = {}",
-        "已注销",
-        "{}",
-        "[]",
-        "{}",
-        _now(),
-        member_id,
-    )
-    await fetch(
-        "UPDATE credential SET state = 'blocked', value_enc = '', value_hint = '', changed_at = {}"
-        " WHERE member_id = {}",
-        _now(),
-        member_id,
-    )
-    await audit.record(actor, "member.erase", "member", member_id, row["program_id"], {"reason": reason})
-    emit(Event("member.erased", row["program_id"], member_id, {}))

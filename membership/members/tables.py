@@ -1,13 +1,17 @@
 """Member profiles and credentials. Personal data is stored encrypted beside a keyed hash."""
 
-from piccolo.columns import JSON, UUID, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.org.tables import Program, Store
 
 
 class Member(Table, tablename="member"):
-    """A member of one program. ``*_enc`` columns are AES-GCM ciphertexts, ``*_hash`` HMACs."""
+    """A member of one program. ``*_enc`` columns are AES-GCM ciphertexts under the member's own
+    ``data_key`` (wrapped by the master key named ``key_fp``), ``*_hash`` HMACs under that master
+    key (see :mod:`membership.members.personal_data`). ``name`` and ``birthday`` stay in clear:
+    search by name fragment and birthday campaigns need them; they are masked for roles that may
+    not see personal data and cleared by erasure (docs/security.md)."""
 
     id = UUID(primary_key=True)
     program_id = ForeignKey(Program, on_delete=OnDelete.restrict)  # indexed first in member_member_no_unique
@@ -33,6 +37,8 @@ class Member(Table, tablename="member"):
     tier_review_at = Timestamptz(null=True, default=None)  # when a lower tier may apply (period end + grace)
     referred_by = UUID(null=True, default=None)  # the member who referred this one (推荐人)
     status = Varchar(length=12, default="active")
+    data_key = Text(null=True, default=None)  # the member's data key, wrapped; deleted by erasure
+    key_fp = Varchar(length=16, null=True, default=None)  # the master key that wrapped it (None: before keys)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -56,3 +62,28 @@ class Credential(Table, tablename="credential"):
     store_id = UUID(null=True, default=None)
     issued_at = Timestamptz()
     changed_at = Timestamptz()
+
+
+class EncryptionKey(Table, tablename="encryption_key"):
+    """A master key the database knows by its fingerprint: ``current`` (seals new data),
+    ``retiring`` (a rotation is moving data off it) or ``retired``. A server whose key is not the
+    current one refuses to start."""
+
+    fingerprint = Varchar(length=16, primary_key=True)
+    state = Varchar(length=10)
+    created_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
+
+
+class MemberConsent(Table, tablename="member_consent"):
+    """One change of a member's consent to a purpose (marketing, SMS, e-mail, profiling…), with
+    who recorded it and through what: the history PIPL asks a business to be able to show."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict)
+    purpose = Varchar(length=32)
+    granted = Boolean()
+    source = Varchar(length=32, default="")
+    actor = Varchar(length=100, default="")
+    recorded_at = Timestamptz()

@@ -52,6 +52,13 @@ class ProgramConfig:
         return int(self.settings.get("backdate_days", DEFAULT_BACKDATE_DAYS))
 
     @property
+    def retention_days(self) -> int | None:
+        """After how many days without activity a member's personal data is erased
+        (``settings["retention_days"]``; None, the default: kept until the member asks)."""
+        days = self.settings.get("retention_days")
+        return None if days is None else int(days)
+
+    @property
     def zone(self) -> ZoneInfo:
         """The program's time zone."""
         return ZoneInfo(self.time_zone)
