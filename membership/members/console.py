@@ -20,7 +20,9 @@ from membership.coupons.service import recent_coupons
 from membership.db import use_case
 from membership.errors import CredentialNotFound, MembershipError, Reason, ValidationError
 from membership.ledger import service as ledger
+from membership.members import rights_console
 from membership.members import service as members
+from membership.members.consents import consent_history
 from membership.org.service import ProgramConfig, get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
@@ -196,6 +198,7 @@ async def _member_page(
             "refunded": i18n.gettext("refunded"),
         },
         "revealed": False,
+        "consent_history": await consent_history(member_id),
         "account_names": {
             "points": i18n.gettext("Points"),
             "points_pending": i18n.gettext("Points pending"),
@@ -361,4 +364,5 @@ ROUTES = [
     block_credential,
     replace_credential,
     issue_credential,
+    *rights_console.ROUTES,
 ]

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     MANAGE_API_KEYS = "manage_api_keys"
     VIEW_PLUGINS = "view_plugins"
     VIEW_AUDIT_LOG = "view_audit_log"
+    HANDLE_DATA_RIGHTS = "handle_data_rights"
 
 
 _ALL = frozenset(Role)
@@ -57,6 +58,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_API_KEYS: frozenset({Role.OWNER}),
     Permission.VIEW_PLUGINS: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.VIEW_AUDIT_LOG: frozenset({Role.OWNER}),
+    Permission.HANDLE_DATA_RIGHTS: frozenset({Role.OWNER}),
 }
 
 PERMISSION_NAMES = {
@@ -72,6 +74,10 @@ PERMISSION_NAMES = {
     Permission.MANAGE_API_KEYS: ("管理 API 密钥", "Manage API keys"),
     Permission.VIEW_PLUGINS: ("查看插件", "View plugins"),
     Permission.VIEW_AUDIT_LOG: ("查看审计日志", "View the audit log"),
+    Permission.HANDLE_DATA_RIGHTS: (
+        "处理个人信息请求：导出副本、注销会员（记入审计）",
+        "Handle personal-data requests: export a copy, erase a member (audited)",
+    ),
 }
 
 
