@@ -43,11 +43,10 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def is_unique_violation(exc: BaseException) -> bool:
-    """True when a unique index refused a row. In a use case that checks before it inserts (a
-    phone enrolled twice at once), a concurrent transaction committed the same key between the
-    check and the insert: a fresh attempt sees it in the check and refuses with the clear error."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        return "UNIQUE constraint failed" in str(exc)
+    """True when PostgreSQL's unique index refused a row. In a use case that checks before it
+    inserts (a phone enrolled twice at once), a concurrent transaction committed the same key
+    between the check and the insert: a fresh attempt sees it in the check and refuses with the
+    clear error. (SQLite runs write transactions one at a time: its checks are exact.)"""
     return getattr(exc, "sqlstate", None) == "23505"
 
 

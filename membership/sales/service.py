@@ -45,7 +45,7 @@ from membership.tiers import service as tiers
 
 PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # a till's clock a little ahead
-SIMULATE_AHEAD = dt.timedelta(days=366)
+SIMULATE_SPAN = dt.timedelta(days=366)  # how far back or ahead a simulation may look
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,8 +260,8 @@ def _occurred(
     program: ProgramConfig, occurred_at: dt.datetime | None, now: dt.datetime, ahead: bool = False
 ) -> dt.datetime:
     """When a sale happened (``now`` by default): at most the program's
-    :attr:`~ProgramConfig.backdate_days` before ``now``, and not after it, except that a
-    simulation (``ahead``) may look up to :data:`SIMULATE_AHEAD` forward."""
+    :attr:`~ProgramConfig.backdate_days` before ``now``, and not after it. A simulation
+    (``ahead``), which writes nothing, may look up to :data:`SIMULATE_SPAN` back or forward."""
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
@@ -271,7 +271,9 @@ def _occurred(
     except OverflowError:  # e.g. 9999-12-31T23:59:59-10:00
         raise ValidationError(field="occurred_at", reason=Reason("out of range", "超出可用的日期范围")) from None
     days = program.backdate_days
-    if when < now - dt.timedelta(days=days):
+    if ahead and when < now - SIMULATE_SPAN:
+        raise ValidationError(field="occurred_at", reason=Reason("more than a year ago", "不能早于一年之前"))
+    if not ahead and when < now - dt.timedelta(days=days):
         raise ValidationError(
             field="occurred_at",
             reason=Reason(
@@ -279,7 +281,7 @@ def _occurred(
                 f"早于 {days} 天前（超出会员方案允许补录的天数）",
             ),
         )
-    if when > now + (SIMULATE_AHEAD if ahead else FUTURE_TOLERANCE):
+    if when > now + (SIMULATE_SPAN if ahead else FUTURE_TOLERANCE):
         if ahead:
             reason = Reason("more than a year ahead", "不能晚于一年之后")
         else:
