@@ -5,7 +5,9 @@ The staff console is mounted under ``/console`` (:mod:`membership.console`).
 ``create_app(settings)`` is what ``membership serve`` runs (and what an ASGI server can import as
 ``membership.app:create_app`` with ``--factory``). Plugins add routes through the
 ``membership_register_routes`` hook; they are mounted under ``/api/v1`` behind the same API-key
-guard (a route without ``opt={"scope": …}`` needs the ``admin`` scope).
+guard (a route without ``opt={"scope": …}`` needs the ``admin`` scope) and input checks
+(:mod:`membership.api.input_checks`). Every answer carries the security headers of
+:mod:`membership.api.security_headers`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from litestar.template.config import TemplateConfig
 
 from membership import __version__
 from membership.api import system
+from membership.api.input_checks import check_input
 from membership.api.problems import EXCEPTION_HANDLERS
+from membership.api.schemas import StrictStructSchemaPlugin
 from membership.api.security import api_key_guard
+from membership.api.security_headers import security_headers
 from membership.config import Settings, load_settings
+from membership.console.csp import console_policy
+from membership.console.csrf import csrf_config
 from membership.console.errors import any_error
-from membership.console.routes import console_router, csrf_config
+from membership.console.routes import console_router
 from membership.console.templating import template_engine
 from membership.coupons import api as coupons_api
 from membership.db import close_database, open_database
@@ -134,21 +141,26 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *system.ROUTES,
             *hooks().routes(),
         ],
-        guards=[api_key_guard],
+        guards=[api_key_guard, check_input],
     )
     pages = hooks().console_pages()
+    templates = template_engine(pages)
+    csrf = csrf_config(settings.master_key() if settings.secret_key else secrets.token_bytes(32))
     return Litestar(
         route_handlers=[
             index,
             api,
-            console_router(pages),
-            create_static_files_router("/static/api", directories=[STATIC], include_in_schema=False),
+            console_router(pages, csrf),
+            create_static_files_router(
+                "/static/api", directories=[STATIC], include_in_schema=False, guards=[check_input], opt={"static": True}
+            ),
         ],
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: any_error},
         openapi_config=_openapi(),
+        plugins=[StrictStructSchemaPlugin()],
+        before_send=[security_headers(console_policy(templates.engine))],
         on_startup=[start] if open_db else [],
         on_shutdown=[stop] if open_db else [],
         request_max_body_size=MAX_BODY_BYTES,
-        template_config=TemplateConfig(instance=template_engine(pages)),
-        csrf_config=csrf_config(settings.master_key() if settings.secret_key else secrets.token_bytes(32)),
+        template_config=TemplateConfig(instance=templates),
     )

@@ -3,7 +3,8 @@
 Every error answer carries a stable ``code`` clients switch on and a ``detail`` in the request's
 language (``Accept-Language``: zh or en; the server's default otherwise). Business errors come
 from :mod:`membership.errors`; framework errors (a malformed body, an unknown route) are mapped to
-the same shape, and anything unexpected becomes a 500 problem without a stack trace.
+the same shape; a database that cannot be reached is a 503 ``database_unavailable`` with
+``Retry-After``; anything else unexpected becomes a 500 problem without a stack trace.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 
 from membership.db.engine import current_settings
-from membership.errors import MembershipError, RateLimited, reason_zh
+from membership.db.unavailable import RETRY_AFTER_SECONDS, DatabaseUnavailable, is_unavailable
+from membership.errors import MembershipError, Reason, ValidationError, reason_zh
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+OUT_OF_RANGE = Reason(
+    "a date or number is outside the range the server can compute with",
+    "日期或数值超出服务器可计算的范围",
+)
 _MISSING = re.compile(r"[Mm]issing required \w+ parameter '([^']+)'")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
@@ -92,8 +98,9 @@ def _problem(request: Request, status: int, code: str, detail: str, **extra: Any
 
 
 def membership_error(request: Request, exc: MembershipError) -> Response[Problem]:
-    """A business error: its own status, code and message."""
-    headers = {"Retry-After": str(exc.params["retry_after"])} if isinstance(exc, RateLimited) else None
+    """A business error: its own status, code and message (and ``Retry-After`` when it says
+    when to retry: rate limited, database unavailable)."""
+    headers = {"Retry-After": str(exc.params["retry_after"])} if "retry_after" in exc.params else None
     errors = None
     if "field" in exc.params and exc.status == 422:
         errors = [FieldProblem(str(exc.params["field"]), str(exc.params.get("reason", exc.detail("en"))))]
@@ -136,16 +143,33 @@ def http_error(request: Request, exc: HTTPException) -> Response[Problem]:
 
 
 def internal_error(request: Request, exc: Exception) -> Response[Problem]:
-    """Anything unexpected: logged with its traceback, answered without one."""
+    """Anything unexpected: logged with its traceback, answered without one. An unreachable
+    database is not a bug: 503 with ``Retry-After`` (see :mod:`membership.db.unavailable`)."""
+    if is_unavailable(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return membership_error(request, DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     code, en, zh = _HTTP_CODES[500]
     return _problem(request, 500, code, zh if language(request) == "zh" else en)
+
+
+def out_of_range(request: Request, exc: OverflowError) -> Response[Problem]:
+    """A date or number of the request that arithmetic cannot go on with (the day before
+    0001-01-01): the input's fault, so 422, not 500."""
+    log.warning("out of range on %s %s: %s", request.method, request.url.path, exc)
+    return membership_error(request, out_of_range_error())
+
+
+def out_of_range_error() -> ValidationError:
+    """The refusal of an input that overflowed."""
+    return ValidationError(field="input", reason=OUT_OF_RANGE)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     MembershipError: membership_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    OverflowError: out_of_range,
     Exception: internal_error,
 }
 
@@ -156,13 +180,14 @@ _EXAMPLES = {
     409: ("insufficient_points", "积分不足：需要 500，可用 120。"),
     422: ("validation_error", "输入无效：lines[1].quantity: Expected `int` >= 1"),
     429: ("rate_limited", "该 API 密钥请求过于频繁，请 1 秒后重试。"),
+    503: ("database_unavailable", "数据库暂时无法连接，数据未做修改。请 5 秒后重试。"),
 }
 
 
 def problem_responses(*statuses: int, auth: bool = True) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the error answers a route can give (plus 400, and 401, 422 and 429 for
-    every route that needs a key)."""
-    wanted = sorted({400, *statuses, *((401, 422, 429) if auth else ())})
+    """OpenAPI entries for the error answers a route can give (plus 400, and 401, 422, 429 and
+    503 (database unavailable) for every route that needs a key)."""
+    wanted = sorted({400, *statuses, *((401, 422, 429, 503) if auth else ())})
     responses = {}
     for status in wanted:
         code, detail = _EXAMPLES[status] if status in _EXAMPLES else (_HTTP_CODES[status][0], _HTTP_CODES[status][2])

@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.params import QueryParameter
 
 from membership.errors import Reason as ErrorReason
 from membership.errors import ValidationError
 from membership.ledger.service import MAX_AMOUNT, Balances
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
+    from litestar.typing import FieldDefinition
 
 # query parameters of paged lists (a bare msgspec.Meta bound is not checked on a query parameter)
 Page = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="Page number, from 1")]
@@ -75,3 +81,17 @@ def check_body_code(given: str | None, code: str, thing: ErrorReason) -> None:
                 f"{given!r} 与路径中的{thing.zh} {code!r} 不一致",
             ),
         )
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """The OpenAPI schema of a msgspec Struct, saying ``additionalProperties: false`` when the
+    Struct refuses unknown fields (``forbid_unknown_fields=True``), as request bodies do: a
+    client (or a generator like schemathesis) then knows an extra field is an error, not ignored."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """Litestar's schema for the Struct, closed when the Struct is."""
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if getattr(field_definition.type_, "__struct_config__", None) is not None:
+            if field_definition.type_.__struct_config__.forbid_unknown_fields:
+                schema.additional_properties = False
+        return schema

@@ -1,26 +1,29 @@
 """The console as a Litestar router under ``/console``, with its static files and CSRF settings.
 
 Business areas contribute their pages (``membership/<area>/console.py``: ``ROUTES``); every
-route passes :func:`membership.console.auth.check_staff` first.
+route passes :func:`membership.api.input_checks.check_input` (no NUL character in any input),
+the session-bound CSRF check (:mod:`membership.console.csrf`) and
+:func:`membership.console.auth.check_staff` first.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
 from typing import Any
 
 from litestar import Request, Router, get
 from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from membership.access import console as key_pages
 from membership.analytics import console as analytics_pages
+from membership.api.input_checks import check_input
 from membership.audit import console as audit_pages
 from membership.console import auth, i18n
 from membership.console.auth import current_staff
+from membership.console.csrf import SessionCSRFMiddleware
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
 from membership.coupons import console as coupon_pages
@@ -88,9 +91,9 @@ def _plugin_handlers(pages: list[ConsolePage]) -> list[Any]:
     return [page.handler for page in pages]
 
 
-def console_router(pages: list[ConsolePage] | None = None) -> Router:
-    """Every console page behind the staff check (kernel pages and plugins' ``pages``), plus
-    ``/console/static``."""
+def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
+    """Every console page (the kernel's and plugins' ``pages``) behind the input, CSRF (``csrf``:
+    :func:`membership.console.csrf.csrf_config`) and staff checks, plus ``/console/static``."""
     return Router(
         "/console",
         route_handlers=[
@@ -109,16 +112,13 @@ def console_router(pages: list[ConsolePage] | None = None) -> Router:
             *coupon_pages.ROUTES,
             *tier_pages.ROUTES,
             *_plugin_handlers(pages or []),
-            create_static_files_router("/static", directories=[STATIC], include_in_schema=False, opt={"public": True}),
+            create_static_files_router(
+                "/static", directories=[STATIC], include_in_schema=False, opt={"public": True, "static": True}
+            ),
         ],
+        guards=[check_input],
+        middleware=[DefineMiddleware(SessionCSRFMiddleware, config=csrf)],
         before_request=auth.check_staff,
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
     )
-
-
-def csrf_config(master_key: bytes) -> CSRFConfig:
-    """CSRF protection for the console's forms (double-submit cookie, checked by Litestar).
-    The API is excluded: it authenticates with bearer keys, which browsers never send on their own."""
-    secret = hmac.new(master_key, b"membership console csrf", hashlib.sha256).hexdigest()
-    return CSRFConfig(secret=secret, exclude=["^/api/", "^/schema", "^/static/", "^/$"], cookie_samesite="strict")
