@@ -18,6 +18,7 @@ from rich.text import Text
 from membership import __version__
 from membership.config import DEFAULT_DATABASE_URL, Settings, config_path, load_settings, write_config
 from membership.errors import JobNotFound, MembershipError, NotConfigured
+from membership.org.cli import merchant_app, program_app, store_app
 
 app = typer.Typer(
     name="membership",
@@ -38,6 +39,9 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(api_key_app, name="api-key")
 app.add_typer(staff_app, name="staff")
 app.add_typer(reader_app, name="reader")
+app.add_typer(merchant_app, name="merchant")
+app.add_typer(program_app, name="program")
+app.add_typer(store_app, name="store")
 
 console = Console()
 err = Console(stderr=True)
@@ -108,8 +112,19 @@ def version() -> None:
 @app.command()
 def init(
     database_url: Annotated[str, typer.Option(help="sqlite:///FILE or postgresql://…")] = DEFAULT_DATABASE_URL,
+    merchant: Annotated[str | None, typer.Option(help="The business's name (商户), e.g. 悦享咖啡")] = None,
+    program: Annotated[str | None, typer.Option(help="The program's name (会员方案), e.g. 悦享会员")] = None,
+    currency: Annotated[str, typer.Option(help="ISO currency code")] = "CNY",
+    time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "Asia/Shanghai",
+    store_code: Annotated[str | None, typer.Option(help="The first store's code, e.g. SH01")] = None,
+    store_name: Annotated[str | None, typer.Option(help="The first store's name, e.g. 南京西路店")] = None,
+    city: Annotated[str, typer.Option(help="The first store's city")] = "",
+    no_input: Annotated[bool, typer.Option("--no-input", help="Ask nothing: take the options as given")] = False,
 ) -> None:
-    """Create membership.toml (with a fresh secret key) and the database in this folder."""
+    """Create membership.toml (with a fresh secret key) and the database in this folder, then the
+    business: merchant, program and first store (asked for, or given as options for scripts)."""
+    from membership.org.cli import set_up_business
+
     path = config_path()
     if path.exists():
         console.print(f"[yellow]{path} exists; keeping it.[/]")
@@ -118,6 +133,39 @@ def init(
         console.print(f"Wrote {path} (keep its secret_key safe and backed up).")
     applied = _run(lambda s: _migrate_quietly(), setup=True)
     console.print(f"Database ready: {len(applied)} migrations applied.")
+    if _run(lambda s: _has_merchant(), setup=True):
+        return
+    ask = not no_input and sys.stdin.isatty()
+    if ask:
+        merchant = merchant or typer.prompt("商户名称 Business name")
+        program = program or typer.prompt("会员方案名称 Program name", default=f"{merchant}会员")
+        currency = typer.prompt("币种 Currency", default=currency)
+        time_zone = typer.prompt("时区 Time zone", default=time_zone)
+        store_code = store_code or typer.prompt("第一家门店编码 First store's code", default="S01")
+        store_name = store_name or typer.prompt("第一家门店名称 First store's name", default=f"{merchant}总店")
+    if not merchant:
+        console.print("No business set up yet: run `membership init --merchant NAME` (or `merchant create`).")
+        return
+    created, _ = _run(
+        lambda s: set_up_business(
+            merchant,
+            program or f"{merchant}会员",
+            currency,
+            time_zone,
+            store_code or "S01",
+            store_name or f"{merchant}总店",
+            city,
+        ),
+        setup=True,
+    )
+    console.print(f"商户 merchant {merchant}, 会员方案 program {created.name}, 门店 store {store_code or 'S01'}.")
+    console.print("Next: `membership staff create boss --role owner`, then `membership serve`.")
+
+
+async def _has_merchant() -> bool:
+    from membership.org.service import list_merchants
+
+    return bool(await list_merchants())
 
 
 @app.command()
@@ -323,32 +371,10 @@ def jobs_tick() -> None:
 
 async def _resolve_binding(merchant: str | None, store: str | None) -> tuple[Any, Any]:
     """Merchant and store ids from ids, names or store codes."""
-    from membership.db import fetch
-    from membership.errors import MerchantNotFound, Reason, StoreNotFound, ValidationError
+    from membership.org.service import find_merchant, find_store
 
-    merchant_id = store_id = None
-    if merchant is not None:
-        rows = await fetch("SELECT id, name FROM merchant")
-        found = [r["id"] for r in rows if str(r["id"]) == merchant or r["name"] == merchant]
-        if len(found) != 1:
-            raise MerchantNotFound(merchant_id=merchant)
-        merchant_id = found[0]
-    if store is not None:
-        rows = await fetch("SELECT id, merchant_id, code FROM store")
-        found = [
-            r for r in rows if (str(r["id"]) == store or r["code"] == store) and merchant_id in (None, r["merchant_id"])
-        ]
-        if len(found) > 1:
-            raise ValidationError(
-                field="store",
-                reason=Reason(
-                    f"code {store!r} exists in several merchants: add --merchant",
-                    f"门店编码 {store!r} 存在于多个商户：请加上 --merchant",
-                ),
-            )
-        if not found:
-            raise StoreNotFound(store_id=store)
-        store_id = found[0]["id"]
+    merchant_id = await find_merchant(merchant) if merchant is not None else None
+    store_id = (await find_store(store, merchant_id))["id"] if store is not None else None
     return merchant_id, store_id
 
 

@@ -450,3 +450,9 @@ class WrongSecretKey(MembershipError):
         "密钥与数据库不符：数据库中的个人信息由密钥 {expected} 加密，当前配置的密钥是 {given}。"
         "请把 MEMBERSHIP_SECRET_KEY（或 membership.toml 中的 secret_key）设为该数据库的密钥。{hint_zh}"
     )
+
+
+class StoreClosed(Conflict):
+    code = "store_closed"
+    message_en = "Store {store_id} is closed: nothing more happens there."
+    message_zh = "门店 {store_id} 已闭店，不能再在此办理业务。"

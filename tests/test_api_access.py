@@ -44,6 +44,7 @@ async def _objects(shop) -> dict[str, str]:
         "sale": str(sale.id),
         "program": str(shop.program.id),
         "store": str(shop.store_id),
+        "merchant": str(shop.merchant_id),
     }
 
 
@@ -151,6 +152,17 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
         ("GET", "/api/v1/coupons/{code}/qr.png", f"/api/v1/coupons/{o['coupon']}/qr.png", None, None),
         ("POST", "/api/v1/coupons/{code}/void", f"/api/v1/coupons/{o['coupon']}/void", None, {"reason": "test"}),
         *_program_cases(o["program"], m),
+        *_setup_cases(o),
+        ("GET", "/api/v1/members/{member_id}/export", f"/api/v1/members/{m}/export", None, None),
+        ("POST", "/api/v1/members/{member_id}/erasure", f"/api/v1/members/{m}/erasure", None, {"reason": "test"}),
+        ("GET", "/api/v1/members/{member_id}/consents", f"/api/v1/members/{m}/consents", None, None),
+        (
+            "PUT",
+            "/api/v1/members/{member_id}/consents/{purpose}",
+            f"/api/v1/members/{m}/consents/marketing",
+            None,
+            {"granted": False},
+        ),
         ("GET", "/api/v1/points-rule-kinds", "/api/v1/points-rule-kinds", None, None),
         ("GET", "/api/v1/plugins", "/api/v1/plugins", None, None),
         ("GET", "/api/v1/health", "/api/v1/health", None, None),
@@ -194,6 +206,39 @@ def _program_cases(program: str, member: str) -> list[tuple[str, str, str, dict 
     return cases
 
 
+def _setup_cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | None]]:
+    """Merchants, programs with their settings and documents, stores: aimed at ``o``'s."""
+    program, merchant, store = o["program"], o["merchant"], o["store"]
+    document = {"program": {"name": "某方案", "merchant": "别的商户"}}
+    return [
+        ("GET", "/api/v1/merchants", "/api/v1/merchants", None, None),
+        ("POST", "/api/v1/merchants", "/api/v1/merchants", None, {"name": "新商户"}),
+        ("PATCH", "/api/v1/merchants/{merchant_id}", f"/api/v1/merchants/{merchant}", None, {"name": "改名"}),
+        ("GET", "/api/v1/programs", "/api/v1/programs", None, None),
+        ("POST", "/api/v1/programs", "/api/v1/programs", None, {"name": "新方案", "merchant_id": merchant}),
+        ("GET", "/api/v1/programs/{program_id}", f"/api/v1/programs/{program}", None, None),
+        (
+            "PATCH",
+            "/api/v1/programs/{program_id}/settings",
+            f"/api/v1/programs/{program}/settings",
+            None,
+            {"min_redeem_points": 10},
+        ),
+        ("GET", "/api/v1/programs/{program_id}/document", f"/api/v1/programs/{program}/document", None, None),
+        ("POST", "/api/v1/programs/apply", "/api/v1/programs/apply", None, document),
+        ("POST", "/api/v1/stores", "/api/v1/stores", None, {"code": "NEW", "name": "新店", "merchant_id": merchant}),
+        ("PATCH", "/api/v1/stores/{store_id}", f"/api/v1/stores/{store}", None, {"city": "苏州"}),
+    ]
+
+
+# routes that list or create rather than reach one object: what a merchant's admin key gets instead of 404
+LISTS = {
+    ("GET", "/api/v1/merchants"): 200,
+    ("GET", "/api/v1/programs"): 200,
+    ("POST", "/api/v1/merchants"): 403,
+}
+
+
 def _scope_of(app, method: str, template: str) -> str | None:
     for route in app.routes:
         if route.path.replace(":uuid", "").replace(":str", "") == template:
@@ -228,9 +273,13 @@ async def test_a_key_never_reaches_another_merchants_data(api, other):
         if (method, template) in PUBLIC or template in NOT_OBJECTS:
             continue
         answer = await _send(api, "admin", method, path, query, body)
-        if template == "/api/v1/stores":  # a merchant key lists its own stores only
+        if (method, template) == ("GET", "/api/v1/stores"):  # a merchant key lists its own stores only
             assert answer.status_code == 200
             assert other["store"] not in answer.text and str(api.shop.store_id) in answer.text
+            continue
+        if (method, template) in LISTS:
+            assert answer.status_code == LISTS[method, template], (method, path, answer.text)
+            assert other["merchant"] not in answer.text and other["program"] not in answer.text
             continue
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["code"].endswith("_not_found"), answer.json()

@@ -104,7 +104,7 @@ async def test_settings_change_the_zone_and_refuse_a_new_currency_once_sales_exi
     org._programs.clear()
     program = await get_program(shop.program.id)
     assert (program.time_zone, program.currency, program.points_expiry_days) == ("Asia/Hong_Kong", "CNY", 365)
-    change = await fetch_one("SELECT actor, details FROM audit_log WHERE action = 'program.update'")
+    change = await fetch_one("SELECT actor, details FROM audit_log WHERE action = 'program.settings'")
     assert change["actor"] == "staff:manager" and "Asia/Hong_Kong" in str(change["details"])
 
 

@@ -21,13 +21,13 @@ def _units(context: EarnContext) -> int:
 @hookimpl(trylast=True)
 def membership_points_awards(context: EarnContext) -> list[Award]:
     """The program's active points rules, evaluated by the rulebook on the program's local date;
-    without rules, 1 point per whole currency unit of the earning base (rounded down) times the
-    tier's points multiplier."""
+    without rules, 1 point per currency unit of the earning base (rounded as the program says)
+    times the tier's points multiplier."""
     if context.rules:
         today = context.occurred_at.astimezone(context.program.zone).date()
         return purchase_awards(context.rules, context, context.facts or MemberFacts(), today)
     benefits = hooks().tier_benefits(context.program, context.tier)
-    units = _units(context)
+    units = context.program.divide(max(context.earning_base, 0), context.program.minor_per_unit)
     if not units:
         return []
     pct = benefits.points_multiplier_pct if benefits else 100
@@ -48,7 +48,7 @@ def membership_growth_awards(context: EarnContext) -> list[Award]:
 @hookimpl(trylast=True)
 def membership_check_redemption(context: RedeemContext) -> Reason | None:
     """Refuse redemptions below the program's ``min_redeem_points`` setting (if any)."""
-    minimum = int(context.program.settings.get("min_redeem_points", 0))
+    minimum = context.program.min_redeem_points
     if context.points < minimum:
         return Reason(f"at least {minimum} points per redemption", f"每次至少使用 {minimum} 积分")
     return None

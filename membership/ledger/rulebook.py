@@ -176,7 +176,7 @@ def _award(rule: PointsRule, points: int, reason: str) -> list[Earned]:
 
 def _base_rate(rule: PointsRule, context: EarnContext) -> list[Earned]:
     points, per_amount = rule.params["points"], rule.params["per_amount"]
-    earned = context.earning_base * points // per_amount
+    earned = context.program.divide(context.earning_base * points, per_amount)  # the program's rounding
     spent, per = context.program.money(context.earning_base), context.program.money(per_amount)
     return _award(
         rule,
@@ -331,7 +331,9 @@ def purchase_awards(
     base = _resolve([item for rule in applicable if rule.kind == "base_rate" for item in _base_rate(rule, context)])
 
     def base_points(amount: int) -> int:
-        return sum(amount * rule.params["points"] // rule.params["per_amount"] for rule, _ in base)
+        return sum(
+            context.program.divide(amount * rule.params["points"], rule.params["per_amount"]) for rule, _ in base
+        )
 
     bonus = _resolve(
         [

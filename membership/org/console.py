@@ -18,6 +18,7 @@ from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
 from membership.errors import MembershipError
 from membership.org import service as org
+from membership.org.settings import change_settings
 from membership.staff.roles import Permission
 
 STORES = {"permission": Permission.MANAGE_STORES_AND_STAFF}
@@ -110,9 +111,8 @@ async def save_settings(
     program = await staff_program(staff)
     try:
         # points validity lives in the points policy (Loyalty › Points policy), not here
-        await org.update_program(
-            program.id, data.time_zone.strip(), data.currency, program.points_expiry_days, staff.actor
-        )
+        changes = {"time_zone": data.time_zone.strip(), "currency": data.currency.strip().upper()}
+        await change_settings(program.id, changes, staff.actor)
     except MembershipError as exc:
         return _settings_page(request, program, data, error=forms.error_text(exc), status=422)
     return forms.done("/console/settings", "settings")

@@ -10,7 +10,7 @@ from typing import Any
 
 from membership.coupons import redemption
 from membership.coupons.discounts import AppliedCoupon
-from membership.db import emit, fetch, fetch_one, new_id, use_case
+from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.errors import (
     DuplicateReceipt,
     MemberNotFound,
@@ -218,9 +218,12 @@ async def _earn_context(
     """What the points-rules hooks see: the purchase, the program's active rules and, when there
     are rules, the member's facts they need (daily figures of the day the points are
     ``written_at``)."""
-    base = priced.total - priced.points_amount
+    base = priced.total if program.earning_base == "after_discounts" else priced.subtotal
+    if not program.points_payment_earns:
+        base -= priced.points_amount
     if not program.stored_value_earns:
         base -= priced.stored_value_amount
+    base = max(base, 0)
     rules = await active_rules(program.id)
     facts = None
     if rules:
@@ -376,9 +379,7 @@ async def record_purchase(
 
     async def run() -> PurchaseResult:
         if receipt_no is not None:
-            existing = await fetch_one(
-                "SELECT id FROM sale WHERE store_id = {} AND receipt_no = {}", store_id, receipt_no
-            )
+            existing = await _receipt_recorded(program, store_id, receipt_no)
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
         sale_id = new_id()
@@ -466,6 +467,17 @@ async def record_purchase(
     if codes:
         payload["coupons"] = codes
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
+
+
+async def _receipt_recorded(program: ProgramConfig, store_id: uuid.UUID, receipt_no: str) -> dict[str, Any] | None:
+    """The sale that already has this receipt number: at the store, or anywhere in the program
+    when its ``receipt_unique_per`` says so (PostgreSQL then holds the number until the commit,
+    since no unique index spans the program's stores)."""
+    if program.receipt_unique_per != "program":
+        return await fetch_one("SELECT id FROM sale WHERE store_id = {} AND receipt_no = {}", store_id, receipt_no)
+    if not is_sqlite():
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"receipt:{program.id}:{receipt_no}")
+    return await fetch_one("SELECT id FROM sale WHERE program_id = {} AND receipt_no = {}", program.id, receipt_no)
 
 
 async def _insert_sale(
