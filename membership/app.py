@@ -12,6 +12,9 @@ guard (a route without ``opt={"scope": …}`` needs the ``admin`` scope) and inp
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import logging
 import secrets
 from pathlib import Path
 
@@ -39,16 +42,19 @@ from membership.console.routes import console_router
 from membership.console.templating import template_engine
 from membership.coupons import api as coupons_api
 from membership.db import close_database, open_database
+from membership.errors import MembershipError
 from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
 from membership.ledger import finance_api, rules_api
 from membership.members import api as members_api
+from membership.members.keyring import check_keys
 from membership.org import api as org_api
 from membership.plugins import hooks
 from membership.readers import api as readers_api
 from membership.sales import api as sales_api
 from membership.tiers import api as tiers_api
 
+log = logging.getLogger("membership")
 STATIC = Path(__file__).parent / "api" / "static"
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -71,7 +77,8 @@ TAGS = [
     Tag(name="transactions", description="交易: purchases, simulation, refunds"),
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
     Tag(name="coupons", description="优惠券: templates, issuing, a member's coupons, QR codes, void, report"),
-    Tag(name="stores", description="门店"),
+    Tag(name="setup", description="开通: merchants, programs and every program setting, program as code"),
+    Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
     Tag(name="system", description="health and plugins"),
 ]
@@ -107,12 +114,35 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
+def _refuse_a_wrong_key(settings: Settings) -> None:
+    """Stop the process with one clear line when the secret key is missing or is not the
+    database's (:func:`membership.members.keyring.check_keys`): a server that started anyway
+    would answer real members as unknown and enrol them again under the wrong key. Runs before
+    the app exists, on a loop of its own (an ASGI server calls the factory inside its loop)."""
+
+    async def check() -> None:
+        await open_database(settings)
+        try:
+            await check_keys()
+        finally:
+            await close_database()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(asyncio.run, check()).result()
+        except MembershipError as exc:
+            log.critical("%s", exc.detail(settings.language))
+            raise SystemExit(3) from None
+
+
 def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Litestar:
     """The application for ``settings`` (default: ``membership.toml`` and ``MEMBERSHIP_*``).
 
-    With ``open_db`` the app opens the database on startup and closes it on shutdown; pass False
-    when the caller (a test) has opened it already."""
+    With ``open_db`` the app checks the secret key against the database, opens it on startup and
+    closes it on shutdown; pass False when the caller (a test) has opened it already."""
     settings = settings or load_settings()
+    if open_db:
+        _refuse_a_wrong_key(settings)
 
     scheduler = Scheduler(settings.time_zone) if settings.scheduler else None
 
