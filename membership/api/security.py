@@ -134,12 +134,15 @@ async def member_for(key: ApiKeyInfo, member_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
-async def store_for(key: ApiKeyInfo, program: ProgramConfig, store_id: uuid.UUID | None) -> uuid.UUID | None:
+async def store_for(
+    key: ApiKeyInfo, program: ProgramConfig, store_id: uuid.UUID | None, open_only: bool = True
+) -> uuid.UUID | None:
     """The store a write happens at: the key's own store by default; a store-bound key may not
-    act for another store, and the store must belong to the program's merchant."""
+    act for another store, and the store must belong to the program's merchant (and be open,
+    unless ``open_only`` is False: reading a closed store's records)."""
     if store_id is None:
         return key.store_id
-    await check_store(program, store_id)
+    await check_store(program, store_id, open_only)
     if key.store_id is not None and store_id != key.store_id:
         raise Forbidden(action="act for another store", action_zh="代其他门店操作")
     return store_id

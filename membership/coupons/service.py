@@ -161,8 +161,8 @@ def _values(t: TemplateDef) -> list[Any]:
 async def _checked_template(program: ProgramConfig, data: dict[str, Any]) -> TemplateDef:
     """``data`` parsed, its stores and tier the program's, and still valid some day from today."""
     template = parse_template(data)
-    for store_id in template.store_ids:
-        await check_store(program, store_id)
+    for store_id in template.store_ids:  # a closed store may stay named (its coupons are history)
+        await check_store(program, store_id, open_only=False)
     if template.tier is not None and template.tier not in {tier.code for tier in tier_config(program.settings).tiers}:
         raise ValidationError(
             field="tier",

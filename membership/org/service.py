@@ -327,9 +327,10 @@ async def list_programs() -> list[ProgramConfig]:
     return list(programs)
 
 
-async def check_store(program: ProgramConfig, store_id: uuid.UUID) -> None:
-    """Refuse a store that does not belong to the program's merchant, or that is closed (nothing
-    more happens at a closed store)."""
+async def check_store(program: ProgramConfig, store_id: uuid.UUID, open_only: bool = True) -> None:
+    """Refuse a store that does not belong to the program's merchant, or (``open_only``, for
+    business done there) that is closed: nothing more happens at a closed store, though its
+    records can still be read."""
     known = _stores.get(store_id)
     if known is None:
         row = await fetch_one("SELECT merchant_id, active FROM store WHERE id = {}", store_id)
@@ -337,7 +338,7 @@ async def check_store(program: ProgramConfig, store_id: uuid.UUID) -> None:
             known = _stores[store_id] = (row["merchant_id"], bool(row["active"]))
     if known is None or known[0] != program.merchant_id:
         raise StoreNotFound(store_id=store_id)
-    if not known[1]:
+    if open_only and not known[1]:
         raise StoreClosed(store_id=store_id)
 
 

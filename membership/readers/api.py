@@ -57,7 +57,7 @@ async def list_reads(
     """The latest reads of the program, at the key's store (or the one named), oldest first."""
     key = current_key(request)
     program = await program_for(key, program_id)
-    store = await store_for(key, program, store_id)
+    store = await store_for(key, program, store_id, open_only=False)
     return await recent_reads(program.id, store, limit=limit)
 
 
@@ -91,7 +91,7 @@ async def stream_reads(
     """Follow the card readers of a store: the counter page opens the member a swipe names."""
     key = current_key(request)
     program = await program_for(key, program_id)
-    store = await store_for(key, program, store_id)
+    store = await store_for(key, program, store_id, open_only=False)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REPLAY_SECONDS)
     if last_event_id is not None:
         earlier = await recent_reads(program.id, read_ids=[last_event_id])
