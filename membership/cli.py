@@ -319,32 +319,50 @@ def jobs_list() -> None:
 
     async def work(settings: Settings) -> Any:
         latest = await latest_runs()
+        zone = ZoneInfo(settings.time_zone)
         table = Table(title="jobs 定时任务")
         table.add_column("name", no_wrap=True)  # whole, to copy into `jobs run` (other columns wrap)
-        for column in ("schedule", "last run", "result", "description"):
+        for column in ("schedule", "last run", "as of", "result", "description"):
             table.add_column(column)
         for name, job in sorted(hooks().jobs().items()):
             run = latest.get(name)
-            when = run["started_at"].astimezone(ZoneInfo(settings.time_zone)).strftime("%Y-%m-%d %H:%M") if run else "—"
+            when = run["started_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M") if run else "—"
+            as_of = run["as_of"].astimezone(zone).strftime("%Y-%m-%d %H:%M") if run and run["as_of"] else "—"
             outcome = (run["error"] or run["summary"]) if run else ""
-            table.add_row(name, job.schedule or "by hand", when, outcome, job.description)
+            table.add_row(name, job.schedule or "by hand", when, as_of, outcome, job.description)
         console.print(table)
 
     _run(work)
 
 
 @jobs_app.command("run")
-def jobs_run(name: Annotated[str, typer.Argument(help="Job name, e.g. expire-points")]) -> None:
-    """Run one job now, with a progress bar (not while another worker runs it)."""
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="Job name, e.g. expire-points")],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Run as of this time instead of now, e.g. 2027-01-01T00:00 (the deployment's time zone"
+            " unless it has an offset): catch up after downtime, or try a year of rules in seconds",
+        ),
+    ] = None,
+) -> None:
+    """Run one job now (or as of --at), with a progress bar (not while another worker runs it)."""
+    from membership.jobs.clock import describe_as_of, parse_as_of
     from membership.jobs.runner import run_job
     from membership.plugins import hooks
 
     async def work(settings: Settings) -> Any:
         if name not in hooks().jobs():  # before the progress bar is drawn
             raise JobNotFound(name=name, known=", ".join(sorted(hooks().jobs())))
+        as_of = parse_as_of(at, settings.time_zone) if at is not None else None
+        if as_of is not None:
+            console.print(f"{name}: {describe_as_of(as_of, settings.time_zone)}")
         with _progress() as progress:
             task = progress.add_task(name, total=None)
-            outcome = await run_job(name, lambda done, total: progress.update(task, completed=done, total=total))
+            outcome = await run_job(
+                name, lambda done, total: progress.update(task, completed=done, total=total), as_of=as_of
+            )
         if outcome.result is None:
             console.print(f"{name}: 正在由 {outcome.held_by} 运行，未重复运行 / already running on {outcome.held_by}")
             raise typer.Exit(3)

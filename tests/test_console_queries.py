@@ -14,7 +14,7 @@ LIMITS = {
     "/console/counter": 3,
     "/console/dashboard": 6,  # the session, then one per report (figures, liability, sales, tiers, buyers)
     "/console/counter/members/{member}": 8,
-    "/console/members/{member}": 14,  # one statement per section of the page (consent history included)
+    "/console/members/{member}": 15,  # one statement per section of the page (consent history, points lots)
     "/console/members?q=张": 8,  # a name, and one indexed lookup per card kind
 }
 

@@ -24,6 +24,12 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
+async def _stored_points(member_id) -> int:
+    """The points balance the ledger stores (the sum of its entries, expiry written or not)."""
+    row = await fetch_one("SELECT balance FROM ledger_account WHERE member_id = {} AND kind = 'points'", member_id)
+    return int(row["balance"])
+
+
 async def test_a_job_held_by_another_worker_is_not_run_until_its_lease_expires(any_db):
     shop = await make_shop()
     await ledger_service.adjust_points(shop.member_id, 100, "赠送", "admin")
@@ -32,10 +38,11 @@ async def test_a_job_held_by_another_worker_is_not_run_until_its_lease_expires(a
     assert run_id and holder is None
     held = await runner.run_job("expire-points", worker="worker-b")
     assert held.result is None and held.held_by == "worker-a"
-    assert (await ledger_service.balances(shop.member_id)).points == 100  # nothing expired by b
+    assert await _stored_points(shop.member_id) == 100  # nothing expired by b
+    assert (await ledger_service.balances(shop.member_id)).points == 0  # past its expiry: not spendable
     await execute("UPDATE job_lease SET leased_until = {}", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
     taken = await runner.run_job("expire-points", worker="worker-b")
-    assert taken.result.processed == 1 and (await ledger_service.balances(shop.member_id)).points == 0
+    assert taken.result.processed == 1 and await _stored_points(shop.member_id) == 0
     lease = await fetch_one("SELECT holder, leased_until FROM job_lease WHERE name = 'expire-points'")
     assert lease == {"holder": None, "leased_until": None}
     assert await ledger_violations() == []

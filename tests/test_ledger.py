@@ -186,8 +186,11 @@ async def test_redeem_expires_due_lots_before_checking_the_balance(any_db):
         await ledger.redeem_points(shop.member_id, 50)
     assert caught.value.params == {"requested": 50, "available": 0}
     # the refused redemption rolled back whole, its inline expiry too; the job expires them
-    assert (await ledger.balances(shop.member_id)).points == 100
+    stored = "SELECT balance FROM ledger_account WHERE member_id = {} AND kind = 'points'"
+    assert (await fetch_one(stored, shop.member_id))["balance"] == 100
+    assert (await ledger.balances(shop.member_id)).points == 0  # shown as spendable: none
     assert (await expire_points(dt.datetime.now(dt.UTC), _no_progress)).processed == 1
+    assert (await fetch_one(stored, shop.member_id))["balance"] == 0
     assert (await ledger.balances(shop.member_id)).points == 0
     assert await ledger_violations() == []
 

@@ -1,4 +1,10 @@
-"""Built-in jobs: points expiry and idempotency-key retention."""
+"""Built-in jobs: points expiry, pending release and warnings, tier review, paid membership
+expiry, retention of idempotency keys, reader reads and inactive members.
+
+Each runs as of the ``now`` it is given: the real time, or the time ``membership jobs run NAME
+--at …`` names. What that means for each is in its class docstring; all of them only move
+forward, so a run as of a time before an earlier run's finds nothing left and undoes nothing,
+and a second run as of the same time changes nothing."""
 
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ READER_READS_KEPT = dt.timedelta(days=7)
 
 
 class ExpirePoints(Job):
+    """As of T: every lot whose expiry is at or before T is written off, its entries dated T.
+    Lots due later stay; a lot written off stays written off."""
+
     name = "expire-points"
     description = "Expire points lots past their expiry date (积分过期)"
     schedule = "10 2 * * *"
@@ -30,6 +39,8 @@ class ExpirePoints(Job):
 
 
 class ReleasePendingPoints(Job):
+    """As of T: pending lots whose return window closed by T become spendable (dated T)."""
+
     name = "release-pending-points"
     description = "Make pending points spendable once their return window closed (待生效积分转可用)"
     schedule = "0 * * * *"
@@ -39,6 +50,9 @@ class ReleasePendingPoints(Job):
 
 
 class WarnExpiringPoints(Job):
+    """As of T: lots not warned of yet that expire after T and within the program's
+    ``warn_days`` of it (each lot is warned of once)."""
+
     name = "warn-expiring-points"
     description = "Tell members whose points expire soon (event points.expiring; 积分到期提醒)"
     schedule = "0 10 * * *"
@@ -48,6 +62,10 @@ class WarnExpiringPoints(Job):
 
 
 class ReviewTiers(Job):
+    """As of T: members whose review date is at or before T, measured over the policy's window
+    from T − ``window_days`` (activity after T counts too: the tier's metrics have no upper
+    bound); their next review is counted from T."""
+
     name = "review-tiers"
     description = "Review tiers whose period (and grace) ended: keep, drop one or recalculate (等级复核)"
     schedule = "20 2 * * *"
@@ -57,6 +75,8 @@ class ReviewTiers(Job):
 
 
 class ExpirePaidMemberships(Job):
+    """As of T: paid memberships that ended at or before T."""
+
     name = "expire-paid-memberships"
     description = "End paid memberships past their end; members go back to the tier they earn"
     schedule = "25 0 * * *"
@@ -66,6 +86,8 @@ class ExpirePaidMemberships(Job):
 
 
 class PurgeIdempotencyKeys(Job):
+    """As of T: keys whose retention ended before T (a replay after that earns again)."""
+
     name = "purge-idempotency-keys"
     description = "Delete idempotency keys past their retention (default 7 days)"
     schedule = "30 3 * * *"
@@ -77,6 +99,9 @@ class PurgeIdempotencyKeys(Job):
 
 
 class ApplyRetention(Job):
+    """As of T: members with no activity in the ``retention_days`` before T (activity after T
+    counts too, so a past time erases no one a later run kept)."""
+
     name = "apply-retention"
     description = "Erase members inactive longer than the program's retention_days (个人信息保存期限)"
     schedule = "50 3 * * *"
@@ -96,6 +121,8 @@ class ApplyRetention(Job):
 
 
 class PruneReaderReads(Job):
+    """As of T: card-reader reads older than 7 days before T."""
+
     name = "prune-reader-reads"
     description = "Delete card-reader reads older than 7 days (they only serve counter screens)"
     schedule = "40 3 * * *"

@@ -146,5 +146,11 @@ class Job:
     daily at 02:10); empty for jobs run only by hand (``membership jobs run NAME``)."""
 
     async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
-        """Do the work as of ``now`` (UTC), reporting progress."""
+        """Do the work as of ``now`` (UTC), reporting progress.
+
+        ``now`` is the real time, or the time an operator named (``membership jobs run NAME
+        --at 2027-01-01T00:00``: catching up after downtime, or trying a year of rules in
+        seconds). Take every time the job needs from it, never from the system clock, and only
+        ever move forward (expire, release, review what is due by ``now``): a run as of a time
+        before an earlier run's then finds nothing left and undoes nothing."""
         raise NotImplementedError

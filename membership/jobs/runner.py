@@ -6,6 +6,10 @@ transaction that locks the lease row with ``FOR UPDATE SKIP LOCKED`` on PostgreS
 expired. A background task renews the lease while the job works; a worker that dies frees it
 when ``leased_until`` passes. Scheduled runs also name their ``slot`` (the schedule time they
 serve), unique per job, so a slot is served once however many workers see it due.
+
+A run records the time it ran as of (``as_of``): its start, or the time an operator named
+(``membership jobs run NAME --at …``, :mod:`membership.jobs.clock`). The lease and the run's
+``started_at``/``finished_at`` stay on the real clock.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import uuid
 from typing import Any
 
 from membership.db import execute, fetch, fetch_one, is_sqlite, new_id, use_case
-from membership.errors import JobNotFound
+from membership.errors import JobNotFound, Reason, ValidationError
 from membership.jobs.interface import JobResult, Progress
 from membership.plugins import hooks
 
@@ -44,10 +48,14 @@ def _now() -> dt.datetime:
 
 
 @use_case
-async def _take(name: str, worker: str, slot: dt.datetime | None) -> tuple[uuid.UUID | None, str | None, bool]:
-    """Take the lease and open the run row: ``(run id, None, False)``; or ``(None, holder, False)``
-    when another worker holds it; or ``(None, None, True)`` when the slot was already served."""
+async def _take(
+    name: str, worker: str, slot: dt.datetime | None, as_of: dt.datetime | None = None
+) -> tuple[uuid.UUID | None, str | None, bool]:
+    """Take the lease and open the run row (run as of ``as_of``, default its start):
+    ``(run id, None, False)``; or ``(None, holder, False)`` when another worker holds it; or
+    ``(None, None, True)`` when the slot was already served."""
     now = _now()
+    as_of = as_of or now
     await execute(
         "INSERT INTO job_lease (name, holder, leased_until) VALUES ({}, NULL, NULL) ON CONFLICT (name) DO NOTHING", name
     )
@@ -64,14 +72,17 @@ async def _take(name: str, worker: str, slot: dt.datetime | None) -> tuple[uuid.
             return None, None, True
         if served is not None:  # its worker died mid-run: resume the slot (jobs are resumable)
             run_id = served["id"]
-            await execute("UPDATE job_run SET worker = {}, started_at = {} WHERE id = {}", worker, now, run_id)
+            await execute(
+                "UPDATE job_run SET worker = {}, started_at = {}, as_of = {} WHERE id = {}", worker, now, as_of, run_id
+            )
     if served is None:
         await execute(
-            "INSERT INTO job_run (id, name, slot, worker, started_at, processed, summary, error)"
-            " VALUES ({}, {}, {}, {}, {}, 0, '', '')",
+            "INSERT INTO job_run (id, name, slot, as_of, worker, started_at, processed, summary, error)"
+            " VALUES ({}, {}, {}, {}, {}, {}, 0, '', '')",
             run_id,
             name,
             slot,
+            as_of,
             worker,
             now,
         )
@@ -112,19 +123,28 @@ async def run_job(
     progress: Progress = lambda done, total: None,
     slot: dt.datetime | None = None,
     worker: str = WORKER,
+    as_of: dt.datetime | None = None,
 ) -> RunOutcome:
     """Run job ``name`` now if no other worker is running it (and, for a scheduled ``slot``, if
-    the slot was not served yet). The job's own errors are recorded on the run and re-raised."""
+    the slot was not served yet). The job's own errors are recorded on the run and re-raised.
+
+    ``as_of`` (an aware time) runs it as of that time instead of the real one: what its run at
+    that time would have done, e.g. to catch up after downtime, or to try a year of rules in
+    seconds. Jobs only ever move forward (expire, release, review what is due by then), so a run
+    as of a time before an earlier run's finds nothing left to do and undoes nothing."""
     jobs = hooks().jobs()
     if name not in jobs:
         raise JobNotFound(name=name, known=", ".join(sorted(jobs)))
-    run_id, holder, done = await _take(name, worker, slot)
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValidationError(field="as_of", reason=Reason("must carry its time zone", "须带时区"))
+    now = (as_of or _now()).astimezone(dt.UTC)
+    run_id, holder, done = await _take(name, worker, slot, now)
     if run_id is None:
         return RunOutcome(name, held_by=holder, already_done=done)
     keeper = asyncio.create_task(_keep_lease(name, worker))
     result, error = None, ""
     try:
-        result = await jobs[name]().run(_now(), progress)
+        result = await jobs[name]().run(now, progress)
         return RunOutcome(name, result=result)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -139,7 +159,7 @@ async def run_job(
 async def last_runs(limit: int = 50) -> list[dict[str, Any]]:
     """The latest runs, newest first."""
     return await fetch(
-        "SELECT name, slot, worker, started_at, finished_at, processed, summary, error FROM job_run"
+        "SELECT name, slot, as_of, worker, started_at, finished_at, processed, summary, error FROM job_run"
         " ORDER BY started_at DESC LIMIT {}",
         limit,
     )

@@ -16,11 +16,14 @@ class JobLease(Table, tablename="job_lease"):
 
 class JobRun(Table, tablename="job_run"):
     """One run of a job: for scheduled runs, ``slot`` is the schedule time it served (unique per
-    job, so a slot runs once however many workers see it due)."""
+    job, so a slot runs once however many workers see it due); ``as_of`` is the time the job ran
+    as of (its start, or the time ``membership jobs run NAME --at …`` named; NULL for runs
+    recorded before it was kept)."""
 
     id = UUID(primary_key=True)
     name = Varchar(length=64)
     slot = Timestamptz(null=True, default=None)
+    as_of = Timestamptz(null=True, default=None)
     worker = Varchar(length=120)
     started_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)

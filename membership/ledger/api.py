@@ -15,6 +15,7 @@ from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
 from membership.api.schemas import BALANCES_EXAMPLE, AwardOut, BalancesOut, Page, PositiveAmount, Reason
 from membership.api.security import current_key, member_for, member_store
+from membership.errors import MemberErased
 from membership.ledger import bonuses, idempotency, service
 
 TAGS = ["balances"]
@@ -42,6 +43,53 @@ class LedgerPageOut(msgspec.Struct):
     """One page of ledger entries, newest first."""
 
     items: list[EntryOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class MemberBalancesOut(BalancesOut):
+    """A member's balances (spendable points: lots past their expiry are left out even before the
+    expiry job writes them off), with the points expiring soon: ``points_expiring`` within
+    ``points_expiring_days`` (the program's ``warn_days``, else 30), and ``next_expiry_at``, the
+    next time any of their points expire (null: none will)."""
+
+    points_expiring: int = 0
+    points_expiring_days: int = 30
+    next_expiry_at: dt.datetime | None = None
+
+
+MEMBER_BALANCES_EXAMPLE = {
+    **BALANCES_EXAMPLE,
+    "points_expiring": 300,
+    "points_expiring_days": 30,
+    "next_expiry_at": "2026-12-31T16:00:00Z",
+}
+
+
+class PointsLotOut(msgspec.Struct):
+    """Points earned together (一批积分) and what became of them, as of now: ``remaining`` can
+    still be spent (0 once past ``expires_at``), ``expired`` (past their expiry, written off by the
+    job or about to be), ``spent``; ``state`` is ``pending`` (waiting for the return window until
+    ``available_at``), ``available``, ``expired`` or ``spent``."""
+
+    id: uuid.UUID
+    points: int
+    remaining: int
+    expired: int
+    spent: int
+    state: Literal["pending", "available", "expired", "spent"]
+    earned_at: dt.datetime
+    expires_at: dt.datetime | None
+    available_at: dt.datetime | None
+    store_id: uuid.UUID | None
+    posting_id: uuid.UUID
+
+
+class PointsLotPageOut(msgspec.Struct):
+    """One page of points lots, latest earned first."""
+
+    items: list[PointsLotOut]
     page: int
     page_size: int
     total: int
@@ -124,12 +172,68 @@ POINTS_ANSWER = {"posting_id": POSTING_ID, "member_id": MEMBER_ID, "points": 500
     opt={"scope": Scope.READ},
     tags=TAGS,
     summary="A member's balances",
-    responses=answers(200, BalancesOut, BALANCES_EXAMPLE, 403, 404, 409),
+    responses=answers(200, MemberBalancesOut, MEMBER_BALANCES_EXAMPLE, 403, 404, 409),
 )
-async def get_balances(request: Request, member_id: FromPath[uuid.UUID]) -> BalancesOut:
-    """Points, points debt, stored value and growth."""
+async def get_balances(request: Request, member_id: FromPath[uuid.UUID]) -> MemberBalancesOut:
+    """Spendable points (points past their expiry never count), points debt, stored value and
+    growth; the points expiring soon and the next expiry."""
     await member_for(current_key(request), member_id)
-    return BalancesOut.of(await service.balances(member_id))
+    balances, expiring = await service.balances_with_expiry(member_id)
+    out = BalancesOut.of(balances)
+    return MemberBalancesOut(
+        **{name: getattr(out, name) for name in out.__struct_fields__},
+        points_expiring=expiring.points,
+        points_expiring_days=expiring.days,
+        next_expiry_at=expiring.next_at,
+    )
+
+
+@get(
+    "/members/{member_id:uuid}/points-lots",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A member's points lots (积分批次：获得、到期、剩余)",
+    responses=answers(
+        200,
+        PointsLotPageOut,
+        {
+            "items": [
+                {
+                    "id": "6e5d4c3b-0000-4a8e-9d7e-1f2a3b4c5d6e",
+                    "points": 257,
+                    "remaining": 200,
+                    "expired": 0,
+                    "spent": 57,
+                    "state": "available",
+                    "earned_at": "2026-11-23T08:31:00Z",
+                    "expires_at": "2027-11-23T08:31:00Z",
+                    "available_at": None,
+                    "store_id": "7a1b2c3d-0000-4a8e-9d7e-1f2a3b4c5d6e",
+                    "posting_id": POSTING_ID,
+                }
+            ],
+            "page": 1,
+            "page_size": 50,
+            "total": 1,
+        },
+        403,
+        404,
+        409,
+    ),
+)
+async def get_points_lots(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    page: Page = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+) -> PointsLotPageOut:
+    """Every lot of the member's points, latest earned first: earned, expires, remaining, spent
+    and expired (lots past their expiry too, before and after the expiry job wrote them off)."""
+    row = await member_for(current_key(request), member_id)
+    if row["status"] == "erased":
+        raise MemberErased(member_id=member_id)
+    rows, total = await service.points_lots_page(member_id, page, page_size)
+    return PointsLotPageOut([msgspec.convert(row, PointsLotOut) for row in rows], page, page_size, total)
 
 
 @get(
@@ -364,4 +468,4 @@ async def sign_in(request: Request, member_id: FromPath[uuid.UUID]) -> SignInOut
     )
 
 
-ROUTES = [get_balances, get_ledger, adjust_points, redeem_points, top_up, cash_out, sign_in]
+ROUTES = [get_balances, get_points_lots, get_ledger, adjust_points, redeem_points, top_up, cash_out, sign_in]

@@ -7,6 +7,11 @@ Writing rules, kept by every function here:
   as its entries, and never below zero (``points_debt`` is the one account that goes negative);
 * points live in lots; the points balance always equals the lots' remaining points; lots are
   consumed nearest expiry first, then oldest, never-expiring last, by one set-based statement.
+
+Balances shown to a till or an app count only what can be spent now: points in lots past their
+expiry that the ``expire-points`` job has not written off yet are left out
+(:attr:`MemberAccounts.due`), while the stored balance stays the sum of the entries until the
+job (or the next spending, :func:`lock_points`) writes the expiry.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.db import emit, fetch, fetch_one, fetch_page, is_sqlite, new_id, use_case
 from membership.errors import InsufficientPoints, InsufficientStoredValue, Reason, RedemptionNotAllowed, ValidationError
 from membership.events import Event
 from membership.ledger import idempotency
@@ -87,25 +92,102 @@ def require_amount(field: str, value: Any, minimum: int = 1) -> int:
     return value
 
 
-class MemberAccounts:
-    """A member's four accounts (ids and balances as last read or written)."""
+@dataclasses.dataclass(frozen=True)
+class ExpiringPoints:
+    """Spendable points that expire soon: ``points`` expire within ``days`` days (the program's
+    ``warn_days``, else :data:`EXPIRING_DAYS`); ``next_at`` is the next time any of the member's
+    points expire (None: none will)."""
 
-    def __init__(self, program: ProgramConfig, member_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+    points: int
+    days: int
+    next_at: dt.datetime | None
+
+
+EXPIRING_DAYS = 30
+"""How far ahead "expiring soon" looks when the program warns of nothing (``warn_days`` 0)."""
+
+# A member's accounts, with what their points lots hold as of a time: points past their expiry
+# (``due``: not spendable, though the expiry job has not written them off yet), expiring soon,
+# and the next expiry. One statement: the lots are those of the member's points account with
+# points left (PostgreSQL's partial index points_lot_account; SQLite stores lots by account).
+_ACCOUNTS = (
+    "SELECT a.id, a.kind, a.balance, COALESCE(x.due, 0) AS due, COALESCE(x.soon, 0) AS soon, x.next_at"
+    " FROM ledger_account a LEFT JOIN (SELECT l.account_id,"
+    " CAST(SUM(CASE WHEN l.expires_at <= {} THEN l.remaining ELSE 0 END) AS BIGINT) AS due,"
+    " CAST(SUM(CASE WHEN l.expires_at > {} AND l.expires_at <= {} THEN l.remaining ELSE 0 END) AS BIGINT) AS soon,"
+    " MIN(CASE WHEN l.expires_at > {} THEN l.expires_at END) AS next_at FROM points_lot l"
+    " WHERE l.account_id = (SELECT p.id FROM ledger_account p WHERE p.member_id = {} AND p.kind = 'points')"
+    " AND l.remaining > 0 AND l.expires_at IS NOT NULL GROUP BY l.account_id) AS x ON x.account_id = a.id"
+    " WHERE a.member_id = {}"
+)
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A time an aggregate returned: SQLite gives the stored text (no column type to convert by)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def expiring_days(program: ProgramConfig) -> int:
+    """How many days ahead "expiring soon" looks for the program (its ``warn_days``, or 30)."""
+    return points_policy(program.settings, program.points_expiry_days).warn_days or EXPIRING_DAYS
+
+
+class MemberAccounts:
+    """A member's four accounts (ids and balances as last read or written), read as of ``now``.
+
+    ``due`` is what the points account holds in lots past their expiry that the expiry job has not
+    written off yet: :meth:`balances` leaves it out, so every balance a till or an app sees is
+    spendable. ``expiring`` is as loaded (spending does not update it)."""
+
+    def __init__(
+        self,
+        program: ProgramConfig,
+        member_id: uuid.UUID,
+        rows: list[dict[str, Any]],
+        now: dt.datetime | None = None,
+    ) -> None:
         self.program = program
         self.member_id = member_id
+        self.now = now or dt.datetime.now(dt.UTC)
         self.ids = {Kind(row["kind"]): row["id"] for row in rows}
         self.balance = {Kind(row["kind"]): row["balance"] for row in rows}
+        points = next((row for row in rows if row["kind"] == Kind.POINTS.value), {})
+        self.due = int(points.get("due") or 0)
+        days = expiring_days(program)
+        self.expiring = ExpiringPoints(int(points.get("soon") or 0), days, _moment(points.get("next_at")))
 
     @classmethod
-    async def load(cls, program: ProgramConfig, member_id: uuid.UUID) -> MemberAccounts:
-        """Read the member's accounts."""
-        rows = await fetch("SELECT id, kind, balance FROM ledger_account WHERE member_id = {}", member_id)
-        return cls(program, member_id, rows)
+    async def load(cls, program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime | None = None) -> MemberAccounts:
+        """Read the member's accounts and what their points lots hold as of ``now`` (default: the
+        real time), in one statement."""
+        now = now or dt.datetime.now(dt.UTC)
+        soon = now + dt.timedelta(days=expiring_days(program))
+        rows = await fetch(_ACCOUNTS, now, now, soon, now, member_id, member_id)
+        return cls(program, member_id, rows, now)
+
+    async def read_due(self) -> int:
+        """Read again what lots past their expiry hold (after another transaction, the expiry job,
+        moved the points balance since it was read)."""
+        row = await fetch_one(
+            "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS due FROM points_lot"
+            " WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
+            self.ids[Kind.POINTS],
+            self.now,
+        )
+        self.due = int(row["due"])
+        return self.due
+
+    def spendable_points(self) -> int:
+        """The points that can be spent now: the balance without lots past their expiry."""
+        return self.balance[Kind.POINTS] - self.due
 
     def balances(self) -> Balances:
-        """The balances as a value."""
+        """The balances as a value: spendable points (lots past their expiry left out)."""
         return Balances(
-            points=self.balance[Kind.POINTS],
+            points=self.spendable_points(),
             points_debt=self.balance[Kind.POINTS_DEBT],
             stored_value=self.balance[Kind.STORED_VALUE],
             growth=self.balance[Kind.GROWTH],
@@ -117,6 +199,7 @@ class MemberAccounts:
         """Lock one account for the rest of the transaction and return its fresh balance."""
         suffix = "" if is_sqlite() else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE already locks
         row = await fetch_one(f"SELECT balance FROM ledger_account WHERE id = {{}}{suffix}", self.ids[kind])
+        await self._moved(kind, row["balance"], self.balance[kind])
         self.balance[kind] = row["balance"]
         return row["balance"]
 
@@ -131,8 +214,16 @@ class MemberAccounts:
         )
         if row is None:
             return False
+        await self._moved(kind, row["balance"], self.balance[kind] + delta)
         self.balance[kind] = row["balance"]
         return True
+
+    async def _moved(self, kind: Kind, fresh: int, expected: int) -> None:
+        """When another transaction moved the points balance since it was read (the expiry job
+        writing off lots past their expiry), what is due was read before it: read it again. This
+        statement comes after the account's row lock was taken, so it sees that transaction."""
+        if kind is Kind.POINTS and fresh != expected and self.due:
+            await self.read_due()
 
 
 _system_ids: dict[tuple[uuid.UUID, Kind], uuid.UUID] = {}
@@ -232,6 +323,8 @@ async def add_lot(
     account until ``available_at`` when given, else on the points account; issued by the
     writer's store unless ``issuer`` says otherwise (points given back keep their store)."""
     account = Kind.POINTS_PENDING if available_at else Kind.POINTS
+    if account is Kind.POINTS and expiry.expires_at is not None and expiry.expires_at <= accounts.now:
+        accounts.due += points  # given back with an expiry already past (a refund): not spendable
     await fetch(
         "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
         " earned_at, expires_at, available_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 0, {}, {}, {})",
@@ -334,8 +427,12 @@ async def _consume_lots(
 
 
 async def lock_points(accounts: MemberAccounts, now: dt.datetime) -> int:
-    """Lock the points account, expire its due lots, and return the points that can be spent."""
-    await accounts.lock(Kind.POINTS)
+    """Lock the points account, expire its due lots (so nothing past its expiry is ever spent),
+    and return the points that can be spent."""
+    if now >= accounts.now:
+        accounts.due = 0  # every lot due by the accounts' time is written off below (or was, by the job)
+    await accounts.lock(Kind.POINTS)  # with a clock behind the accounts' (history replayed), what
+    # stays due is read again once the balance moved
     due = await fetch_one(
         "SELECT COUNT(*) AS n FROM points_lot WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
         accounts.ids[Kind.POINTS],
@@ -417,7 +514,7 @@ async def reverse_points(
 async def check_redemption(accounts: MemberAccounts, points: int, store_id: uuid.UUID | None, purpose: str) -> None:
     """Ask the points-rules plugins whether this redemption may happen."""
     refusal = await hooks().check_redemption(
-        RedeemContext(accounts.program, accounts.member_id, store_id, points, accounts.balance[Kind.POINTS], purpose)
+        RedeemContext(accounts.program, accounts.member_id, store_id, points, accounts.spendable_points(), purpose)
     )
     if refusal:
         raise RedemptionNotAllowed(reason=refusal)
@@ -765,8 +862,56 @@ async def give_back_stored_value(
 
 
 async def balances(member_id: uuid.UUID) -> Balances:
-    """A member's balances."""
+    """A member's balances, spendable now: points past their expiry are left out even before
+    the expiry job writes them off."""
     return (await member_accounts(member_id)).balances()
+
+
+async def balances_with_expiry(member_id: uuid.UUID) -> tuple[Balances, ExpiringPoints]:
+    """A member's spendable balances and the points expiring soon, from the same statement."""
+    accounts = await member_accounts(member_id)
+    return accounts.balances(), accounts.expiring
+
+
+LOT_STATES = ("pending", "available", "expired", "spent")
+"""A lot's state now: waiting for its return window, with points to spend, past its expiry
+(written off or not yet), or spent to the last point."""
+
+
+async def points_lots_page(
+    member_id: uuid.UUID, page: int = 1, page_size: int = 50, now: dt.datetime | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A member's points lots, latest earned first, and how many there are: each with the points
+    earned, when it was earned, when it expires (None: never) and, as of ``now``, what is left
+    to spend (``remaining``: 0 once past its expiry), what expired (including points past their
+    expiry that the job has not written off yet), what was spent, and its state
+    (:data:`LOT_STATES`). Pending lots (the return window) show when they become spendable.
+    One statement: the caller has checked the member (the API refuses an erased one)."""
+    if page < 1 or not 1 <= page_size <= 500:
+        raise ValidationError(
+            field="page", reason=Reason("page ≥ 1 and 1 ≤ page_size ≤ 500", "须 page ≥ 1 且 1 ≤ page_size ≤ 500")
+        )
+    now = now or dt.datetime.now(dt.UTC)
+    past = "(l.expires_at IS NOT NULL AND l.expires_at <= {})"
+    rows, total = await fetch_page(
+        "SELECT l.id, l.points, CASE WHEN " + past + " THEN 0 ELSE l.remaining END AS remaining,"
+        " l.expired + CASE WHEN " + past + " THEN l.remaining ELSE 0 END AS expired,"
+        " l.points - l.remaining - l.expired AS spent, l.earned_at, l.expires_at, l.available_at,"
+        " l.store_id, l.posting_id, CASE WHEN a.kind = 'points_pending' THEN 'pending'"
+        " WHEN l.remaining > 0 AND NOT " + past + " THEN 'available'"
+        " WHEN l.expired > 0 OR l.remaining > 0 THEN 'expired' ELSE 'spent' END AS state,"
+        " COUNT(*) OVER () AS listed FROM points_lot l JOIN ledger_account a ON a.id = l.account_id"
+        " WHERE a.member_id = {} AND a.kind IN ('points', 'points_pending')"
+        " ORDER BY l.earned_at DESC, l.id DESC",
+        *(now, now, now),  # one per `past`
+        member_id,
+        page=page,
+        page_size=page_size,
+    )
+    for row in rows:
+        for column in ("points", "remaining", "expired", "spent"):
+            row[column] = int(row[column])
+    return rows, total
 
 
 async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:

@@ -33,6 +33,7 @@ from membership.tiers.service import history as tier_history
 
 PAGE_SIZE = 20
 LEDGER_PAGE_SIZE = 30
+LOTS_PAGE_SIZE = 20
 VIEW = {"permission": Permission.VIEW_MEMBERS}
 CREDENTIALS = {"permission": Permission.MANAGE_CREDENTIALS}
 ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode", "qr_token")
@@ -134,27 +135,49 @@ async def _enrol_with_card(
 
 
 @get("/members/{member_id:uuid}", opt=VIEW, name="console-member")
-async def member_page(request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1) -> Template:
-    """The member 360°: profile, cards, balances, ledger with reasons, purchases, consent."""
+async def member_page(
+    request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1, lots: FromQuery[int] = 1
+) -> Template:
+    """The member 360°: profile, cards, balances, points lots, ledger with reasons, purchases,
+    consent (``page`` pages the ledger, ``lots`` the points lots)."""
     await member_of_merchant(current_staff(request), member_id)
-    return await _member_page(request, member_id, max(1, page))
+    return await _member_page(request, member_id, max(1, page), lots_page=max(1, lots))
+
+
+async def _points_lots(member_id: uuid.UUID, page: int) -> dict[str, Any]:
+    """The member's points lots for the page, and the names of their states."""
+    lots, total = await ledger.points_lots_page(member_id, page, LOTS_PAGE_SIZE)
+    return {
+        "lots": lots,
+        "lots_page": page,
+        "lots_pages": max(1, -(-total // LOTS_PAGE_SIZE)),
+        "lot_states": {
+            "pending": i18n.gettext("pending"),
+            "available": i18n.gettext("available"),
+            "expired": i18n.gettext("expired"),
+            "spent": i18n.gettext("spent"),
+        },
+    }
 
 
 async def _member_page(
-    request: Request, member_id: uuid.UUID, page: int = 1, notice: str = "", error: str = ""
+    request: Request, member_id: uuid.UUID, page: int = 1, notice: str = "", error: str = "", lots_page: int = 1
 ) -> Template:
     """The member 360° of a member the caller has checked belongs to the staff member's merchant."""
     staff = current_staff(request)
     member = await members.get_member(member_id)
     program = await get_program(member.program_id)
     entries, total = await ledger.ledger_page(member_id, page, LEDGER_PAGE_SIZE)
+    balances, expiring = await ledger.balances_with_expiry(member_id)
     context = {
         "staff": staff,
         "active": "members",
         "member": member,
         "program": program,
         "tier_names": tier_names(program),
-        "balances": await ledger.balances(member_id),
+        "balances": balances,
+        "expiring": expiring,
+        **(await _points_lots(member_id, lots_page)),
         "credentials": await members.list_credentials(member_id),
         "kind_names": {
             "card_uid": i18n.gettext("Member card"),
