@@ -16,6 +16,7 @@ from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
 from membership.db import fetch, fetch_one
+from membership.db.sql import escape_like
 from membership.staff.roles import Permission
 
 PAGE_SIZE = 50
@@ -28,10 +29,6 @@ def _local_day(text: str, zone: Any, days: int = 0) -> dt.datetime | None:
     except ValueError:
         return None
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @get("/audit", opt={"permission": Permission.VIEW_AUDIT_LOG})
@@ -57,7 +54,7 @@ async def audit_page(
     for column, value, pattern in (("actor", actor, "{}%"), ("action", action, "{}%"), ("object_id", object_id, "{}")):
         if value.strip():
             where.append(f"a.{column} LIKE {{}} ESCAPE '\\'")
-            args.append(pattern.format(_escape_like(value.strip())))
+            args.append(pattern.format(escape_like(value.strip())))
     start, end = _local_day(since, program.zone), _local_day(until, program.zone, days=1)
     unreadable = (since.strip() and start is None) or (until.strip() and end is None)
     if start:

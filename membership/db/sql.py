@@ -107,3 +107,9 @@ def rows_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
         return f"(SELECT {picks} FROM json_each({{}})) AS t", [json.dumps(rows, default=str)]
     arrays = ", ".join(f"CAST({{}} AS {kind}[])" for _, kind in columns)
     return f"unnest({arrays}) AS t({names})", [list(column) for column in zip(*rows, strict=True)]
+
+
+def escape_like(text: str) -> str:
+    """``text`` matched literally by ``LIKE … ESCAPE '\\'``: its ``%``, ``_`` and backslashes
+    escaped (a search for ``%`` finds a percent sign, not everyone)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

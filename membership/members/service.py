@@ -11,7 +11,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
-from membership.db.sql import json_column
+from membership.db.sql import escape_like, json_column
 from membership.errors import (
     CredentialExists,
     CredentialNotFound,
@@ -506,8 +506,8 @@ async def search_members(
                 ids.add(await identify(program_id, kind, q))
             except MembershipError:  # not a phone, unknown or blocked card: not a match
                 continue
-        conditions = ["name LIKE {}", "member_no = {}"]
-        args += [f"%{q}%", q]
+        conditions = ["name LIKE {} ESCAPE '\\'", "member_no = {}"]
+        args += [f"%{escape_like(q)}%", q]
         if ids:
             conditions.append("id IN (" + placeholders(ids) + ")")
             args += sorted(ids)
