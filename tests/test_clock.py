@@ -18,14 +18,15 @@ import pytest
 
 from membership.access.service import create_api_key
 from membership.coupons import service as coupons
-from membership.db import fetch, fetch_one
+from membership.db import fetch, fetch_one, use_case
 from membership.db.sql import recorded_statements
 from membership.errors import InsufficientPoints, ValidationError
 from membership.jobs import runner
 from membership.jobs.clock import parse_as_of
 from membership.ledger import service as ledger
-from membership.ledger.rules import LineInput
-from membership.ledger.service import MemberAccounts
+from membership.ledger.accounts import Kind
+from membership.ledger.rules import Award, LineInput
+from membership.ledger.service import MemberAccounts, PostingWriter, credit_points
 from membership.members import service as members
 from membership.org import service as org
 from membership.org.service import get_program, update_settings
@@ -202,6 +203,30 @@ async def test_balances_are_one_statement_and_tell_what_expires_soon(any_api):
 
 
 _POLICY = {"expiry": "days_after", "expiry_days": 365}
+
+
+async def test_a_till_that_read_before_the_job_wrote_the_expiry_still_answers_what_is_spendable(any_db):
+    """The expiry job may write a lot off between a till's reading of the accounts and its write:
+    the till's answer then reads what is due again instead of leaving it out twice."""
+    shop = await make_shop()
+    await ledger.adjust_points(shop.member_id, 50, "赠送", "admin")
+    await _lot_past_expiry(shop.member_id, 100)
+    program = await get_program(shop.program.id)
+    accounts = await MemberAccounts.load(program, shop.member_id)  # the till reads …
+    assert (accounts.balances().points, accounts.due) == (50, 100)
+    assert (await runner.run_job("expire-points")).result.processed == 1  # … the job commits …
+
+    @use_case
+    async def earn() -> None:  # … and the till earns 10 points
+        now = dt.datetime.now(dt.UTC)
+        writer = await PostingWriter(program, "adjust", shop.member_id, now, operator="till", reason="补录").open()
+        await credit_points(writer, accounts, [Award("manual", 10, "补录")], Kind.POINTS_ADJUSTED)
+        await writer.close()
+
+    await earn()
+    assert (accounts.balances().points, accounts.due) == (60, 0)
+    assert await _stored_points(shop.member_id) == 60
+    assert await ledger_violations() == []
 
 
 # -- points lots ----------------------------------------------------------------------------------------
