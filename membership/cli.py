@@ -144,7 +144,11 @@ def init(
         store_code = store_code or typer.prompt("第一家门店编码 First store's code", default="S01")
         store_name = store_name or typer.prompt("第一家门店名称 First store's name", default=f"{merchant}总店")
     if not merchant:
-        console.print("No business set up yet: run `membership init --merchant NAME` (or `merchant create`).")
+        if _invoked_as("init"):  # not when demo/serve --demo set a folder up
+            _print_setup_link(_base_url("127.0.0.1", 8000), setup=True)
+            console.print("Or set it up here: `membership init --merchant NAME` (or `merchant create`).")
+        else:
+            console.print("No business set up yet: run `membership init --merchant NAME` (or `merchant create`).")
         return
     created, _ = _run(
         lambda s: set_up_business(
@@ -166,6 +170,42 @@ async def _has_merchant() -> bool:
     from membership.org.service import list_merchants
 
     return bool(await list_merchants())
+
+
+def _invoked_as(command: str) -> bool:
+    """Whether the command line names ``command`` (init also runs inside demo and serve --demo)."""
+    return next((word for word in sys.argv[1:] if not word.startswith("-")), None) == command
+
+
+def _base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches the server at (as serve prints it)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+
+
+def _print_setup_link(base: str, setup: bool = False) -> None:
+    """Issue a one-time setup token and print the wizard's link (``SetupDone`` once a business
+    exists)."""
+    from membership.org.setup_token import LIFETIME, issue_setup_token, setup_link
+
+    link = setup_link(base, _run(lambda s: issue_setup_token(), setup=setup))
+    hours = int(LIFETIME.total_seconds() // 3600)
+    console.print(f"还没有商户。用浏览器打开下面的链接完成设置（{hours} 小时内有效，只能用一次）：")
+    console.print(f"No business yet: open this link to set it up in the browser (valid {hours} hours, once):")
+    console.print(Text(link, style="bold green"), soft_wrap=True)
+    console.print("The server must be running (`membership serve`); `membership setup-link` prints a new link.")
+
+
+@app.command("setup-link")
+def setup_link_command(
+    host: Annotated[str, typer.Option(help="The address the server listens on (as for serve)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The server's port (as for serve)")] = 8000,
+    url: Annotated[
+        str | None, typer.Option(help="The server's public address instead, e.g. https://vip.example.com")
+    ] = None,
+) -> None:
+    """Print a fresh one-time link to set the business up in the browser (首次设置), valid for 24
+    hours and for one setup, while no business exists; earlier links stay valid until they expire."""
+    _print_setup_link(url.rstrip("/") if url else _base_url(host, port))
 
 
 @app.command()

@@ -31,6 +31,7 @@ from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
+from membership.org import setup_console as setup_pages
 from membership.plugins import hooks
 from membership.sales import console as counter
 from membership.staff import console as staff_pages
@@ -105,6 +106,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *member_pages.ROUTES,
             *analytics_pages.ROUTES,
             *org_pages.ROUTES,
+            *setup_pages.ROUTES,
             *staff_pages.ROUTES,
             *key_pages.ROUTES,
             *audit_pages.ROUTES,
