@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from membership.events import Event
     from membership.jobs.interface import Job
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
+    from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
@@ -128,6 +129,48 @@ def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) ->
             row = await fetch_one("SELECT id FROM member WHERE program_id = {} AND "
                                   "id_number_hash = {}", program_id, profile["id_number_hash"])
             return ("id_number", row["id"]) if row else None
+    """
+
+
+# -- credential kinds ----------------------------------------------------------------------
+
+
+@hookspec
+def membership_register_credential_kinds() -> list[CredentialKindSpec] | None:
+    """Return the credential kinds the plugin adds (:class:`~membership.members.credentials.CredentialKindSpec`).
+
+    Every implementation runs; a name registered by two plugins is refused with an error naming
+    both. The API (issuing, ``GET /identify``, a transaction's ``credential``), the services, the
+    readers and the console accept exactly the registered kinds, and refuse any other with 422
+    ``unknown_credential_kind`` listing them; ``GET /api/v1/credential-kinds`` lists them with
+    their labels. The built-in identity plugin registers ``card_uid``, ``magstripe``,
+    ``qr_token``, ``barcode``, ``wechat_openid`` and ``phone`` this way.
+
+    A kind's ``normalize`` gives the canonical value (unless a ``membership_normalize_credential``
+    implementation answers first) and raises a ``ValidationError`` with a ``Reason`` for bad input;
+    its ``mask`` is what staff see (the API's ``hint``). A ``secret`` kind (an ID-card number) keeps no hint and is
+    never returned or shown: only its keyed hash finds it. Its value is still sealed under the
+    member's data key, for a key rotation to recompute that hash under the new key (a hash alone
+    cannot be moved: the credential would stop identifying anyone once the old key is retired) and
+    for the member's own data export; erasing the member deletes it with their data key.
+
+    :returns: a list of kind specs, or None.
+
+    Example::
+
+        from membership.errors import Reason, ValidationError
+        from membership.members.credentials import CredentialKindSpec
+
+        def bank_card(value):
+            digits = value.replace(" ", "").replace("-", "")
+            if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn(digits)):  # 校验位
+                raise ValidationError(field="value", reason=Reason("not a bank card number", "不是有效的银行卡号"))
+            return digits
+
+        @hookimpl
+        def membership_register_credential_kinds():
+            return [CredentialKindSpec("bank_card", "银行卡", "bank card", normalize=bank_card,
+                                       mask=lambda v: v[:6] + "*" * (len(v) - 10) + v[-4:])]
     """
 
 

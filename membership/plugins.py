@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from membership.events import Event
     from membership.jobs.interface import Job
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
+    from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
@@ -159,6 +160,30 @@ class Hooks:
     async def find_duplicate(self, program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
         """``(field, member_id)`` of an existing member the profile duplicates, or None."""
         return await self._first("membership_find_duplicate", program_id=program_id, profile=profile)
+
+    # -- credential kinds ----------------------------------------------------------------
+
+    def credential_kinds(self) -> dict[str, CredentialKindSpec]:
+        """The registered credential kinds by name, the built-in ones first (a registry: the
+        same for every program); one name registered by two plugins is refused, naming both."""
+        hook = "membership_register_credential_kinds"
+        found: dict[str, CredentialKindSpec] = {}
+        owners: dict[str, str] = {}
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # trylast (built-in) first
+            try:
+                specs = impl.function()
+            except Exception as exc:
+                error = exc.detail("en") if isinstance(exc, MembershipError) else f"{type(exc).__name__}: {exc}"
+                raise PluginError(plugin=impl.plugin_name, hook=hook, error=error) from exc
+            for spec in specs or ():
+                if spec.name in found and found[spec.name] is not spec:
+                    name, both = spec.name, f"{owners[spec.name]}, {impl.plugin_name}"
+                    raise ValidationError(
+                        field="credential kind",
+                        reason=Reason(f"{name!r} is registered twice ({both})", f"{name!r} 重复注册（{both}）"),
+                    )
+                found[spec.name], owners[spec.name] = spec, impl.plugin_name
+        return found
 
     # -- tier policy -----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from membership.tiers import service as tiers
 from tests.helpers import make_shop
 
 PUBLIC = {("GET", "/api/v1/health")}
-NOT_OBJECTS = {"/api/v1/plugins", "/api/v1/points-rule-kinds"}  # the same for every key
+NOT_OBJECTS = {"/api/v1/plugins", "/api/v1/points-rule-kinds", "/api/v1/credential-kinds"}  # the same for every key
 BASE = {"points": 1, "per_amount": 100}
 PLAN = {"code": "prime", "name": "年卡", "tier": "gold", "fee": 19_900, "days": 365}
 COUPON = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
@@ -165,6 +165,7 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
             {"granted": False},
         ),
         ("GET", "/api/v1/points-rule-kinds", "/api/v1/points-rule-kinds", None, None),
+        ("GET", "/api/v1/credential-kinds", "/api/v1/credential-kinds", None, None),
         ("GET", "/api/v1/plugins", "/api/v1/plugins", None, None),
         ("GET", "/api/v1/health", "/api/v1/health", None, None),
     ]

@@ -1,8 +1,10 @@
-"""Built-in identity: credential normalisation, lookup by keyed hash, profile tidying, duplicates."""
+"""Built-in identity: the built-in credential kinds, normalisation, lookup by keyed hash,
+profile tidying, duplicates."""
 
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from typing import Any
 
@@ -10,19 +12,45 @@ from membership.db import fetch_one, placeholders
 from membership.errors import CredentialBlocked, CredentialReplaced
 from membership.hookspecs import hookimpl
 from membership.members import personal_data as pd
+from membership.members.credentials import CredentialKindSpec, credential_kinds
 
 _SEPARATORS = re.compile(r"[\s:\-]")
 _STATE_ZH = {"lost": "挂失", "blocked": "冻结"}
 
 
+def card_uid(value: str) -> str:
+    """A card UID as readers print it in any style: hex, upper case, no separators."""
+    return _SEPARATORS.sub("", value).upper()
+
+
+def qr_token() -> str:
+    """A fresh member QR code: 24 random URL-safe characters."""
+    return secrets.token_urlsafe(18)
+
+
+KINDS = (
+    CredentialKindSpec("card_uid", "会员卡", "member card", normalize=card_uid),
+    CredentialKindSpec("magstripe", "磁条卡", "magstripe card"),
+    CredentialKindSpec("qr_token", "会员码", "member QR code", generate=qr_token),
+    CredentialKindSpec("barcode", "条码", "barcode"),
+    CredentialKindSpec("wechat_openid", "微信", "WeChat openid", at_counter=False),
+    CredentialKindSpec("phone", "手机号", "phone number", normalize=pd.normalize_phone, issuable=False),
+)
+
+
+@hookimpl(trylast=True)
+def membership_register_credential_kinds() -> list[CredentialKindSpec]:
+    """Member cards (UID), magstripe cards, member QR codes, barcodes, WeChat openids, and the
+    phone number in the member's profile."""
+    return list(KINDS)
+
+
 @hookimpl(trylast=True)
 def membership_normalize_credential(kind: str, value: str) -> str | None:
-    """Card UIDs: hex, upper case, no separators. Phones: E.164. Others: trimmed."""
-    if kind == "card_uid":
-        return _SEPARATORS.sub("", value).upper()
-    if kind == "phone":
-        return pd.normalize_phone(value)
-    return value.strip()
+    """The registered kind's normaliser (card UIDs: hex, upper case, no separators; phones:
+    E.164; others: trimmed)."""
+    spec = credential_kinds().get(kind)
+    return spec.normalize(value) if spec is not None else value.strip()
 
 
 @hookimpl(trylast=True)

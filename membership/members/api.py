@@ -18,6 +18,7 @@ from membership.api.security import current_key, member_for, member_store, progr
 from membership.errors import CredentialNotFound, Forbidden, MemberNotFound
 from membership.ledger.service import MemberAccounts
 from membership.members import rights_api, service
+from membership.members.credentials import NAME_PATTERN, CredentialKindName, credential_kinds
 
 TAGS = ["members"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -25,8 +26,6 @@ Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Gender = Literal["male", "female", "unknown"]
 Calendar = Literal["solar", "lunar"]
 Tags = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=50)]], msgspec.Meta(max_length=50)]
-CredentialKindIn = Literal["card_uid", "magstripe", "qr_token", "barcode", "wechat_openid"]
-AnyCredentialKind = Literal["card_uid", "magstripe", "qr_token", "barcode", "wechat_openid", "phone"]
 CredentialValue = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 MEMBER_EXAMPLE = {
@@ -127,10 +126,11 @@ class MemberPageOut(msgspec.Struct):
 
 
 class CredentialIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A card, QR token, barcode or openid to bind (发卡). Leave ``value`` out for a ``qr_token``
-    to have one generated."""
+    """A card, QR token, barcode, openid or a plugin's kind to bind (发卡): ``kind`` is one of
+    ``GET /credential-kinds`` that is ``issuable``. Leave ``value`` out for a kind that is
+    ``generated`` (``qr_token``) to have one made."""
 
-    kind: CredentialKindIn
+    kind: CredentialKindName
     value: CredentialValue | None = None
     store_id: uuid.UUID | None = None
 
@@ -150,13 +150,30 @@ class CredentialReplaceIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CredentialOut(msgspec.Struct):
-    """A credential; ``value`` is returned only when it was just issued."""
+    """A credential; ``hint`` is what staff may see of its value (the kind's mask: the last four
+    characters, ``622202******1234`` for a bank card; empty for a secret kind); ``value`` is
+    returned only when it was just issued, and never for a secret kind."""
 
     id: uuid.UUID
     kind: str
     hint: str
     state: str
     value: str | None = None
+
+
+class CredentialKindOut(msgspec.Struct):
+    """A registered credential kind: its ``name`` (what requests send as ``kind``), what staff
+    call it, whether it is ``secret`` (never shown, no hint), ``issuable`` (bound by
+    ``POST /members/{id}/credentials``), presented ``at_counter`` (readers, typing; tried by the
+    member search) and ``generated`` (issued without a value, one is made)."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    secret: bool
+    issuable: bool
+    at_counter: bool
+    generated: bool
 
 
 class IdentifyOut(msgspec.Struct):
@@ -370,17 +387,64 @@ async def replace_credential(
 )
 async def identify(
     request: Request,
-    kind: Annotated[AnyCredentialKind, QueryParameter(description="Credential kind")],
+    kind: Annotated[
+        str,
+        QueryParameter(
+            pattern=NAME_PATTERN,
+            description="Credential kind: a registered kind's name (card_uid, magstripe, qr_token, barcode,"
+            " wechat_openid, phone, or one a plugin adds); the list is GET /api/v1/credential-kinds",
+        ),
+    ],
     value: Annotated[str, QueryParameter(min_length=1, max_length=200)],
     program_id: FromQuery[uuid.UUID | None] = None,
 ) -> IdentifyOut:
-    """The member a card UID, magstripe, QR token, barcode, phone or openid belongs to, with
-    their tier and balances: the card-swipe path of a till."""
+    """The member a card UID, magstripe, QR token, barcode, phone, openid or a plugin's kind
+    belongs to, with their tier and balances: the card-swipe path of a till. An unknown kind is
+    422 ``unknown_credential_kind``, naming the known ones."""
     program = await program_for(current_key(request), program_id)
     member_id = await service.identify(program.id, kind, value)
     row = await service.member_row(member_id)
     accounts = await MemberAccounts.load(program, member_id)
     return IdentifyOut(member_id, row["member_no"], row["name"], row["tier"], BalancesOut.of(accounts.balances()))
+
+
+@get(
+    "/credential-kinds",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="The credential kinds members identify with",
+    responses=answers(
+        200,
+        list[CredentialKindOut],
+        [
+            {
+                "name": "card_uid",
+                "label_zh": "会员卡",
+                "label_en": "member card",
+                "secret": False,
+                "issuable": True,
+                "at_counter": True,
+                "generated": False,
+            }
+        ],
+        403,
+    ),
+)
+async def list_credential_kinds() -> list[CredentialKindOut]:
+    """Every registered kind (the built-in ones first, then the plugins'): what ``kind`` may be
+    when issuing, identifying or naming the buyer of a transaction."""
+    return [
+        CredentialKindOut(
+            spec.name,
+            spec.label_zh,
+            spec.label_en,
+            spec.secret,
+            spec.issuable,
+            spec.at_counter,
+            spec.generate is not None,
+        )
+        for spec in credential_kinds().values()
+    ]
 
 
 ROUTES = [
@@ -392,5 +456,6 @@ ROUTES = [
     block_credential,
     replace_credential,
     identify,
+    list_credential_kinds,
     *rights_api.ROUTES,
 ]

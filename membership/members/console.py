@@ -23,6 +23,7 @@ from membership.ledger import service as ledger
 from membership.members import rights_console
 from membership.members import service as members
 from membership.members.consents import consent_history
+from membership.members.credentials import SECRET_HINT, credential_kinds, issuable_kind, shown
 from membership.org.service import ProgramConfig, get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
@@ -36,7 +37,19 @@ LEDGER_PAGE_SIZE = 30
 LOTS_PAGE_SIZE = 20
 VIEW = {"permission": Permission.VIEW_MEMBERS}
 CREDENTIALS = {"permission": Permission.MANAGE_CREDENTIALS}
-ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode", "qr_token")
+
+
+def kind_names() -> dict[str, str]:
+    """The registered credential kinds' names in the staff member's language (capitalised)."""
+    language = i18n.current_language()
+    return {name: (label := spec.label(language))[:1].upper() + label[1:] for name, spec in credential_kinds().items()}
+
+
+def issuable_kinds() -> list[str]:
+    """The kinds staff issue at the console: issued to members and presented at the counter
+    (member cards, magstripe cards, barcodes, QR codes, a plugin's cards; not openids, which the
+    app binds, nor phones, which are in the profile)."""
+    return [name for name, spec in credential_kinds().items() if spec.issuable and spec.at_counter]
 
 
 def tier_names(program: ProgramConfig) -> dict[str, str]:
@@ -179,15 +192,10 @@ async def _member_page(
         "expiring": expiring,
         **(await _points_lots(member_id, lots_page)),
         "credentials": await members.list_credentials(member_id),
-        "kind_names": {
-            "card_uid": i18n.gettext("Member card"),
-            "magstripe": i18n.gettext("Magstripe card"),
-            "qr_token": i18n.gettext("Member QR code"),
-            "barcode": i18n.gettext("Barcode"),
-            "phone": i18n.gettext("Phone"),
-            "wechat_openid": i18n.gettext("WeChat"),
-        },
-        "issuable_kinds": ISSUABLE_KINDS,
+        "kind_names": kind_names(),
+        "issuable_kinds": issuable_kinds(),
+        "generated_kinds": [name for name, spec in credential_kinds().items() if spec.generate is not None],
+        "shown": shown,
         "state_names": {
             "active": i18n.gettext("Active"),
             "lost": i18n.gettext("Lost"),
@@ -342,13 +350,14 @@ async def replace_credential(
         )
     except MembershipError as exc:
         return await _member_page(request, row["member_id"], error=exc.detail(i18n.current_language()))
-    notice = i18n.gettext("Card replaced: the new one ends in %(hint)s.", hint=new["hint"])
+    notice = i18n.gettext("Card replaced: the new one ends in %(hint)s.", hint=new["hint"] or SECRET_HINT)
     return await _member_page(request, row["member_id"], notice=notice)
 
 
 @dataclasses.dataclass
 class IssueForm:
-    """A card, magstripe, barcode or QR code to bind to the member (empty value: a new QR token)."""
+    """A card, magstripe, barcode, QR code or a plugin's kind to bind to the member (empty
+    value: a new QR token)."""
 
     kind: str = "card_uid"
     value: str = ""
@@ -365,15 +374,16 @@ async def issue_credential(
     await member_of_merchant(staff, member_id)
     place = await workplace(staff)
     try:
-        if data.kind not in ISSUABLE_KINDS:
-            raise ValidationError(field="kind", reason=", ".join(ISSUABLE_KINDS))
+        if issuable_kind(data.kind).name not in issuable_kinds():
+            known = ", ".join(issuable_kinds())
+            raise ValidationError(field="kind", reason=Reason(f"one of {known}", f"只能是 {known} 之一"))
         new = await members.issue_credential(
             member_id, data.kind, data.value.strip() or None, store_id=place.store_id, actor=staff.actor
         )
     except MembershipError as exc:
         return await _member_page(request, member_id, error=exc.detail(i18n.current_language()))
     return await _member_page(
-        request, member_id, notice=i18n.gettext("Card issued: it ends in %(hint)s.", hint=new["hint"])
+        request, member_id, notice=i18n.gettext("Card issued: it ends in %(hint)s.", hint=new["hint"] or SECRET_HINT)
     )
 
 

@@ -1,12 +1,43 @@
-"""Credential kinds and states."""
+"""Credential kinds and states.
+
+A credential kind (会员卡, 会员码, a bank's card…) is registered by a plugin through the
+``membership_register_credential_kinds`` hook as a :class:`CredentialKindSpec`: its name, what
+staff call it, how a value is normalised and shown, and whether it is secret. The built-in
+identity plugin registers the kinds in :class:`CredentialKind` that way; a pack adds its own.
+The API, the services, the readers and the console accept the registered kinds and refuse any
+other with :class:`UnknownCredentialKind`, which lists them (``GET /api/v1/credential-kinds``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from membership.errors import Reason, ValidationError
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,15}$"  # the ``credential.kind`` column holds 16 characters
+HINT_MAX = 32  # the ``value_hint`` column
+SECRET_HINT = "******"  # what staff see of a secret kind's value
+_NAME = re.compile(NAME_PATTERN)
+
+CredentialKindName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=NAME_PATTERN,
+        description="A registered credential kind (card_uid, magstripe, qr_token, barcode, wechat_openid, phone,"
+        " or one a plugin adds): the list is GET /api/v1/credential-kinds",
+        examples=["card_uid"],
+    ),
+]
 
 
 class CredentialKind(StrEnum):
-    """How a member identifies at a till or in an app."""
+    """The built-in kinds (how a member identifies at a till or in an app); plugins add others."""
 
     CARD_UID = "card_uid"
     MAGSTRIPE = "magstripe"
@@ -25,16 +56,139 @@ class CredentialState(StrEnum):
     BLOCKED = "blocked"
 
 
-KIND_NAMES_ZH = {
-    "card_uid": "会员卡",
-    "magstripe": "磁条卡",
-    "qr_token": "会员码",
-    "barcode": "条码",
-    "phone": "手机号",
-    "wechat_openid": "微信",
-}
+class UnknownCredentialKind(ValidationError):
+    """A credential kind no plugin registered; the message lists the known ones."""
+
+    code = "unknown_credential_kind"
+    message_en = "Unknown credential kind {kind!r}. Known kinds: {known}."
+    message_zh = "未知的凭证类型 “{kind}”。可用的类型：{known}。"
 
 
 def hint(value: str) -> str:
     """What staff may see of a credential value: its last four characters."""
     return value[-4:]
+
+
+def shown(value_hint: str) -> str:
+    """A stored hint as staff read it: a mask (``622202******1234``) as it is, a last-four hint
+    after an ellipsis (``…7A21``), a secret kind's (empty) hint as ``******``."""
+    if not value_hint:
+        return SECRET_HINT
+    return value_hint if "*" in value_hint else f"…{value_hint}"
+
+
+def _strip(value: str) -> str:
+    return value.strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class CredentialKindSpec:
+    """A kind of credential members identify with, as a plugin registers it.
+
+    :param name: the code clients send (``bank_card``): lower-case letters, digits and ``_``,
+        starting with a letter, at most 16 characters. Unique across plugins.
+    :param label_zh: what Chinese-speaking staff call it (``银行卡``).
+    :param label_en: the English name, a noun as it reads inside a sentence (``bank card``).
+    :param normalize: the value as read or typed → its canonical form (what is hashed, stored
+        and compared). It raises a :class:`~membership.errors.ValidationError` with a
+        :class:`~membership.errors.Reason` for a value that cannot be one (a failed check digit);
+        default: trimmed.
+    :param mask: the canonical value → what staff may see of it, at most 32 characters
+        (``622202******1234``); default: the last four characters.
+    :param secret: a value nobody may read back (an ID-card number): no hint is kept, it is
+        never returned (not even by the request that issued it) nor shown by the console or the
+        readers, only its keyed hash finds it. Its value is still sealed under the member's data
+        key, for two uses only: a key rotation recomputes the hash from it (a hash alone could
+        not be moved to a new key, and the credential would stop identifying anyone), and the
+        member's own data export (PIPL art. 45, audited) gives it back to them, as it gives the
+        profile's ID number. Erasure deletes it with the member's data key.
+    :param issuable: bound to a member by issuing it (发卡); False for a kind found another way
+        (the phone in the member's profile, a bank's customer number its own hook resolves).
+    :param at_counter: staff present it at the counter or in the console (card readers,
+        scanners, typing): the console offers it when issuing, and the member search tries it.
+    :param generate: makes a fresh value when a credential of this kind is issued without one
+        (member QR codes); None: a value is required.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    normalize: Callable[[str], str] = _strip
+    mask: Callable[[str], str] = hint
+    secret: bool = False
+    issuable: bool = True
+    at_counter: bool = True
+    generate: Callable[[], str] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValidationError(
+                field="credential kind",
+                reason=Reason(
+                    f"{self.name!r}: lower-case letters, digits and _, starting with a letter, at most 16",
+                    f"{self.name!r}：只能由小写字母、数字和 _ 组成，以字母开头，最多 16 个字符",
+                ),
+            )
+        if not (self.label_zh.strip() and self.label_en.strip()):
+            raise ValidationError(
+                field="credential kind",
+                reason=Reason(f"{self.name!r} needs a Chinese and an English label", f"{self.name!r} 须有中英文名称"),
+            )
+
+    def label(self, language: str = "zh") -> str:
+        """The kind's name for a reader of ``language`` (``zh``, ``zh_CN``, ``en``…)."""
+        return self.label_zh if language.lower().startswith("zh") else self.label_en
+
+    @property
+    def labels(self) -> Reason:
+        """Both names, as an error parameter renders them in the reader's language."""
+        return Reason(self.label_en, self.label_zh)
+
+    def hint_of(self, canonical: str) -> str:
+        """What is kept to show of ``canonical``: nothing for a secret kind, else its mask."""
+        return "" if self.secret else self.mask(canonical)[-HINT_MAX:]
+
+
+def credential_kinds() -> dict[str, CredentialKindSpec]:
+    """The registered credential kinds by name, the built-in ones first."""
+    from membership.plugins import hooks
+
+    return hooks().credential_kinds()
+
+
+def credential_kind(name: str) -> CredentialKindSpec:
+    """The registered kind called ``name``; :class:`UnknownCredentialKind` listing the known
+    kinds (with their names in the reader's language) when there is none."""
+    kinds = credential_kinds()
+    spec = kinds.get(name)
+    if spec is None:
+        known = Reason(
+            ", ".join(f"{k} ({s.label_en})" for k, s in kinds.items()),
+            "、".join(f"{k}（{s.label_zh}）" for k, s in kinds.items()),
+        )
+        raise UnknownCredentialKind(
+            field="kind",
+            kind=name,
+            known=known,
+            reason=Reason(
+                f"unknown kind {name!r}; known: {', '.join(kinds)}", f"未知的类型 “{name}”；可用：{'、'.join(kinds)}"
+            ),
+        )
+    return spec
+
+
+def issuable_kind(name: str) -> CredentialKindSpec:
+    """The registered kind ``name`` when it is issued to members (发卡); refused otherwise, the
+    reason naming the kinds that are."""
+    spec = credential_kind(name)
+    if not spec.issuable:
+        issuable = ", ".join(k for k, s in credential_kinds().items() if s.issuable)
+        raise ValidationError(
+            field="kind",
+            reason=Reason(
+                f"a {spec.label_en} is not issued to members, who are identified by it another way"
+                f" (issued kinds: {issuable})",
+                f"{spec.label_zh}无需绑定，会员以其他方式通过它识别（可发放的类型：{issuable}）",
+            ),
+        )
+    return spec

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import secrets
 import uuid
 from typing import Any
 
@@ -27,7 +26,7 @@ from membership.ledger.accounts import MEMBER_KINDS
 from membership.members import personal_data as pd
 from membership.members.birthdays import check_birthday
 from membership.members.consents import record_consents
-from membership.members.credentials import KIND_NAMES_ZH, CredentialKind, CredentialState, hint
+from membership.members.credentials import CredentialState, credential_kind, credential_kinds, issuable_kind
 from membership.members.numbers import new_member_no
 from membership.members.rotation import reseal, write_resealed
 from membership.org.service import check_store, get_program
@@ -340,27 +339,14 @@ async def issue_credential(
     actor: str = "system",
     replaces_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """Bind a card, QR token, barcode or openid to a member (发卡). ``value`` None for
-    ``qr_token`` generates a random token."""
+    """Bind a card, QR token, barcode, openid or a kind a plugin registered to a member (发卡).
+    ``value`` None for a kind that generates values (``qr_token``) makes a fresh one. The
+    answer's ``hint`` is the kind's mask of the value and ``value`` the canonical value; a secret
+    kind's answer has neither (its value is sealed, hashed and never shown)."""
     row = await active_member(member_id)
-    try:
-        kind = CredentialKind(kind)
-    except ValueError as exc:
-        raise ValidationError(
-            field="kind",
-            reason=Reason(
-                f"one of {[k.value for k in CredentialKind]}", f"只能是 {[k.value for k in CredentialKind]} 之一"
-            ),
-        ) from exc
-    if kind is CredentialKind.PHONE:
-        raise ValidationError(
-            field="kind",
-            reason=Reason(
-                "members are identified by the phone in their profile", "会员已通过资料中的手机号识别，无需绑定手机号"
-            ),
-        )
-    if value is None and kind is CredentialKind.QR_TOKEN:
-        value = secrets.token_urlsafe(18)
+    spec = issuable_kind(kind)
+    if value is None and spec.generate is not None:
+        value = spec.generate()
     if not value or not value.strip():
         raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
@@ -376,29 +362,30 @@ async def issue_credential(
         "SELECT id FROM credential WHERE program_id = {} AND kind = {} AND state = 'active'"
         f" AND value_hash IN ({placeholders(digests)})",
         row["program_id"],
-        kind.value,
+        kind,
         *digests,
     ):
-        raise CredentialExists(kind=KIND_NAMES_ZH.get(kind, kind))
-    credential_id, now = new_id(), _now()
+        raise CredentialExists(kind=spec.labels)
+    credential_id, now, shown = new_id(), _now(), spec.hint_of(canonical)
     await fetch(
         "INSERT INTO credential (id, program_id, member_id, kind, value_hash, value_enc, value_hint, state,"
         " replaces_id, store_id, issued_at, changed_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'active', {}, {}, {}, {})",
         credential_id,
         row["program_id"],
         member_id,
-        kind.value,
+        kind,
         cipher.lookup_hash(field, canonical),
-        cipher.seal(field, canonical),
-        hint(canonical),
+        cipher.seal(field, canonical),  # a secret kind's too: the key rotation rehashes it (see the hook)
+        shown,
         replaces_id,
         store_id,
         now,
         now,
     )
-    await audit.record(actor, "credential.issue", "credential", credential_id, row["program_id"], {"kind": kind.value})
-    emit(Event("credential.issued", row["program_id"], member_id, {"credential_id": credential_id, "kind": kind.value}))
-    return {"id": credential_id, "kind": kind.value, "hint": hint(canonical), "state": "active", "value": canonical}
+    await audit.record(actor, "credential.issue", "credential", credential_id, row["program_id"], {"kind": kind})
+    emit(Event("credential.issued", row["program_id"], member_id, {"credential_id": credential_id, "kind": kind}))
+    value_out = None if spec.secret else canonical
+    return {"id": credential_id, "kind": kind, "hint": shown, "state": "active", "value": value_out}
 
 
 async def credential_row(credential_id: uuid.UUID) -> dict[str, Any]:
@@ -451,7 +438,8 @@ async def replace_credential(
 
 
 async def list_credentials(member_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A member's credentials, newest first, values shown only by their last four characters."""
+    """A member's credentials, newest first, values shown only by their hint (the kind's mask:
+    the last four characters unless the kind says otherwise; nothing for a secret kind)."""
     return await fetch(
         "SELECT id, kind, value_hint AS hint, state, replaces_id, issued_at, changed_at FROM credential"
         " WHERE member_id = {} ORDER BY issued_at DESC",
@@ -460,20 +448,15 @@ async def list_credentials(member_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 async def identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
-    """The member a card, QR token, barcode, phone or openid belongs to (刷卡识别)."""
-    if kind not in {k.value for k in CredentialKind}:
-        raise ValidationError(
-            field="kind",
-            reason=Reason(
-                f"one of {[k.value for k in CredentialKind]}", f"只能是 {[k.value for k in CredentialKind]} 之一"
-            ),
-        )
+    """The member a card, QR token, barcode, phone, openid or a plugin's kind belongs to
+    (刷卡识别); ``UnknownCredentialKind`` (listing the kinds) for a kind nobody registered."""
+    spec = credential_kind(kind)
     if not value or not value.strip():
         raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
     member_id = await hooks().identify(program_id, kind, canonical)
     if member_id is None:
-        raise CredentialNotFound(kind=KIND_NAMES_ZH.get(kind, kind))
+        raise CredentialNotFound(kind=spec.labels)
     return member_id
 
 
@@ -485,8 +468,9 @@ async def search_members(
     tier: str | None = None,
     store_id: uuid.UUID | None = None,
 ) -> tuple[list[MemberView], int]:
-    """Members matching a name fragment, member number, phone or card value (and, when given, a
-    tier and the store they enrolled at); one page, newest first, and the total count."""
+    """Members matching a name fragment, member number, or the value of a kind staff present at
+    the counter (phone, card, QR code, barcode, a plugin's kind) (and, when given, a tier and the
+    store they enrolled at); one page, newest first, and the total count."""
     if page < 1 or not 1 <= page_size <= 200:
         raise ValidationError(
             field="page", reason=Reason("page ≥ 1 and 1 ≤ page_size ≤ 200", "须 page ≥ 1 且 1 ≤ page_size ≤ 200")
@@ -501,7 +485,7 @@ async def search_members(
     q = q.strip()
     if q:
         ids = set()
-        for kind in ("phone", "card_uid", "barcode", "magstripe"):
+        for kind in [name for name, spec in credential_kinds().items() if spec.at_counter]:
             try:
                 ids.add(await identify(program_id, kind, q))
             except MembershipError:  # not a phone, unknown or blocked card: not a match

@@ -56,7 +56,7 @@ class Credential(Table, tablename="credential"):
     kind = Varchar(length=16)
     value_hash = Varchar(length=64)
     value_enc = Text()
-    value_hint = Varchar(length=8, default="")
+    value_hint = Varchar(length=32, default="")
     state = Varchar(length=10, default="active")
     replaces_id = UUID(null=True, default=None)
     store_id = UUID(null=True, default=None)

@@ -18,7 +18,8 @@ from membership.errors import Reason, ValidationError
 class CredentialRead:
     """One credential a reader saw.
 
-    :param kind: a credential kind (:class:`membership.members.credentials.CredentialKind`).
+    :param kind: a registered credential kind (``card_uid``… or a plugin's, see
+        ``GET /api/v1/credential-kinds``); a kind nobody registered is recorded as refused.
     :param value: the value as the identity hook expects it (e.g. the card UID in hex).
     :param detail: what staff may read on the counter screen, e.g. ``"FC 123 · No 45678"``.
     """
@@ -112,6 +113,13 @@ class ReaderDriver:
                 field=key, reason=Reason(f"one of {', '.join(choices)}", f"只能是 {', '.join(choices)} 之一")
             )
         return value
+
+    def kind_option(self, key: str = "kind", default: str = "qr_token") -> str:
+        """The option ``key`` as a registered credential kind issued to members (``card_uid``,
+        ``barcode``… or a plugin's), else ``default``; refused with the kinds it may be."""
+        from membership.members.credentials import issuable_kind
+
+        return issuable_kind(self._options.get(key, default)).name
 
     def float_option(self, key: str, default: float, minimum: float = 0.0) -> float:
         """The option ``key`` as a number ≥ ``minimum``, else ``default``."""

@@ -10,7 +10,7 @@ import msgspec
 
 from membership.db import execute, fetch, new_id, placeholders, use_case
 from membership.errors import CredentialNotFound, MembershipError, Reason, ValidationError
-from membership.members.credentials import hint
+from membership.members.credentials import credential_kind
 from membership.members.service import identify
 from membership.plugins import hooks
 from membership.readers.interface import CredentialRead, ReaderDriver, ReaderEvent
@@ -64,14 +64,19 @@ async def record_read(
     program_id: uuid.UUID, store_id: uuid.UUID | None, station: str, driver: str, event: ReaderEvent
 ) -> ReadOutcome:
     """Resolve ``event`` through the identity hooks and record it (刷卡): a known member, an
-    unknown card, a refused card (blocked, lost, replaced) or a reader fault."""
+    unknown card, a refused card (blocked, lost, replaced; a kind nobody registered; a value the
+    kind's normaliser refuses) or a reader fault. The hint is the kind's mask of the canonical
+    value; a secret kind's read keeps neither hint nor value."""
     row: dict[str, Any] = {"kind": "", "hint": "", "value": None, "member_id": None, "message": ""}
     if isinstance(event, CredentialRead):
-        row.update(kind=event.kind, hint=hint(event.value), detail=event.detail)
+        row.update(kind=event.kind, detail=event.detail)
         try:
+            spec = credential_kind(event.kind)
+            canonical = hooks().normalize_credential(event.kind, event.value)
+            row.update(hint=spec.hint_of(canonical))
             row.update(outcome="member", member_id=await identify(program_id, event.kind, event.value))
         except CredentialNotFound:
-            row.update(outcome="unknown", value=hooks().normalize_credential(event.kind, event.value))
+            row.update(outcome="unknown", value=None if spec.secret else canonical)
         except MembershipError as exc:
             row.update(outcome="refused", message=exc.code)
     else:

@@ -23,7 +23,7 @@ class ReaderRead(Table, tablename="reader_read"):
     driver = Varchar(length=50)
     outcome = Varchar(length=8)
     kind = Varchar(length=32, default="")
-    hint = Varchar(length=8, default="")
+    hint = Varchar(length=32, default="")
     value = Varchar(length=200, null=True, default=None)
     member_id = ForeignKey(Member, on_delete=OnDelete.restrict, null=True, default=None)
     detail = Varchar(length=200, default="")

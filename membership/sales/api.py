@@ -20,6 +20,7 @@ from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
 from membership.ledger.service import MAX_AMOUNT
 from membership.members import service as members
+from membership.members.credentials import CredentialKindName
 from membership.org.service import ProgramConfig, get_program
 from membership.sales import service
 
@@ -49,9 +50,10 @@ class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):
-    """A card or code presented at the till instead of a member id."""
+    """A card or code presented at the till instead of a member id: ``kind`` is a registered
+    kind (``GET /credential-kinds``)."""
 
-    kind: Literal["card_uid", "magstripe", "qr_token", "barcode", "wechat_openid", "phone"]
+    kind: CredentialKindName
     value: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

@@ -31,6 +31,7 @@ from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.ledger.top_up_plans import top_up_plans
 from membership.members import service as members
+from membership.members.credentials import credential_kinds
 from membership.plugins import hooks
 from membership.readers.api import REPLAY_SECONDS, read_events
 from membership.sales import service as sales
@@ -38,8 +39,6 @@ from membership.staff.roles import Permission
 from membership.staff.service import StaffInfo
 
 COUNTER = {"permission": Permission.USE_COUNTER}
-IDENTIFY_KINDS = ("card_uid", "qr_token", "barcode", "magstripe", "phone")
-ISSUABLE_KINDS = ("card_uid", "magstripe", "barcode")
 STREAM_SECONDS = 300
 ACTIONS = ("purchase", "redeem", "top-up")
 
@@ -71,13 +70,25 @@ def amount_text(minor: int, currency: str = "CNY") -> str:
     return str(Decimal(minor).scaleb(-get_currency_precision(currency)))
 
 
+def identify_kinds() -> list[str]:
+    """The registered kinds staff present at the counter (cards, codes, phones, a plugin's)."""
+    return [name for name, spec in credential_kinds().items() if spec.at_counter]
+
+
+def issuable_kinds() -> list[str]:
+    """The kinds an unknown read can be issued as: cards read or typed at the counter (not QR
+    codes, which the system makes, nor phones, which are in the profile)."""
+    kinds = credential_kinds().items()
+    return [name for name, spec in kinds if spec.at_counter and spec.issuable and spec.generate is None]
+
+
 @get("/counter", opt=COUNTER, name="console-counter")
 async def counter_page(request: Request, store: FromQuery[uuid.UUID | None] = None) -> Template:
     """The counter page."""
     staff = current_staff(request)
     place = await workplace(staff, store)
     return Template(
-        "counter/page.html", context={"staff": staff, "place": place, "active": "counter", "kinds": IDENTIFY_KINDS}
+        "counter/page.html", context={"staff": staff, "place": place, "active": "counter", "kinds": identify_kinds()}
     )
 
 
@@ -101,7 +112,7 @@ async def identify(request: Request, q: FromQuery[str] = "", store: FromQuery[uu
 def _unknown_context(value: str, kind: str, store_id: uuid.UUID) -> dict[str, Any]:
     return {
         "value": value,
-        "kind": kind if kind in ISSUABLE_KINDS else "card_uid",
+        "kind": kind if kind in issuable_kinds() else "card_uid",
         "store": store_id,
         "key": uuid.uuid4().hex,
         "error": "",
@@ -138,8 +149,9 @@ async def issue_card(
     staff = current_staff(request)
     place = await workplace(staff, _uuid_or_none(data.store))
     try:
-        if data.kind not in ISSUABLE_KINDS:
-            raise ValidationError(field="kind", reason=", ".join(ISSUABLE_KINDS))
+        if data.kind not in issuable_kinds():
+            known = ", ".join(issuable_kinds())
+            raise ValidationError(field="kind", reason=Reason(f"one of {known}", f"只能是 {known} 之一"))
         found, total = await members.search_members(place.program.id, data.member, page_size=2)
         if total == 0:
             raise MemberNotFound(member_id=data.member or "—")

@@ -12,7 +12,6 @@ from typing import ClassVar
 from membership.readers.interface import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
 
 TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": b"\t"}
-KINDS = ("qr_token", "barcode", "card_uid", "magstripe")
 MAX_SCAN = 512  # bytes; a longer run without a terminator is noise or a wrong terminator setting
 
 
@@ -24,7 +23,7 @@ class ScannerDriver(ReaderDriver):
     description = "serial barcode / QR scanners"
     options: ClassVar[dict[str, str]] = {
         "terminator": "what ends a scan: cr (default), lf, crlf or tab",
-        "kind": "credential kind of a scan: qr_token (default), barcode, card_uid or magstripe",
+        "kind": "credential kind of a scan: qr_token (default), barcode, card_uid, magstripe or a plugin's",
         "prefix": "text the scanner puts before each code, stripped (default none)",
         "suffix": "text the scanner puts after each code, stripped (default none)",
     }
@@ -32,7 +31,7 @@ class ScannerDriver(ReaderDriver):
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
         self.terminator = TERMINATORS[self.option("terminator", "cr", tuple(TERMINATORS))]
-        self.kind = self.option("kind", "qr_token", KINDS)
+        self.kind = self.kind_option("kind", "qr_token")
         self.prefix = self.option("prefix", "")
         self.suffix = self.option("suffix", "")
         self._buffer = b""
