@@ -19,14 +19,14 @@ document.addEventListener("DOMContentLoaded", () => {
     item.className = "read read-" + read.outcome;
     const time = new Date(read.occurred_at).toLocaleTimeString();
     const who = read.outcome === "member" ? `${read.member_name || ""} ${read.member_no}` :
-      read.outcome === "unknown" ? `${labels.unknown} ${read.value}` :
+      read.outcome === "unknown" ? `${labels.unknown} ${read.value ?? read.hint}` :
       read.outcome === "refused" ? `${labels.refused} ${read.message}` : `${labels.fault} (${read.message})`;
     item.textContent = `${time} ${read.station} · ${who}`;
     list.prepend(item);
     while (list.children.length > 20) list.lastChild.remove();
     if (read.outcome === "member") {
       htmx.ajax("GET", `/console/counter/members/${read.member_id}?store=${store}`, "#member");
-    } else if (read.outcome === "unknown") {
+    } else if (read.outcome === "unknown" && read.value !== null) {  // a secret kind's value never comes
       const query = new URLSearchParams({ value: read.value, kind: read.kind, store });
       htmx.ajax("GET", `/console/counter/unknown?${query}`, "#member");
     }
