@@ -31,6 +31,7 @@ from membership.staff.service import StaffInfo
 from membership.tiers.paid import memberships as paid_memberships
 from membership.tiers.policy import tier_config
 from membership.tiers.service import history as tier_history
+from membership.transfer import console as transfer_console
 
 PAGE_SIZE = 20
 LEDGER_PAGE_SIZE = 30
@@ -398,4 +399,5 @@ ROUTES = [
     replace_credential,
     issue_credential,
     *rights_console.ROUTES,
+    *transfer_console.ROUTES,
 ]

@@ -24,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from lunar_python import Solar
+
 from membership.audit import service as audit
 from membership.db import fetch, fetch_one, id_set, use_case
 from membership.db.sql import json_column
@@ -172,6 +174,20 @@ def _money(minor: int, program: ProgramConfig) -> Decimal:
     return Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
 
 
+def _birthday(birthday: dt.date | None, calendar: str, reveal: bool) -> str:
+    """A birthday as staff wrote it: the solar date, or for a lunar birthday the lunar date
+    (``1990-04-15``, a leap month ``1990-闰04-15``) beside 农历 in the calendar column, so the
+    file imports again to the same day; masked, without the year."""
+    if birthday is None:
+        return ""
+    year, month, day, leap = birthday.year, birthday.month, birthday.day, False
+    if calendar == "lunar":
+        lunar = Solar.fromYmd(birthday.year, birthday.month, birthday.day).getLunar()
+        year, month, day, leap = lunar.getYear(), abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0
+    shown = f"{'闰' if leap else ''}{month:02d}-{day:02d}"
+    return f"{year}-{shown}" if reveal else f"****-{shown}"
+
+
 def _local(moment: dt.datetime | None, program: ProgramConfig) -> str:
     return moment.astimezone(program.zone).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
@@ -237,10 +253,8 @@ async def _members(page: _Page, after: uuid.UUID | None, since: Any, until: Any)
             else:
                 held.append(f"****{card['value_hint']}")
         money = balances.get(row["id"], {})
+        shown_birthday = _birthday(row["birthday"], row["birthday_calendar"], page.reveal)
         birthday = row["birthday"]
-        shown_birthday = "" if birthday is None else birthday.isoformat()
-        if birthday is not None and not page.reveal:
-            shown_birthday = f"****-{birthday.month:02d}-{birthday.day:02d}"
         phone = personal.get("phone", "")
         if page.reveal and phone.startswith("+86"):
             phone = phone[3:]  # as people write mainland numbers (and as the importer reads them)

@@ -949,3 +949,53 @@ async def _record(program_id: uuid.UUID, actor: str, summary: ImportSummary) -> 
     details = summary.as_dict()
     details.pop("error_file", None)
     await audit.record(actor, "members.import", "program", program_id, program_id, details)
+
+
+# -- the console's preview ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Preview:
+    """The start of a member file as the import would read it: its headers, which field each
+    column holds, the first rows with what would happen to each (empty: imported, unless the
+    database already has them), about how many rows there are, and what is wrong with the mapping."""
+
+    headers: list[str]
+    mapping: dict[int, str]
+    rows: list[tuple[int, list[str], str]]
+    estimated_rows: int | None
+    problem: str = ""
+
+
+async def preview(
+    path: Path,
+    program_id: uuid.UUID,
+    columns: dict[int, str] | None = None,
+    limit: int = 10,
+    language: str = "zh",
+) -> Preview:
+    """The first ``limit`` rows of ``path`` read with ``columns`` (default: detected), each with
+    the reason it would be left out (in ``language``); nothing is written."""
+    program = await get_program(program_id)
+    stores = await list_stores(program.merchant_id)
+    with SheetReader(path) as sheet:
+        total = sheet.estimated_rows()
+        rows = sheet.rows()
+        header_row, headers = _header(rows, path.name)
+        mapping = cols.detect(headers) if columns is None else {i: k for i, k in columns.items() if k != cols.IGNORE}
+        problem = ""
+        try:
+            cols.check(headers, mapping)
+        except MembershipError as exc:
+            problem = exc.detail(language)
+        taken = _take(rows, header_row, mapping, limit)
+    checked: list[tuple[int, list[str], str]] = []
+    if problem:
+        checked = [(number, cells, "") for number, cells in taken]
+    else:
+        reader = RowReader(program, headers, mapping, stores)
+        chunk = _read_chunk(reader, taken)
+        why = {p.row: p.error.detail(language) for p in chunk.problems}
+        checked = [(number, cells, why.get(number, "")) for number, cells in taken]
+    data_rows = None if total is None else max(0, total - header_row)
+    return Preview(headers, mapping, checked, data_rows, problem)
