@@ -109,16 +109,15 @@ EXPIRING_DAYS = 30
 # A member's accounts, with what their points lots hold as of a time: points past their expiry
 # (``due``: not spendable, though the expiry job has not written them off yet), expiring soon,
 # and the next expiry. One statement: the lots are those of the member's points account with
-# points left (PostgreSQL's partial index points_lot_account; SQLite stores lots by account).
+# points left (PostgreSQL's partial index points_lot_account; SQLite stores lots by account),
+# summed into one row that every account row carries (the points row's is read).
 _ACCOUNTS = (
-    "SELECT a.id, a.kind, a.balance, COALESCE(x.due, 0) AS due, COALESCE(x.soon, 0) AS soon, x.next_at"
-    " FROM ledger_account a LEFT JOIN (SELECT l.account_id,"
-    " CAST(SUM(CASE WHEN l.expires_at <= {} THEN l.remaining ELSE 0 END) AS BIGINT) AS due,"
-    " CAST(SUM(CASE WHEN l.expires_at > {} AND l.expires_at <= {} THEN l.remaining ELSE 0 END) AS BIGINT) AS soon,"
-    " MIN(CASE WHEN l.expires_at > {} THEN l.expires_at END) AS next_at FROM points_lot l"
+    "SELECT a.id, a.kind, a.balance, x.due, x.soon, x.next_at FROM ledger_account a, (SELECT"
+    " CAST(COALESCE(SUM(CASE WHEN l.expires_at <= {} THEN l.remaining ELSE 0 END), 0) AS BIGINT) AS due,"
+    " CAST(COALESCE(SUM(CASE WHEN l.expires_at > {} AND l.expires_at <= {} THEN l.remaining ELSE 0 END), 0)"
+    " AS BIGINT) AS soon, MIN(CASE WHEN l.expires_at > {} THEN l.expires_at END) AS next_at FROM points_lot l"
     " WHERE l.account_id = (SELECT p.id FROM ledger_account p WHERE p.member_id = {} AND p.kind = 'points')"
-    " AND l.remaining > 0 AND l.expires_at IS NOT NULL GROUP BY l.account_id) AS x ON x.account_id = a.id"
-    " WHERE a.member_id = {}"
+    " AND l.remaining > 0 AND l.expires_at IS NOT NULL) AS x WHERE a.member_id = {}"
 )
 
 
