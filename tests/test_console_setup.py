@@ -297,7 +297,7 @@ def _plan(**changes) -> SetupPlan:
     return plan
 
 
-async def test_the_business_is_created_all_or_none(fresh):
+async def test_the_business_is_created_all_or_none(any_db):
     token = await issue_setup_token()
     for broken, field in (
         (_plan(password="short"), "password"),  # refused by the last write, the owner's account

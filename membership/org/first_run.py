@@ -73,7 +73,8 @@ def check_business(merchant: str, program: str, currency: str, time_zone: str) -
     """Step 1's errors by field: the names, a known currency and time zone."""
     errors: Errors = {}
     _name(errors, "merchant", merchant, 200)
-    _name(errors, "program", program, 200)
+    if merchant.strip() or program.strip():  # an empty one is named after the business
+        _name(errors, "program", program, 200)
     try:
         org.check_zone_and_currency(time_zone.strip(), currency)
     except ValidationError as exc:
