@@ -957,7 +957,7 @@ def import_members(
 
         chosen = await find_program(program)
         store_id = (await find_store(store, chosen.merchant_id))["id"] if store else None
-        console.print(f"{chosen.name}: {transfer_columns.describe(mapping, headers)}")
+        console.print(f"{chosen.name}: {transfer_columns.describe(mapping, headers)}", soft_wrap=True)
         with _progress() as progress:
             task = progress.add_task("导入 import", total=None)
             return await run_import(

@@ -27,6 +27,7 @@ from membership.ledger.rules import LineInput
 from membership.members import personal_data as pd
 from membership.members import service as members
 from membership.members.birthdays import solar_from_lunar
+from membership.members.numbers import is_valid_member_no
 from membership.org import service as org
 from membership.sales import service as sales
 from membership.tiers.service import configure
@@ -34,7 +35,7 @@ from membership.transfer import columns as cols
 from membership.transfer import values
 from membership.transfer.errors import ColumnMappingInvalid, ImportFileUnreadable, InvalidAmount, InvalidDate
 from membership.transfer.exporting import export, mask_name
-from membership.transfer.importing import import_members
+from membership.transfer.importing import import_members, new_member_no
 from tests.console_client import csrf_of, text_of
 from tests.helpers import ledger_violations, make_shop
 
@@ -279,6 +280,7 @@ def test_cells_are_read_exactly():
     assert values.tags("VIP、咖啡, VIP ;烘焙") == ["VIP", "咖啡", "烘焙"]
     assert values.gender("性别", "女士") == "female" and values.gender("性别", "") == "unknown"
     assert mask_name("欧阳娜娜") == "欧***"
+    assert all(is_valid_member_no(new_member_no()) for _ in range(10_000))
 
 
 def test_the_phone_fast_path_agrees_with_enrolment():
@@ -376,11 +378,12 @@ def test_the_command_line_imports_and_exports(tmp_path):
     cli(tmp_path, "init", "--merchant", "悦享咖啡", "--no-input")
     write_csv(tmp_path / "members.csv", rows())
     done = cli(tmp_path, "import", "members", "members.csv", "--store", "S01", "--errors", "left-out.csv")
-    assert "imported 3 members of 16 rows" in done.stdout and "━" in done.stdout  # a progress bar
-    assert "2 already imported, 2 duplicates in the file, 9 errors → left-out.csv" in done.stdout
+    # a new deployment: no tiers (row 3 names 金卡), nobody yet (rows 7 and 8 land)
+    assert "imported 4 members of 16 rows" in done.stdout and "━" in done.stdout  # a progress bar
+    assert "0 already imported, 2 duplicates in the file, 10 errors → left-out.csv" in done.stdout
     assert (tmp_path / "left-out.csv").exists() and not (tmp_path / "members.errors.csv").exists()
     again = cli(tmp_path, "import", "members", "members.csv")
-    assert "imported 0 members" in again.stdout and "5 already imported" in again.stdout
+    assert "imported 0 members" in again.stdout and "4 already imported" in again.stdout
 
     cli(tmp_path, "export", "members", "--out", "masked.csv")
     assert "139****0001" in (tmp_path / "masked.csv").read_text(encoding="utf-8-sig")
@@ -426,6 +429,7 @@ async def test_an_owner_imports_a_file_from_the_console(console, tmp_path):
         shown = text_of(preview.text)
         assert "会员.csv" in shown and "约 17 行" in shown and "可以导入" in shown
         assert "“12345” 不是有效的手机号码" in shown  # row 9: the first ten rows are checked
+        assert "已导入：会员" in shown and "文件内重复" in shown  # row 7 (the shop's member), rows 5 and 6
         assert 'name="col_1"' in preview.text and '<option value="phone" selected>' in preview.text
         token = page_url.rsplit("/", 1)[1]
         fields = {f"col_{i}": key for i, key in cols.detect(HEADERS).items()}
@@ -493,3 +497,58 @@ async def test_console_downloads_are_masked_by_role_and_audited(console):
         ("staff:owner", "ledger.export"),
     ]
     assert ['"revealed": true' in row["details"] for row in audit] == [False, True, False]
+
+
+# -- the console in a browser ------------------------------------------------------------------------
+
+SHOTS = Path(os.environ.get("MEMBERSHIP_TEST_OUTPUT", Path(__file__).parent.parent / "test-output")) / "screenshots"
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_a_manager_uploads_previews_imports_and_downloads_the_rows_left_out(page, console_server, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.console_client import PASSWORD
+
+    url = console_server.url
+    path = write_csv(tmp_path / "门店会员.csv", rows())
+    page.goto(f"{url}/console/members/import")
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("导入会员")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("text=上传并预览")
+
+    expect(page.locator("h1")).to_contain_text("门店会员.csv")
+    expect(page.locator("select[name=col_1]")).to_have_value("phone")  # 手机号, detected
+    expect(page.locator("select[name=col_5]")).to_have_value("tags")
+    expect(page.locator(".preview-rows")).to_contain_text("“12345” 不是有效的手机号码")
+    page.select_option("select[name=col_5]", "ignore")  # leave the tags out
+    page.click("button[value=preview]")
+    expect(page.locator("select[name=col_5]")).to_have_value("ignore")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "import-preview.png", full_page=True)
+
+    page.click("button[value=start]")
+    progress = page.locator("#import-progress")
+    expect(progress).to_have_attribute("data-status", "done", timeout=60_000)
+    page.screenshot(path=SHOTS / "import-done.png", full_page=True)
+    with page.expect_download() as download:
+        page.click("text=下载未导入的行（附原因）")
+    saved = tmp_path / "left-out.csv"
+    download.value.save_as(saved)
+    # this shop has no tiers (row 3 names 金卡) and no card 0A0B0C0D (row 8 lands)
+    assert set(read_errors(saved)) == IN_FILE | {3, 7} | BAD
+    expect(progress.locator(".notice")).to_have_text("共 16 行，导入 3 位会员。")
+
+    page.goto(f"{url}/console/members?q=13900000001")
+    expect(page.locator("table.list")).to_contain_text("李娜")
