@@ -496,12 +496,13 @@ def test_a_new_owner_sets_up_from_the_printed_link_then_changes_settings(chromiu
     token = LINK.search(printed)[0].partition("token=")[2]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMBERSHIP_")} | {"MEMBERSHIP_SCHEDULER": "false"}
+    log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "membership.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -581,6 +582,7 @@ def test_a_new_owner_sets_up_from_the_printed_link_then_changes_settings(chromiu
         context.close()
         server.terminate()
         server.wait(timeout=10)
+        log.close()
 
     with sqlite3.connect(tmp_path / "membership.db") as connection:
         row = connection.execute("SELECT point_value_minor, stored_value_earns, settings FROM program").fetchone()

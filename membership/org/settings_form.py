@@ -350,7 +350,7 @@ def _convert(field: Field, values: Sequence[str], form: Mapping[str, Sequence[st
         return _whole(text, said)
     if field.kind == "choice" and text not in {choice.value for choice in field.choices}:
         raise ValueError(said["choice"])
-    if not text and field.kind != "text":
+    if not text:
         raise ValueError(said["required"])
     return text.upper() if field.kind == "currency" else text
 
