@@ -115,6 +115,7 @@ async def _settings_page(
     sections = [
         (
             title_zh if zh else title_en,
+            settings_form.section_help(intro, language),
             settings_form.field_views(
                 names,
                 values,
@@ -125,7 +126,7 @@ async def _settings_page(
                 locked={"currency": lock} if lock else None,
             ),
         )
-        for title_zh, title_en, names in settings_form.SECTIONS
+        for title_zh, title_en, intro, names in settings_form.SECTIONS
     ]
     return forms.page(
         request,

@@ -211,19 +211,28 @@ FIELDS: dict[str, Field] = {
     )
 }
 
-# the settings page, section by section: (title zh, title en, fields)
-SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("基本信息", "Basics", ("name", "currency", "time_zone", "language")),
-    ("积分抵现", "Paying with points", ("point_value_minor", "min_redeem_points")),
+# the settings page, section by section: (title zh, title en, the setting whose HELP introduces it, fields)
+SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("基本信息", "Basics", "", ("name", "currency", "time_zone", "language")),
+    ("积分抵现", "Paying with points", "", ("point_value_minor", "min_redeem_points")),
     (
         "积分怎么算",
         "Earning points",
+        "",
         ("stored_value_earns", "points_payment_earns", "points_rounding", "earning_base"),
     ),
-    ("积分有效期", "Points validity", tuple(f.name for f in POINTS_POLICY_FIELDS)),
-    ("等级规则", "Tier policy", tuple(f.name for f in TIER_POLICY_FIELDS)),
-    ("收银与会员信息", "Tills and members' data", ("backdate_days", "receipt_unique_per", "retention_days")),
+    ("积分有效期", "Points validity", "points_policy", tuple(f.name for f in POINTS_POLICY_FIELDS)),
+    ("等级规则", "Tier policy", "tier_policy", tuple(f.name for f in TIER_POLICY_FIELDS)),
+    ("收银与会员信息", "Tills and members' data", "", ("backdate_days", "receipt_unique_per", "retention_days")),
 )
+
+
+def section_help(key: str, language: str) -> str:
+    """The sentence that introduces a section (a policy's HELP), or ""."""
+    if not key:
+        return ""
+    return _plain_zh(HELP[key].help_zh) if is_zh(language) else HELP[key].help_en
+
 
 # the first-run wizard's loyalty step: the main choices, the rest at their defaults
 WIZARD_FIELDS = (
