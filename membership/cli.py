@@ -288,6 +288,8 @@ def serve(
         console.print(Text.assemble(("演示账号 demo login: ", "bold"), "demo / ", (password, "green")))
         console.print(Text.assemble(("演示密钥 demo API key: ", "bold"), (secret, "green")))
         console.print(f'  curl -H "Authorization: Bearer {secret}" {base}/api/v1/members')
+    elif not _run(lambda s: _has_merchant()):  # a shop owner's first start: the wizard's link
+        _print_setup_link(base)
     uvicorn.run("membership.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 

@@ -97,6 +97,8 @@ def reason_zh(reason: str) -> str:
 
 
 class ValidationError(MembershipError):
+    """An input is wrong (422): ``field`` names it, ``reason`` (a :class:`Reason`) says why."""
+
     code = "validation_error"
     status = 422
     message_en = "Invalid {field}: {reason}"
@@ -130,6 +132,8 @@ class InvalidBirthday(ValidationError):
 
 
 class NotFound(MembershipError):
+    """Something named does not exist, or is not the caller's to see (404)."""
+
     status = 404
 
 
@@ -200,6 +204,9 @@ class ReportNotFound(NotFound):
 
 
 class Conflict(MembershipError):
+    """The request fits the rules but not the data as it is now (409), e.g. a receipt recorded
+    already."""
+
     status = 409
 
 
@@ -382,6 +389,8 @@ class Unauthorized(MembershipError):
 
 
 class Forbidden(MembershipError):
+    """The caller may not do this (403): ``action`` and ``action_zh`` say what."""
+
     code = "forbidden"
     status = 403
     message_en = "This API key may not {action}."
@@ -456,3 +465,9 @@ class StoreClosed(Conflict):
     code = "store_closed"
     message_en = "Store {store_id} is closed: nothing more happens there."
     message_zh = "门店 {store_id} 已闭店，不能再在此办理业务。"
+
+
+class PluginNotFound(NotFound):
+    code = "plugin_not_found"
+    message_en = "No per-program plugin {name!r} is installed; installed: {known}."
+    message_zh = "没有安装可按会员方案启用的插件 “{name}”；已安装：{known}。"

@@ -1,4 +1,5 @@
-"""Domain events, delivered to ``membership_event`` listeners after their use case commits."""
+"""Domain events, delivered to ``membership_event`` listeners after their use case commits
+(through the outbox: :mod:`membership.outbox.service`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
+
+
+def _event_id() -> uuid.UUID:
+    from membership.db.ids import new_id  # membership.db imports this module: late
+
+    return new_id()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +25,9 @@ class Event:
     ``stored_value.cashed_out``, ``credential.issued``, ``credential.blocked``,
     ``credential.replaced``, ``member.erased``, ``member.signed_in``, ``referral.rewarded``,
     ``tier.changed``, ``paid_membership.bought``, ``paid_membership.expired``,
-    ``coupon.issued``, ``coupon.redeemed``); ``data`` holds plain values.
+    ``coupon.issued``, ``coupon.redeemed``); ``data`` holds JSON values (a listener receives ids
+    and times as text). ``id`` is unique: delivery is at least once, so a listener that must act
+    once remembers the ids it handled.
     """
 
     name: str
@@ -26,3 +35,4 @@ class Event:
     member_id: uuid.UUID | None = None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
     occurred_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    id: uuid.UUID = dataclasses.field(default_factory=_event_id)

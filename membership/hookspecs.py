@@ -2,7 +2,10 @@
 
 A plugin is a module or object with functions marked ``@hookimpl`` whose names match these
 specs. An implementation may take fewer arguments than the spec (new arguments never break old
-plugins) and may return an awaitable instead of a value: the kernel awaits it.
+plugins) and may return an awaitable instead of a value: the kernel awaits it, before any
+``wrapper=True`` implementation sees the results (wrappers themselves are plain generators:
+``result = yield``). The hooks whose docs say "May return an awaitable" work this way; the ones
+that do not (normalisers, tier benefits, expiry, registries) must answer at once.
 
 Built-in behaviour is itself a set of plugins (``membership.builtin.*``, marked ``trylast``), so a
 pack overrides a default by implementing the same hook; ``firstresult`` hooks stop at the first
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
     from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
+    from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
     from membership.tiers.policy import TierBenefits, TierMetrics
@@ -158,8 +162,7 @@ def membership_register_credential_kinds() -> list[CredentialKindSpec] | None:
 
     Example::
 
-        from membership.errors import Reason, ValidationError
-        from membership.members.credentials import CredentialKindSpec
+        from membership.plugin import CredentialKindSpec, Reason, ValidationError
 
         def bank_card(value):
             digits = value.replace(" ", "").replace("-", "")
@@ -259,8 +262,9 @@ def membership_points_awards(context: EarnContext) -> list[Award] | None:
     """Return the points a purchase earns, as awards that each name their rule and reason.
 
     Every implementation runs; their awards are added up. A ``wrapper=True`` implementation sees
-    the combined list (``result = yield``) and may return a changed one: that is where caps and
-    stacking rules (best-of, exclusive) belong. The built-in rule grants 1 point per currency
+    every implementation's answer, already awaited (``results = yield``: a list of lists of
+    awards) and may return a changed one: that is where caps and stacking rules (best-of,
+    exclusive) belong. The built-in rule grants 1 point per currency
     unit of ``context.earning_base`` (rounded down), times the tier's multiplier.
 
     :param context: the purchase (lines, totals, member, store, program, tier).
@@ -408,6 +412,34 @@ def membership_register_reports() -> list[type[Report]] | None:
 # --------------------------------------------------------------------------------------------
 # Extension
 # --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_plugin_meta() -> PluginMeta | None:
+    """Say that this plugin is enabled per program, what staff call it, and what can be set.
+
+    Each plugin answers for itself. A plugin that answers is *per program*: installed is not
+    enabled — its hooks run only for the programs an owner turned it on for (console, API
+    ``PUT /programs/{id}/plugins/{name}``), and the settings it declares (a msgspec Struct
+    whose fields all have defaults) are kept per program, validated, shown as a form, and read
+    with ``plugin_settings(program, name, Schema)``. A plugin that does not answer runs for every
+    program (reader drivers, channels).
+
+    Its hooks that are about one program (identify, tiers, points rules and redemption, expiry,
+    demo data, events) are skipped for programs where it is off; registries (routes, console
+    pages, jobs, reports, commands) stay: a plugin's route checks ``enabled(program, name)``.
+
+    :returns: a :class:`~membership.org.program_plugins.PluginMeta`, or None.
+
+    Example::
+
+        class Settings(msgspec.Struct):
+            stamps_for_a_reward: int = 10
+
+        @hookimpl
+        def membership_plugin_meta():
+            return PluginMeta("集点卡", "Stamp cards", "买满 N 杯送 1 杯", "Buy N, get one free", Settings)
+    """
 
 
 @hookspec

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
-import inspect
 import os
 import sys
 import uuid
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from membership import __version__, hookspecs
+from membership import __version__, hookspecs, plugin_calls
 from membership.errors import MembershipError, PluginError, Reason, ValidationError
 
 if TYPE_CHECKING:
@@ -34,11 +33,11 @@ if TYPE_CHECKING:
 
     from membership.analytics.interface import Report
     from membership.console.pages import ConsolePage
-    from membership.events import Event
     from membership.jobs.interface import Job
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
     from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
+    from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
     from membership.tiers.policy import TierBenefits, TierMetrics
@@ -49,16 +48,10 @@ DEFAULT_PLUGINS = (
     "membership.builtin.tiers",
     "membership.builtin.reports",
     "membership.builtin.jobs",
+    "membership.builtin.outbox",
 )
 
 T = TypeVar("T")
-
-
-async def await_me_maybe(value: Any) -> Any:
-    """Return ``value``, awaiting it first when a hook returned an awaitable."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +78,8 @@ class Hooks:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self._sources: dict[str, tuple[str, str]] = {}
+        self._metas: dict[str, PluginMeta] | None = None
+        self._subsets: dict[tuple[str, frozenset[str]], Any] = {}
 
     # -- machinery -------------------------------------------------------------------------
 
@@ -102,24 +97,56 @@ class Hooks:
             return exc
         return PluginError(plugin=self._culprit(hook, exc), hook=hook, error=f"{type(exc).__name__}: {exc}")
 
-    async def _first(self, hook: str, **kwargs: Any) -> Any:
+    def _caller(self, hook: str, program: ProgramConfig | None) -> Any:
+        """The hook's caller for ``program``: without the per-program plugins that are off there
+        (pluggy's subset caller, kept per set of plugins left out)."""
+        hook_caller = getattr(self.pm.hook, hook)
+        if program is None:
+            return hook_caller
+        off = frozenset(self.plugin_metas()).difference(program.plugins)
+        if not off:
+            return hook_caller
+        subset = self._subsets.get((hook, off))
+        if subset is None:
+            plugins = [self.pm.get_plugin(name) for name in off]
+            subset = self._subsets[hook, off] = self.pm.subset_hook_caller(hook, [p for p in plugins if p is not None])
+        return subset
+
+    async def _call_async(self, hook: str, for_program: ProgramConfig | None, kwargs: dict[str, Any]) -> Any:
+        """The hook called with every implementation's awaitable awaited before the wrappers
+        see it (:mod:`membership.plugin_calls`)."""
+        caller = self._caller(hook, for_program)
+        firstresult = bool(caller.spec and caller.spec.opts.get("firstresult"))
         try:
-            return await await_me_maybe(getattr(self.pm.hook, hook)(**kwargs))
+            return await plugin_calls.call(caller.get_hookimpls(), kwargs, firstresult)
         except Exception as exc:
             raise self._wrap(hook, exc) from exc
 
-    async def _all(self, hook: str, **kwargs: Any) -> list[Any]:
+    async def _first(self, hook: str, for_program: ProgramConfig | None = None, /, **kwargs: Any) -> Any:
+        return await self._call_async(hook, for_program, kwargs)
+
+    async def _all(self, hook: str, for_program: ProgramConfig | None = None, /, **kwargs: Any) -> list[Any]:
+        return await self._call_async(hook, for_program, kwargs)
+
+    def _call_sync(self, hook: str, for_program: ProgramConfig | None = None, /, **kwargs: Any) -> Any:
         try:
-            results = getattr(self.pm.hook, hook)(**kwargs)
-            return [await await_me_maybe(result) for result in results]
+            return self._caller(hook, for_program)(**kwargs)
         except Exception as exc:
             raise self._wrap(hook, exc) from exc
 
-    def _call_sync(self, hook: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.pm.hook, hook)(**kwargs)
-        except Exception as exc:
-            raise self._wrap(hook, exc) from exc
+    def plugin_metas(self) -> dict[str, PluginMeta]:
+        """The per-program plugins (those answering ``membership_plugin_meta``) by name."""
+        if self._metas is None:
+            metas = {}
+            for impl in self.pm.hook.membership_plugin_meta.get_hookimpls():
+                try:
+                    meta = impl.function()
+                except Exception as exc:
+                    raise PluginError(plugin=impl.plugin_name, hook="membership_plugin_meta", error=repr(exc)) from exc
+                if meta is not None:
+                    metas[impl.plugin_name] = meta
+            self._metas = metas
+        return self._metas
 
     def _registry(self, hook: str, kind: str) -> dict[str, type[T]]:
         found: dict[str, type[T]] = {}
@@ -150,7 +177,8 @@ class Hooks:
 
     async def identify(self, program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
         """The member holding a credential, or None."""
-        return await self._first("membership_identify", program_id=program_id, kind=kind, value=value)
+        program = await _program(program_id)
+        return await self._first("membership_identify", program, program_id=program_id, kind=kind, value=value)
 
     def normalize_profile(self, profile: dict[str, Any]) -> dict[str, Any]:
         """Let every plugin tidy ``profile`` in place; returns it."""
@@ -159,13 +187,15 @@ class Hooks:
 
     async def find_duplicate(self, program_id: uuid.UUID, profile: dict[str, Any]) -> tuple[str, uuid.UUID] | None:
         """``(field, member_id)`` of an existing member the profile duplicates, or None."""
-        return await self._first("membership_find_duplicate", program_id=program_id, profile=profile)
+        program = await _program(program_id)
+        return await self._first("membership_find_duplicate", program, program_id=program_id, profile=profile)
 
     # -- credential kinds ----------------------------------------------------------------
 
-    def credential_kinds(self) -> dict[str, CredentialKindSpec]:
-        """The registered credential kinds by name, the built-in ones first (a registry: the
-        same for every program); one name registered by two plugins is refused, naming both."""
+    def credential_kinds(self, program: ProgramConfig | None = None) -> dict[str, CredentialKindSpec]:
+        """The registered credential kinds by name, the built-in ones first; one name registered
+        by two plugins is refused, naming both. For ``program``, a per-program plugin's kinds
+        only where it is on."""
         hook = "membership_register_credential_kinds"
         found: dict[str, CredentialKindSpec] = {}
         owners: dict[str, str] = {}
@@ -183,20 +213,23 @@ class Hooks:
                         reason=Reason(f"{name!r} is registered twice ({both})", f"{name!r} 重复注册（{both}）"),
                     )
                 found[spec.name], owners[spec.name] = spec, impl.plugin_name
+        if program is not None:
+            off = set(self.plugin_metas()).difference(program.plugins)
+            found = {name: spec for name, spec in found.items() if owners[name] not in off}
         return found
 
     # -- tier policy -----------------------------------------------------------------------
 
     async def tier_for(self, program: ProgramConfig, member_id: uuid.UUID, metrics: TierMetrics) -> str | None:
         """The tier a member holds for these metrics."""
-        return await self._first("membership_tier_for", program=program, member_id=member_id, metrics=metrics)
+        return await self._first("membership_tier_for", program, program=program, member_id=member_id, metrics=metrics)
 
     async def tiers_for(
         self, program: ProgramConfig, metrics: dict[uuid.UUID, TierMetrics]
     ) -> dict[uuid.UUID, str | None]:
         """The tier each member of ``metrics`` holds: one ``membership_tiers_for`` call when a
         plugin answers it, else ``membership_tier_for`` member by member."""
-        found = await self._first("membership_tiers_for", program=program, metrics=metrics)
+        found = await self._first("membership_tiers_for", program, program=program, metrics=metrics)
         if found is None:
             return {member_id: await self.tier_for(program, member_id, m) for member_id, m in metrics.items()}
         missing = metrics.keys() - found.keys()
@@ -214,27 +247,29 @@ class Hooks:
         """What ``tier`` gives, or None."""
         if tier is None:
             return None
-        return self._call_sync("membership_tier_benefits", program=program, tier=tier)
+        return self._call_sync("membership_tier_benefits", program, program=program, tier=tier)
 
     # -- points rules ----------------------------------------------------------------------
 
     async def points_awards(self, context: EarnContext) -> list[Award]:
         """Every award the points rules grant for a purchase."""
-        return [a for awards in await self._all("membership_points_awards", context=context) for a in awards or ()]
+        found = await self._all("membership_points_awards", context.program, context=context)
+        return [a for awards in found for a in awards or ()]
 
     async def growth_awards(self, context: EarnContext) -> list[Award]:
         """Every growth award for a purchase."""
-        return [a for awards in await self._all("membership_growth_awards", context=context) for a in awards or ()]
+        found = await self._all("membership_growth_awards", context.program, context=context)
+        return [a for awards in found for a in awards or ()]
 
     async def check_redemption(self, context: RedeemContext) -> Reason | str | None:
         """A reason to refuse the redemption, or None."""
-        return await self._first("membership_check_redemption", context=context)
+        return await self._first("membership_check_redemption", context.program, context=context)
 
     def points_expiry(self, program: ProgramConfig, earned_at: Any) -> PointsExpiry:
         """When points earned at ``earned_at`` expire."""
         from membership.ledger.rules import PointsExpiry
 
-        result = self._call_sync("membership_points_expiry", program=program, earned_at=earned_at)
+        result = self._call_sync("membership_points_expiry", program, program=program, earned_at=earned_at)
         return result if result is not None else PointsExpiry(None)
 
     # -- registries ------------------------------------------------------------------------
@@ -285,15 +320,20 @@ class Hooks:
 
     async def demo_data(self, program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random) -> None:
         """Let plugins add demo data."""
-        await self._all("membership_demo_data", program=program, store_ids=store_ids, rng=rng)
+        await self._all("membership_demo_data", program, program=program, store_ids=store_ids, rng=rng)
 
-    async def event(self, event: Event) -> None:
-        """Deliver an event to every listener."""
-        await self._all("membership_event", event=event)
+    def event_listener_names(self, program: ProgramConfig) -> list[str]:
+        """The plugins listening to events (``membership_event``) that are on for ``program``:
+        one delivery each goes to the outbox (:mod:`membership.outbox.service`)."""
+        return [impl.plugin_name for impl in self._caller("membership_event", program).get_hookimpls()]
+
+    def event_listener(self, name: str) -> pluggy.HookImpl | None:
+        """Plugin ``name``'s ``membership_event`` implementation (None once it is gone)."""
+        return next((i for i in self.pm.hook.membership_event.get_hookimpls() if i.plugin_name == name), None)
 
     def has_event_listeners(self) -> bool:
         """Whether any plugin listens to events (a big job's hundreds of thousands of events are
-        not walked through the hook for nobody)."""
+        not written to the outbox for nobody)."""
         return bool(self.pm.hook.membership_event.get_hookimpls())
 
     # -- introspection ---------------------------------------------------------------------
@@ -315,6 +355,8 @@ class Hooks:
         if registered is None:
             raise ValidationError(field="plugin", reason=Reason(f"{name!r} is blocked", f"{name!r} 已被禁用"))
         self._sources[registered] = (source, version)
+        self._metas = None
+        self._subsets.clear()
         _registry_changed()
         return registered
 
@@ -322,7 +364,15 @@ class Hooks:
         """Remove the plugin registered as ``name``."""
         self.pm.unregister(name=name)
         self._sources.pop(name, None)
+        self._metas = None
+        self._subsets.clear()
         _registry_changed()
+
+
+async def _program(program_id: uuid.UUID) -> ProgramConfig:
+    from membership.org.service import get_program
+
+    return await get_program(program_id)
 
 
 def _registry_changed() -> None:

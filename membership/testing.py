@@ -3,7 +3,8 @@
 * ``membership_settings`` — settings on a fresh SQLite file in a temporary folder;
 * ``membership_db`` — that database opened and migrated (kernel and registered plugins);
 * ``register_plugin`` — register a plugin for one test; it is unregistered afterwards;
-* ``chromium`` — a headless Debian Chromium driven by Playwright, for console tests (sync tests).
+* ``chromium`` — a headless Debian Chromium driven by Playwright, for console tests (sync tests);
+* ``deliver_events()`` — deliver the outbox's events now (listeners run after the commit).
 
 Example::
 
@@ -23,6 +24,15 @@ from typing import Any
 import pytest
 
 from membership.config import Settings, new_secret_key
+
+
+async def deliver_events() -> Any:
+    """Deliver the events waiting in the outbox now (after the background deliveries this process
+    started), so a test can assert what its listener received."""
+    from membership.outbox.service import deliver_all, wait_for_background
+
+    await wait_for_background()
+    return await deliver_all()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -228,6 +228,14 @@ def _setup_cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, di
         ),
         ("GET", "/api/v1/programs/{program_id}/document", f"/api/v1/programs/{program}/document", None, None),
         ("POST", "/api/v1/programs/apply", "/api/v1/programs/apply", None, document),
+        ("GET", "/api/v1/programs/{program_id}/plugins", f"/api/v1/programs/{program}/plugins", None, None),
+        (
+            "PUT",
+            "/api/v1/programs/{program_id}/plugins/{name}",
+            f"/api/v1/programs/{program}/plugins/no-such-plugin",
+            None,
+            {"enabled": True},
+        ),
         ("POST", "/api/v1/stores", "/api/v1/stores", None, {"code": "NEW", "name": "新店", "merchant_id": merchant}),
         ("PATCH", "/api/v1/stores/{store_id}", f"/api/v1/stores/{store}", None, {"city": "苏州"}),
     ]

@@ -112,6 +112,8 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{prefix:str}", "0000"),
         ("{name:str}", "points_liability"),
         ("{code:str}", "no-such-rule"),
+        ("{token:str}", "no-such-token"),
+        ("{kind:str}", "members"),
     ):
         path = path.replace(parameter, str(value))
     assert "{" not in path.replace("{action:str}", ""), f"give {path} a value in _concrete"

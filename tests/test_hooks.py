@@ -29,6 +29,7 @@ from membership.notifications.interface import Channel, DeliveryReport, Message
 from membership.plugins import hooks
 from membership.readers.interface import CredentialRead, ReaderDriver
 from membership.sales import service as sales
+from membership.testing import deliver_events
 from membership.tiers.policy import TierBenefits
 from tests.helpers import ledger_violations, make_shop
 
@@ -414,7 +415,8 @@ async def test_hook_event(db, register_plugin):
 
     register_plugin(Listener())
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
-    assert ("purchase.recorded", shop.member_id) in seen
+    await deliver_events()  # delivered after the commit, through the outbox
+    assert ("purchase.recorded", str(shop.member_id)) in [(name, str(member)) for name, member in seen]
 
     @use_case
     async def enrol_then_fail():
@@ -424,6 +426,7 @@ async def test_hook_event(db, register_plugin):
     seen.clear()
     with pytest.raises(ValidationError):
         await enrol_then_fail()
+    await deliver_events()
     assert seen == []  # rolled back: no event
     assert (await fetch_one("SELECT COUNT(*) AS n FROM member WHERE name = '回滚'"))["n"] == 0
 
@@ -441,3 +444,36 @@ async def test_a_failing_plugin_is_named_in_the_error(db, register_plugin):
         await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
     assert "acme-broken-rules" in caught.value.detail("en") and "ZeroDivisionError" in caught.value.detail("en")
     assert (await fetch_one("SELECT COUNT(*) AS n FROM sale"))["n"] == 0
+
+
+async def test_an_async_rule_under_a_wrapper_cap(db, register_plugin):
+    """A wrapper sees an async implementation's awards, not its coroutine (it used to crash with
+    "'coroutine' object is not iterable")."""
+    shop = await make_shop()
+
+    class AsyncBonus:
+        @hookimpl
+        async def membership_points_awards(self, context):
+            await asyncio.sleep(0)
+            return [Award("async-bonus", 500, "异步加送")]
+
+    class Cap:
+        @hookimpl(wrapper=True)
+        def membership_points_awards(self, context):
+            results = yield
+            total = sum(a.points for awards in results for a in awards or ())
+            return [[Award("capped", 200, "封顶 200")]] if total > 200 else results
+
+    class OldStyle:
+        @hookimpl(hookwrapper=True)
+        def membership_growth_awards(self, context):
+            outcome = yield
+            outcome.force_result([[Award("growth-fixed", 7, "固定成长值")]])
+
+    register_plugin(AsyncBonus())
+    register_plugin(Cap())
+    register_plugin(OldStyle())
+    result = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, BUY)
+    assert [(a.rule, a.points) for a in result.awards] == [("capped", 200)]
+    assert result.growth_earned == 7
+    assert await ledger_violations() == []

@@ -18,6 +18,7 @@ from membership.ledger.pending import release_pending_points, warn_expiring_poin
 from membership.ledger.rules import LineInput
 from membership.org.service import update_settings
 from membership.sales import service as sales
+from membership.testing import deliver_events
 from tests.helpers import ledger_violations, make_shop
 
 DAY = dt.timedelta(days=1)
@@ -73,6 +74,21 @@ async def test_released_points_repay_a_debt_first(any_db):
     assert await ledger_violations() == []
 
 
+async def test_a_debt_is_never_repaid_with_points_past_their_expiry(any_db):
+    shop = await make_shop()
+    first = await _buy(shop, 100)
+    await ledger.redeem_points(shop.member_id, 100)
+    await sales.refund(first.id, idempotency_key="r")  # 100 spent points owed
+    await _policy(shop, pending_days=7, expiry="days_after", expiry_days=5)
+    await _buy(shop, 120)  # pending for 7 days, but valid for 5
+    await release_pending_points(dt.datetime.now(dt.UTC) + 8 * DAY, _no_progress)
+    balances = await ledger.balances(shop.member_id)
+    assert (balances.points, balances.points_debt) == (0, -100)  # expired points repay nothing
+    lot = await fetch_one("SELECT remaining, expired FROM points_lot WHERE points = 120")
+    assert (lot["remaining"], lot["expired"]) == (0, 120)
+    assert await ledger_violations() == []
+
+
 @pytest.mark.parametrize(
     ("policy", "expected_local"),
     [
@@ -110,8 +126,11 @@ async def test_members_are_warned_once_before_their_points_expire(any_db, regist
     await _buy(shop, 20)
     now = dt.datetime.now(dt.UTC)
     first = await warn_expiring_points(now, _no_progress)
+    await deliver_events()
     assert first.processed == 2 and heard == [(shop.member_id, 100)]
-    assert (await warn_expiring_points(now, _no_progress)).processed == 0 and len(heard) == 1
+    assert (await warn_expiring_points(now, _no_progress)).processed == 0
+    await deliver_events()
+    assert len(heard) == 1
 
 
 async def test_warnings_in_small_chunks_tell_every_member_of_every_lot_once(any_db, register_plugin):
@@ -135,6 +154,7 @@ async def test_warnings_in_small_chunks_tell_every_member_of_every_lot_once(any_
         for points in range(1, n + 2):  # 1, 2, … lots: chunks of 2 lots end inside accounts
             await ledger.adjust_points(member_id, points, "活动", "admin")
     result = await warn_expiring_points(dt.datetime.now(dt.UTC), _no_progress, chunk_size=2)
+    await deliver_events()
     assert result.processed == 15
     assert heard == {member_id: sum(range(1, n + 2)) for n, member_id in enumerate(ids)}
     assert await fetch("SELECT id FROM points_lot WHERE warned_at IS NULL") == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.response import Redirect, Template
@@ -32,6 +32,8 @@ from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
 from membership.org import setup_console as setup_pages
+from membership.org import plugins_console as plugin_pages
+from membership.outbox.service import failed_deliveries, pending_count, retry_dead
 from membership.plugins import hooks
 from membership.sales import console as counter
 from membership.staff import console as staff_pages
@@ -73,6 +75,8 @@ async def plugins_page(request: Request) -> Template:
         "staff": current_staff(request),
         "active": "plugins",
         "plugins": registry.plugins(),
+        "failed_deliveries": await failed_deliveries(),
+        "pending_deliveries": await pending_count(),
         "jobs": [(name, job, latest.get(name)) for name, job in sorted(registry.jobs().items())],
         "registered": {
             i18n.gettext("Reports"): sorted(registry.reports()),
@@ -82,6 +86,13 @@ async def plugins_page(request: Request) -> Template:
         },
     }
     return Template("console/plugins.html", context=context)
+
+
+@post("/plugins/retry-events", opt={"permission": Permission.VIEW_PLUGINS}, status_code=303)
+async def retry_events(request: Request) -> Redirect:
+    """Give the events a listener gave up on a fresh set of attempts (after its fault is mended)."""
+    await retry_dead()
+    return Redirect("/console/plugins", status_code=303)
 
 
 def _plugin_handlers(pages: list[ConsolePage]) -> list[Any]:
@@ -101,12 +112,14 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             home,
             help_page,
             plugins_page,
+            retry_events,
             *auth.ROUTES,
             *counter.ROUTES,
             *member_pages.ROUTES,
             *analytics_pages.ROUTES,
             *org_pages.ROUTES,
             *setup_pages.ROUTES,
+            *plugin_pages.ROUTES,
             *staff_pages.ROUTES,
             *key_pages.ROUTES,
             *audit_pages.ROUTES,

@@ -459,7 +459,12 @@ async def open_database(settings: Settings) -> Engine:
 
 
 async def close_database() -> None:
-    """Close the current engine's connections."""
+    """Close the current engine's connections (after the background event deliveries of this
+    process are done: they use the database)."""
+    from membership.outbox.service import wait_for_background
+
+    if _state["engine"] is not None:
+        await wait_for_background()
     engine = _state["engine"]
     _state["engine"] = None
     for cache in _caches:

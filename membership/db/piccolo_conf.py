@@ -23,6 +23,7 @@ KERNEL_APPS = (
     "membership.staff.piccolo_app",
     "membership.jobs.piccolo_app",
     "membership.tiers.piccolo_app",
+    "membership.outbox.piccolo_app",
 )
 
 

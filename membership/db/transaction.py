@@ -1,8 +1,9 @@
 """Use cases: one database transaction each, retried on serialization failures.
 
 Decorate a service function with :func:`use_case`. It runs inside one write transaction; a
-nested use case joins the outer one. Events emitted with :func:`emit` are delivered to the
-``membership_event`` hook only after the commit, so listeners never see a rolled-back change.
+nested use case joins the outer one. Events emitted with :func:`emit` are written to the outbox
+in that transaction and delivered to the ``membership_event`` listeners after the commit, so
+listeners never see a rolled-back change and never hold the use case up.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import logging
 import random
 import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from membership.db.engine import MembershipSQLiteEngine, current_engine
 from membership.db.sql import execute
 from membership.events import Event
-
-log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,23 +64,23 @@ async def _in_transaction(body: Callable[[], Awaitable[R]], durable: bool) -> R:
 
 
 def emit(event: Event) -> None:
-    """Queue ``event`` for delivery after the current use case commits."""
+    """Record ``event`` with the current use case: written to the outbox in its transaction and
+    delivered after it commits."""
     pending = _current_events.get()
     if pending is None:
         raise RuntimeError("emit() outside a use case")
     pending.append(event)
 
 
-async def _deliver(events: list[Event]) -> None:
+async def _with_outbox(body: Callable[[], Awaitable[R]], events: list[Event], written: list[uuid.UUID]) -> R:
+    """Run ``body``, then write the events it emitted to the outbox in the same transaction."""
+    from membership.outbox import service as outbox
     from membership.plugins import hooks
 
-    if not events or not hooks().has_event_listeners():
-        return
-    for event in events:
-        try:
-            await hooks().event(event)
-        except Exception:  # a listener must not undo a committed use case
-            log.exception("event listener failed for %s", event.name)
+    result = await body()
+    if events and hooks().has_event_listeners():
+        written[:] = await outbox.write(events)
+    return result
 
 
 def use_case(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -109,9 +108,11 @@ def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, 
         unique_retries = 0
         for attempt in range(1, MAX_ATTEMPTS + 1):
             events: list[Event] = []
+            written: list[uuid.UUID] = []
             token = _current_events.set(events)
             try:
-                result = await _in_transaction(lambda: fn(*args, **kwargs), durable)
+                body = functools.partial(_with_outbox, functools.partial(fn, *args, **kwargs), events, written)
+                result = await _in_transaction(body, durable)
             except Exception as exc:
                 if is_unique_violation(exc) and unique_retries < MAX_UNIQUE_RETRIES and attempt < MAX_ATTEMPTS:
                     unique_retries += 1
@@ -122,7 +123,9 @@ def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, 
                 continue
             finally:
                 _current_events.reset(token)
-            await _deliver(events)
+            from membership.outbox.service import deliver_soon
+
+            deliver_soon(written)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -19,7 +19,7 @@ from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
-from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots
+from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots, lock_points
 from membership.org.service import ProgramConfig, list_programs
 
 REASON = "待生效积分转为可用 / pending points available"
@@ -103,7 +103,8 @@ async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[u
     )
     for row in owing:
         accounts = await MemberAccounts.load(program, row["member_id"])
-        repay = min(accounts.balance[Kind.POINTS], -accounts.balance[Kind.POINTS_DEBT])
+        available = await lock_points(accounts, now)  # never repay with points past their expiry
+        repay = min(available, -await accounts.lock(Kind.POINTS_DEBT))
         if repay <= 0:
             continue
         writer = await PostingWriter(

@@ -14,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
@@ -34,6 +34,9 @@ CredentialKindName = Annotated[
         examples=["card_uid"],
     ),
 ]
+
+if TYPE_CHECKING:
+    from membership.org.service import ProgramConfig
 
 
 class CredentialKind(StrEnum):
@@ -149,17 +152,19 @@ class CredentialKindSpec:
         return "" if self.secret else self.mask(canonical)[-HINT_MAX:]
 
 
-def credential_kinds() -> dict[str, CredentialKindSpec]:
-    """The registered credential kinds by name, the built-in ones first."""
+def credential_kinds(program: ProgramConfig | None = None) -> dict[str, CredentialKindSpec]:
+    """The registered credential kinds by name, the built-in ones first (in ``program``: without
+    those of per-program plugins that are off there)."""
     from membership.plugins import hooks
 
-    return hooks().credential_kinds()
+    return hooks().credential_kinds(program)
 
 
-def credential_kind(name: str) -> CredentialKindSpec:
-    """The registered kind called ``name``; :class:`UnknownCredentialKind` listing the known
-    kinds (with their names in the reader's language) when there is none."""
-    kinds = credential_kinds()
+def credential_kind(name: str, program: ProgramConfig | None = None) -> CredentialKindSpec:
+    """The registered kind called ``name`` (in ``program``, as :func:`credential_kinds`);
+    :class:`UnknownCredentialKind` listing the known kinds (with their names in the reader's
+    language) when there is none."""
+    kinds = credential_kinds(program)
     spec = kinds.get(name)
     if spec is None:
         known = Reason(
@@ -177,12 +182,12 @@ def credential_kind(name: str) -> CredentialKindSpec:
     return spec
 
 
-def issuable_kind(name: str) -> CredentialKindSpec:
+def issuable_kind(name: str, program: ProgramConfig | None = None) -> CredentialKindSpec:
     """The registered kind ``name`` when it is issued to members (发卡); refused otherwise, the
     reason naming the kinds that are."""
-    spec = credential_kind(name)
+    spec = credential_kind(name, program)
     if not spec.issuable:
-        issuable = ", ".join(k for k, s in credential_kinds().items() if s.issuable)
+        issuable = ", ".join(k for k, s in credential_kinds(program).items() if s.issuable)
         raise ValidationError(
             field="kind",
             reason=Reason(

@@ -344,7 +344,7 @@ async def issue_credential(
     answer's ``hint`` is the kind's mask of the value and ``value`` the canonical value; a secret
     kind's answer has neither (its value is sealed, hashed and never shown)."""
     row = await active_member(member_id)
-    spec = issuable_kind(kind)
+    spec = issuable_kind(kind, await get_program(row["program_id"]))
     if value is None and spec.generate is not None:
         value = spec.generate()
     if not value or not value.strip():
@@ -450,7 +450,7 @@ async def list_credentials(member_id: uuid.UUID) -> list[dict[str, Any]]:
 async def identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
     """The member a card, QR token, barcode, phone, openid or a plugin's kind belongs to
     (刷卡识别); ``UnknownCredentialKind`` (listing the kinds) for a kind nobody registered."""
-    spec = credential_kind(kind)
+    spec = credential_kind(kind, await get_program(program_id))
     if not value or not value.strip():
         raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
@@ -485,7 +485,8 @@ async def search_members(
     q = q.strip()
     if q:
         ids = set()
-        for kind in [name for name, spec in credential_kinds().items() if spec.at_counter]:
+        program = await get_program(program_id)
+        for kind in [name for name, spec in credential_kinds(program).items() if spec.at_counter]:
             try:
                 ids.add(await identify(program_id, kind, q))
             except MembershipError:  # not a phone, unknown or blocked card: not a match

@@ -10,7 +10,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, patch, post
+from litestar import Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from membership.access.service import ApiKeyInfo, Scope
@@ -19,6 +19,7 @@ from membership.api.security import current_key, program_for
 from membership.errors import Forbidden, MerchantNotFound, Reason, StoreNotFound, ValidationError
 from membership.org import service
 from membership.org.program_file import apply_document, export_document
+from membership.org.program_plugins import ProgramPlugin, program_plugins, set_program_plugin
 from membership.org.settings import ProgramSettings, change_settings, settings_of
 
 TAGS = ["setup"]
@@ -334,6 +335,88 @@ async def apply_program(
     return AppliedOut(applied.program_id, applied.changes, applied.dry_run)
 
 
+class ProgramPluginOut(msgspec.Struct):
+    """A per-program plugin as the program has it: on or off, its settings and their schema."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    description_zh: str
+    description_en: str
+    enabled: bool
+    settings: dict[str, Any]
+    settings_schema: dict[str, Any]
+
+
+class ProgramPluginIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Turn a plugin on or off, and/or change some of its settings (checked by its schema)."""
+
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    settings: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+def _plugin_out(plugin: ProgramPlugin) -> ProgramPluginOut:
+    meta = plugin.meta
+    schema = msgspec.json.schema(meta.settings) if meta.settings else {}
+    return ProgramPluginOut(
+        plugin.name,
+        meta.label_zh,
+        meta.label_en,
+        meta.description_zh,
+        meta.description_en,
+        plugin.enabled,
+        plugin.settings,
+        schema,
+    )
+
+
+PLUGIN_EXAMPLE = {
+    "name": "membership_catering",
+    "label_zh": "餐饮",
+    "label_en": "Catering",
+    "description_zh": "集点卡、餐段与就餐方式、口味与忌口",
+    "description_en": "Stamp cards, meal periods, tastes and allergies",
+    "enabled": True,
+    "settings": {"stamps_for_a_reward": 10},
+    "settings_schema": {"type": "object", "properties": {"stamps_for_a_reward": {"type": "integer"}}},
+}
+
+
+@get(
+    "/programs/{program_id:uuid}/plugins",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="The program's per-program plugins (on or off, settings)",
+    responses=answers(200, list[ProgramPluginOut], [PLUGIN_EXAMPLE], 403, 404),
+)
+async def list_program_plugins(request: Request, program_id: FromPath[uuid.UUID]) -> list[ProgramPluginOut]:
+    """Every installed plugin that is enabled per program, as this program has it."""
+    program = await program_for(current_key(request), program_id)
+    return [_plugin_out(plugin) for plugin in await program_plugins(program.id)]
+
+
+@put(
+    "/programs/{program_id:uuid}/plugins/{name:str}",
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Turn a plugin on or off for the program, and set it",
+    responses=answers(200, ProgramPluginOut, PLUGIN_EXAMPLE, 403, 404),
+)
+async def set_program_plugin_route(
+    request: Request,
+    program_id: FromPath[uuid.UUID],
+    name: FromPath[str],
+    data: Annotated[ProgramPluginIn, body({"enabled": True, "settings": {"stamps_for_a_reward": 10}})],
+) -> ProgramPluginOut:
+    """A plugin off for a program runs none of its hooks for it; its settings are checked by its
+    schema (422 naming the field). Audited."""
+    key = current_key(request)
+    program = await program_for(key, program_id)
+    enabled = None if data.enabled is msgspec.UNSET else data.enabled
+    settings = None if data.settings is msgspec.UNSET else data.settings
+    return _plugin_out(await set_program_plugin(program.id, name, enabled, settings, key.actor))
+
+
 @get(
     "/stores",
     opt={"scope": Scope.READ},
@@ -400,6 +483,8 @@ ROUTES = [
     update_settings,
     export_program,
     apply_program,
+    list_program_plugins,
+    set_program_plugin_route,
     list_stores,
     create_store,
     update_store,

@@ -45,6 +45,7 @@ class ProgramConfig:
     point_value_minor: int = 1
     stored_value_earns: bool = True
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # enabled here: their settings
 
     @property
     def minor_per_unit(self) -> int:
@@ -113,7 +114,7 @@ class ProgramConfig:
         return f"{whole}.{fraction:0{digits}d} {self.currency}" if digits else f"{whole} {self.currency}"
 
 
-def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
+def _program_from_row(row: dict[str, Any], plugins: dict[str, dict[str, Any]] | None = None) -> ProgramConfig:
     return ProgramConfig(
         id=row["id"],
         merchant_id=row["merchant_id"],
@@ -124,7 +125,20 @@ def _program_from_row(row: dict[str, Any]) -> ProgramConfig:
         point_value_minor=row["point_value_minor"],
         stored_value_earns=bool(row["stored_value_earns"]),
         settings=json_column(row["settings"]) or {},
+        plugins=plugins or {},
     )
+
+
+async def _enabled_plugins(program_id: uuid.UUID | None = None) -> dict[Any, dict[str, dict[str, Any]]]:
+    """The plugins enabled per program (of one program, or of all): ``{program: {plugin: settings}}``."""
+    only, args = (" AND program_id = {}", [program_id]) if program_id is not None else ("", [])
+    rows = await fetch(
+        f"SELECT program_id, plugin, settings FROM program_plugin WHERE enabled = {{}}{only}", True, *args
+    )
+    found: dict[Any, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["program_id"], {})[row["plugin"]] = json_column(row["settings"]) or {}
+    return found
 
 
 def _now() -> dt.datetime:
@@ -314,7 +328,8 @@ async def get_program(program_id: uuid.UUID) -> ProgramConfig:
         row = await fetch_one("SELECT * FROM program WHERE id = {}", program_id)
         if row is None:
             raise ProgramNotFound(program_id=program_id)
-        program = _programs[program_id] = _program_from_row(row)
+        plugins = (await _enabled_plugins(program_id)).get(row["id"])
+        program = _programs[program_id] = _program_from_row(row, plugins)
     return program
 
 
@@ -323,7 +338,8 @@ async def list_programs() -> list[ProgramConfig]:
     programs = _programs.get("*")
     if programs is None:
         rows = await fetch("SELECT * FROM program ORDER BY created_at")
-        programs = _programs["*"] = [_program_from_row(row) for row in rows]
+        plugins = await _enabled_plugins()
+        programs = _programs["*"] = [_program_from_row(row, plugins.get(row["id"])) for row in rows]
     return list(programs)
 
 

@@ -38,3 +38,15 @@ class Program(Table, tablename="program"):
     stored_value_earns = Boolean(default=True)
     settings = JSON(default="{}")
     created_at = Timestamptz()
+
+
+class ProgramPlugin(Table, tablename="program_plugin"):
+    """A plugin turned on (or off) for one program, with its settings (as its schema says)."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    plugin = Varchar(length=100)
+    enabled = Boolean(default=False)
+    settings = JSON(default="{}")
+    updated_by = Varchar(length=100, default="")
+    updated_at = Timestamptz()

@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 
-from membership.readers.interface import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
+from membership.plugin import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
 
 TRACK_CHOICES = ("auto", "1", "2")
 OPTIONS = {"track": "which track's card number to use: auto (track 2, else track 1; default), 1 or 2"}

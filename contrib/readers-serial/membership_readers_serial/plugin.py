@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from membership.hookspecs import hookimpl
-from membership.readers.interface import ReaderDriver
+from membership.plugin import ReaderDriver, hookimpl
 from membership_readers_serial.magstripe import MagstripeDriver, Msr605Driver
 from membership_readers_serial.pn532 import Pn532Driver
 from membership_readers_serial.rdm6300 import Rdm6300Driver

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from membership.readers.interface import (
+from membership.plugin import (
     CredentialRead,
     ReaderDriver,
     ReaderEvent,

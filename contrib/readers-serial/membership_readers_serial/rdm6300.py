@@ -18,7 +18,7 @@ import functools
 import operator
 from typing import ClassVar
 
-from membership.readers.interface import (
+from membership.plugin import (
     CredentialRead,
     ReaderDriver,
     ReaderEvent,

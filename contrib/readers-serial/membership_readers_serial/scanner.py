@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from membership.readers.interface import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
+from membership.plugin import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
 
 TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": b"\t"}
 MAX_SCAN = 512  # bytes; a longer run without a terminator is noise or a wrong terminator setting

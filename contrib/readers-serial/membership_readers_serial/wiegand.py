@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from membership.readers.interface import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
+from membership.plugin import CredentialRead, ReaderDriver, ReaderEvent, ReadFault, SerialSettings
 
 FORMATS = {"hex": re.compile(rb"[0-9A-Fa-f]{1,7}"), "decimal": re.compile(rb"[0-9]{1,8}")}
 LINE_END = re.compile(rb"[\r\n]")

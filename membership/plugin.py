@@ -1,0 +1,130 @@
+"""The public API for plugins: everything a plugin may import, and nothing else.
+
+Packs in ``plugins/`` and drivers and channels in ``contrib/`` import from here only (an
+import-linter contract, run by tox, fails otherwise); what is not listed in ``__all__`` is the
+kernel's own and may change in any release. What is listed here keeps its name and meaning
+within a major version.
+
+Example::
+
+    from membership.plugin import Award, PluginMeta, hookimpl, plugin_settings
+
+    class Settings(msgspec.Struct):
+        wine_multiplier: int = 2
+
+    @hookimpl
+    def membership_plugin_meta():
+        return PluginMeta("酒类加倍", "Wine bonus", "酒类商品积分加倍", "More points on wine", Settings)
+
+    @hookimpl
+    def membership_points_awards(context):
+        settings = plugin_settings(context.program, "wine-bonus", Settings)
+        wine = sum(line.amount for line in context.lines if line.category == "wine")
+        return [Award("wine", wine * (settings.wine_multiplier - 1) // 100, "酒类加倍")] if wine else None
+
+The groups:
+
+* **hooks** — ``hookimpl``; the types hooks receive and return: ``EarnContext``, ``LineInput``,
+  ``Award``, ``MemberFacts``, ``RedeemContext``, ``PointsExpiry``, ``TierMetrics``,
+  ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``).
+* **per-program plugins** — ``PluginMeta``, ``plugin_settings``, ``plugin_enabled``.
+* **errors** — ``Reason`` (an English and a Chinese text), ``MembershipError`` and the common
+  kinds: ``ValidationError``, ``NotFound``, ``Conflict``, ``Forbidden``.
+* **extension base classes** — ``ReaderDriver`` with ``CredentialRead``, ``ReadFault``, ``ReaderEvent``,
+  ``RepeatFilter``, ``SerialSettings``; ``Channel`` with ``Message``, ``DeliveryReport``; ``Report`` with
+  ``ReportResult``; ``Job`` with ``JobResult``; ``ConsolePage``.
+* **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
+  ``identify``, ``balances``, ``member_sales``.
+* **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
+  ``execute``, ``new_id``, ``is_sqlite``, ``emit``: SQL on the plugin's own tables (declared
+  through ``membership_piccolo_apps``); the kernel's tables are read through the functions above.
+* **API routes** — ``Scope``, ``current_key``, ``program_for``, ``member_for`` (a route of a plugin
+  checks that its key may see the program or member it names, as the kernel's do).
+
+Tests use :mod:`membership.testing` (fixtures, factories, an API client).
+"""
+
+from __future__ import annotations
+
+from membership.access.service import Scope
+from membership.analytics.interface import Report, ReportResult
+from membership.api.security import current_key, member_for, program_for
+from membership.console.pages import ConsolePage
+from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.errors import Conflict, Forbidden, MembershipError, NotFound, Reason, ValidationError
+from membership.events import Event
+from membership.hookspecs import hookimpl
+from membership.jobs.interface import Job, JobResult
+from membership.ledger.rulebook import MemberFacts
+from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry, RedeemContext
+from membership.ledger.service import balances
+from membership.members.credentials import CredentialKindSpec
+from membership.members.service import get_member, identify
+from membership.notifications.interface import Channel, DeliveryReport, Message
+from membership.org.program_plugins import PluginMeta, plugin_settings
+from membership.org.program_plugins import enabled as plugin_enabled
+from membership.org.service import ProgramConfig, get_program
+from membership.readers.interface import (
+    CredentialRead,
+    ReaderDriver,
+    ReaderEvent,
+    ReadFault,
+    RepeatFilter,
+    SerialSettings,
+)
+from membership.sales.service import member_sales
+from membership.tiers.policy import TierBenefits, TierMetrics
+
+__all__ = [
+    "Award",
+    "Channel",
+    "Conflict",
+    "ConsolePage",
+    "CredentialKindSpec",
+    "CredentialRead",
+    "DeliveryReport",
+    "EarnContext",
+    "Event",
+    "Forbidden",
+    "Job",
+    "JobResult",
+    "LineInput",
+    "MemberFacts",
+    "MembershipError",
+    "Message",
+    "NotFound",
+    "PluginMeta",
+    "PointsExpiry",
+    "ProgramConfig",
+    "ReadFault",
+    "ReaderDriver",
+    "ReaderEvent",
+    "Reason",
+    "RedeemContext",
+    "RepeatFilter",
+    "Report",
+    "ReportResult",
+    "Scope",
+    "SerialSettings",
+    "TierBenefits",
+    "TierMetrics",
+    "ValidationError",
+    "balances",
+    "current_key",
+    "emit",
+    "execute",
+    "fetch",
+    "fetch_one",
+    "get_member",
+    "get_program",
+    "hookimpl",
+    "identify",
+    "is_sqlite",
+    "member_for",
+    "member_sales",
+    "new_id",
+    "plugin_enabled",
+    "plugin_settings",
+    "program_for",
+    "use_case",
+]
