@@ -31,8 +31,8 @@ from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.org import console as org_pages
-from membership.org import setup_console as setup_pages
 from membership.org import plugins_console as plugin_pages
+from membership.org import setup_console as setup_pages
 from membership.outbox.service import failed_deliveries, pending_count, retry_dead
 from membership.plugins import hooks
 from membership.sales import console as counter
