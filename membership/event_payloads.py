@@ -165,9 +165,9 @@ class PurchaseRecorded(Payload, frozen=True):
     store_id: uuid.UUID
     """Where it was made."""
     total: int
-    """What the lines cost before coupon discounts (minor units)."""
+    """What the member paid: the lines less coupon discounts (minor units)."""
     discount: int
-    """What coupons took off (minor units)."""
+    """What coupons took off the lines (minor units)."""
     points_earned: int
     """Points the sale earned."""
 
