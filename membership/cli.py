@@ -223,8 +223,9 @@ def _ensure_config() -> None:
         init(DEFAULT_DATABASE_URL)
 
 
-async def _fill_demo(members: int, purchases: int, seed: int) -> Any:
-    """Migrate, add the demo data unless a program exists; returns the demo program."""
+async def _fill_demo(members: int, purchases: int, seed: int, industry: str | None = None) -> Any:
+    """Migrate, add the demo data unless a program exists (a pack's business with ``industry``);
+    returns the demo program."""
     from membership.demo.service import create_demo, existing_demo
 
     await _migrate_quietly()
@@ -234,10 +235,12 @@ async def _fill_demo(members: int, purchases: int, seed: int) -> Any:
         return program
     with _progress() as progress:
         task = progress.add_task("生成演示数据 demo data", total=members + purchases)
-        summary = await create_demo(members, purchases, seed, step=lambda n: progress.advance(task, n))
+        summary = await create_demo(
+            members, purchases, seed, step=lambda n: progress.advance(task, n), industry=industry
+        )
     console.print(
         f"Created {summary.members} members, {summary.purchases} purchases, {summary.top_ups} top-ups, "
-        f"{summary.redemptions} redemptions, {summary.refunds} refunds in 3 stores."
+        f"{summary.redemptions} redemptions, {summary.refunds} refunds in {len(summary.store_ids)} stores."
     )
     return await existing_demo()
 
@@ -247,12 +250,14 @@ def demo(
     members: Annotated[int, typer.Option(min=1, max=100_000, help="How many members")] = 300,
     purchases: Annotated[int, typer.Option(min=0, max=1_000_000, help="How many purchases")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same names)")] = 20261123,
+    industry: Annotated[str | None, typer.Option(help="An installed industry pack: retail, catering…")] = None,
 ) -> None:
-    """Fill the database with a demo chain: 3 stores, members, a year of purchases."""
+    """Fill the database with a demo chain: stores, members, a year of purchases (a pack's
+    business, with the pack switched on, with --industry)."""
     _ensure_config()
 
     async def work(settings: Settings) -> Any:
-        await _print_summary(await _fill_demo(members, purchases, seed))
+        await _print_summary(await _fill_demo(members, purchases, seed, industry))
 
     _run(work, setup=True)
 
@@ -265,6 +270,9 @@ def serve(
     with_demo: Annotated[
         bool, typer.Option("--demo", help="On an empty database: init, demo data and a demo API key")
     ] = False,
+    industry: Annotated[
+        str | None, typer.Option(help="With --demo: an installed industry pack's business (retail, catering…)")
+    ] = None,
 ) -> None:
     """Run the API server (uvicorn); migrations are applied first."""
     import uvicorn
@@ -275,7 +283,7 @@ def serve(
     async def prepare(settings: Settings) -> tuple[str, str] | None:
         if not with_demo:
             return None  # migrated by _run
-        program = await _fill_demo(300, 3000, 20261123)
+        program = await _fill_demo(300, 3000, 20261123, industry)
         return await _demo_key(program), await _demo_staff(program)
 
     demo_access = _run(prepare, setup=with_demo)

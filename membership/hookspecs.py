@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from membership.analytics.interface import Report
     from membership.console.pages import ConsolePage
+    from membership.demo.service import DemoProfile
     from membership.errors import Reason
     from membership.events import Event
     from membership.jobs.interface import Job
@@ -532,6 +533,25 @@ def membership_register_jobs() -> list[type[Job]] | None:
         @hookimpl
         def membership_register_jobs():
             return [ExpireVouchers]
+    """
+
+
+@hookspec
+def membership_demo_profile() -> DemoProfile | None:
+    """Describe the business ``membership demo --industry NAME`` shows for this pack.
+
+    The kernel asks only the plugin named ``NAME`` (an industry pack), builds the merchant,
+    stores and a year of purchases from the answer, switches the pack on for the demo program
+    and then runs its ``membership_demo_data``.
+
+    :returns: a :class:`~membership.demo.service.DemoProfile`, or None.
+
+    Example::
+
+        @hookimpl
+        def membership_demo_profile():
+            return DemoProfile("湘味小馆餐饮集团", "湘味会员", (("CS01", "湘味小馆 · 五一广场店", "长沙"),),
+                               (("D001", "剁椒鱼头", "热菜", 8_800), ("D002", "米饭", "主食", 200)))
     """
 
 

@@ -40,7 +40,8 @@ The groups:
   kinds: ``ValidationError``, ``NotFound``, ``Conflict``, ``Forbidden``.
 * **extension base classes** — ``ReaderDriver`` with ``CredentialRead``, ``ReadFault``, ``ReaderEvent``,
   ``RepeatFilter``, ``SerialSettings``; ``Channel`` with ``Message``, ``DeliveryReport``; ``Report`` with
-  ``ReportResult``; ``Job`` with ``JobResult``; ``ConsolePage``.
+  ``ReportResult``; ``Job`` with ``JobResult``; ``ConsolePage``; ``DemoProfile`` (``membership demo
+  --industry``).
 * **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
   ``identify``, ``balances``, ``member_sales``.
 * **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
@@ -59,6 +60,7 @@ from membership.analytics.interface import Report, ReportResult
 from membership.api.security import current_key, member_for, program_for
 from membership.console.pages import ConsolePage
 from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.demo.service import DemoProfile
 from membership.errors import Conflict, Forbidden, MembershipError, NotFound, Reason, ValidationError
 from membership.event_payloads import (
     CouponIssued,
@@ -122,6 +124,7 @@ __all__ = [
     "CredentialRead",
     "CredentialReplaced",
     "DeliveryReport",
+    "DemoProfile",
     "EarnContext",
     "Event",
     "Forbidden",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from membership.analytics.interface import Report
     from membership.console.pages import ConsolePage
+    from membership.demo.service import DemoProfile
     from membership.jobs.interface import Job
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
     from membership.members.credentials import CredentialKindSpec
@@ -317,6 +318,13 @@ class Hooks:
     def register_commands(self, cli: typer.Typer) -> None:
         """Let plugins add CLI commands."""
         self._call_sync("membership_register_commands", cli=cli)
+
+    def demo_profile(self, plugin_name: str) -> DemoProfile | None:
+        """The demo business plugin ``plugin_name`` describes (None when it describes none)."""
+        for impl in self.pm.hook.membership_demo_profile.get_hookimpls():
+            if impl.plugin_name == plugin_name:
+                return impl.function()
+        return None
 
     async def demo_data(self, program: ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random) -> None:
         """Let plugins add demo data."""

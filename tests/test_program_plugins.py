@@ -19,7 +19,7 @@ import pytest
 from membership import hookimpl
 from membership.db import fetch
 from membership.errors import ValidationError
-from membership.ledger.rules import LineInput
+from membership.ledger.rules import Award, LineInput
 from membership.members.credentials import UnknownCredentialKind
 from membership.org import service as org
 from membership.org.program_plugins import PluginMeta, program_plugins, set_program_plugin
@@ -265,3 +265,69 @@ async def test_program_plugins_through_the_api(api, register_plugin):
     assert unknown.status_code == 404 and "plain" in unknown.json()["detail"]
     settings = await api.call("PUT", f"{path}/plain", "admin", {"settings": {"x": 1}})
     assert settings.status_code == 422
+
+
+async def test_a_sale_carries_attributes_brands_and_labels_for_a_packs_rules(api, register_plugin):
+    class DinnerParty:
+        @hookimpl
+        def membership_points_awards(self, context):
+            party = int(context.attributes.get("party_size", "1"))
+            labelled = [line for line in context.lines if "招牌" in line.labels and line.brand == "湘味"]
+            if context.attributes.get("meal_period") == "dinner" and party >= 4 and labelled:
+                return [Award("big-dinner", 50, f"{party} 人晚餐点招牌菜")]
+            return None
+
+    register_plugin(DinnerParty())
+    line = {
+        "sku": "D001",
+        "name": "剁椒鱼头",
+        "quantity": 1,
+        "unit_price": 8_800,
+        "brand": "湘味",
+        "labels": ["招牌", "辣"],
+    }
+    body = api.sale(lines=[line], attributes={"meal_period": "dinner", "party_size": "6", "service_mode": "dine_in"})
+    simulated = await api.call("POST", "/transactions/simulate", "pos", body)
+    assert "big-dinner" in [a["rule"] for a in simulated.json()["awards"]], simulated.text
+    bought = await api.buy(body, idem="party-1")
+    assert bought.status_code == 201 and "big-dinner" in [a["rule"] for a in bought.json()["awards"]]
+    assert (await api.buy(body, idem="party-1")).headers.get("idempotent-replayed") == "true"
+    row = await fetch("SELECT attributes FROM sale")
+    assert '"party_size": "6"' in row[0]["attributes"]
+    stored = await fetch("SELECT brand, labels FROM sale_line")
+    assert stored[0]["brand"] == "湘味" and "招牌" in stored[0]["labels"]
+    bad = await api.buy(api.sale(attributes={"Bad Key": "x"}))
+    assert bad.status_code == 422
+    lunch = await api.buy({**body, "attributes": {"meal_period": "lunch", "party_size": "6"}})
+    assert "big-dinner" not in [a["rule"] for a in lunch.json()["awards"]]
+
+
+async def test_hook_demo_profile(db, register_plugin):
+    from membership.demo.service import create_demo
+    from membership.plugin import DemoProfile
+
+    seen = []
+
+    class Noodles:
+        @hookimpl
+        def membership_plugin_meta(self):
+            return PluginMeta("面馆", "Noodle shop")
+
+        @hookimpl
+        def membership_demo_profile(self):
+            stores = (("CS01", "老街面馆 · 五一店", "长沙"), ("CS02", "老街面馆 · 河西店", "长沙"))
+            catalog = (("N001", "牛肉粉", "粉面", 1_800), ("N002", "煎蛋", "小吃", 300))
+            return DemoProfile("老街面馆", "老街会员", stores, catalog)
+
+        @hookimpl
+        async def membership_demo_data(self, program, store_ids, rng):
+            seen.append((program.name, len(store_ids)))
+
+    register_plugin(Noodles(), name="noodles")
+    summary = await create_demo(members_count=5, purchases=10, seed=2, industry="noodles")
+    assert summary.program.name == "老街会员" and "noodles" in summary.program.plugins
+    assert seen == [("老街会员", 2)]
+    lines = {row["sku"] for row in await fetch("SELECT DISTINCT sku FROM sale_line")}
+    assert lines <= {"N001", "N002"} and lines
+    with pytest.raises(ValidationError):
+        await create_demo(members_count=1, purchases=0, seed=3, industry="nonesuch")

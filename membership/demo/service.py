@@ -11,12 +11,13 @@ from collections.abc import Callable
 from membership.coupons import service as coupons
 from membership.db import fetch_one, use_case
 from membership.demo.names import CATALOG, GIVEN_NAMES, SURNAMES
-from membership.errors import InsufficientPoints, InsufficientStoredValue
+from membership.errors import InsufficientPoints, InsufficientStoredValue, Reason, ValidationError
 from membership.ledger import points_rules
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.members import service as members
 from membership.org import service as org
+from membership.org.program_plugins import set_program_plugin
 from membership.plugins import hooks
 from membership.sales import service as sales
 from membership.tiers import service as tiers
@@ -52,6 +53,21 @@ MOBILE_PREFIXES = (
 )
 
 Step = Callable[[int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoProfile:
+    """What a demo business looks like: the merchant's and program's names, its stores
+    (code, name, city) and what it sells (sku, name, category, price in minor units). An industry
+    pack answers ``membership_demo_profile`` with its own (a restaurant group, a scenic area)."""
+
+    merchant: str
+    program: str
+    stores: tuple[tuple[str, str, str], ...]
+    catalog: tuple[tuple[str, str, str, int], ...]
+
+
+GROCERY = DemoProfile("悦享生活连锁超市", "悦享会员", STORES, tuple(CATALOG))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +131,13 @@ async def _purchase_batch(
     rng: random.Random,
     times: list[dt.datetime],
     counts: dict[str, int],
+    catalog: tuple[tuple[str, str, str, int], ...],
 ) -> None:
     for when in times:
         member_id = rng.choice(member_ids)
         lines = [
             LineInput(sku, rng.randint(1, 3), price, name, category)
-            for sku, name, category, price in rng.sample(CATALOG, k=rng.randint(1, 4))
+            for sku, name, category, price in rng.sample(catalog, k=min(len(catalog), rng.randint(1, 4)))
         ]
         total = sum(line.amount for line in lines)
         payments = None
@@ -245,22 +262,45 @@ async def _configure_loyalty(program: org.ProgramConfig) -> None:
     )
 
 
+def _no_pack(industry: str) -> DemoProfile:
+    installed = ", ".join(sorted(hooks().plugin_metas())) or "-"
+    raise ValidationError(
+        field="industry",
+        reason=Reason(
+            f"no installed pack {industry!r} describes a demo (installed per-program plugins: {installed})",
+            f"没有安装名为 “{industry}” 的行业包（已安装：{installed}）",
+        ),
+    )
+
+
 async def create_demo(
-    members_count: int = 300, purchases: int = 3000, seed: int = 20261123, step: Step | None = None
+    members_count: int = 300,
+    purchases: int = 3000,
+    seed: int = 20261123,
+    step: Step | None = None,
+    industry: str | None = None,
 ) -> DemoSummary:
-    """Create the demo merchant, stores, program, members and a year of purchases."""
+    """Create the demo merchant, stores, program, members and a year of purchases; with
+    ``industry`` (an installed pack's name), the pack's business (``membership_demo_profile``)
+    with the pack switched on for the program and its own demo data added."""
     rng = random.Random(seed)
     step = step or (lambda n: None)
-    merchant = await org.create_merchant("悦享生活连锁超市")
-    store_ids = [await org.create_store(merchant, code, name, city) for code, name, city in STORES]
+    profile = GROCERY
+    if industry is not None:
+        profile = hooks().demo_profile(industry) or _no_pack(industry)
+    merchant = await org.create_merchant(profile.merchant)
+    store_ids = [await org.create_store(merchant, code, name, city) for code, name, city in profile.stores]
     program = await org.create_program(
         merchant,
-        "悦享会员",
+        profile.program,
         points_expiry_days=365,
         point_value_minor=1,
         settings={"tiers": TIERS, "min_redeem_points": 100},
     )
     await _configure_loyalty(program)
+    if industry is not None:
+        await set_program_plugin(program.id, industry, True, actor="demo")
+        program = await org.get_program(program.id)
     today = dt.datetime.now(program.zone).date()
     member_ids: list[uuid.UUID] = []
     while len(member_ids) < members_count:
@@ -272,7 +312,7 @@ async def create_demo(
     counts = {"purchases": 0, "top_ups": 0, "redemptions": 0, "refunds": 0}
     for start in range(0, purchases, 100):
         chunk = times[start : start + 100]
-        await _purchase_batch(program, store_ids, member_ids, rng, chunk, counts)
+        await _purchase_batch(program, store_ids, member_ids, rng, chunk, counts, profile.catalog)
         step(len(chunk))
     await _plugin_demo_data(program, store_ids, rng)
     return DemoSummary(program, store_ids, len(member_ids), **counts)

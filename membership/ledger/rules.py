@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from membership.org.service import ProgramConfig
@@ -15,13 +16,16 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class LineInput:
-    """One sold line: amounts in minor units (fen), quantity in whole items."""
+    """One sold line: amounts in minor units (fen), quantity in whole items; ``brand`` and
+    ``labels`` (several per line: a colour, "delivery", "promo") for rules that select lines."""
 
     sku: str
     quantity: int
     unit_price: int
     name: str = ""
     category: str = ""
+    brand: str = ""
+    labels: tuple[str, ...] = ()
 
     @property
     def amount(self) -> int:
@@ -37,7 +41,8 @@ class EarnContext:
     minus stored value when the program says stored value does not earn). ``rules`` are the
     program's active points rules and ``facts`` what they need to know about the member; the
     kernel gathers both before the hooks run, so points-rules hooks stay synchronous (and can be
-    wrapped).
+    wrapped). ``attributes`` are what the till said about the sale as a whole (a meal period, a
+    service mode, the party size, a venue, a merchant category code), for a pack's rules.
     """
 
     program: ProgramConfig
@@ -51,6 +56,7 @@ class EarnContext:
     sale_id: uuid.UUID | None = None
     rules: tuple[PointsRule, ...] = ()
     facts: MemberFacts | None = None
+    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,6 +38,11 @@ class LineIn(msgspec.Struct, forbid_unknown_fields=True):
     unit_price: Amount
     name: Annotated[str, msgspec.Meta(max_length=200)] = ""
     category: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    brand: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    labels: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]],
+        msgspec.Meta(max_length=20, description="Several per line: a colour, delivery, promo…"),
+    ] = []
 
 
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,6 +76,17 @@ class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
     receipt_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     payments: Annotated[list[PaymentIn], msgspec.Meta(max_length=20)] | None = None
     coupons: Annotated[list[CouponCode], msgspec.Meta(max_length=20)] = []
+    attributes: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$")],
+            Annotated[str, msgspec.Meta(max_length=200)],
+        ],
+        msgspec.Meta(
+            max_length=20,
+            description="What the till says about the whole sale, for a pack's rules: meal_period, service_mode,"
+            " party_size, venue, mcc…",
+        ),
+    ] = {}
 
 
 class CouponUseOut(msgspec.Struct):
@@ -205,7 +221,10 @@ async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, u
 
 
 def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.PaymentInput] | None]:
-    lines = [LineInput(li.sku, li.quantity, li.unit_price, li.name, li.category) for li in data.lines]
+    lines = [
+        LineInput(li.sku, li.quantity, li.unit_price, li.name, li.category, li.brand, tuple(li.labels))
+        for li in data.lines
+    ]
     payments = None
     if data.payments is not None:
         payments = [service.PaymentInput(p.method, p.amount, p.points) for p in data.payments]
@@ -257,6 +276,7 @@ async def record_transaction(
             idempotency_key=idempotency_key,
             actor=key.actor,
             coupons=data.coupons,
+            attributes=data.attributes,
         )
     out = TransactionOut(
         id=result.id,
@@ -312,7 +332,14 @@ async def simulate_transaction(
     store = await required_store(key, program, data.store_id)
     lines, payments = _sale_input(data)
     sim = await service.simulate_purchase(
-        program.id, store, member_id, lines, payments, data.occurred_at, coupons=data.coupons
+        program.id,
+        store,
+        member_id,
+        lines,
+        payments,
+        data.occurred_at,
+        coupons=data.coupons,
+        attributes=data.attributes,
     )
     return SimulationOut(
         member_id=sim.member_id,

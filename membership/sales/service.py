@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -129,6 +130,28 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+ATTRIBUTE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def check_attributes(attributes: dict[str, str] | None) -> dict[str, str]:
+    """A sale's attributes, checked: at most 20, keys like ``meal_period`` (lower-case letters,
+    digits, ``_``), text values of at most 200 characters."""
+    attributes = attributes or {}
+    if len(attributes) > 20:
+        raise ValidationError(field="attributes", reason=Reason("at most 20", "最多 20 项"))
+    for key, value in attributes.items():
+        if not isinstance(key, str) or not ATTRIBUTE_KEY.match(key):
+            raise ValidationError(
+                field="attributes",
+                reason=Reason(f"{key!r}: lower-case letters, digits and _", f"{key!r}：只能用小写字母、数字和下划线"),
+            )
+        if not isinstance(value, str) or len(value) > 200:
+            raise ValidationError(
+                field=f"attributes.{key}", reason=Reason("text of at most 200 characters", "最多 200 个字符的文字")
+            )
+    return dict(attributes)
+
+
 def _check_lines(lines: list[LineInput]) -> None:
     if not lines:
         raise ValidationError(field="lines", reason=Reason("at least one line", "至少需要一行商品"))
@@ -139,6 +162,14 @@ def _check_lines(lines: list[LineInput]) -> None:
             raise ValidationError(field=f"lines[{i}].sku", reason=Reason("1 to 64 characters", "1 到 64 个字符"))
         require_amount(f"lines[{i}].quantity", line.quantity, minimum=1)
         require_amount(f"lines[{i}].unit_price", line.unit_price, minimum=0)
+        if len(line.brand) > 64 or len(line.labels) > 20 or not all(0 < len(label) <= 64 for label in line.labels):
+            raise ValidationError(
+                field=f"lines[{i}].labels",
+                reason=Reason(
+                    "a brand of at most 64 characters; at most 20 labels of 1 to 64",
+                    "品牌最多 64 个字符；标签最多 20 个，每个 1 到 64 个字符",
+                ),
+            )
     require_amount("lines", sum(line.amount for line in lines), minimum=0)  # the sale's total
 
 
@@ -214,6 +245,7 @@ async def _earn_context(
     occurred_at: dt.datetime,
     sale_id: uuid.UUID | None,
     written_at: dt.datetime,
+    attributes: dict[str, str] | None = None,
 ) -> EarnContext:
     """What the points-rules hooks see: the purchase, the program's active rules and, when there
     are rules, the member's facts they need (daily figures of the day the points are
@@ -241,6 +273,7 @@ async def _earn_context(
         sale_id=sale_id,
         rules=tuple(rules),
         facts=facts,
+        attributes=attributes or {},
     )
 
 
@@ -321,6 +354,7 @@ async def simulate_purchase(
     payments: list[PaymentInput] | None = None,
     occurred_at: dt.datetime | None = None,
     coupons: list[str] | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason, and what the
     ``coupons`` would take off (they are checked, not used); writes nothing. ``occurred_at`` may
@@ -330,7 +364,8 @@ async def simulate_purchase(
     when = _occurred(program, occurred_at, now, ahead=True)
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
-    context = await _earn_context(program, member, store_id, lines, priced, when, None, max(now, when))
+    attributes = check_attributes(attributes)
+    context = await _earn_context(program, member, store_id, lines, priced, when, None, max(now, when), attributes)
     awards = _valid(await hooks().points_awards(context))  # with those a cap cut to 0: their reason says why
     growth = _positive(await hooks().growth_awards(context))
     return Simulation(
@@ -360,6 +395,7 @@ async def record_purchase(
     actor: str = "pos",
     coupons: list[str] | None = None,
     now: dt.datetime | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
@@ -371,6 +407,7 @@ async def record_purchase(
     demo; the API never sets it. The member is locked for the transaction, so concurrent
     purchases of one member see each other's caps and first-purchase bonuses."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments, lock=True)
+    attributes = check_attributes(attributes)
     now = now or _now()
     when = _occurred(program, occurred_at, now)
     codes = redemption.checked_codes(coupons) if coupons else []
@@ -386,7 +423,7 @@ async def record_purchase(
         quoted = await redemption.quote(program, member_id, store_id, codes, lines, when)
         priced = _price(lines, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
-        await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now)
+        await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now, attributes)
         if quoted.applied:
             await redemption.redeem(program, member_id, quoted, sale_id, store_id, now)
         writer = await PostingWriter(
@@ -411,7 +448,7 @@ async def record_purchase(
             )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
-        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id, now)
+        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id, now, attributes)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
         await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
@@ -459,13 +496,15 @@ async def record_purchase(
     payload: dict[str, Any] = {
         "store_id": store_id,
         "member_id": member_id,
-        "lines": [dataclasses.asdict(x) for x in lines],
+        "lines": [_line_payload(line) for line in lines],
         "payments": [dataclasses.asdict(p) for p in paid],
         "occurred_at": occurred_at,
         "receipt_no": receipt_no,
     }
     if codes:
         payload["coupons"] = codes
+    if attributes:
+        payload["attributes"] = attributes
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
@@ -480,6 +519,16 @@ async def _receipt_recorded(program: ProgramConfig, store_id: uuid.UUID, receipt
     return await fetch_one("SELECT id FROM sale WHERE program_id = {} AND receipt_no = {}", program.id, receipt_no)
 
 
+def _line_payload(line: LineInput) -> dict[str, Any]:
+    """A line as an idempotency key's request remembers it (brand and labels only when given, so
+    keys stored before lines had them still match their replays)."""
+    data = dataclasses.asdict(line)
+    for optional in ("brand", "labels"):
+        if not data[optional]:
+            del data[optional]
+    return data
+
+
 async def _insert_sale(
     program: ProgramConfig,
     sale_id: uuid.UUID,
@@ -490,11 +539,12 @@ async def _insert_sale(
     lines: list[LineInput],
     priced: _Priced,
     now: dt.datetime,
+    attributes: dict[str, str],
 ) -> None:
     await fetch(
         "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, subtotal, discount,"
-        " points_earned, points_redeemed, growth_earned, refunded_amount, status, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {})",
+        " points_earned, points_redeemed, growth_earned, refunded_amount, status, attributes, created_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {}, {})",
         sale_id,
         program.id,
         member_id,
@@ -505,6 +555,7 @@ async def _insert_sale(
         priced.subtotal,
         priced.discount,
         priced.points_spent,
+        json.dumps(attributes, ensure_ascii=False),
         now,
     )
     args: list[Any] = []
@@ -519,10 +570,13 @@ async def _insert_sale(
             line.quantity,
             line.unit_price,
             line.amount,
+            line.brand,
+            json.dumps(list(line.labels), ensure_ascii=False),
         ]
     await fetch(
         "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
-        " refunded_quantity) VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
+        " brand, labels, refunded_quantity) VALUES "
+        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
         *args,
     )
     args = []

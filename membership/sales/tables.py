@@ -1,6 +1,6 @@
 """Sales with lines and payments; refunds are rows of their own, never edits of amounts."""
 
-from piccolo.columns import JSON, UUID, BigInt, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -27,6 +27,7 @@ class Sale(Table, tablename="sale"):
     growth_earned = BigInt(default=0)
     refunded_amount = BigInt(default=0)
     status = Varchar(length=20, default="completed")
+    attributes = Text(default="{}")  # JSON: what the till said about the sale (meal period, party size…)
     created_at = Timestamptz()
 
 
@@ -43,6 +44,8 @@ class SaleLine(Table, tablename="sale_line"):
     unit_price = BigInt()
     amount = BigInt()
     refunded_quantity = Integer(default=0)
+    brand = Varchar(length=64, default="")
+    labels = Text(default="[]")  # JSON list
 
 
 class SalePayment(Table, tablename="sale_payment"):
