@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 IMPORT = {"permission": Permission.ADJUST_POINTS}
 EXPORT = {"permission": Permission.VIEW_DASHBOARD}
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # about 3 million members in a CSV
-CONSOLE_CHUNK_ROWS = 500  # a chunk holds SQLite's write lock: short, so the tills keep going
 KEPT_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 _running: set[asyncio.Task[None]] = set()
@@ -292,7 +291,7 @@ async def _run_import(token: str, state: dict[str, Any], mapping: dict[int, str]
             store_id=uuid.UUID(state["store_id"]) if state.get("store_id") else None,
             actor=actor,
             progress=progress,
-            chunk_size=CONSOLE_CHUNK_ROWS,
+            chunk_size=None,  # paced as the jobs are: the tills keep their turn
         )
     except MembershipError as exc:
         state.update(status="failed", error_zh=exc.detail("zh"), error_en=exc.detail("en"))

@@ -28,13 +28,14 @@ error file itself. The good rows still land. Imported members receive no welcome
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import gc
 import json
 import secrets
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,6 +56,7 @@ from membership.db.ids import new_id_text
 from membership.db.references import may_skip_reference_checks, proven_references
 from membership.errors import MembershipError, Reason, StoreNotFound, ValidationError
 from membership.events import Event
+from membership.jobs.interface import Pace, frozen_heap
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 from membership.ledger.service import system_account
 from membership.members import personal_data as pd
@@ -844,7 +846,7 @@ async def import_members(
     card_kind: str = CredentialKind.CARD_UID,
     actor: str = "system",
     progress: Progress | None = None,
-    chunk_size: int = CHUNK_ROWS,
+    chunk_size: int | None = CHUNK_ROWS,
 ) -> ImportSummary:
     """Import the members of a CSV or Excel file into a program (see the module's docstring).
 
@@ -852,7 +854,9 @@ async def import_members(
     index → field) replaces it whole (the console's edited preview). ``errors_to`` is where the
     rows left out go (default: ``<file>.errors.csv`` beside the file, made only when a row is
     left out). ``store_id`` is the store members joined at unless their row names one.
-    ``progress(rows read, rows in the file or None)`` is called after each chunk. Rows already
+    ``progress(rows read, rows in the file or None)`` is called after each chunk. ``chunk_size``
+    rows are a transaction; None paces them as the kernel's jobs are paced (small while tills
+    write, growing while they are quiet: :class:`membership.jobs.interface.Pace`). Rows already
     imported are skipped, so after an interruption the same command carries on.
     """
     started = time.perf_counter()
@@ -864,7 +868,13 @@ async def import_members(
     summary = ImportSummary(file=path.name)
     file_format(path)
     _exists(path)
-    with SheetReader(path) as sheet, _fewer_collections():
+    loop = asyncio.get_running_loop()
+    with (
+        SheetReader(path) as sheet,
+        frozen_heap(),
+        _fewer_collections(),
+        concurrent.futures.ThreadPoolExecutor(1, "import-reader") as reader_thread,  # one thread: one malloc arena
+    ):
         total = sheet.estimated_rows()
         rows = sheet.rows()
         header_row, headers = _header(rows, path.name)
@@ -896,23 +906,29 @@ async def import_members(
         errors = ErrorFile(errors_to or default_error_file(path), headers, made=errors_to is not None)
         writing: tuple[asyncio.Task[tuple[list[Candidate], list[Problem]]], Chunk, int] | None = None
 
+        pace = Pace(chunk_size)
+        statistics = _Statistics(pace.size)
+
         async def finish(task: asyncio.Task[tuple[list[Candidate], list[Problem]]], chunk: Chunk, through: int) -> None:
             kept, problems = await task
             problems = sorted(chunk.problems + problems, key=lambda problem: problem.row)
             _count(summary, kept, problems)
+            await statistics.refresh(summary.imported)
             errors.write(problems)
             if progress is not None:
                 progress(through, total)
+            await pace.rest()  # SQLite: a full WAL checkpointed; the tills' turn (paced: the next chunk's size)
 
         try:
             while True:
-                taken = _take(rows, header_row, resolved, chunk_size)
+                taken = _take(rows, header_row, resolved, pace.size)
                 if not taken:
                     break
                 summary.rows += len(taken)
                 # read and seal in a thread while the previous chunk is written (PostgreSQL works in
                 # its own process, SQLite's statements run without holding the interpreter)
-                chunk = await asyncio.to_thread(_read_chunk, reader, taken)
+                context = contextvars.copy_context()  # as asyncio.to_thread, on a thread of its own
+                chunk = await loop.run_in_executor(reader_thread, context.run, _read_chunk, reader, taken)
                 await _qualify(reader, chunk.candidates)
                 if writing is not None:
                     await finish(*writing)
@@ -934,19 +950,31 @@ async def import_members(
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """While rows are read: run the cyclic garbage collector less often (a chunk's thousands of
-    short-lived lists and dicts made it run every few hundred rows, a quarter of the reading time;
-    they hold no cycles, reference counting frees them), and hand the interpreter over sooner
-    between the thread that reads the next chunk and the one writing this chunk (it waited up to
-    5 ms each time a statement ended)."""
-    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
+    """Run the cyclic garbage collector less often while rows are read: a chunk's thousands of
+    short-lived lists and dicts made it run every few hundred rows, a quarter of the reading time
+    (they hold no cycles: reference counting frees them)."""
+    threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
-    sys.setswitchinterval(min(interval, 0.0005))
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        sys.setswitchinterval(interval)
+
+
+class _Statistics:
+    """PostgreSQL plans a chunk's duplicate lookups (2,000 hashes at once) from what it knows of
+    the tables. Of a table the import fills from empty it knows nothing yet (autovacuum comes
+    later): it planned to scan every member of the program for each chunk, which grows with every
+    chunk. The tables are analysed again each time the members imported double."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+    async def refresh(self, imported: int) -> None:
+        if is_sqlite() or imported < self.next:
+            return
+        self.next = 2 * imported
+        await execute("ANALYZE member, credential")
 
 
 def _take(rows: Any, header_row: int, mapping: dict[int, str], size: int) -> list[tuple[int, list[str]]]:

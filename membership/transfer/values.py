@@ -195,6 +195,7 @@ def joined_at(column: str, text: str, zone: dt.tzinfo) -> dt.datetime:
 
 # -- money and numbers ---------------------------------------------------------------------------
 
+_PLAIN_AMOUNT = re.compile(r"(\d+)(?:\.(\d+))?")
 _MONEY_NOISE = re.compile(r"[\s,，¥￥元]|^CNY|^RMB", re.I)
 
 
@@ -202,6 +203,12 @@ def minor_units(column: str, text: str, minor_per_unit: int = 100, currency: str
     """An amount written in yuan (``12.5``, ``1,234.50``, ``¥88``) as fen, exactly: at most two
     decimals (the currency's), never negative, never a float on the way."""
     digits = len(str(minor_per_unit)) - 1
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain and len(plain[2] or "") <= digits and len(plain[1]) < 15:  # 88, 88.5, 88.50: whole and decimal digits
+        fraction = (plain[2] or "").ljust(digits, "0")
+        minor = int(plain[1]) * minor_per_unit + (int(fraction) if fraction else 0)
+        if minor <= MAX_AMOUNT:
+            return minor
     unit = Reason("yuan", "元") if currency == "CNY" else Reason(currency, currency)
     try:
         amount = Decimal(_MONEY_NOISE.sub("", text))
@@ -215,6 +222,8 @@ def minor_units(column: str, text: str, minor_per_unit: int = 100, currency: str
 
 def whole_number(column: str, text: str) -> int:
     """Points or growth: a whole number of 0 or more (``1,200`` and ``1200.0`` too)."""
+    if text.isdigit() and text.isascii() and int(text) <= MAX_AMOUNT:
+        return int(text)
     try:
         value = Decimal(_MONEY_NOISE.sub("", text))
     except InvalidOperation:
