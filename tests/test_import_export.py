@@ -134,6 +134,7 @@ async def test_a_file_lands_its_good_rows_and_reports_every_other_one(any_db, tm
     assert wang.tier == "gold"  # named in the file
     zhao = await members.get_member(await members.identify(shop.program.id, "phone", "13900000003"))
     assert zhao.birthday == dt.date(1992, 2, 29) and zhao.gender == "unknown"
+    assert (await fetch_one("SELECT tier_since FROM member WHERE id = {}", zhao.id))["tier_since"] is None  # no tier
     changes = await fetch("SELECT to_tier, reason FROM tier_change ORDER BY to_tier")
     assert changes == [{"to_tier": "gold", "reason": "import"}, {"to_tier": "silver", "reason": "import"}]
 

@@ -180,6 +180,7 @@ MEMBER_COLUMNS = (
     ("tier_review_at", "timestamptz"),
     ("data_key", "text"),
     ("created_at", "timestamptz"),
+    ("tier_since", "timestamptz"),  # added when the row is written (a tier may come from the policy)
 )
 MEMBER_NO = 1
 TIER, TIER_REVIEW = 15, 16
@@ -630,17 +631,17 @@ async def _hold_references(batch: Batch, kept: list[Candidate]) -> None:
 async def _write_members(batch: Batch, kept: list[Candidate]) -> None:
     """Members, accounts, cards, opening balances and tiers of the chunk's new members."""
     program, now = batch.program, batch.now
+    since = str(now.astimezone(dt.UTC))
     await _insert(
         "member",
         MEMBER_COLUMNS,
-        [_json(c.member) for c in kept],
+        [_json([*c.member, since if c.member[TIER] else None]) for c in kept],
         {
             "program_id": program.id,
             "preferences": "{}",
             "consents": "{}",
             "source_channel": SOURCE,
             "status": "active",
-            "tier_since": now,
             "key_fp": pd.vault().fingerprint,
             "updated_at": now,
         },
