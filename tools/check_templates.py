@@ -67,7 +67,9 @@ def check_plugin(context: dict[str, str], into: Path) -> float:
 
 def check_deployment(context: dict[str, str], into: Path) -> None:
     """Generate one deployment and run its checks."""
-    folder = Path(cookiecutter(str(TEMPLATES / "deployment"), no_input=True, extra_context=context, output_dir=str(into)))
+    folder = Path(
+        cookiecutter(str(TEMPLATES / "deployment"), no_input=True, extra_context=context, output_dir=str(into))
+    )
     print(f"  {folder.name} ({context['database']})")
     for name in ("membership.toml", "program.toml", "Containerfile", "deploy/membership-backup.timer"):
         assert (folder / name).is_file(), name
