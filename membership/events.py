@@ -19,15 +19,11 @@ def _event_id() -> uuid.UUID:
 class Event:
     """Something that happened to a member or a program.
 
-    ``name`` is dotted and stable (``member.enrolled``, ``purchase.recorded``,
-    ``points.redeemed``, ``points.adjusted``, ``points.expired``, ``points.released``,
-    ``points.expiring``, ``sale.refunded``, ``stored_value.topped_up``,
-    ``stored_value.cashed_out``, ``credential.issued``, ``credential.blocked``,
-    ``credential.replaced``, ``member.erased``, ``member.signed_in``, ``referral.rewarded``,
-    ``tier.changed``, ``paid_membership.bought``, ``paid_membership.expired``,
-    ``coupon.issued``, ``coupon.redeemed``); ``data`` holds JSON values (a listener receives ids
-    and times as text). ``id`` is unique: delivery is at least once, so a listener that must act
-    once remembers the ids it handled.
+    ``name`` is dotted and stable (``member.enrolled``, ``purchase.recorded``…); every name
+    the kernel emits has a payload type in :mod:`membership.event_payloads` listing the keys of
+    ``data`` (``PurchaseRecorded`` for ``purchase.recorded``), and ``payload_of(event)`` returns
+    it. ``data`` holds JSON values (a listener receives ids and times as text). ``id`` is unique:
+    delivery is at least once, so a listener that must act once remembers the ids it handled.
     """
 
     name: str
