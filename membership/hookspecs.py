@@ -580,7 +580,8 @@ def membership_event(event: Event) -> None:
     """Receive a domain event after the use case that emitted it committed.
 
     Every implementation runs. A failing listener is logged with its name and does not undo the
-    committed change. Event names are listed in :class:`membership.events.Event`.
+    committed change. Each event name has a payload type listing the keys of
+    ``event.data`` (:mod:`membership.event_payloads`); ``payload_of(event)`` returns it.
 
     :param event: the event.
     :returns: nothing. May return an awaitable.
