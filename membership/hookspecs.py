@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
+    from membership.sales.prices import PriceContext
     from membership.tiers.policy import TierBenefits, TierMetrics
 
 hookspec = pluggy.HookspecMarker("membership")
@@ -250,6 +251,37 @@ def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits 
         def membership_tier_benefits(program, tier):
             if tier == "black":
                 return TierBenefits(tier, "黑金", points_multiplier_pct=300, discount_pct=12)
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Prices
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def membership_line_prices(context: PriceContext) -> list[tuple[int, int]] | None:
+    """Return member prices (会员价) for lines of a sale, before it is priced.
+
+    Every implementation runs; for each line the lowest price offered wins, and a price at or
+    above the listed ``unit_price`` changes nothing. ``POST /transactions``, its ``simulate`` and
+    the console's counter price lines here, so a simulation shows what the purchase will cost.
+    The sale keeps each line's listed price and its member price; its ``discount`` includes what
+    member prices took off (``member_discount``), the ``payments`` add up to what is left after
+    coupons, which apply to the member prices, as do the points rules (``line.amount`` is what
+    the member pays) and refunds (a refunded line gives back what was paid for it).
+
+    :param context: the lines as the till sent them (``line_no`` is the position from 1), the
+        member, their tier, the store, the time and the sale's attributes.
+    :returns: a list of ``(line_no, unit_price)`` pairs in minor units, or None. May return an
+        awaitable.
+
+    Example::
+
+        @hookimpl
+        def membership_line_prices(context):
+            if context.tier in ("gold", "diamond"):  # 金卡及以上会员 95 折
+                return [(no, line.unit_price * 95 // 100) for no, line in enumerate(context.lines, 1)]
     """
 
 

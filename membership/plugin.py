@@ -25,7 +25,8 @@ Example::
 The groups:
 
 * **hooks** — ``hookimpl``; the types hooks receive and return: ``EarnContext``, ``LineInput``,
-  ``Award``, ``MemberFacts``, ``RedeemContext``, ``PointsExpiry``, ``TierMetrics``,
+  ``PriceContext`` (member prices), ``Award``, ``MemberFacts``, ``RedeemContext``,
+  ``PointsExpiry``, ``TierMetrics``,
   ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``).
 * **event payloads** — ``payload_of(event)`` turns a listener's ``event.data`` into the typed
   payload of its name (:mod:`membership.event_payloads`; ``Payload`` is their base):
@@ -44,11 +45,15 @@ The groups:
   --industry``).
 * **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
   ``identify``, ``balances``, ``member_sales``.
+* **writing through the kernel** — ``record_purchase`` (a purchase recorded for a member as a till
+  records it: a plugin that learns of a sale another way, e.g. a receipt claimed later).
 * **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
   ``execute``, ``new_id``, ``is_sqlite``, ``emit``: SQL on the plugin's own tables (declared
   through ``membership_piccolo_apps``); the kernel's tables are read through the functions above.
 * **API routes** — ``Scope``, ``current_key``, ``program_for``, ``member_for`` (a route of a plugin
   checks that its key may see the program or member it names, as the kernel's do).
+* **console pages** — ``staff_program`` (the program a logged-in staff member's pages work on:
+  ``await staff_program(request.state.staff)``).
 
 Tests use :mod:`membership.testing` (fixtures, factories, an API client).
 """
@@ -59,6 +64,7 @@ from membership.access.service import Scope
 from membership.analytics.interface import Report, ReportResult
 from membership.api.security import current_key, member_for, program_for
 from membership.console.pages import ConsolePage
+from membership.console.workplace import staff_program
 from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.demo.service import DemoProfile
 from membership.errors import Conflict, Forbidden, MembershipError, NotFound, Reason, ValidationError
@@ -108,7 +114,8 @@ from membership.readers.interface import (
     RepeatFilter,
     SerialSettings,
 )
-from membership.sales.service import member_sales
+from membership.sales.prices import PriceContext
+from membership.sales.service import member_sales, record_purchase
 from membership.tiers.policy import TierBenefits, TierMetrics
 
 __all__ = [
@@ -149,6 +156,7 @@ __all__ = [
     "PointsExpiry",
     "PointsRedeemed",
     "PointsReleased",
+    "PriceContext",
     "ProgramConfig",
     "PurchaseRecorded",
     "ReadFault",
@@ -187,5 +195,7 @@ __all__ = [
     "plugin_enabled",
     "plugin_settings",
     "program_for",
+    "record_purchase",
+    "staff_program",
     "use_case",
 ]

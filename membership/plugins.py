@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
+    from membership.sales.prices import PriceContext
     from membership.tiers.policy import TierBenefits, TierMetrics
 
 DEFAULT_PLUGINS = (
@@ -249,6 +250,12 @@ class Hooks:
         if tier is None:
             return None
         return self._call_sync("membership_tier_benefits", program, program=program, tier=tier)
+
+    # -- prices ----------------------------------------------------------------------------
+
+    async def line_prices(self, context: PriceContext) -> list[list[tuple[int, int]] | None]:
+        """Every plugin's member prices for the sale's lines (``(line_no, unit_price)`` pairs)."""
+        return await self._all("membership_line_prices", context.program, context=context)
 
     # -- points rules ----------------------------------------------------------------------
 

@@ -176,6 +176,49 @@ async def test_hook_points_awards(db, register_plugin):
     assert await ledger_violations() == []
 
 
+async def test_hook_line_prices(db, register_plugin):
+    shop = await make_shop()
+    lines = [LineInput("6901", 2, 10_000, "米", "grocery"), LineInput("7001", 1, 5_000, "油", "grocery")]
+
+    class MemberPrice:
+        @hookimpl
+        def membership_line_prices(self, context):
+            assert [line.sku for line in context.lines] == ["6901", "7001"] and context.tier is None
+            return [(1, 9_000), (2, 6_000)]  # line 2 above its listed price: ignored
+
+    class LowerStill:
+        @hookimpl
+        async def membership_line_prices(self, context):
+            return [(1, 8_000)]
+
+    register_plugin(MemberPrice())
+    register_plugin(LowerStill())
+    simulation = await sales.simulate_purchase(shop.program.id, shop.store_id, shop.member_id, lines)
+    assert (simulation.total, simulation.discount, simulation.member_discount) == (21_000, 4_000, 4_000)
+    assert [(p.line_no, p.unit_price, p.member_price) for p in simulation.member_prices] == [(1, 10_000, 8_000)]
+    assert simulation.points_earned == 210  # points on what the member pays
+    with pytest.raises(ValidationError) as listed:  # paying the listed total is refused, saying why
+        await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, lines, [sales.PaymentInput("card", 25_000)]
+        )
+    assert "会员价优惠 4000" in listed.value.detail("zh")
+    result = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, lines)
+    assert (result.total, result.discount, result.member_discount, result.points_earned) == (21_000, 4_000, 4_000, 210)
+    sale = await fetch_one("SELECT subtotal, discount, member_discount, total FROM sale WHERE id = {}", result.id)
+    assert sale == {"subtotal": 25_000, "discount": 4_000, "member_discount": 4_000, "total": 21_000}
+    sold = await fetch(
+        "SELECT unit_price, member_price, amount FROM sale_line WHERE sale_id = {} ORDER BY line_no", result.id
+    )
+    assert sold == [
+        {"unit_price": 10_000, "member_price": 8_000, "amount": 16_000},
+        {"unit_price": 5_000, "member_price": None, "amount": 5_000},
+    ]
+    refund = await sales.refund(result.id, {1: 1})  # one bag of rice back: what was paid for it
+    assert refund.amount == 8_000 and refund.points_reversed == 80
+    assert (await sales.refund(result.id)).amount == 13_000
+    assert await ledger_violations() == []
+
+
 async def test_hook_growth_awards(db, register_plugin):
     shop = await make_shop()
 

@@ -149,9 +149,9 @@ def evaluate(
             candidates = [i for i, line in enumerate(lines) if line.sku == coupon.free_sku and free_units[i] > 0]
             if not candidates:
                 raise CouponItemMissing(code=coupon.code, sku=coupon.free_sku)
-            cheapest = min(candidates, key=lambda i: lines[i].unit_price)
+            cheapest = min(candidates, key=lambda i: lines[i].price)
             free_units[cheapest] -= 1
-            off = lines[cheapest].unit_price
+            off = lines[cheapest].price
         elif coupon.kind == "amount_off":
             off = coupon.amount_off
         else:

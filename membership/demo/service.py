@@ -20,6 +20,7 @@ from membership.org import service as org
 from membership.org.program_plugins import set_program_plugin
 from membership.plugins import hooks
 from membership.sales import service as sales
+from membership.sales.prices import member_priced
 from membership.tiers import service as tiers
 
 STORES = (
@@ -142,12 +143,13 @@ async def _purchase_batch(
         total = sum(line.amount for line in lines)
         payments = None
         balances = await ledger.balances(member_id)
-        if balances.stored_value >= total and rng.random() < 0.5:
-            payments = [sales.PaymentInput("stored_value", total)]
+        pays_with_stored_value = balances.stored_value >= total and rng.random() < 0.5
+        store_id = rng.choice(store_ids)
+        if pays_with_stored_value:  # what the member pays: a pack's member prices may lower it
+            priced = await member_priced(program, await members.member_row(member_id), store_id, lines, when)
+            payments = [sales.PaymentInput("stored_value", sum(line.amount for line in priced))]
         try:
-            sale = await sales.record_purchase(
-                program.id, rng.choice(store_ids), member_id, lines, payments, actor="demo", now=when
-            )
+            sale = await sales.record_purchase(program.id, store_id, member_id, lines, payments, actor="demo", now=when)
         except InsufficientStoredValue:  # pragma: no cover - balances were read just before
             continue
         counts["purchases"] += 1

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 @dataclasses.dataclass(frozen=True)
 class LineInput:
     """One sold line: amounts in minor units (fen), quantity in whole items; ``brand`` and
-    ``labels`` (several per line: a colour, "delivery", "promo") for rules that select lines."""
+    ``labels`` (several per line: a colour, "delivery", "promo") for rules that select lines.
+
+    ``unit_price`` is the listed price; ``member_price`` the lower price the member pays, when a
+    ``membership_line_prices`` hook gave one (会员价; the kernel sets it, a till never sends it)."""
 
     sku: str
     quantity: int
@@ -26,10 +29,21 @@ class LineInput:
     category: str = ""
     brand: str = ""
     labels: tuple[str, ...] = ()
+    member_price: int | None = None
+
+    @property
+    def price(self) -> int:
+        """The unit price the member pays: the member price when there is one, else the listed one."""
+        return self.unit_price if self.member_price is None else self.member_price
 
     @property
     def amount(self) -> int:
-        """Quantity times unit price."""
+        """Quantity times the price the member pays (:attr:`price`)."""
+        return self.quantity * self.price
+
+    @property
+    def listed_amount(self) -> int:
+        """Quantity times the listed unit price."""
         return self.quantity * self.unit_price
 
 

@@ -99,9 +99,18 @@ class CouponUseOut(msgspec.Struct):
     discount: int
 
 
+class MemberPriceOut(msgspec.Struct):
+    """A line sold at a member price (会员价): its number (from 1), listed and member unit price."""
+
+    line_no: int
+    unit_price: int
+    member_price: int
+
+
 class TransactionOut(msgspec.Struct):
-    """A recorded purchase: ``subtotal`` (the lines) less ``discount`` (the ``coupons``) is the
-    ``total`` paid; what it earned and redeemed, and the balances after it."""
+    """A recorded purchase: ``subtotal`` (the lines at their listed prices) less ``discount``
+    (``member_discount``, what member prices took off, and the ``coupons``) is the ``total`` paid;
+    what it earned and redeemed, and the balances after it."""
 
     id: uuid.UUID
     member_id: uuid.UUID
@@ -115,11 +124,13 @@ class TransactionOut(msgspec.Struct):
     subtotal: int
     discount: int
     coupons: list[CouponUseOut]
+    member_discount: int = 0
+    member_prices: list[MemberPriceOut] = []
 
 
 class SimulationOut(msgspec.Struct):
-    """What a purchase would cost, earn and redeem, rule by rule and coupon by coupon; nothing
-    was written and no coupon was used."""
+    """What a purchase would cost, earn and redeem, rule by rule and coupon by coupon, with the
+    lines' member prices; nothing was written and no coupon was used."""
 
     member_id: uuid.UUID
     total: int
@@ -132,6 +143,8 @@ class SimulationOut(msgspec.Struct):
     subtotal: int
     discount: int
     coupons: list[CouponUseOut]
+    member_discount: int = 0
+    member_prices: list[MemberPriceOut] = []
 
 
 class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -239,6 +252,10 @@ def _coupons(applied: tuple) -> list[CouponUseOut]:
     return [CouponUseOut(a.code, a.template, a.name, a.kind, a.discount) for a in applied]
 
 
+def _member_prices(prices: tuple) -> list[MemberPriceOut]:
+    return [MemberPriceOut(p.line_no, p.unit_price, p.member_price) for p in prices]
+
+
 @post(
     "/transactions",
     status_code=201,
@@ -291,6 +308,8 @@ async def record_transaction(
         subtotal=result.total + result.discount,
         discount=result.discount,
         coupons=_coupons(result.coupons),
+        member_discount=result.member_discount,
+        member_prices=_member_prices(result.member_prices),
     )
     return replayable(out, 201, result.replayed)
 
@@ -353,6 +372,8 @@ async def simulate_transaction(
         subtotal=sim.total + sim.discount,
         discount=sim.discount,
         coupons=_coupons(sim.coupons),
+        member_discount=sim.member_discount,
+        member_prices=_member_prices(sim.member_prices),
     )
 
 

@@ -42,6 +42,7 @@ from membership.ledger.service import (
 from membership.members.service import active_member, member_row
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
+from membership.sales.prices import LinePrice, line_prices, member_priced
 from membership.tiers import service as tiers
 
 PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
@@ -62,7 +63,8 @@ class PaymentInput:
 @dataclasses.dataclass(frozen=True)
 class PurchaseResult:
     """A recorded purchase and what it earned. ``total`` is what the member paid: the lines'
-    total less ``discount`` (the sum of the ``coupons`` used)."""
+    listed total less ``discount`` (``member_discount``, what member prices took off, plus the
+    ``coupons`` used); ``member_prices`` are the lines sold at a member price."""
 
     id: uuid.UUID
     member_id: uuid.UUID
@@ -76,12 +78,14 @@ class PurchaseResult:
     discount: int = 0
     coupons: tuple[AppliedCoupon, ...] = ()
     replayed: bool = False
+    member_discount: int = 0
+    member_prices: tuple[LinePrice, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
 class Simulation:
-    """What a purchase would earn, and why, without writing anything (coupons are checked and
-    their discounts computed, not used)."""
+    """What a purchase would cost and earn, and why, without writing anything (member prices
+    applied; coupons are checked and their discounts computed, not used)."""
 
     member_id: uuid.UUID
     total: int
@@ -93,6 +97,8 @@ class Simulation:
     growth_awards: list[Award]
     discount: int = 0
     coupons: tuple[AppliedCoupon, ...] = ()
+    member_discount: int = 0
+    member_prices: tuple[LinePrice, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +124,8 @@ class RefundResult:
 @dataclasses.dataclass(frozen=True)
 class _Priced:
     subtotal: int
-    discount: int
+    discount: int  # member prices and coupons
+    member_discount: int
     total: int
     points_spent: int
     points_amount: int
@@ -210,14 +217,23 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
 
 
 def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount: int = 0) -> _Priced:
-    """The sale's amounts; the (checked) payments must add up to the lines' total less the
-    coupons' ``discount`` (all cash when no payments are given)."""
-    subtotal = sum(line.amount for line in lines)
-    total = subtotal - discount
+    """The sale's amounts; the (checked) payments must add up to the lines' listed total less
+    what member prices took off and the coupons' ``discount`` (all cash when no payments are
+    given)."""
+    subtotal = sum(line.listed_amount for line in lines)
+    member_discount = subtotal - sum(line.amount for line in lines)
+    total = subtotal - member_discount - discount
     resolved = payments if payments is not None else [PaymentInput("cash", total)]
     paid = sum(pay.amount for pay in resolved)
     if paid != total:
-        if discount:
+        if member_discount:
+            reason = Reason(
+                f"add up to {paid}; the lines total {subtotal}, less {member_discount} off at member prices"
+                f" and {discount} coupon discount, is {total}",
+                f"合计 {paid}；商品合计 {subtotal} 减去会员价优惠 {member_discount}"
+                f" 和优惠券折扣 {discount}，应为 {total}",
+            )
+        elif discount:
             reason = Reason(
                 f"add up to {paid}; the lines total {subtotal}, less {discount} coupon discount, is {total}",
                 f"合计 {paid}；商品合计 {subtotal} 减去优惠券折扣 {discount}，应为 {total}",
@@ -227,7 +243,8 @@ def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount
         raise ValidationError(field="payments", reason=reason)
     return _Priced(
         subtotal=subtotal,
-        discount=discount,
+        discount=member_discount + discount,
+        member_discount=member_discount,
         total=total,
         points_spent=sum(p.points for p in resolved if p.method == "points"),
         points_amount=sum(p.amount for p in resolved if p.method == "points"),
@@ -250,7 +267,7 @@ async def _earn_context(
     """What the points-rules hooks see: the purchase, the program's active rules and, when there
     are rules, the member's facts they need (daily figures of the day the points are
     ``written_at``)."""
-    base = priced.total if program.earning_base == "after_discounts" else priced.subtotal
+    base = priced.total if program.earning_base == "after_discounts" else priced.subtotal - priced.member_discount
     if not program.points_payment_earns:
         base -= priced.points_amount
     if not program.stored_value_earns:
@@ -362,9 +379,10 @@ async def simulate_purchase(
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
     now = _now()
     when = _occurred(program, occurred_at, now, ahead=True)
+    attributes = check_attributes(attributes)
+    lines = await member_priced(program, member, store_id, lines, when, attributes)
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
-    attributes = check_attributes(attributes)
     context = await _earn_context(program, member, store_id, lines, priced, when, None, max(now, when), attributes)
     awards = _valid(await hooks().points_awards(context))  # with those a cap cut to 0: their reason says why
     growth = _positive(await hooks().growth_awards(context))
@@ -379,6 +397,8 @@ async def simulate_purchase(
         growth_awards=growth,
         discount=priced.discount,
         coupons=quoted.applied,
+        member_discount=priced.member_discount,
+        member_prices=line_prices(lines),
     )
 
 
@@ -420,10 +440,11 @@ async def record_purchase(
             if existing:
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
         sale_id = new_id()
-        quoted = await redemption.quote(program, member_id, store_id, codes, lines, when)
-        priced = _price(lines, resolved, quoted.discount)
+        sold = await member_priced(program, member, store_id, lines, when, attributes)
+        quoted = await redemption.quote(program, member_id, store_id, codes, sold, when)
+        priced = _price(sold, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
-        await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, lines, priced, now, attributes)
+        await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, sold, priced, now, attributes)
         if quoted.applied:
             await redemption.redeem(program, member_id, quoted, sale_id, store_id, now)
         writer = await PostingWriter(
@@ -448,7 +469,7 @@ async def record_purchase(
             )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
-        context = await _earn_context(program, member, store_id, lines, priced, when, sale_id, now, attributes)
+        context = await _earn_context(program, member, store_id, sold, priced, when, sale_id, now, attributes)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
         await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
@@ -490,6 +511,8 @@ async def record_purchase(
             tier=tier,
             discount=priced.discount,
             coupons=quoted.applied,
+            member_discount=priced.member_discount,
+            member_prices=line_prices(sold),
         )
 
     paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
@@ -523,7 +546,7 @@ def _line_payload(line: LineInput) -> dict[str, Any]:
     """A line as an idempotency key's request remembers it (brand and labels only when given, so
     keys stored before lines had them still match their replays)."""
     data = dataclasses.asdict(line)
-    for optional in ("brand", "labels"):
+    for optional in ("brand", "labels", "member_price"):
         if not data[optional]:
             del data[optional]
     return data
@@ -543,8 +566,8 @@ async def _insert_sale(
 ) -> None:
     await fetch(
         "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, subtotal, discount,"
-        " points_earned, points_redeemed, growth_earned, refunded_amount, status, attributes, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {}, {})",
+        " member_discount, points_earned, points_redeemed, growth_earned, refunded_amount, status, attributes,"
+        " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {}, {})",
         sale_id,
         program.id,
         member_id,
@@ -554,6 +577,7 @@ async def _insert_sale(
         priced.total,
         priced.subtotal,
         priced.discount,
+        priced.member_discount,
         priced.points_spent,
         json.dumps(attributes, ensure_ascii=False),
         now,
@@ -569,14 +593,15 @@ async def _insert_sale(
             line.category,
             line.quantity,
             line.unit_price,
+            line.member_price,
             line.amount,
             line.brand,
             json.dumps(list(line.labels), ensure_ascii=False),
         ]
     await fetch(
-        "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
-        " brand, labels, refunded_quantity) VALUES "
-        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
+        "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, member_price,"
+        " amount, brand, labels, refunded_quantity) VALUES "
+        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
         *args,
     )
     args = []
@@ -587,6 +612,11 @@ async def _insert_sale(
         + ", ".join("({}, {}, {}, {}, {})" for _ in priced.payments),
         *args,
     )
+
+
+def _paid_price(line: dict[str, Any]) -> int:
+    """A sold line's unit price as the member paid it: its member price, else its listed price."""
+    return line["unit_price"] if line["member_price"] is None else line["member_price"]
 
 
 def _pro_rata(value: int, before: int, after: int, whole: int) -> int:
@@ -615,7 +645,8 @@ async def refund(
     now: dt.datetime | None = None,
 ) -> RefundResult:
     """Refund a whole sale or some of its lines (退货). The amount given back is the refunded
-    lines' share of what was paid (coupon discounts spread pro rata over the lines). Earned points
+    lines' share of what was paid (at their member prices where they had one; coupon discounts
+    spread pro rata over the lines). Earned points
     and growth are reversed pro rata: points of the sale that have expired are not taken back a
     second time, points already spent become debt that later earnings repay;
     points and stored value the sale paid with are given back, points keeping their original
@@ -646,7 +677,7 @@ async def refund(
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > remaining:
                 raise RefundExceedsSale(line_no=line_no, requested=quantity, remaining=remaining)
             if quantity:
-                gross += quantity * row["unit_price"]
+                gross += quantity * _paid_price(row)
                 changed.append((line_no, quantity))
         if not changed and lines is None:
             raise SaleFullyRefunded(sale_id=sale_id)
@@ -655,9 +686,10 @@ async def refund(
         sold_qty = sum(r["quantity"] for r in sold)
         before_qty = sum(r["refunded_quantity"] for r in sold)
         after_qty = before_qty + sum(q for _, q in changed)
-        if sale["subtotal"]:  # shares of the lines' value, so a discount spreads over every line
-            before = sum(r["refunded_quantity"] * r["unit_price"] for r in sold)
-            after, whole = before + gross, sale["subtotal"]
+        value = sum(r["quantity"] * _paid_price(r) for r in sold)
+        if value:  # shares of the lines' value as sold, so a coupon discount spreads over every line
+            before = sum(r["refunded_quantity"] * _paid_price(r) for r in sold)
+            after, whole = before + gross, value
         else:
             before, after, whole = before_qty, after_qty, sold_qty
         amount = _pro_rata(sale["total"], before, after, whole)

@@ -10,8 +10,9 @@ from membership.org.tables import Program, Store
 class Sale(Table, tablename="sale"):
     """A purchase by a member at a store. ``receipt_no`` is unique per store when given.
 
-    ``subtotal`` is the lines' total, ``discount`` what coupons took off it, ``total`` what the
-    member pays (``subtotal - discount``; the payments add up to it)."""
+    ``subtotal`` is the lines' listed total, ``discount`` what member prices (``member_discount``)
+    and coupons took off it, ``total`` what the member pays (``subtotal - discount``; the payments
+    add up to it)."""
 
     id = UUID(primary_key=True)
     program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
@@ -22,6 +23,7 @@ class Sale(Table, tablename="sale"):
     total = BigInt()
     subtotal = BigInt(default=0)
     discount = BigInt(default=0)
+    member_discount = BigInt(default=0)  # the part of discount member prices took off (会员价)
     points_earned = BigInt(default=0)
     points_redeemed = BigInt(default=0)
     growth_earned = BigInt(default=0)
@@ -32,7 +34,9 @@ class Sale(Table, tablename="sale"):
 
 
 class SaleLine(Table, tablename="sale_line"):
-    """One line of a sale: amounts in minor units."""
+    """One line of a sale: amounts in minor units. ``unit_price`` is the listed price,
+    ``member_price`` the price the member paid when a member price applied (else None), ``amount``
+    what the line cost the member."""
 
     id = UUID(primary_key=True)
     sale_id = ForeignKey(Sale, on_delete=OnDelete.restrict, index=True)
@@ -42,6 +46,7 @@ class SaleLine(Table, tablename="sale_line"):
     category = Varchar(length=64, default="")
     quantity = Integer()
     unit_price = BigInt()
+    member_price = BigInt(null=True, default=None)
     amount = BigInt()
     refunded_quantity = Integer(default=0)
     brand = Varchar(length=64, default="")
