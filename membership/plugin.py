@@ -36,7 +36,8 @@ The groups:
   ``PointsExpired``, ``PointsExpiring``, ``PointsReleased``, ``StoredValueToppedUp``,
   ``StoredValueCashedOut``, ``TierChanged``, ``PaidMembershipBought``, ``PaidMembershipExpired``,
   ``CouponIssued``, ``CouponRedeemed``.
-* **per-program plugins** — ``PluginMeta``, ``plugin_settings``, ``plugin_enabled``.
+* **per-program plugins** — ``PluginMeta``, ``plugin_settings``, ``plugin_enabled``,
+  ``plugin_programs`` (the programs a plugin is on for: what its jobs work through).
 * **errors** — ``Reason`` (an English and a Chinese text), ``MembershipError`` and the common
   kinds: ``ValidationError``, ``NotFound``, ``Conflict``, ``Forbidden``.
 * **extension base classes** — ``ReaderDriver`` with ``CredentialRead``, ``ReadFault``, ``ReaderEvent``,
@@ -105,6 +106,7 @@ from membership.members.service import get_member, identify
 from membership.notifications.interface import Channel, DeliveryReport, Message
 from membership.org.program_plugins import PluginMeta, plugin_settings
 from membership.org.program_plugins import enabled as plugin_enabled
+from membership.org.program_plugins import enabled_programs as plugin_programs
 from membership.org.service import ProgramConfig, get_program
 from membership.readers.interface import (
     CredentialRead,
@@ -193,6 +195,7 @@ __all__ = [
     "new_id",
     "payload_of",
     "plugin_enabled",
+    "plugin_programs",
     "plugin_settings",
     "program_for",
     "record_purchase",

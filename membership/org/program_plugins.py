@@ -148,3 +148,9 @@ def plugin_settings(program: org.ProgramConfig, name: str, schema: type[S]) -> S
 def enabled(program: org.ProgramConfig, name: str) -> bool:
     """Whether a per-program plugin is on for ``program`` (a deployment-wide one always is)."""
     return name in program.plugins or name not in _metas()
+
+
+async def enabled_programs(name: str) -> list[org.ProgramConfig]:
+    """The programs plugin ``name`` is on for (every program, for a deployment-wide plugin), oldest
+    first: what a plugin's job works through."""
+    return [program for program in await org.list_programs() if enabled(program, name)]
