@@ -52,7 +52,9 @@ The groups:
   ``execute``, ``new_id``, ``is_sqlite``, ``emit``: SQL on the plugin's own tables (declared
   through ``membership_piccolo_apps``); the kernel's tables are read through the functions above.
 * **API routes** — ``Scope``, ``current_key``, ``program_for``, ``member_for`` (a route of a plugin
-  checks that its key may see the program or member it names, as the kernel's do).
+  checks that its key may see the program or member it names, as the kernel's do), ``store_for``
+  (the store a write happens at: the program's merchant's, open, and the key's own when it is bound
+  to one).
 * **console pages** — ``staff_program`` (the program a logged-in staff member's pages work on:
   ``await staff_program(request.state.staff)``).
 
@@ -63,7 +65,7 @@ from __future__ import annotations
 
 from membership.access.service import Scope
 from membership.analytics.interface import Report, ReportResult
-from membership.api.security import current_key, member_for, program_for
+from membership.api.security import current_key, member_for, program_for, store_for
 from membership.console.pages import ConsolePage
 from membership.console.workplace import staff_program
 from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
@@ -200,5 +202,6 @@ __all__ = [
     "program_for",
     "record_purchase",
     "staff_program",
+    "store_for",
     "use_case",
 ]
