@@ -43,8 +43,15 @@ from membership.db import close_database, open_database
 from membership.db.migrate import migrate
 from membership.db.throwaway import ThrowawayCluster, pg_bindir
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建红飞鑫波斌宇浩凯健俊帆帅旭宁龙林欣佳琳雪梅晨曦思雨子涵梓轩"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建红飞鑫波斌宇浩凯健俊"
+    "帆帅旭宁龙林欣佳琳雪梅晨曦思雨子涵梓轩"
+)
 PREFIXES = ("135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182", "183", "187", "188")
 PREFIXES += ("130", "131", "132", "155", "156", "185", "186", "133", "153", "180", "189", "181", "177", "176", "199")
 TAGS = ("VIP", "咖啡", "烘焙", "亲子", "夜宵", "早餐", "茶饮", "会员日")
@@ -136,13 +143,19 @@ async def run_import(settings: Settings, path: Path, program_id, store_id, args:
             profiler = Profiler(async_mode="enabled")
             profiler.start()
         summary = await import_members(
-            path, program_id, store_id=store_id, actor="bench", progress=progress, errors_to=path.with_suffix(".err.csv"),
+            path,
+            program_id,
+            store_id=store_id,
+            actor="bench",
+            progress=progress,
+            errors_to=path.with_suffix(".err.csv"),
             **kwargs,
         )
         if args.profile:
             profiler.stop()
-            profile = path.parent.parent / f"import-profile-{settings.is_sqlite and 'sqlite' or 'postgres'}.txt"
-            Path(profile.name).write_text(profiler.output_text(unicode=True, show_all=False))
+            engine = "sqlite" if settings.is_sqlite else "postgres"
+            profile = path.parent.parent / f"import-profile-{engine}.txt"
+            Path(profile.name).write_text(profiler.output_text(unicode=True, show_all=False))  # noqa: ASYNC240
             print(f"  profile written to {profile.name}")
         return summary
     finally:
