@@ -18,7 +18,7 @@ import pytest
 
 from membership import hookimpl
 from membership.db import fetch
-from membership.errors import ValidationError
+from membership.errors import PluginNotFound, ValidationError
 from membership.ledger.rules import Award, LineInput
 from membership.members.credentials import UnknownCredentialKind
 from membership.org import service as org
@@ -331,3 +331,28 @@ async def test_hook_demo_profile(db, register_plugin):
     assert lines <= {"N001", "N002"} and lines
     with pytest.raises(ValidationError):
         await create_demo(members_count=1, purchases=0, seed=3, industry="nonesuch")
+
+
+async def test_program_documents_carry_which_plugins_are_on(db, register_plugin):
+    from membership.org.program_file import apply_document, export_document
+
+    class Settings(msgspec.Struct):
+        stamps: int = 10
+
+    class Stamps:
+        @hookimpl
+        def membership_plugin_meta(self):
+            return PluginMeta("集点卡", "Stamp cards", settings=Settings)
+
+    register_plugin(Stamps(), name="stamps")
+    shop = await make_shop()
+    document = await export_document(shop.program.id)
+    assert document["plugins"] == [{"name": "stamps", "enabled": False, "settings": {"stamps": 10}}]
+    document["plugins"] = [{"name": "stamps", "enabled": True, "settings": {"stamps": 8}}]
+    assert (await apply_document(document)).changes == ["~ plugin stamps: on"]
+    assert (await apply_document(document)).changes == []
+    listed = {p.name: p for p in await program_plugins(shop.program.id)}
+    assert listed["stamps"].enabled and listed["stamps"].settings == {"stamps": 8}
+    document["plugins"] = [{"name": "not-installed", "enabled": True}]
+    with pytest.raises(PluginNotFound):
+        await apply_document(document)

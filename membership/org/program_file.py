@@ -24,11 +24,22 @@ from membership.errors import MerchantNotFound, Reason, ValidationError
 from membership.ledger import points_rules
 from membership.ledger.top_up_plans import parse_top_up_plans, top_up_plans
 from membership.org import service as org
+from membership.org.program_plugins import program_plugins, set_program_plugin
 from membership.org.settings import ProgramSettings, change_settings, settings_of
 from membership.tiers.policy import paid_plans, parse_paid_plans, parse_tier_config, tier_config
 from membership.tiers.service import configure as configure_tiers
 
-SECTIONS = ("program", "settings", "stores", "tiers", "points_rules", "coupon_templates", "paid_plans", "top_up_plans")
+SECTIONS = (
+    "program",
+    "settings",
+    "stores",
+    "tiers",
+    "points_rules",
+    "coupon_templates",
+    "paid_plans",
+    "top_up_plans",
+    "plugins",
+)
 
 
 def _clean(value: Any) -> Any:
@@ -78,6 +89,10 @@ async def export_document(program_id: uuid.UUID) -> dict[str, Any]:
         "coupon_templates": templates,
         "paid_plans": msgspec.to_builtins(paid_plans(program.settings)),
         "top_up_plans": msgspec.to_builtins(top_up_plans(program.settings)),
+        "plugins": [
+            {"name": plugin.name, "enabled": plugin.enabled, "settings": plugin.settings}
+            for plugin in await program_plugins(program.id)
+        ],
     }
     return _clean(msgspec.to_builtins(document))
 
@@ -276,6 +291,22 @@ async def _apply_offers(
         await org.update_settings(program.id, {"top_up_plans": top_ups}, actor)
         changes.append(f"~ top_up_plans: {', '.join(p['code'] for p in top_ups) or '(none)'}")
     await _apply_rules(program.id, document.get("points_rules") or [], actor, changes)
+    await _apply_plugins(program.id, document.get("plugins") or [], actor, changes)
+
+
+async def _apply_plugins(program_id: uuid.UUID, wanted: list[dict[str, Any]], actor: str, changes: list[str]) -> None:
+    """The per-program plugins the document names switched on or off and set as it says (plugins
+    it does not name stay as they are; one not installed here is refused)."""
+    current = {plugin.name: plugin for plugin in await program_plugins(program_id)}
+    for entry in wanted:
+        name = str(entry.get("name", ""))
+        plugin = current.get(name)
+        enabled = bool(entry.get("enabled", True))
+        settings = dict(entry.get("settings") or {})
+        if plugin is not None and plugin.enabled == enabled and {**plugin.settings, **settings} == plugin.settings:
+            continue
+        after = await set_program_plugin(program_id, name, enabled, settings, actor)
+        changes.append(f"~ plugin {name}: {'on' if after.enabled else 'off'}")
 
 
 async def _apply_templates(
