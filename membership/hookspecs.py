@@ -535,6 +535,29 @@ def membership_register_console_pages() -> list[ConsolePage] | None:
 
 
 @hookspec
+def membership_counter_notes(program: ProgramConfig, member_id: uuid.UUID, language: str) -> list[str] | None:
+    """Return short notes for the counter's member panel (前台提示: 口味偏好, 过敏), or None.
+
+    Every implementation runs, for the member's program only (a per-program plugin that is off
+    there is not asked); the counter shows every note, in plugin order, under the member's name,
+    as plain text (escaped). Keep each note to one line, in ``language``.
+
+    :param program: the member's program.
+    :param member_id: the member the counter opened.
+    :param language: the staff member's console language, ``zh_CN`` or ``en``.
+    :returns: a list of notes, or None. May return an awaitable.
+
+    Example::
+
+        @hookimpl
+        async def membership_counter_notes(program, member_id, language):
+            allergies = await allergies_of(member_id)
+            if allergies:
+                return [("过敏：" if language == "zh_CN" else "Allergies: ") + "、".join(allergies)]
+    """
+
+
+@hookspec
 def membership_register_commands(cli: typer.Typer) -> None:
     """Add commands to the ``membership`` CLI; every implementation runs.
 

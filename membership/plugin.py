@@ -45,7 +45,11 @@ The groups:
   ``ReportResult``; ``Job`` with ``JobResult``; ``ConsolePage``; ``DemoProfile`` (``membership demo
   --industry``).
 * **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
-  ``identify``, ``balances``, ``member_sales``.
+  ``identify``, ``balances``, ``member_sales``, ``get_sale`` (a sale with its lines and what was refunded
+  of them: what a listener of ``purchase.recorded`` or ``sale.refunded`` reads).
+* **coupons** — ``coupon_templates`` (a program's templates), ``create_coupon_template``,
+  ``issue_coupon`` (one coupon of a template for a plugin's own occasion, e.g. a completed stamp
+  card: once per occasion, inside the plugin's use case).
 * **writing through the kernel** — ``record_purchase`` (a purchase recorded for a member as a till
   records it: a plugin that learns of a sale another way, e.g. a receipt claimed later).
 * **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
@@ -68,6 +72,9 @@ from membership.analytics.interface import Report, ReportResult
 from membership.api.security import current_key, member_for, program_for, store_for
 from membership.console.pages import ConsolePage
 from membership.console.workplace import staff_program
+from membership.coupons.service import create_template as create_coupon_template
+from membership.coupons.service import issue_coupon
+from membership.coupons.service import list_templates as coupon_templates
 from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.demo.service import DemoProfile
 from membership.errors import Conflict, Forbidden, MembershipError, NotFound, Reason, ValidationError
@@ -118,6 +125,7 @@ from membership.readers.interface import (
     RepeatFilter,
     SerialSettings,
 )
+from membership.sales.detail import get_sale
 from membership.sales.prices import PriceContext
 from membership.sales.service import member_sales, record_purchase
 from membership.tiers.policy import TierBenefits, TierMetrics
@@ -182,6 +190,8 @@ __all__ = [
     "TierMetrics",
     "ValidationError",
     "balances",
+    "coupon_templates",
+    "create_coupon_template",
     "current_key",
     "emit",
     "execute",
@@ -189,9 +199,11 @@ __all__ = [
     "fetch_one",
     "get_member",
     "get_program",
+    "get_sale",
     "hookimpl",
     "identify",
     "is_sqlite",
+    "issue_coupon",
     "member_for",
     "member_sales",
     "new_id",

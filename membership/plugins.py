@@ -322,6 +322,13 @@ class Hooks:
                 pages[page.path] = page
         return list(pages.values())
 
+    async def counter_notes(self, program: ProgramConfig, member_id: uuid.UUID, language: str) -> list[str]:
+        """The notes the plugins on for ``program`` give the counter about a member, in order."""
+        found = await self._all(
+            "membership_counter_notes", program, program=program, member_id=member_id, language=language
+        )
+        return [str(note) for notes in found for note in notes or () if str(note).strip()]
+
     def register_commands(self, cli: typer.Typer) -> None:
         """Let plugins add CLI commands."""
         self._call_sync("membership_register_commands", cli=cli)

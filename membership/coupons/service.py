@@ -532,6 +532,45 @@ async def issue_by_trigger(
     return issued
 
 
+@use_case
+async def issue_coupon(
+    program_id: uuid.UUID,
+    template_code: str,
+    member_id: uuid.UUID,
+    occasion: str,
+    actor: str = "system",
+    now: dt.datetime | None = None,
+) -> dict[str, Any] | None:
+    """Issue one coupon of the template to the member for ``occasion`` (a plugin's reward, e.g.
+    ``"stamps:<card>:3"`` for a third completed stamp card), at most once: called again for the
+    same template, member and occasion it issues nothing and returns the coupon issued then.
+    Joins the caller's transaction. Returns the coupon (as :func:`coupon_out` shapes it), or None
+    when the member already holds the template's ``per_member_limit``.
+    ``CouponTemplateNotFound``/``CouponTemplateRetired`` for a template that does not exist in
+    the program, is retired or has ended; ``MemberNotFound`` for a member not active in it."""
+    now = now or _now()
+    if not occasion or len(occasion) > 100:
+        raise ValidationError(field="occasion", reason=Reason("1 to 100 characters", "1 到 100 个字符"))
+    program = await get_program(program_id)
+    template = await _template_row(program_id, template_code)
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"  # the member's coupon limits, one issue at a time
+    member = await fetch_one(f"SELECT program_id, status FROM member WHERE id = {{}}{lock}", member_id)
+    if member is None or member["program_id"] != program_id or member["status"] != "active":
+        raise MemberNotFound(member_id=member_id)
+    earlier = await fetch_one(
+        COUPON_SELECT + " WHERE c.template_id = {} AND c.member_id = {} AND c.occasion = {}",
+        template["id"],
+        member_id,
+        occasion,
+    )
+    if earlier is not None:
+        return coupon_out(earlier, local_today(program, now))
+    if not template["active"] or ended(template, program, now):
+        raise CouponTemplateRetired(code=template_code)
+    issued, _ = await issue_rows(program, template, [member_id], occasion, actor, now)
+    return issued[0] if issued else None
+
+
 # --- reading coupons ------------------------------------------------------------------------------
 
 

@@ -60,12 +60,16 @@ Step = Callable[[int], None]
 class DemoProfile:
     """What a demo business looks like: the merchant's and program's names, its stores
     (code, name, city) and what it sells (sku, name, category, price in minor units). An industry
-    pack answers ``membership_demo_profile`` with its own (a restaurant group, a scenic area)."""
+    pack answers ``membership_demo_profile`` with its own (a restaurant group, a scenic area).
+    ``attributes``, when given, says what the till tells about each demo sale (a sale's
+    ``attributes``: ``meal_period``, ``service_mode``, ``party_size``…): it is called with the
+    demo's seeded random generator and the sale's UTC time."""
 
     merchant: str
     program: str
     stores: tuple[tuple[str, str, str], ...]
     catalog: tuple[tuple[str, str, str, int], ...]
+    attributes: Callable[[random.Random, dt.datetime], dict[str, str]] | None = None
 
 
 GROCERY = DemoProfile("悦享生活连锁超市", "悦享会员", STORES, tuple(CATALOG))
@@ -133,9 +137,11 @@ async def _purchase_batch(
     times: list[dt.datetime],
     counts: dict[str, int],
     catalog: tuple[tuple[str, str, str, int], ...],
+    sale_attributes: Callable[[random.Random, dt.datetime], dict[str, str]] | None = None,
 ) -> None:
     for when in times:
         member_id = rng.choice(member_ids)
+        attributes = sale_attributes(rng, when) if sale_attributes else None
         lines = [
             LineInput(sku, rng.randint(1, 3), price, name, category)
             for sku, name, category, price in rng.sample(catalog, k=min(len(catalog), rng.randint(1, 4)))
@@ -149,7 +155,9 @@ async def _purchase_batch(
             priced = await member_priced(program, await members.member_row(member_id), store_id, lines, when)
             payments = [sales.PaymentInput("stored_value", sum(line.amount for line in priced))]
         try:
-            sale = await sales.record_purchase(program.id, store_id, member_id, lines, payments, actor="demo", now=when)
+            sale = await sales.record_purchase(
+                program.id, store_id, member_id, lines, payments, actor="demo", now=when, attributes=attributes
+            )
         except InsufficientStoredValue:  # pragma: no cover - balances were read just before
             continue
         counts["purchases"] += 1
@@ -314,7 +322,7 @@ async def create_demo(
     counts = {"purchases": 0, "top_ups": 0, "redemptions": 0, "refunds": 0}
     for start in range(0, purchases, 100):
         chunk = times[start : start + 100]
-        await _purchase_batch(program, store_ids, member_ids, rng, chunk, counts, profile.catalog)
+        await _purchase_batch(program, store_ids, member_ids, rng, chunk, counts, profile.catalog, profile.attributes)
         step(len(chunk))
     await _plugin_demo_data(program, store_ids, rng)
     return DemoSummary(program, store_ids, len(member_ids), **counts)

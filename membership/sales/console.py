@@ -186,6 +186,7 @@ async def _member_panel(
     context = {
         "member": member,
         "benefits": hooks().tier_benefits(place.program, member.tier),
+        "notes": await hooks().counter_notes(place.program, member_id, i18n.current_language()),
         "balances": await ledger.balances(member_id),
         "coupons": usable,
         "plans": top_up_plans(place.program.settings),
