@@ -263,12 +263,12 @@ async def guests_page(request: Request) -> Template | Redirect:
         if member_id is None:
             error, status = _error(request, _NoSuchMember()), 404
         else:
-            data = {
-                "tastes": words(posted.get("tastes", ""), 20),
-                "allergies": words(posted.get("allergies", ""), 20),
-                "note": posted.get("note", ""),
-            }
             try:
+                data = {
+                    "tastes": words(posted.get("tastes", ""), 20),
+                    "allergies": words(posted.get("allergies", ""), 20),
+                    "note": posted.get("note", ""),
+                }
                 await preferences.save_preferences(program.id, member_id, data, request.state.staff.actor)
             except MembershipError as exc:
                 error, status = _error(request, exc), 422
