@@ -132,7 +132,7 @@ async def _prices_page(request: Request, status: int = 200, error: str = "", for
         prices=await member_prices.member_prices(program.id),
         tiers=member_prices.program_tiers(program),
         categories=await catalogue.catalogue_counts(program.id, "category"),
-        form=form or {"scope": "sku", "target": "", "tier": "", "price": "", "percent": ""},
+        form={"scope": "sku", "target": "", "tier": "", "price": "", "percent": "", **(form or {})},
         tab="prices",
     )
 
@@ -255,7 +255,7 @@ async def _rules_page(request: Request, status: int = 200, error: str = "", form
         rules=await earning.points_rules(program.id),
         categories=await catalogue.catalogue_counts(program.id, "category"),
         brands=await catalogue.catalogue_counts(program.id, "brand"),
-        form=form or empty,
+        form={**empty, **(form or {})},
         tab="rules",
     )
 
@@ -321,7 +321,8 @@ async def _receipts_found(program: ProgramConfig, receipt_no: str, store_id: uui
 
 async def _claims_page(request: Request, status: int = 200, **context: Any) -> Template:
     program = await _program(request)
-    defaults = {"error": "", "notice": "", "form": {"receipt_no": "", "kind": "phone", "value": ""}, "found": []}
+    defaults = {"error": "", "notice": "", "found": []}
+    context["form"] = {"receipt_no": "", "kind": "phone", "value": "", **context.get("form", {})}
     return _page(
         request,
         "claims.html",
@@ -361,13 +362,14 @@ async def claim(request: Request) -> Any:
                 field="receipt_no", reason=Reason("the receipt number and the member", "请填写小票号和会员手机号/卡号")
             )
         member_id = await identify(program.id, form.get("kind", "phone"), form["value"])
-        found = [r for r in await _receipts_found(program, form["receipt_no"], staff.store_id) if r["claim_id"] is None]
-        chosen = form.get("store_id", "")
-        if chosen:
-            found = [r for r in found if str(r["store_id"]) == chosen]
-        if len(found) > 1:
-            return await _claims_page(request, form=form, found=found)
-        store_id = found[0]["store_id"] if found else (staff.store_id or uuid.UUID(int=0))
+        found = await _receipts_found(program, form["receipt_no"], staff.store_id)
+        if form.get("store_id"):
+            found = [r for r in found if str(r["store_id"]) == form["store_id"]]
+        open_ones = [r for r in found if r["claim_id"] is None]
+        if len(open_ones) > 1:
+            return await _claims_page(request, form=form, found=open_ones)
+        target = (open_ones or found or [None])[0]  # a claimed one: the claim says when it was claimed
+        store_id = target["store_id"] if target else (staff.store_id or uuid.UUID(int=0))
         result = await receipts.claim_receipt(
             program, member_id, store_id, form["receipt_no"], f"staff:{staff.username}"
         )
