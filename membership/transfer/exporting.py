@@ -32,6 +32,7 @@ from membership.db.sql import json_column
 from membership.errors import Reason, ValidationError
 from membership.ledger.accounts import Kind
 from membership.members import personal_data as pd
+from membership.members.credentials import credential_kinds, shown
 from membership.org.service import ProgramConfig, get_program, list_stores
 from membership.tiers.policy import tier_config
 from membership.transfer.sheets import FORMATS, SheetWriter
@@ -200,6 +201,7 @@ class _Page:
         self.reveal = reveal
         self.stores = {store["id"]: store["code"] for store in stores}
         self.tiers = {tier.code: tier.name for tier in tier_config(program.settings).tiers}
+        self.kinds = credential_kinds()
 
     def name(self, name: str | None) -> str:
         return (name or "") if self.reveal else mask_name(name or "")
@@ -248,10 +250,11 @@ async def _members(page: _Page, after: uuid.UUID | None, since: Any, until: Any)
                 personal[field] = plain if page.reveal else mask(plain)
         held = []
         for card in cards.get(row["id"], ()):
-            if page.reveal and cipher is not None:
+            kind = page.kinds.get(card["kind"])
+            if page.reveal and cipher is not None and not (kind is not None and kind.secret):
                 held.append(cipher.open(f"credential:{card['kind']}", card["value_enc"]))
-            else:
-                held.append(f"****{card['value_hint']}")
+            else:  # a secret kind (an ID card) is never written out, not even revealed
+                held.append(shown(card["value_hint"]))
         money = balances.get(row["id"], {})
         shown_birthday = _birthday(row["birthday"], row["birthday_calendar"], page.reveal)
         birthday = row["birthday"]

@@ -61,7 +61,7 @@ from membership.ledger.accounts import MEMBER_KINDS, Kind
 from membership.ledger.service import system_account
 from membership.members import personal_data as pd
 from membership.members.birthdays import check_birthday
-from membership.members.credentials import CredentialKind, hint
+from membership.members.credentials import credential_kind
 from membership.org.service import ProgramConfig, get_program, list_stores
 from membership.plugins import hooks
 from membership.tiers.policy import TierMetrics, tier_config
@@ -81,7 +81,6 @@ CHUNK_ROWS = 2000
 REASON = "导入期初余额 / imported opening balance"
 ENTRY_REASON = "导入期初余额 / imported"
 SOURCE = "import"
-CARD_KINDS = (CredentialKind.CARD_UID, CredentialKind.MAGSTRIPE, CredentialKind.BARCODE)
 ERROR_HEADERS = ["行号 row", "原因", "reason"]
 Progress = Callable[[int, int | None], None]
 
@@ -237,7 +236,7 @@ class RowReader:
         mapping: dict[int, str],
         stores: list[dict[str, Any]],
         store_id: uuid.UUID | None = None,
-        card_kind: str = CredentialKind.CARD_UID,
+        card_kind: str = "card_uid",
         now: dt.datetime | None = None,
     ) -> None:
         self.program = program
@@ -260,14 +259,16 @@ class RowReader:
         self.has_tiers = bool(config.tiers)
         self.review_at = self.now + dt.timedelta(days=config.policy.period_days + config.policy.grace_days)
         self.now_text, self.review_text = str(self.now.astimezone(dt.UTC)), str(self.review_at.astimezone(dt.UTC))
-        if card_kind not in CARD_KINDS:
+        spec = credential_kind(str(card_kind))  # UnknownCredentialKind lists the registered ones
+        if not spec.issuable or spec.generate is not None:
             raise ColumnMappingInvalid(
                 reason=Reason(
-                    f"card kind must be one of {[k.value for k in CARD_KINDS]}",
-                    f"卡类型只能是 {[k.value for k in CARD_KINDS]} 之一",
+                    f"cards of kind {spec.name!r} are not issued with a number",
+                    f"“{spec.label_zh}”不是凭卡号发放的凭证",
                 )
             )
-        self.card_kind = str(card_kind)
+        self.card_kind = spec.name
+        self.card_hint = spec.hint_of
         self.card_field = f"credential:{self.card_kind}"
         self.vaults = pd.vaults()
         self.vault = self.vaults[0]
@@ -290,6 +291,7 @@ class RowReader:
         try:
             return self._candidate(row, cells)
         except MembershipError as exc:
+            exc.__traceback__ = None  # else its frames, kept for the error file, would form a cycle with it
             return Problem(row, cells, exc)
 
     def profile(self, cell: dict[str, str]) -> dict[str, Any]:
@@ -401,7 +403,9 @@ class RowReader:
             digests = self._hashes(self.card_field, value)
             keys.setdefault("card", []).extend(digests)
             seal = cipher.seal(self.card_field, value)
-            card_rows.append(f'["{new_id_text()}","{member_id}","{digests[0]}","{seal}",{_json(hint(value))},{store}]')
+            card_rows.append(
+                f'["{new_id_text()}","{member_id}","{digests[0]}","{seal}",{_json(self.card_hint(value))},{store}]'
+            )
         tags = profile.get("tags")
         member = [
             member_id,
@@ -844,7 +848,7 @@ async def import_members(
     columns: dict[int, str] | None = None,
     errors_to: Path | None = None,
     store_id: uuid.UUID | None = None,
-    card_kind: str = CredentialKind.CARD_UID,
+    card_kind: str = "card_uid",
     actor: str = "system",
     progress: Progress | None = None,
     chunk_size: int | None = CHUNK_ROWS,
