@@ -936,9 +936,9 @@ def import_members(
         str | None, typer.Option("--errors", help="Where the rows left out go (default: FILE.errors.csv)")
     ] = None,
     store: Annotated[str | None, typer.Option(help="Store id or code members joined at (unless a row says)")] = None,
-    card_kind: Annotated[str, typer.Option(help="What the card numbers are: card_uid, magstripe or barcode")] = (
-        "card_uid"
-    ),
+    card_kind: Annotated[
+        str, typer.Option(help="The kind of the card numbers: card_uid, magstripe, barcode or a plugin's kind")
+    ] = "card_uid",
 ) -> None:
     """Import members (会员导入): phone, name, gender, birthday (solar, or lunar with 农历), tags,
     card numbers, opening points, stored value (yuan) and growth, tier.
