@@ -46,12 +46,20 @@ The groups:
   --industry``).
 * **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
   ``identify``, ``balances``, ``member_sales``, ``get_sale`` (a sale with its lines and what was refunded
-  of them: what a listener of ``purchase.recorded`` or ``sale.refunded`` reads).
+  of them: what a listener of ``purchase.recorded`` or ``sale.refunded`` reads), ``list_stores`` (a
+  merchant's stores), ``paid_plans`` (a program's paid plans, ``PaidPlan``: ``paid_plans(program.settings)``),
+  ``paid_memberships`` (a member's paid memberships, newest first).
 * **coupons** — ``coupon_templates`` (a program's templates), ``create_coupon_template``,
   ``issue_coupon`` (one coupon of a template for a plugin's own occasion, e.g. a completed stamp
   card: once per occasion, inside the plugin's use case).
 * **writing through the kernel** — ``record_purchase`` (a purchase recorded for a member as a till
-  records it: a plugin that learns of a sale another way, e.g. a receipt claimed later).
+  records it: a plugin that learns of a sale another way, e.g. a receipt claimed later);
+  ``buy_paid_membership`` (a paid plan bought or renewed, e.g. an annual pass sold by a pack's own
+  page) and ``set_paid_plans`` (a program's plans, e.g. a pack's demo); ``issue_credential`` (a card
+  or a kind a plugin registered, bound to a member: 发卡).
+* **a plugin's secrets about a member** — ``seal_member_secret`` and ``open_member_secret``: a
+  value (a pass's QR-code key) sealed under the member's data key for the plugin's own table,
+  readable after a key rotation, unreadable once the member is erased.
 * **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
   ``execute``, ``new_id``, ``is_sqlite``, ``emit``: SQL on the plugin's own tables (declared
   through ``membership_piccolo_apps``); the kernel's tables are read through the functions above.
@@ -111,12 +119,13 @@ from membership.ledger.rulebook import MemberFacts
 from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry, RedeemContext
 from membership.ledger.service import balances
 from membership.members.credentials import CredentialKindSpec
-from membership.members.service import get_member, identify
+from membership.members.plugin_secrets import open_member_secret, seal_member_secret
+from membership.members.service import get_member, identify, issue_credential
 from membership.notifications.interface import Channel, DeliveryReport, Message
 from membership.org.program_plugins import PluginMeta, plugin_settings
 from membership.org.program_plugins import enabled as plugin_enabled
 from membership.org.program_plugins import enabled_programs as plugin_programs
-from membership.org.service import ProgramConfig, get_program
+from membership.org.service import ProgramConfig, get_program, list_stores
 from membership.readers.interface import (
     CredentialRead,
     ReaderDriver,
@@ -128,7 +137,10 @@ from membership.readers.interface import (
 from membership.sales.detail import get_sale
 from membership.sales.prices import PriceContext
 from membership.sales.service import member_sales, record_purchase
-from membership.tiers.policy import TierBenefits, TierMetrics
+from membership.tiers.paid import buy as buy_paid_membership
+from membership.tiers.paid import memberships as paid_memberships
+from membership.tiers.paid import set_plans as set_paid_plans
+from membership.tiers.policy import PaidPlan, TierBenefits, TierMetrics, paid_plans
 
 __all__ = [
     "Award",
@@ -160,6 +172,7 @@ __all__ = [
     "NotFound",
     "PaidMembershipBought",
     "PaidMembershipExpired",
+    "PaidPlan",
     "Payload",
     "PluginMeta",
     "PointsAdjusted",
@@ -190,6 +203,7 @@ __all__ = [
     "TierMetrics",
     "ValidationError",
     "balances",
+    "buy_paid_membership",
     "coupon_templates",
     "create_coupon_template",
     "current_key",
@@ -204,15 +218,22 @@ __all__ = [
     "identify",
     "is_sqlite",
     "issue_coupon",
+    "issue_credential",
+    "list_stores",
     "member_for",
     "member_sales",
     "new_id",
+    "open_member_secret",
+    "paid_memberships",
+    "paid_plans",
     "payload_of",
     "plugin_enabled",
     "plugin_programs",
     "plugin_settings",
     "program_for",
     "record_purchase",
+    "seal_member_secret",
+    "set_paid_plans",
     "staff_program",
     "store_for",
     "use_case",

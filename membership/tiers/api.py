@@ -17,9 +17,8 @@ from membership.api.idempotent import REPLAYED_HEADER, OptionalIdempotencyKey, r
 from membership.api.schemas import Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for
 from membership.ledger import idempotency
-from membership.org.service import update_settings
 from membership.tiers import paid, service
-from membership.tiers.policy import PaidPlan, TierConfig, paid_plans, parse_paid_plans, tier_config
+from membership.tiers.policy import PaidPlan, TierConfig, paid_plans, tier_config
 
 TAGS = ["tiers"]
 CONFIG_EXAMPLE = {
@@ -152,9 +151,7 @@ async def set_paid_plans(
     """Replace the plans; each must buy one of the program's tiers. Memberships sold keep theirs."""
     key = current_key(request)
     program = await program_for(key, program_id)
-    plans = parse_paid_plans([msgspec.to_builtins(plan) for plan in data], tier_config(program.settings))
-    await update_settings(program.id, {"paid_plans": msgspec.to_builtins(plans)}, key.actor)
-    return plans
+    return await paid.set_plans(program.id, [msgspec.to_builtins(plan) for plan in data], key.actor)
 
 
 class BuyIn(msgspec.Struct, forbid_unknown_fields=True):

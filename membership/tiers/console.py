@@ -16,10 +16,9 @@ from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
 from membership.errors import MembershipError, Reason, ValidationError
-from membership.org.service import update_settings
 from membership.staff.roles import Permission
-from membership.tiers import service
-from membership.tiers.policy import paid_plans, parse_paid_plans, tier_config
+from membership.tiers import paid, service
+from membership.tiers.policy import paid_plans, tier_config
 
 CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
 TIERS_HELP = (
@@ -87,8 +86,7 @@ async def save_paid_plans(
     staff = current_staff(request)
     program = await staff_program(staff)
     try:
-        plans = parse_paid_plans(forms.json_list(data.text), tier_config(program.settings))
-        await update_settings(program.id, {"paid_plans": msgspec.to_builtins(plans)}, staff.actor)
+        await paid.set_plans(program.id, forms.json_list(data.text), staff.actor)
     except MembershipError as exc:
         title = i18n.gettext("Paid membership plans")
         return forms.json_page(

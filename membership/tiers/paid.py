@@ -15,6 +15,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
+
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, fetch_page, new_id, placeholders, use_case
 from membership.errors import PaidMembershipNotActive, PaidMembershipNotFound, PlanNotFound, Reason, ValidationError
@@ -28,9 +30,9 @@ from membership.ledger.service import (
     give_back_stored_value,
     member_accounts,
 )
-from membership.org.service import ProgramConfig, get_program, list_programs
+from membership.org.service import ProgramConfig, get_program, list_programs, update_settings
 from membership.plugins import hooks
-from membership.tiers.policy import PaidPlan, paid_plans, tier_config
+from membership.tiers.policy import PaidPlan, paid_plans, parse_paid_plans, tier_config
 from membership.tiers.service import Change, apply_changes, rank, window_metrics
 
 METHODS = ("cash", "card", "wechat_pay", "alipay", "stored_value")
@@ -85,8 +87,13 @@ async def buy(
     store_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
     actor: str = "pos",
+    now: dt.datetime | None = None,
 ) -> PaidMembershipResult:
-    """Buy (or renew) a paid plan for the member; idempotent with a key."""
+    """Buy (or renew) a paid plan for the member; idempotent with a key.
+
+    ``now`` records the purchase as of another moment (a back-dated sale, a demo's year, a test's
+    clock; default: the present): a renewal starts when the membership held then ends, and one that
+    has ended by the present is recorded as ``expired`` and lifts no tier."""
     if method not in METHODS:
         raise ValidationError(
             field="method", reason=Reason(f"one of {', '.join(METHODS)}", f"只能是 {', '.join(METHODS)} 之一")
@@ -96,20 +103,22 @@ async def buy(
     plan = _plan(program, plan_code)
 
     async def run() -> PaidMembershipResult:
-        now = dt.datetime.now(dt.UTC)
-        latest = await fetch_one(
-            "SELECT ends_at FROM paid_membership WHERE member_id = {} AND plan = {} AND status = 'active'"
+        present = dt.datetime.now(dt.UTC)
+        at = present if now is None else min(now, present)
+        latest = await fetch_one(  # running at ``at`` (an expired one may have been then; a refunded one ended)
+            "SELECT ends_at FROM paid_membership WHERE member_id = {} AND plan = {} AND status <> 'refunded'"
             " AND ends_at > {} ORDER BY ends_at DESC LIMIT 1",
             member_id,
             plan.code,
-            now,
+            at,
         )
-        starts_at = latest["ends_at"] if latest else now
+        starts_at = latest["ends_at"] if latest else at
+        ends_at = starts_at + dt.timedelta(days=plan.days)
         posting_id = None
         if method == "stored_value":
             reason = f"付费会员 {plan.name} / paid membership"
             writer = await PostingWriter(
-                program, "paid_membership", member_id, now, store_id, operator=actor, reason=reason
+                program, "paid_membership", member_id, at, store_id, operator=actor, reason=reason
             ).open()
             await debit_stored_value(writer, accounts, plan.fee, reason)
             await writer.close()
@@ -126,13 +135,16 @@ async def buy(
             "store_id": store_id,
             "posting_id": posting_id,
             "starts_at": starts_at,
-            "ends_at": starts_at + dt.timedelta(days=plan.days),
-            "status": "active",
+            "ends_at": ends_at,
+            "status": "active" if ends_at > present else "expired",
             "refunded_amount": 0,
-            "created_at": now,
+            "created_at": at,
         }
         await fetch(f"INSERT INTO paid_membership ({', '.join(row)}) VALUES ({placeholders(row)})", *row.values())
-        member_tier = await _lift(program, member_id, plan.tier, row["ends_at"], now)
+        if ends_at > present:
+            member_tier = await _lift(program, member_id, plan.tier, ends_at, at)
+        else:  # bought as of a past moment and over by now: nothing to lift
+            member_tier = (await fetch_one("SELECT tier FROM member WHERE id = {}", member_id))["tier"]
         await audit.record(
             actor, "paid_membership.buy", "member", member_id, program.id, {"plan": plan.code, "fee": plan.fee}
         )
@@ -148,6 +160,16 @@ async def buy(
 
     payload = {"member_id": member_id, "plan": plan_code, "method": method, "store_id": store_id}
     return await idempotency.once(program.id, idempotency_key, "paid_membership", payload, PaidMembershipResult, run)
+
+
+@use_case
+async def set_plans(program_id: uuid.UUID, plans: list[dict[str, Any]], actor: str = "system") -> list[PaidPlan]:
+    """Replace the program's paid plans (each ``code``, ``name``, the ``tier`` it buys, ``fee`` in
+    minor units, ``days``); each must buy one of the program's tiers. Memberships sold keep theirs."""
+    program = await get_program(program_id)
+    parsed = parse_paid_plans(plans, tier_config(program.settings))
+    await update_settings(program.id, {"paid_plans": msgspec.to_builtins(parsed)}, actor)
+    return parsed
 
 
 async def _lift(
