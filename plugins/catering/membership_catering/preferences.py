@@ -1,17 +1,30 @@
 """Tastes (口味偏好) and allergies (过敏) of a member, with a note for the kitchen: kept in the
 pack's table by member, edited on the console page 会员口味与集点 and through
 ``PUT /api/v1/catering/members/{id}/preferences``, and shown to the counter when it opens the
-member. Erasing the member (``member.erased``) deletes them."""
+member. Allergies are health data and the note is free text: both are sealed under the member's
+data key (``seal_member_secret``), like the kernel's personal data, and unreadable once the member
+is erased; the erasure (``member.erased``) also deletes the row."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
 import msgspec
 
-from membership.plugin import ValidationError, execute, fetch_one, use_case
+from membership.plugin import (
+    MembershipError,
+    ValidationError,
+    execute,
+    fetch_one,
+    open_member_secret,
+    seal_member_secret,
+    use_case,
+)
 from membership_catering.values import as_list, now, to_json
+
+ALLERGIES, NOTE = "catering:allergies", "catering:note"
 
 Word = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 TASTES = ("不辣", "微辣", "中辣", "重辣", "少盐", "少油", "少糖", "去冰", "热饮", "不要香菜", "不要葱蒜", "素食")
@@ -41,25 +54,38 @@ def check(data: dict[str, Any]) -> PreferencesIn:
 
 
 async def get_preferences(member_id: uuid.UUID) -> dict[str, Any]:
-    """The member's tastes, allergies and note (empty when none were kept)."""
+    """The member's tastes, allergies and note (empty when none were kept, or the member was
+    erased)."""
     row = await fetch_one("SELECT * FROM catering_preference WHERE member_id = {}", member_id)
     if row is None:
         return {"tastes": [], "allergies": [], "note": "", "updated_by": "", "updated_at": None}
+    allergies = await _open(member_id, ALLERGIES, row["allergies"])
     return {
         "tastes": as_list(row["tastes"]),
-        "allergies": as_list(row["allergies"]),
-        "note": row["note"],
+        "allergies": json.loads(allergies) if allergies else [],
+        "note": await _open(member_id, NOTE, row["note"]),
         "updated_by": row["updated_by"],
         "updated_at": row["updated_at"],
     }
+
+
+async def _open(member_id: uuid.UUID, field: str, sealed: str) -> str:
+    if not sealed:
+        return ""
+    try:
+        return await open_member_secret(member_id, field, sealed)
+    except MembershipError:  # the member was erased: their data key is gone
+        return ""
 
 
 @use_case
 async def save_preferences(
     program_id: uuid.UUID, member_id: uuid.UUID, data: dict[str, Any], actor: str
 ) -> dict[str, Any]:
-    """Replace the member's tastes, allergies and note; returns them."""
+    """Replace the member's tastes, allergies and note (allergies and note sealed); returns them."""
     found = check(data)
+    allergies = await seal_member_secret(member_id, ALLERGIES, to_json(found.allergies)) if found.allergies else ""
+    note = await seal_member_secret(member_id, NOTE, found.note) if found.note else ""
     await execute(
         "INSERT INTO catering_preference (member_id, program_id, tastes, allergies, note, updated_by, updated_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id) DO UPDATE SET tastes = excluded.tastes,"
@@ -68,8 +94,8 @@ async def save_preferences(
         member_id,
         program_id,
         to_json(found.tastes),
-        to_json(found.allergies),
-        found.note,
+        allergies,
+        note,
         actor[:100],
         now(),
     )

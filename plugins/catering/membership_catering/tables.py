@@ -101,13 +101,14 @@ class Visit(Table, tablename="catering_visit"):
 
 
 class Preference(Table, tablename="catering_preference"):
-    """A member's tastes (口味偏好) and allergies (过敏), with a note for the kitchen."""
+    """A member's tastes (口味偏好) and allergies (过敏), with a note for the kitchen. Allergies
+    (health data) and the note are sealed under the member's data key (empty: none)."""
 
     member_id = UUID(primary_key=True)
     program_id = UUID()
     tastes = Text(default="[]")
-    allergies = Text(default="[]")
-    note = Varchar(length=200, default="")
+    allergies = Text(default="")
+    note = Text(default="")
     updated_by = Varchar(length=100, default="")
     updated_at = Timestamptz()
 

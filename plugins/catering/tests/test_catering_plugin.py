@@ -37,7 +37,10 @@ async def test_an_erased_member_s_tastes_and_allergies_are_deleted(restaurant):
     from membership.members.rights import erase_member
 
     guest = await make_member(restaurant.program.id, "赵敏")
-    await preferences.save_preferences(restaurant.program.id, guest, {"allergies": ["花生"]}, "test")
+    await preferences.save_preferences(restaurant.program.id, guest, {"allergies": ["花生"], "note": "靠窗"}, "test")
+    [row] = await fetch("SELECT allergies, note FROM catering_preference WHERE member_id = {}", guest)
+    assert row["allergies"] and "花生" not in row["allergies"] and "靠窗" not in row["note"]  # sealed
+    assert (await preferences.get_preferences(guest))["allergies"] == ["花生"]
     await erase_member(guest, "test", "会员要求删除")
     await deliver_events()
     assert (await preferences.get_preferences(guest))["allergies"] == []

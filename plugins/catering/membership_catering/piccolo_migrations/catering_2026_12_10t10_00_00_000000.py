@@ -60,9 +60,10 @@ _STATEMENTS = [
     'CREATE UNIQUE INDEX IF NOT EXISTS catering_visit_sale ON "catering_visit" ("sale_id")',
     'CREATE INDEX IF NOT EXISTS catering_visit_when ON "catering_visit" ("program_id", "occurred_at")',
     'CREATE INDEX IF NOT EXISTS catering_visit_member ON "catering_visit" ("member_id", "occurred_at")',
+    # allergies and the note are sealed under the member's data key (seal_member_secret): text
     'CREATE TABLE IF NOT EXISTS "catering_preference" ("member_id" UUID PRIMARY KEY NOT NULL,'
-    ' "program_id" UUID NOT NULL, "tastes" TEXT NOT NULL DEFAULT \'[]\', "allergies" TEXT NOT NULL DEFAULT \'[]\','
-    ' "note" VARCHAR(200) NOT NULL DEFAULT \'\', "updated_by" VARCHAR(100) NOT NULL DEFAULT \'\','
+    ' "program_id" UUID NOT NULL, "tastes" TEXT NOT NULL DEFAULT \'[]\', "allergies" TEXT NOT NULL DEFAULT \'\','
+    ' "note" TEXT NOT NULL DEFAULT \'\', "updated_by" VARCHAR(100) NOT NULL DEFAULT \'\','
     ' "updated_at" TIMESTAMPTZ NOT NULL)',
     'CREATE TABLE IF NOT EXISTS "catering_event" ("event_id" UUID PRIMARY KEY NOT NULL,'
     ' "name" VARCHAR(64) NOT NULL, "handled_at" TIMESTAMPTZ NOT NULL)',
