@@ -14,7 +14,6 @@ Each page works on the staff member's program and says so when the pack is off f
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Any
@@ -343,7 +342,6 @@ async def reports_page(request: Request) -> Template:
         months=months,
         result=result,
         money_columns=MONEY_COLUMNS,
-        today=dt.date.today(),
     )
 
 

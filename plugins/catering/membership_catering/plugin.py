@@ -120,6 +120,9 @@ async def membership_counter_notes(program: ProgramConfig, member_id: uuid.UUID,
         notes += preferences.notes(await preferences.get_preferences(member_id), language)
     for card in await stamps.member_cards(program.id, member_id):
         if card["active"] and (card["stamps"] or card["reward_waiting"]):
-            waiting = (" (reward waiting)" if language == "en" else "（奖励待发）") if card["reward_waiting"] else ""
-            notes.append(f"{card['name']}：{card['stamps']}/{card['stamps_needed']}{waiting}")
+            count = f"{card['stamps']}/{card['stamps_needed']}"
+            if language == "en":
+                notes.append(f"{card['name']} ({count}{', reward waiting' if card['reward_waiting'] else ''})")
+            else:
+                notes.append(f"{card['name']}（{count}{'，奖励待发' if card['reward_waiting'] else ''}）")
     return notes

@@ -185,7 +185,8 @@ class PerHeadSpend(CateringReport):
                 "SELECT v.meal_period, v.service_mode,"
                 + counted
                 + known
-                + " GROUP BY v.meal_period, v.service_mode ORDER BY v.meal_period, v.service_mode",
+                + " GROUP BY v.meal_period, v.service_mode ORDER BY CASE v.meal_period WHEN 'breakfast' THEN 1"
+                " WHEN 'lunch' THEN 2 WHEN 'afternoon_tea' THEN 3 WHEN 'dinner' THEN 4 ELSE 5 END, v.service_mode",
                 program.id,
                 start,
             )

@@ -95,3 +95,11 @@ async def test_a_program_the_pack_is_off_for_is_refused_with_409(restaurant, api
     assert member.status_code == 409
     scheme = await api.call("PUT", f"/catering/programs/{restaurant.program.id}/stamp-schemes/coffee", "admin", COFFEE)
     assert scheme.status_code == 409
+
+
+async def test_the_packs_routes_are_in_the_openapi_schema(api):
+    schema = await api.http.get("/schema/openapi.json")
+    assert schema.status_code == 200, schema.text[:500]
+    paths = schema.json()["paths"]
+    assert "/api/v1/catering/programs/{program_id}/stamp-schemes/{code}" in paths
+    assert "/api/v1/catering/members/{member_id}/preferences" in paths
