@@ -197,9 +197,8 @@ def _share(context: EarnContext, lines: list[LineInput], rule: PointsRule) -> in
 
 async def awards(context: EarnContext) -> list[Award] | None:
     """The extra points the program's active rules grant a purchase (``membership_points_awards``)."""
-    rules = [r for r in await points_rules(context.program.id, active_only=True)]
     day = context.occurred_at.astimezone(context.program.zone).date()
-    rules = [r for r in rules if r.applies_on(day)]
+    rules = [r for r in await points_rules(context.program.id, active_only=True) if r.applies_on(day)]
     if not rules:
         return None
     lines = await filled(context.program, context.lines)

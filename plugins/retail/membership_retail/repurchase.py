@@ -21,7 +21,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.plugin import Event, ProgramConfig, emit, execute, fetch, new_id, use_case
+from membership.plugin import Event, ProgramConfig, emit, execute, fetch, use_case
 from membership_retail.dialect import as_date, days_between, local_day, plus_days
 from membership_retail.settings import settings_of
 
@@ -165,8 +165,7 @@ async def member_cycles(member_id: uuid.UUID) -> list[Cycle]:
 
 
 async def cycles_by_category(program_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Per category: how many members have a cycle, its median-ish (average) length, and how many
-    are due within a week (as of the last run)."""
+    """Per category: how many members have a cycle and its average length (as of the last run)."""
     return await fetch(
         "SELECT category, COUNT(*) AS members, CAST(ROUND(AVG(cycle_days)) AS INTEGER) AS average_days"
         " FROM retail_cycle WHERE program_id = {} GROUP BY category ORDER BY COUNT(*) DESC, category",
@@ -182,8 +181,3 @@ async def recent_reminders(program_id: uuid.UUID, limit: int = 50) -> list[dict[
         program_id,
         limit,
     )
-
-
-def new_reminder_id() -> uuid.UUID:
-    """A fresh id (the job writes reminders set-based with ``uuid7()``; tests may add by hand)."""
-    return new_id()

@@ -55,3 +55,12 @@ async def test_its_settings_are_checked_and_labelled_for_staff(retail):
 
     for field in msgspec.structs.fields(RetailSettings):
         assert field.default is not msgspec.NODEFAULT, field.name
+
+
+async def test_its_routes_are_in_the_api_schema(retail, retail_api):
+    client = await retail_api("read")
+    schema = await client.get("http://testserver/schema/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/api/v1/retail/claims", "/api/v1/retail/member-prices", "/api/v1/retail/basket"} <= set(paths)
+    assert "member_prices" in schema.json()["components"]["schemas"]["SimulationOut"]["properties"]
