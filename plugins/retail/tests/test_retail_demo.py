@@ -24,6 +24,7 @@ def demo_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("retail-demo")
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "240", "TERM": "dumb", "MEMBERSHIP_SCHEDULER": "false"}
+    env["MEMBERSHIP_PLUGINS"] = "retail"  # this pack alone, whatever else is installed beside it
     env.pop("MEMBERSHIP_CONFIG", None)
     log = (folder / "serve.log").open("w", encoding="utf-8")
     server = subprocess.Popen(
