@@ -141,13 +141,16 @@ class Revisits(TourismReport):
                     for r in rows
                 ],
             )
-        key, join = ("s.plan_code", " JOIN tourism_pass s ON s.id = e.pass_id") if by == "plan" else ("'all'", "")
+        if by == "plan":
+            key, group, join = "s.plan_code", "s.plan_code, e.member_id", " JOIN tourism_pass s ON s.id = e.pass_id"
+        else:
+            key, group, join = "'all'", "e.member_id", ""
         rows = await fetch(
             f"SELECT holder, COUNT(*) AS visitors, SUM(n) AS visit_days,"
             " SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) AS repeat_visitors FROM"
             f" (SELECT {key} AS holder, e.member_id, COUNT(DISTINCT e.day) AS n FROM tourism_entry e{join}"
             " WHERE e.program_id = {} AND e.allowed = {} AND e.member_id IS NOT NULL AND e.day >= {}"
-            f" GROUP BY {key}, e.member_id) counted GROUP BY holder ORDER BY holder",
+            f" GROUP BY {group}) counted GROUP BY holder ORDER BY holder",
             program.id,
             YES,
             first_day,
