@@ -194,7 +194,7 @@ async def check(request: Request) -> Template:
     try:
         decision = await entries.admit(program, form["gate"], form["kind"] or "pass_qr", form["value"])
     except MembershipError as exc:
-        return await _gate_page(request, program, form=form, error=_error(request, exc), status=422)
+        return await _gate_page(request, program, form=form, error=_error(request, exc), status=exc.status)
     return await _gate_page(request, program, decision=decision, form={**form, "value": ""})
 
 
@@ -283,7 +283,7 @@ async def sell(request: Request) -> Template | Redirect:
             staff.actor,
         )
     except MembershipError as exc:
-        return await _passes_page(request, program, member_id, error=_error(request, exc), status=422)
+        return await _passes_page(request, program, member_id, error=_error(request, exc), status=exc.status)
     return Redirect(f"/console/tourism/passes?member={member_id}&done=sold", status_code=303)
 
 
@@ -306,7 +306,7 @@ async def add_family(request: Request) -> Template | Redirect:
     except ValueError:
         return await _passes_page(request, program, member_id, error=_error(request, _NoSuchMember()), status=404)
     except MembershipError as exc:
-        return await _passes_page(request, program, member_id, error=_error(request, exc), status=422)
+        return await _passes_page(request, program, member_id, error=_error(request, exc), status=exc.status)
     return Redirect(f"/console/tourism/passes?member={member_id}&done=family", status_code=303)
 
 
@@ -326,7 +326,7 @@ async def remove_family(request: Request) -> Template | Redirect:
     except ValueError:
         return await _passes_page(request, program, member_id, error=_error(request, _NoSuchMember()), status=404)
     except MembershipError as exc:
-        return await _passes_page(request, program, member_id, error=_error(request, exc), status=422)
+        return await _passes_page(request, program, member_id, error=_error(request, exc), status=exc.status)
     return Redirect(f"/console/tourism/passes?member={member_id}&done=removed", status_code=303)
 
 
@@ -345,7 +345,7 @@ async def register_id_card(request: Request) -> Template | Redirect:
             member_id, "id_card", posted.get("number", ""), request.state.staff.store_id, request.state.staff.actor
         )
     except MembershipError as exc:
-        return await _passes_page(request, program, member_id, error=_error(request, exc), status=422)
+        return await _passes_page(request, program, member_id, error=_error(request, exc), status=exc.status)
     return Redirect(f"/console/tourism/passes?member={member_id}&done=id_card", status_code=303)
 
 
@@ -427,7 +427,7 @@ async def save_plan(request: Request) -> Template | Redirect:
         }
         await pass_plans.save_plan(program.id, code, data, request.state.staff.actor)
     except MembershipError as exc:
-        return await _plans_page(request, program, _error(request, exc), 422, form)
+        return await _plans_page(request, program, _error(request, exc), exc.status, form)
     return Redirect(f"/console/tourism/plans?done={code}", status_code=303)
 
 
@@ -480,7 +480,7 @@ async def save_blackout(request: Request) -> Template | Redirect:
             data = {"name": (form["name"] or "").strip(), "plans": [p for p in form["plans"] if p]}
             await pass_plans.save_blackout(program.id, day, data, request.state.staff.actor)
     except MembershipError as exc:
-        return await _blackout_page(request, program, _error(request, exc), 422, form)
+        return await _blackout_page(request, program, _error(request, exc), exc.status, form)
     return Redirect(f"/console/tourism/blackout?done={day.isoformat()}", status_code=303)
 
 
@@ -531,7 +531,7 @@ async def save_venue(request: Request) -> Template | Redirect:
         }
         saved = await venues.save_venue(program.id, posted.get("store", ""), data, request.state.staff.actor)
     except MembershipError as exc:
-        return await _venues_page(request, program, _error(request, exc), 422)
+        return await _venues_page(request, program, _error(request, exc), exc.status)
     return Redirect(f"/console/tourism/venues?done={saved['code']}", status_code=303)
 
 
@@ -547,7 +547,7 @@ async def save_gate(request: Request) -> Template | Redirect:
         data = {"name": form["name"].strip(), "store": form["store"], "active": form["active"]}
         await gates.save_gate(program.id, form["code"].strip(), data, request.state.staff.actor)
     except MembershipError as exc:
-        return await _venues_page(request, program, _error(request, exc), 422, form)
+        return await _venues_page(request, program, _error(request, exc), exc.status, form)
     return Redirect(f"/console/tourism/venues?done={form['code'].strip()}", status_code=303)
 
 

@@ -2,7 +2,7 @@
 with a ticket office and its gates, a hotel, a restaurant, a shop of local crafts and an evening
 show. The kernel's demo enrols the members and a year of small purchases (water, maps, badges:
 what every counter of the area sells); the pack's demo data then sets up what an operator would:
-an annual pass (年卡, family members allowed) and a summer pass (季卡) sold as paid plans, the
+an annual pass (年卡, family members allowed) and a 92-day pass (季卡) sold as paid plans, the
 venues with pass holders' benefits (酒店 85 折, 餐饮 9 折并多 10% 积分, 演艺 8 折…), the gates,
 and the blackout dates of the holidays. It then plays a year: passes sold and renewed, family
 members added, ID cards registered, visits through the gates (by e-card code or ID card, with the
@@ -71,11 +71,11 @@ FORMATS = ("tickets", "hotel", "dining", "retail", "shows")  # the stores' forma
 BENEFITS = {"hotel": (10, 15), "dining": (10, 10), "retail": (0, 5), "shows": (0, 20)}
 PAID_PLANS = [
     {"code": "year-pass", "name": "云栖山年卡", "tier": "gold", "fee": 29_800, "days": 365},
-    {"code": "summer-pass", "name": "云栖山夏季季卡", "tier": "silver", "fee": 12_800, "days": 92},
+    {"code": "season-pass", "name": "云栖山季卡", "tier": "silver", "fee": 12_800, "days": 92},
 ]
 PASS_PLANS = {
     "year-pass": {"kind": "annual", "max_family": 3, "daily_entries": 2, "reentry_minutes": 30},
-    "summer-pass": {"kind": "seasonal", "max_family": 0, "daily_entries": 1, "reentry_minutes": 0},
+    "season-pass": {"kind": "seasonal", "max_family": 0, "daily_entries": 1, "reentry_minutes": 0},
 }
 GATES = (("S1", "南门闸机", "YQ01"), ("N1", "北门闸机", "YQ01"), ("T1", "演艺厅检票口", "YQ05"))
 HOLIDAYS = (((10, 1), (10, 2), (10, 3)), "国庆节"), (((5, 1), (5, 2)), "劳动节")
@@ -124,7 +124,7 @@ async def _sell(
     """Passes sold over the year, some renewed; returns each pass with its plan code."""
     sold = []
     for index, holder in enumerate(holders):
-        code = "year-pass" if index % 3 else "summer-pass"
+        code = "year-pass" if index % 3 else "season-pass"
         days = 365 if code == "year-pass" else 92
         bought = now - dt.timedelta(days=rng.randint(5, 380), hours=rng.randint(0, 8))
         method = rng.choice(("wechat_pay", "alipay", "card", "cash"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tourism_park import DAY, MEAL, ROOM, RIDE
+from tourism_park import DAY, MEAL, RIDE, ROOM
 
 from membership.plugin import ValidationError, balances
 from membership_tourism import passes, venues

@@ -10,10 +10,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership_tourism import e_card, entries, gates, pass_plans, passes, venues
-
 from membership.plugin import LineInput, ProgramConfig, get_program, set_paid_plans
 from membership.testing import deliver_events, make_member, make_merchant, make_program, make_store
+from membership_tourism import e_card, entries, gates, pass_plans, passes, venues
 
 TIERS = [
     {"code": "regular", "name": "普通会员", "threshold": 0},
