@@ -58,6 +58,21 @@ def _wait_for_demo(server: subprocess.Popen, out: Path, seconds: float) -> str:
     raise AssertionError(f"no demo within {seconds} s:\n{out.read_text(errors='replace')}")
 
 
+def _until_listening(base: str, server: subprocess.Popen, seconds: float = 60) -> None:
+    """The demo prints its addresses just before the server binds its port: wait for it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # answered: listening
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.5)
+
+
 def _call(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {}, data=body, method="POST" if body else "GET")
     try:
@@ -85,6 +100,7 @@ def test_serve_demo_industry_tourism_from_an_empty_folder(tmp_path):
         key = re.search(r"mk_[A-Za-z0-9_-]+", text)[0]
         password = re.search(r"demo / (\S+)", text)[1]
         base = f"http://127.0.0.1:{port}"
+        _until_listening(base, server)
         bearer = {"Authorization": f"Bearer {key}", "Accept-Language": "zh-CN"}
         status, body = _call(f"{base}/api/v1/programs", bearer)
         assert status == 200, body
