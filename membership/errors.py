@@ -119,6 +119,14 @@ class InvalidPhone(ValidationError):
     message_zh = "“{value}” 不是有效的手机号码。"
 
 
+class EnrolmentRefused(ValidationError):
+    """A plugin's ``membership_check_enrolment`` refused the enrolment (422); ``reason`` says why."""
+
+    code = "enrolment_refused"
+    message_en = "This member cannot be enrolled: {reason}"
+    message_zh = "不能办理入会：{reason}"
+
+
 class InvalidEmail(ValidationError):
     code = "invalid_email"
     message_en = "{value!r} is not a valid e-mail address."

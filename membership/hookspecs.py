@@ -138,6 +138,37 @@ def membership_find_duplicate(program_id: uuid.UUID, profile: dict[str, Any]) ->
     """
 
 
+@hookspec(firstresult=True)
+def membership_check_enrolment(program: ProgramConfig, profile: dict[str, Any]) -> Reason | str | None:
+    """Return a reason to refuse an enrolment (入会), or None to allow it.
+
+    Stops at the first non-None result (the refusal). Asked by every enrolment (API
+    ``POST /members``, the console, ``enrol_member`` of a plugin's own form), after the profile was
+    normalised and validated and before it is stored, for the program's plugins only (a
+    per-program plugin that is off there is not asked); the enrolment is refused with 422
+    ``enrolment_refused`` and the reason. A bulk import does not ask it (the members come from a
+    system that already enrolled them). Use it for what a business requires before it takes a
+    member: a bank's ID number, KYC and consents.
+
+    :param program: the program being enrolled into.
+    :param profile: the normalised profile (``name``, ``phone``, ``id_number``, ``consents``,
+        ``preferences``…): only the keys the enrolment gave.
+    :returns: a :class:`membership.errors.Reason` with its English and Chinese text (or plain
+        text in the program's language), or None. May return an awaitable.
+
+    Example::
+
+        from membership.plugin import Reason
+
+        @hookimpl
+        def membership_check_enrolment(program, profile):
+            if not profile.get("id_number"):
+                return Reason("an ID number is required", "须登记身份证号")
+            if not profile.get("consents", {}).get("personal_info"):
+                return Reason("consent to personal data processing is required", "须同意个人信息处理授权")
+    """
+
+
 # -- credential kinds ----------------------------------------------------------------------
 
 
@@ -155,7 +186,8 @@ def membership_register_credential_kinds() -> list[CredentialKindSpec] | None:
     A kind's ``normalize`` gives the canonical value (unless a ``membership_normalize_credential``
     implementation answers first) and raises a ``ValidationError`` with a ``Reason`` for bad input;
     its ``mask`` is what staff see (the API's ``hint``). A ``secret`` kind (an ID-card number) keeps no hint and is
-    never returned or shown: only its keyed hash finds it. Its value is still sealed under the
+    never returned or shown: only its keyed hash finds it (a secret kind that gives its own ``mask``,
+    a bank card's ``622202******1234``, keeps that mask and nothing more). Its value is still sealed under the
     member's data key, for a key rotation to recompute that hash under the new key (a hash alone
     cannot be moved: the credential would stop identifying anyone once the old key is retired) and
     for the member's own data export; erasing the member deletes it with their data key.
@@ -174,7 +206,7 @@ def membership_register_credential_kinds() -> list[CredentialKindSpec] | None:
 
         @hookimpl
         def membership_register_credential_kinds():
-            return [CredentialKindSpec("bank_card", "银行卡", "bank card", normalize=bank_card,
+            return [CredentialKindSpec("bank_card", "银行卡", "bank card", normalize=bank_card, secret=True,
                                        mask=lambda v: v[:6] + "*" * (len(v) - 10) + v[-4:])]
     """
 

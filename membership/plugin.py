@@ -56,7 +56,11 @@ The groups:
   records it: a plugin that learns of a sale another way, e.g. a receipt claimed later);
   ``buy_paid_membership`` (a paid plan bought or renewed, e.g. an annual pass sold by a pack's own
   page) and ``set_paid_plans`` (a program's plans, e.g. a pack's demo); ``issue_credential`` (a card
-  or a kind a plugin registered, bound to a member: 发卡).
+  or a kind a plugin registered, bound to a member: 发卡); ``enrol_member`` (入会 through a
+  plugin's own form, e.g. a bank's with the ID number, KYC and consents it requires; the
+  ``membership_check_enrolment`` hooks are asked as for every enrolment); ``reevaluate_tier`` (the
+  tier a member qualifies for now applied outside a purchase, e.g. after a bank's monthly balances
+  arrived).
 * **a plugin's secrets about a member** — ``seal_member_secret`` and ``open_member_secret``: a
   value (a pass's QR-code key) sealed under the member's data key for the plugin's own table,
   readable after a key rotation, unreadable once the member is erased.
@@ -120,6 +124,7 @@ from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry,
 from membership.ledger.service import balances
 from membership.members.credentials import CredentialKindSpec
 from membership.members.plugin_secrets import open_member_secret, seal_member_secret
+from membership.members.service import enrol as enrol_member
 from membership.members.service import get_member, identify, issue_credential
 from membership.notifications.interface import Channel, DeliveryReport, Message
 from membership.org.program_plugins import PluginMeta, plugin_settings
@@ -141,6 +146,7 @@ from membership.tiers.paid import buy as buy_paid_membership
 from membership.tiers.paid import memberships as paid_memberships
 from membership.tiers.paid import set_plans as set_paid_plans
 from membership.tiers.policy import PaidPlan, TierBenefits, TierMetrics, paid_plans
+from membership.tiers.service import reevaluate_member as reevaluate_tier
 
 __all__ = [
     "Award",
@@ -208,6 +214,7 @@ __all__ = [
     "create_coupon_template",
     "current_key",
     "emit",
+    "enrol_member",
     "execute",
     "fetch",
     "fetch_one",
@@ -232,6 +239,7 @@ __all__ = [
     "plugin_settings",
     "program_for",
     "record_purchase",
+    "reevaluate_tier",
     "seal_member_secret",
     "set_paid_plans",
     "staff_program",

@@ -192,6 +192,10 @@ class Hooks:
         program = await _program(program_id)
         return await self._first("membership_find_duplicate", program, program_id=program_id, profile=profile)
 
+    async def check_enrolment(self, program: ProgramConfig, profile: dict[str, Any]) -> Reason | str | None:
+        """A reason the program's plugins give to refuse enrolling ``profile``, or None."""
+        return await self._first("membership_check_enrolment", program, program=program, profile=profile)
+
     # -- credential kinds ----------------------------------------------------------------
 
     def credential_kinds(self, program: ProgramConfig | None = None) -> dict[str, CredentialKindSpec]:

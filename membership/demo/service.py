@@ -7,6 +7,7 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from membership.coupons import service as coupons
 from membership.db import fetch_one, use_case
@@ -63,13 +64,17 @@ class DemoProfile:
     pack answers ``membership_demo_profile`` with its own (a restaurant group, a scenic area).
     ``attributes``, when given, says what the till tells about each demo sale (a sale's
     ``attributes``: ``meal_period``, ``service_mode``, ``party_size``…): it is called with the
-    demo's seeded random generator and the sale's UTC time."""
+    demo's seeded random generator and the sale's UTC time. ``enrolment``, when given, says what
+    the business records about each demo member beyond the demo's own profile (a bank's ID number,
+    KYC and the consents it requires: what its ``membership_check_enrolment`` asks): it is called
+    with the seeded generator, and its ``consents`` and ``preferences`` are added to the demo's."""
 
     merchant: str
     program: str
     stores: tuple[tuple[str, str, str], ...]
     catalog: tuple[tuple[str, str, str, int], ...]
     attributes: Callable[[random.Random, dt.datetime], dict[str, str]] | None = None
+    enrolment: Callable[[random.Random], dict[str, Any]] | None = None
 
 
 GROCERY = DemoProfile("悦享生活连锁超市", "悦享会员", STORES, tuple(CATALOG))
@@ -112,16 +117,40 @@ def _profile(rng: random.Random, today: dt.date) -> dict:
     return profile
 
 
+def _with_enrolment(profile: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The demo's profile with what an industry's enrolment adds (consents and preferences merged)."""
+    merged = {**profile, **extra}
+    for field in ("consents", "preferences"):
+        if field in extra:
+            merged[field] = {**profile.get(field, {}), **extra[field]}
+    return merged
+
+
+_MAX_REPEATS = 1_000  # repeated draws before a demo profile is taken to repeat one member forever
+
+
 @use_case
 async def _enrol_batch(
-    program: org.ProgramConfig, store_ids: list[uuid.UUID], rng: random.Random, n: int, today: dt.date
+    program: org.ProgramConfig,
+    store_ids: list[uuid.UUID],
+    rng: random.Random,
+    n: int,
+    today: dt.date,
+    enrolment: Callable[[random.Random], dict[str, Any]] | None = None,
 ) -> list[uuid.UUID]:
-    ids = []
+    ids: list[uuid.UUID] = []
+    repeats = 0
     while len(ids) < n:
+        profile = _profile(rng, today)
+        if enrolment is not None:
+            profile = _with_enrolment(profile, enrolment(rng))
         try:
-            member = await members.enrol(program.id, _profile(rng, today), store_id=rng.choice(store_ids), actor="demo")
+            member = await members.enrol(program.id, profile, store_id=rng.choice(store_ids), actor="demo")
         except members.DuplicateMember:
-            continue  # a random phone repeated; draw another member
+            repeats += 1  # a random phone (or an industry's ID number) repeated; draw another member
+            if repeats > _MAX_REPEATS:
+                raise RuntimeError("the demo's enrolment keeps repeating an existing member") from None
+            continue
         ids.append(member.id)
         if rng.random() < 0.6:
             await members.issue_credential(member.id, "card_uid", f"{rng.randrange(16**8):08X}", actor="demo")
@@ -315,7 +344,7 @@ async def create_demo(
     member_ids: list[uuid.UUID] = []
     while len(member_ids) < members_count:
         batch = min(50, members_count - len(member_ids))
-        member_ids += await _enrol_batch(program, store_ids, rng, batch, today)
+        member_ids += await _enrol_batch(program, store_ids, rng, batch, today, profile.enrolment)
         step(batch)
     now = dt.datetime.now(dt.UTC)
     times = sorted(now - dt.timedelta(seconds=rng.randint(0, 365 * 86400)) for _ in range(purchases))

@@ -98,13 +98,15 @@ class CredentialKindSpec:
         default: trimmed.
     :param mask: the canonical value → what staff may see of it, at most 32 characters
         (``622202******1234``); default: the last four characters.
-    :param secret: a value nobody may read back (an ID-card number): no hint is kept, it is
+    :param secret: a value nobody may read back (an ID-card number, a bank card number): it is
         never returned (not even by the request that issued it) nor shown by the console or the
-        readers, only its keyed hash finds it. Its value is still sealed under the member's data
-        key, for two uses only: a key rotation recomputes the hash from it (a hash alone could
-        not be moved to a new key, and the credential would stop identifying anyone), and the
-        member's own data export (PIPL art. 45, audited) gives it back to them, as it gives the
-        profile's ID number. Erasure deletes it with the member's data key.
+        readers, only its keyed hash finds it; no hint is kept unless the kind gives its own
+        ``mask`` (a bank card's first six and last four digits), which is then all staff see.
+        Its value is still sealed under the member's data key, for two uses only: a key rotation
+        recomputes the hash from it (a hash alone could not be moved to a new key, and the
+        credential would stop identifying anyone), and the member's own data export (PIPL art.
+        45, audited) gives it back to them, as it gives the profile's ID number. Erasure deletes
+        it with the member's data key.
     :param issuable: bound to a member by issuing it (发卡); False for a kind found another way
         (the phone in the member's profile, a bank's customer number its own hook resolves).
     :param at_counter: staff present it at the counter or in the console (card readers,
@@ -148,8 +150,12 @@ class CredentialKindSpec:
         return Reason(self.label_en, self.label_zh)
 
     def hint_of(self, canonical: str) -> str:
-        """What is kept to show of ``canonical``: nothing for a secret kind, else its mask."""
-        return "" if self.secret else self.mask(canonical)[-HINT_MAX:]
+        """What is kept to show of ``canonical``: its mask; nothing for a secret kind, unless the
+        kind gives a mask of its own (a bank card's ``622202******1234``, which card rules allow
+        to be shown: the number itself is still never returned)."""
+        if self.secret and self.mask is hint:
+            return ""
+        return self.mask(canonical)[-HINT_MAX:]
 
 
 def credential_kinds(program: ProgramConfig | None = None) -> dict[str, CredentialKindSpec]:

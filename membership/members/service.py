@@ -15,6 +15,7 @@ from membership.errors import (
     CredentialExists,
     CredentialNotFound,
     DuplicateMember,
+    EnrolmentRefused,
     MemberErased,
     MemberNotFound,
     MembershipError,
@@ -230,6 +231,9 @@ async def enrol(
         raise ValidationError(field="name", reason=Reason("required", "必填"))
     referrer_id = await _referrer(program_id, referrer) if referrer else None
     profile = _normalized(profile)
+    refusal = await hooks().check_enrolment(program, profile)
+    if refusal is not None:
+        raise EnrolmentRefused(field="profile", reason=refusal)
     member_id, now = new_id(), _now()
     cipher, wrapped = pd.MemberCipher.new(member_id, pd.vault())
     columns = {**_columns(profile, cipher), "data_key": wrapped, "key_fp": cipher.vault.fingerprint}

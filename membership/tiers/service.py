@@ -29,7 +29,18 @@ from typing import Any
 import msgspec
 
 from membership.coupons.service import has_templates, issue_by_trigger, occasion_for, void_unused
-from membership.db import any_of, emit, fetch, fetch_one, fetch_page, id_set, is_sqlite, job_chunk, rows_table
+from membership.db import (
+    any_of,
+    emit,
+    fetch,
+    fetch_one,
+    fetch_page,
+    id_set,
+    is_sqlite,
+    job_chunk,
+    rows_table,
+    use_case,
+)
 from membership.errors import Reason, ValidationError
 from membership.events import Event
 from membership.jobs.interface import (
@@ -172,6 +183,25 @@ async def reevaluate(program: ProgramConfig, member_id: uuid.UUID, current: str 
     change = Change(member_id, current, qualified, "upgrade", found.value(config.policy.metric))
     await apply_changes(program, [change], now)
     return qualified
+
+
+@use_case
+async def reevaluate_member(member_id: uuid.UUID, now: dt.datetime | None = None) -> str | None:
+    """Apply the tier the member qualifies for now, outside a purchase: for a plugin whose tier
+    policy looks at something else that changed (a bank's monthly balances). As after a purchase,
+    a higher tier applies at once and a lower one waits for the review at the period's end; the
+    member is locked meanwhile. Its own transaction, or the caller's. The tier held now.
+
+    Example::
+
+        for member_id in fed:  # the month's balances were just stored
+            await reevaluate_tier(member_id)
+    """
+    from membership.members.service import active_member  # members build on tiers: imported late
+
+    row = await active_member(member_id, lock=True)
+    program = await get_program(row["program_id"])
+    return await reevaluate(program, member_id, row["tier"], now or dt.datetime.now(dt.UTC))
 
 
 async def after_refund(
