@@ -161,16 +161,26 @@ async def any_api(any_db):
         yield value
 
 
-@pytest.fixture
-async def console(db):
-    """The console over a SQLite shop, with one staff account per role (see tests/console_client.py)."""
+async def _console(settings: Settings):
     from membership.app import create_app
     from tests.console_client import Console, make_staff
     from tests.helpers import make_shop
 
     shop = await make_shop()
     await make_staff(shop)
-    return Console(create_app(db, open_db=False), shop)
+    return Console(create_app(settings, open_db=False), shop)
+
+
+@pytest.fixture
+async def console(db):
+    """The console over a SQLite shop, with one staff account per role (see tests/console_client.py)."""
+    return await _console(db)
+
+
+@pytest.fixture
+async def any_console(any_db):
+    """The console over a shop on SQLite and on PostgreSQL, with one staff account per role."""
+    return await _console(any_db)
 
 
 @dataclasses.dataclass

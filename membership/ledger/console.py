@@ -1,12 +1,13 @@
-"""Console pages for loyalty configuration (营销配置): points rules with a simulator that explains
-every point, the points policy (pending window, expiry, warnings) and top-up plans. Tiers and
-paid plans are in :mod:`membership.tiers.console`."""
+"""Console pages for loyalty configuration (营销配置): points rules of every kind in forms generated
+from their parameter types, with warnings for a rule that would never earn and a simulator that
+explains every point; the points policy (pending window, expiry, warnings) and top-up plans, each
+as a form with its JSON for integrators. Tiers and paid plans are in
+:mod:`membership.tiers.console`."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 import msgspec
@@ -17,47 +18,44 @@ from litestar.response import Template
 
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
+from membership.console.struct_forms import (
+    Rows,
+    convert,
+    error_for,
+    form_fields,
+    posted,
+    read_form,
+    read_rows,
+    row_fields,
+    typed_values,
+)
 from membership.console.workplace import staff_program, workplace
-from membership.errors import MembershipError, Reason, ValidationError
+from membership.errors import MembershipError, ValidationError
 from membership.ledger import points_rules
-from membership.ledger.policy import parse_points_policy, points_policy
+from membership.ledger.forms import (
+    RULE_FIELDS,
+    describe_params,
+    kind_names,
+    params_labels,
+    policy_labels,
+    policy_warnings,
+    rule_labels,
+    rule_warnings,
+    top_up_labels,
+    top_up_warnings,
+)
+from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
+from membership.ledger.rulebook import STACKING, PointsRule, parse_rule
 from membership.ledger.rules import LineInput
-from membership.ledger.top_up_plans import parse_top_up_plans, top_up_plans
+from membership.ledger.top_up_plans import TopUpPlan, parse_top_up_plans, top_up_plans
 from membership.members import service as members
-from membership.org.service import update_settings
+from membership.org.service import ProgramConfig, update_settings
 from membership.sales import service as sales
-from membership.sales.console import amount_text, parse_amount
+from membership.sales.console import parse_amount
 from membership.staff.roles import Permission
 
 CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
-PARAM_EXAMPLES: dict[str, dict[str, Any]] = {
-    "base_rate": {"points": 1, "per_amount": 100},
-    "category_multiplier": {"categories": ["饮品"], "multiplier_pct": 200},
-    "sku_multiplier": {"skus": ["6901234567890"], "multiplier_pct": 300},
-    "member_day": {"weekdays": [3], "multiplier_pct": 200},
-    "birthday": {"window": "month", "multiplier_pct": 200, "gift_points": 100},
-    "sign_up": {"points": 100},
-    "first_purchase": {"points": 50},
-    "referral": {"referrer_points": 200, "referee_points": 50},
-    "daily_sign_in": {"points": 5, "streak_days": 7, "streak_bonus": 30},
-    "cap": {"per_transaction": 5000, "per_day": 10000},
-}
-
-
-@dataclasses.dataclass
-class RuleForm:
-    """A new rule; ``params`` as JSON (an example per kind is offered)."""
-
-    code: str = ""
-    name: str = ""
-    kind: str = "base_rate"
-    priority: str = "0"
-    stacking: str = "stack"
-    starts_on: str = ""
-    ends_on: str = ""
-    min_spend: str = ""
-    params: str = ""
 
 
 @dataclasses.dataclass
@@ -70,9 +68,23 @@ class SimulateForm:
     day: str = ""
 
 
+@dataclasses.dataclass
+class RuleDraft:
+    """The rule form as it is shown: its kind, the rule's and the parameters' values (stored) or
+    text (as posted), and the errors beside them."""
+
+    kind: str = "base_rate"
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    typed: dict[str, list[str]] | None = None
+    typed_params: dict[str, list[str]] | None = None
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    param_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
 async def _rules_page(
     request: Request,
-    form: RuleForm,
+    draft: RuleDraft | None = None,
     status: int = 200,
     simulation: Any = None,
     trial: SimulateForm | None = None,
@@ -80,33 +92,40 @@ async def _rules_page(
     **context: Any,
 ) -> Template:
     program = await staff_program(current_staff(request))
+    draft = draft or RuleDraft()
+    kind = draft.kind if draft.kind in PARAMS else "base_rate"
+    rules = await points_rules.list_rules(program.id, include_retired=True)
+    fields = [name for name in RULE_FIELDS if not (editing and name == "code")]
     return forms.page(
         request,
         "loyalty/rules.html",
         "loyalty",
         status,
         program=program,
-        rules=await points_rules.list_rules(program.id, include_retired=True),
+        rules=rules,
+        described={rule["code"]: describe_params(rule["kind"], rule["params"], program.currency) for rule in rules},
         kinds=list(PARAMS),
-        kind_names={
-            "base_rate": i18n.gettext("Base rate"),
-            "category_multiplier": i18n.gettext("Category multiplier"),
-            "sku_multiplier": i18n.gettext("Item multiplier"),
-            "member_day": i18n.gettext("Member day"),
-            "birthday": i18n.gettext("Birthday"),
-            "sign_up": i18n.gettext("Sign-up bonus"),
-            "first_purchase": i18n.gettext("First purchase bonus"),
-            "referral": i18n.gettext("Referral reward"),
-            "daily_sign_in": i18n.gettext("Daily sign-in"),
-            "cap": i18n.gettext("Cap"),
-        },
-        stacking_names={
-            "stack": i18n.gettext("stacks with others"),
-            "best_of": i18n.gettext("best of its group"),
-            "exclusive": i18n.gettext("alone (exclusive)"),
-        },
-        examples={kind: json.dumps(example, ensure_ascii=False) for kind, example in PARAM_EXAMPLES.items()},
-        form=form,
+        kind=kind,
+        kind_names=kind_names(),
+        stacking_names={value: rule_labels()["stacking"].choice(value) for value in STACKING},
+        rule_fields=form_fields(
+            PointsRule,
+            draft.values,
+            rule_labels(),
+            errors=draft.errors,
+            currency=program.currency,
+            only=fields,
+            typed=draft.typed,
+        ),
+        param_fields=form_fields(
+            PARAMS[kind],
+            draft.params,
+            params_labels(kind),
+            prefix="p-",
+            errors=draft.param_errors,
+            currency=program.currency,
+            typed=draft.typed_params,
+        ),
         simulation=simulation,
         trial=trial or SimulateForm(),
         editing=editing,
@@ -115,9 +134,11 @@ async def _rules_page(
 
 
 @get("/loyalty/rules", opt=CONFIGURE, name="console-rules")
-async def rules_page(request: Request, done: FromQuery[str] = "", edit: FromQuery[str] = "") -> Template:
-    """The program's points rules (active and retired), a form to add one (or, with ``edit``, to
-    change that one: a retired rule comes back), a simulator."""
+async def rules_page(
+    request: Request, done: FromQuery[str] = "", edit: FromQuery[str] = "", kind: FromQuery[str] = ""
+) -> Template:
+    """The program's points rules (active and retired), a form to add one of ``kind`` (or, with
+    ``edit``, to change that one: a retired rule comes back), a simulator."""
     notices = {
         "added": i18n.gettext("Rule added."),
         "retired": i18n.gettext("Rule retired."),
@@ -128,88 +149,103 @@ async def rules_page(request: Request, done: FromQuery[str] = "", edit: FromQuer
         try:
             rule = await points_rules.get_rule(program.id, edit)
         except MembershipError as exc:
-            return await _rules_page(request, RuleForm(), 404, error=forms.error_text(exc))
-        return await _rules_page(request, _form_of(rule, program.currency), editing=edit)
-    form = RuleForm(params=json.dumps(PARAM_EXAMPLES["base_rate"], ensure_ascii=False))
-    return await _rules_page(request, form, notice=notices.get(done, ""))
+            return await _rules_page(request, status=404, error=forms.error_text(exc))
+        same = not kind or kind == rule["kind"]
+        draft = RuleDraft(kind=rule["kind"] if same else kind, values=rule, params=rule["params"] if same else {})
+        return await _rules_page(request, draft, editing=edit)
+    return await _rules_page(request, RuleDraft(kind=kind or "base_rate"), notice=notices.get(done, ""))
 
 
-def _form_of(rule: dict[str, Any], currency: str) -> RuleForm:
-    """A stored rule as the form shows it (the minimum spend in major units, as typed)."""
-    return RuleForm(
-        code=rule["code"],
-        name=rule["name"],
-        kind=rule["kind"],
-        priority=str(rule["priority"]),
-        stacking=rule["stacking"],
-        starts_on=str(rule.get("starts_on") or ""),
-        ends_on=str(rule.get("ends_on") or ""),
-        min_spend=amount_text(rule["min_spend"], currency) if rule["min_spend"] else "",
-        params=json.dumps(rule["params"], ensure_ascii=False),
+async def _posted_rule(request: Request, program: ProgramConfig, code: str) -> tuple[RuleDraft, PointsRule | None]:
+    """The rule the form posted (``code`` when changing one), validated as the API validates it:
+    the rule, or None and the draft with its errors."""
+    form = posted(await request.form())
+    kind = (form.get("kind") or ["base_rate"])[-1]
+    kind = kind if kind in PARAMS else "base_rate"
+    labels, plabels = rule_labels(), params_labels(kind)
+    fields = [name for name in RULE_FIELDS if not (code and name == "code")]
+    values, errors = read_form(PointsRule, form, labels, currency=program.currency, only=fields)
+    params, param_errors = read_form(PARAMS[kind], form, plabels, prefix="p-", currency=program.currency)
+    draft = RuleDraft(
+        kind=kind,
+        typed=typed_values(form, fields),
+        typed_params=typed_values(form, PARAMS[kind].__struct_fields__, "p-"),
+        errors=errors,
+        param_errors=param_errors,
     )
-
-
-def _rule_data(form: RuleForm, currency: str) -> dict[str, Any]:
+    if errors or param_errors:
+        return draft, None
+    checked, draft.param_errors = convert(PARAMS[kind], params, plabels, program.currency)
+    if checked is None:
+        return draft, None
     try:
-        params = json.loads(form.params or "{}")
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            field="params", reason=Reason(f"not JSON: {exc.msg}", f"不是有效的 JSON：{exc.msg}")
-        ) from None
-    if not form.priority.strip().lstrip("-").isdigit():
-        raise ValidationError(field="priority", reason=i18n.gettext("a whole number"))
-    data: dict[str, Any] = {
-        "code": form.code.strip(),
-        "name": form.name.strip(),
-        "kind": form.kind,
-        "priority": int(form.priority),
-        "stacking": form.stacking,
-        "params": params,
-        "min_spend": parse_amount(form.min_spend, currency, "min_spend", minimum=0) if form.min_spend.strip() else 0,
-    }
-    for field in ("starts_on", "ends_on"):
-        if getattr(form, field).strip():
-            data[field] = getattr(form, field).strip()
-    return data
+        checked.check()
+        rule = parse_rule(
+            {**values, "code": code or values.get("code", ""), "kind": kind, "params": msgspec.to_builtins(params)}
+        )
+    except MembershipError as exc:
+        key, text = error_for(exc, [*fields, *PARAMS[kind].__struct_fields__], {**labels, **plabels}, program.currency)
+        target = draft.param_errors if key in PARAMS[kind].__struct_fields__ else draft.errors
+        target[key or "form"] = text
+        return draft, None
+    return draft, rule
+
+
+async def _save_rule(request: Request, code: str = "") -> Any:
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    draft, rule = await _posted_rule(request, program, code)
+    form = await request.form()
+    if rule is None:
+        error = draft.errors.pop("form", "") or draft.param_errors.pop("form", "")
+        error = error or i18n.gettext("Please correct the marked fields.")
+        return await _rules_page(request, draft, 422, editing=code, error=error)
+    warnings = await rule_warnings(program, rule, await points_rules.list_rules(program.id, include_retired=True))
+    if warnings and not form.get("anyway"):
+        return await _rules_page(request, draft, editing=code, warnings=warnings)
+    data = msgspec.to_builtins(rule)
+    try:
+        if code:
+            await points_rules.change_rule(program.id, code, data, staff.actor)
+        else:
+            await points_rules.create_rule(program.id, data, staff.actor)
+    except MembershipError as exc:
+        labels = {**rule_labels(), **params_labels(rule.kind)}
+        key, text = error_for(exc, RULE_FIELDS, labels, program.currency)
+        if key:
+            draft.errors[key] = text
+        return await _rules_page(request, draft, 422, editing=code, error="" if key else text)
+    return forms.done("/console/loyalty/rules", "changed" if code else "added")
 
 
 @post("/loyalty/rules", opt=CONFIGURE, status_code=303)
-async def add_rule(
-    request: Request, data: Annotated[RuleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
-) -> Any:
-    """Add a rule; it earns from the next purchase."""
-    staff = current_staff(request)
-    program = await staff_program(staff)
-    try:
-        await points_rules.create_rule(program.id, _rule_data(data, program.currency), staff.actor)
-    except MembershipError as exc:
-        return await _rules_page(request, data, 422, error=forms.error_text(exc))
-    return forms.done("/console/loyalty/rules", "added")
+async def add_rule(request: Request) -> Any:
+    """Add a rule from the form; one that would never earn is shown back with why, until saved
+    anyway. It earns from the next purchase."""
+    return await _save_rule(request)
 
 
 @post("/loyalty/rules/{code:str}", opt=CONFIGURE, status_code=303)
-async def change_rule(
-    request: Request, code: FromPath[str], data: Annotated[RuleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
-) -> Any:
+async def change_rule(request: Request, code: FromPath[str]) -> Any:
     """Change a rule (its code stays; a retired one earns again); from the next purchase."""
-    staff = current_staff(request)
-    program = await staff_program(staff)
-    try:
-        await points_rules.change_rule(program.id, code, _rule_data(data, program.currency), staff.actor)
-    except MembershipError as exc:
-        return await _rules_page(request, data, 422, editing=code, error=forms.error_text(exc))
-    return forms.done("/console/loyalty/rules", "changed")
+    return await _save_rule(request, code)
 
 
 @post("/loyalty/rules/{code:str}/retire", opt=CONFIGURE, status_code=303)
-async def retire_rule(request: Request, code: FromPath[str]) -> Any:
-    """Stop a rule from earning (the ledger keeps naming it)."""
+async def retire_rule(
+    request: Request,
+    code: FromPath[str],
+    data: Annotated[forms.ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Any:
+    """Stop a rule from earning once confirmed (the ledger keeps naming it)."""
     staff = current_staff(request)
     program = await staff_program(staff)
+    if not data.confirmed:
+        return await _rules_page(request, status=422, error=forms.not_confirmed())
     try:
         await points_rules.retire_rule(program.id, code, staff.actor)
     except MembershipError as exc:
-        return await _rules_page(request, RuleForm(), 422, error=forms.error_text(exc))
+        return await _rules_page(request, status=422, error=forms.error_text(exc))
     return forms.done("/console/loyalty/rules", "retired")
 
 
@@ -232,97 +268,173 @@ async def simulate(
         line = LineInput("SIM", 1, amount, category=data.category.strip())
         result = await sales.simulate_purchase(program.id, place.store_id, found[0].id, [line], occurred_at=when)
     except ValueError:
-        return await _rules_page(request, RuleForm(), 422, trial=data, error=i18n.gettext("Use the form 1990-05-17."))
+        return await _rules_page(request, status=422, trial=data, error=i18n.gettext("Use the form 1990-05-17."))
     except MembershipError as exc:
-        return await _rules_page(request, RuleForm(), 422, trial=data, error=forms.error_text(exc))
-    return await _rules_page(request, RuleForm(), simulation=result, trial=data)
+        return await _rules_page(request, status=422, trial=data, error=forms.error_text(exc))
+    return await _rules_page(request, simulation=result, trial=data)
 
 
-@dataclasses.dataclass
-class PolicyForm:
-    """The points policy as typed."""
-
-    pending_days: str = "0"
-    expiry: str = "never"
-    expiry_days: str = ""
-    expiry_months: str = "12"
-    warn_days: str = "0"
+# --- the points policy -------------------------------------------------------------------------------
 
 
-def _policy_page(request: Request, program: Any, form: PolicyForm, status: int = 200, **context: Any) -> Template:
-    return forms.page(request, "loyalty/policy.html", "loyalty", status, program=program, form=form, **context)
+def _policy_page(
+    request: Request,
+    program: ProgramConfig,
+    status: int = 200,
+    *,
+    values: dict[str, Any] | None = None,
+    typed: dict[str, list[str]] | None = None,
+    errors: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    policy = points_policy(program.settings, program.points_expiry_days)
+    fields = form_fields(
+        PointsPolicy,
+        values if values is not None else msgspec.structs.asdict(policy),
+        policy_labels(),
+        errors=errors,
+        typed=typed,
+    )
+    context.setdefault("json_text", forms.json_text(msgspec.to_builtins(policy)))
+    return forms.config_page(
+        request,
+        i18n.gettext("Points policy"),
+        "/console/loyalty/policy",
+        status,
+        intro=i18n.gettext("Points earned from now on follow it; points already earned keep their dates."),
+        sections=[(i18n.gettext("Pending window and expiry"), fields)],
+        json_help='{"pending_days": 7, "expiry": "end_of_year", "expiry_months": 12, "warn_days": 30}',
+        **context,
+    )
 
 
 @get("/loyalty/policy", opt=CONFIGURE)
 async def policy_page(request: Request, done: FromQuery[str] = "") -> Template:
     """Pending window, expiry and warnings."""
     program = await staff_program(current_staff(request))
-    policy = points_policy(program.settings, program.points_expiry_days)
-    form = PolicyForm(
-        str(policy.pending_days),
-        policy.expiry,
-        "" if policy.expiry_days is None else str(policy.expiry_days),
-        str(policy.expiry_months),
-        str(policy.warn_days),
-    )
-    return _policy_page(request, program, form, notice=i18n.gettext("Settings saved.") if done == "saved" else "")
+    return _policy_page(request, program, notice=i18n.gettext("Settings saved.") if done == "saved" else "")
 
 
 @post("/loyalty/policy", opt=CONFIGURE, status_code=303)
-async def save_policy(
-    request: Request, data: Annotated[PolicyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
-) -> Any:
-    """Save the policy: points earned from now on follow it."""
+async def save_policy(request: Request) -> Any:
+    """Save the policy from the form: points earned from now on follow it."""
     staff = current_staff(request)
     program = await staff_program(staff)
+    form = posted(await request.form())
+    labels = policy_labels()
+    values, errors = read_form(PointsPolicy, form, labels)
+    again = {"typed": typed_values(form, PointsPolicy.__struct_fields__), "errors": errors}
+    if errors:
+        return _policy_page(request, program, 422, **again, error=i18n.gettext("Please correct the marked fields."))
     try:
-        numbers = {}
-        for field in ("pending_days", "expiry_days", "expiry_months", "warn_days"):
-            text = getattr(data, field).strip()
-            if text and not text.isdigit():
-                raise ValidationError(field=field, reason=i18n.gettext("a whole number"))
-            if text:
-                numbers[field] = int(text)
-        policy = parse_points_policy({"expiry": data.expiry, **numbers})
-        await update_settings(program.id, {"points_policy": msgspec.to_builtins(policy)}, staff.actor)
+        policy = parse_points_policy(values)
     except MembershipError as exc:
-        return _policy_page(request, program, data, 422, error=forms.error_text(exc))
+        key, text = error_for(exc, PointsPolicy.__struct_fields__, labels)
+        errors[key or "expiry"] = text
+        return _policy_page(request, program, 422, **again, error=i18n.gettext("Please correct the marked fields."))
+    warnings = policy_warnings(policy)
+    if warnings and not form.get("anyway"):
+        return _policy_page(request, program, **again, warnings=warnings)
+    await update_settings(program.id, {"points_policy": msgspec.to_builtins(policy)}, staff.actor)
     return forms.done("/console/loyalty/policy", "saved")
 
 
-def _plans_text(plans: list[Any]) -> str:
-    return json.dumps(msgspec.to_builtins(plans), ensure_ascii=False, indent=2)
+@post("/loyalty/policy/json", opt=CONFIGURE, status_code=303)
+async def save_policy_json(
+    request: Request, data: Annotated[forms.JsonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+) -> Any:
+    """Save the policy typed as JSON."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    try:
+        policy = parse_points_policy(forms.json_object(data.text))
+    except MembershipError as exc:
+        return _policy_page(request, program, 422, json_text=data.text, json_error=forms.error_text(exc))
+    await update_settings(program.id, {"points_policy": msgspec.to_builtins(policy)}, staff.actor)
+    return forms.done("/console/loyalty/policy", "saved")
+
+
+# --- top-up plans ---------------------------------------------------------------------------------
+
+
+def _top_up_page(
+    request: Request,
+    program: ProgramConfig,
+    status: int = 200,
+    *,
+    posted_rows: Rows | None = None,
+    blank: int = 1,
+    **context: Any,
+) -> Template:
+    stored = [msgspec.structs.asdict(plan) for plan in top_up_plans(program.settings)]
+    rows = row_fields(
+        TopUpPlan,
+        stored,
+        top_up_labels(),
+        name="plans",
+        currency=program.currency,
+        posted_rows=posted_rows,
+        blank=blank,
+    )
+    context.setdefault("json_text", forms.json_text(msgspec.to_builtins(top_up_plans(program.settings))))
+    return forms.config_page(
+        request,
+        i18n.gettext("Top-up plans"),
+        "/console/loyalty/top-up-plans",
+        status,
+        intro=i18n.gettext("Pay one amount, get a bonus to spend; the bonus is spent last and never paid out."),
+        rows=rows,
+        rows_name="plans",
+        rows_title=i18n.gettext("Plans"),
+        json_help='[{"code": "100-20", "name": "充100送20", "pay": 10000, "bonus": 2000}] — amounts in fen.',
+        **context,
+    )
 
 
 @get("/loyalty/top-up-plans", opt=CONFIGURE)
 async def top_up_plans_page(request: Request, done: FromQuery[str] = "") -> Template:
     """Top-up plans (充值送): what is paid, the bonus, on which days."""
     program = await staff_program(current_staff(request))
-    return forms.json_page(
-        request,
-        i18n.gettext("Top-up plans"),
-        "/console/loyalty/top-up-plans",
-        _plans_text(top_up_plans(program.settings)),
-        i18n.gettext(
-            'A list such as [{"code": "100-20", "name": "充100送20", "pay": 10000, "bonus": 2000}] — amounts in fen.'
-        ),
-        notice=i18n.gettext("Settings saved.") if done == "saved" else "",
-    )
+    return _top_up_page(request, program, notice=i18n.gettext("Settings saved.") if done == "saved" else "")
 
 
 @post("/loyalty/top-up-plans", opt=CONFIGURE, status_code=303)
-async def save_top_up_plans(
+async def save_top_up_plans(request: Request) -> Any:
+    """Save the plans from the form (checked first)."""
+    staff = current_staff(request)
+    program = await staff_program(staff)
+    form = posted(await request.form())
+    labels = top_up_labels()
+    rows = read_rows(TopUpPlan, form, labels, name="plans", currency=program.currency)
+    if "more" in form:
+        return _top_up_page(request, program, posted_rows=rows, blank=2)
+    if not rows.ok:
+        error = i18n.gettext("Please correct the marked fields.")
+        return _top_up_page(request, program, 422, posted_rows=rows, error=error)
+    try:
+        plans = parse_top_up_plans(msgspec.to_builtins(rows.values))
+    except MembershipError as exc:
+        _, text = error_for(exc, (), labels, program.currency)
+        return _top_up_page(request, program, 422, posted_rows=rows, error=text)
+    warnings = top_up_warnings(plans, dt.datetime.now(program.zone).date())
+    if warnings and not form.get("anyway"):
+        return _top_up_page(request, program, posted_rows=rows, warnings=warnings)
+    await update_settings(program.id, {"top_up_plans": msgspec.to_builtins(plans)}, staff.actor)
+    return forms.done("/console/loyalty/top-up-plans", "saved")
+
+
+@post("/loyalty/top-up-plans/json", opt=CONFIGURE, status_code=303)
+async def save_top_up_plans_json(
     request: Request, data: Annotated[forms.JsonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ) -> Any:
-    """Save the plans (checked first)."""
+    """Save the plans typed as JSON (amounts in fen)."""
     staff = current_staff(request)
     program = await staff_program(staff)
     try:
         plans = parse_top_up_plans(forms.json_list(data.text))
-        await update_settings(program.id, {"top_up_plans": msgspec.to_builtins(plans)}, staff.actor)
     except MembershipError as exc:
-        title, action = i18n.gettext("Top-up plans"), "/console/loyalty/top-up-plans"
-        return forms.json_page(request, title, action, data.text, "", 422, error=forms.error_text(exc))
+        return _top_up_page(request, program, 422, json_text=data.text, json_error=forms.error_text(exc))
+    await update_settings(program.id, {"top_up_plans": msgspec.to_builtins(plans)}, staff.actor)
     return forms.done("/console/loyalty/top-up-plans", "saved")
 
 
@@ -334,6 +446,8 @@ ROUTES = [
     simulate,
     policy_page,
     save_policy,
+    save_policy_json,
     top_up_plans_page,
     save_top_up_plans,
+    save_top_up_plans_json,
 ]
