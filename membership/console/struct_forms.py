@@ -481,7 +481,9 @@ def _bound_reason(reason: str, label: Label | None, currency: str, labels: Label
     unit = label.unit if label else ""
     if bound and unit in (MONEY, MULTIPLIER):
         limit = int(bound[2])
-        shown = i18n.money(limit, currency) if unit == MONEY else multiplier_text(limit)
+        shown = (
+            i18n.money(limit, currency) if unit == MONEY else _said(multiplier_text(limit), f"{_decimal(limit, 2)} 倍")
+        )
         if bound[1] == ">=":
             return _said(f"at least {shown}", f"不能少于 {shown}")
         return _said(f"at most {shown}", f"不能超过 {shown}")
