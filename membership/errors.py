@@ -433,6 +433,27 @@ class LoginFailed(MembershipError):
     message_zh = "用户名或密码错误。"
 
 
+class ApprovalRequired(MembershipError):
+    """A clerk's sale above their limit, or a void after their window (403): a manager or the
+    owner approves it at the counter; ``reason`` (a :class:`Reason`) says which. Nothing was
+    written."""
+
+    code = "approval_required"
+    status = 403
+    message_en = "A manager's approval is needed: {reason}"
+    message_zh = "需要店长授权：{reason}"
+
+
+class ApprovalRefused(MembershipError):
+    """The staff member named to approve at the counter may not (403): ``reason`` says why (not
+    a manager or owner of this store, or the clerk themselves)."""
+
+    code = "approval_refused"
+    status = 403
+    message_en = "Not approved: {reason}"
+    message_zh = "授权无效：{reason}"
+
+
 class LoginThrottled(MembershipError):
     """Too many failed logins from this address (for one account, or across accounts): the next
     attempt must wait ``seconds``. Nothing was checked; the answer is 429 with ``Retry-After``."""

@@ -14,11 +14,25 @@ from tests.console_client import csrf_of, text_of
 from tests.helpers import ledger_violations, make_shop
 
 
-def form_key(html: str, action: str) -> str:
-    """The idempotency key the rendered form for ``action`` carries."""
-    match = re.search(rf'{action}"[^>]*>\s*<input type="hidden" name="key" value="([^"]+)"', html)
+def form_value(html: str, name: str) -> str:
+    """The value of the first input ``name`` of a rendered panel (the store, a form's key)."""
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert match, html
     return match.group(1)
+
+
+async def take(client, member, price: str, **fields) -> tuple[str, str]:
+    """Type a price at the counter, check the total and take the money: (review, answer) pages."""
+    panel = (await client.get(f"/console/counter/members/{member}")).text
+    data = {"sku": "", "name": "", "category": "", "quantity": "1", "price": price, "tender": "cash"}
+    data |= {"store": form_value(panel, "store"), "key": form_value(panel, "key"), **fields}
+    data["_csrf_token"] = csrf_of(client)
+    review = (await client.post(f"/console/counter/members/{member}/sale/review", data=data)).text
+    if "reviewed_total" not in review:
+        return review, review
+    data["reviewed_total"] = form_value(review, "reviewed_total")
+    answer = await client.post(f"/console/counter/members/{member}/sale/confirm", data=data)
+    return review, answer.text
 
 
 async def test_identify_by_phone_shows_the_member_masked(console):
@@ -28,46 +42,45 @@ async def test_identify_by_phone_shows_the_member_masked(console):
     assert "张伟" in text and "138****5678" in text and "13812345678" not in text
 
 
-async def test_a_purchase_is_recorded_once_however_often_the_form_is_sent(console):
+async def test_a_sale_is_recorded_once_however_often_the_button_is_pressed(console):
     member = console.shop.member_id
     async with console.logged_in("clerk") as client:
-        panel = (await client.get(f"/console/counter/members/{member}")).text
-        form = {"amount": "12.50", "key": form_key(panel, "purchase"), "_csrf_token": csrf_of(client)}
-        first = await client.post(f"/console/counter/members/{member}/purchase", data=form)
-        again = await client.post(f"/console/counter/members/{member}/purchase", data=form)  # a double click
-    assert "已记录消费 ¥12.50" in text_of(first.text) and "已记录消费 ¥12.50" in text_of(again.text)
+        review, first = await take(client, member, "12.50")
+        assert "应付 ¥12.50" in text_of(review) and "前台消费" in text_of(review)
+        _, again = await take(client, member, "12.50", key=form_value(review, "key"))  # a double click
+    assert "已收款 ¥12.50" in text_of(first) and "已收款 ¥12.50" in text_of(again)
     sales = await fetch("SELECT total FROM sale WHERE member_id = {}", member)
     assert sales == [{"total": 1250}]
     assert await ledger_violations() == []
 
 
-async def test_bad_amounts_and_overdrafts_say_why_and_change_nothing(console):
+async def test_bad_amounts_and_overdrafts_say_why_beside_the_input_and_change_nothing(console):
     member = console.shop.member_id
     async with console.logged_in("clerk") as client:
         token = csrf_of(client)
-        cents = await client.post(
-            f"/console/counter/members/{member}/purchase", data={"amount": "1.005", "_csrf_token": token}
-        )
+        cents, _ = await take(client, member, "1.005")
         words = await client.post(
-            f"/console/counter/members/{member}/top-up", data={"amount": "十元", "_csrf_token": token}
+            f"/console/counter/members/{member}/top-up/review", data={"amount": "十元", "_csrf_token": token}
         )
         overdraw = await client.post(
             f"/console/counter/members/{member}/redeem", data={"points": "50", "_csrf_token": token}
         )
-    assert "amount 无效" in text_of(cents.text) and "amount 无效" in text_of(words.text)
-    assert 'role="alert"' in overdraw.text and "积分" in text_of(overdraw.text)
+    assert "应为 ≥ 0 的金额，最多 2 位小数" in text_of(cents) and "无效" not in text_of(cents)
+    assert "应为数字，如 12.50" in text_of(words.text) and "amount" not in text_of(words.text)
+    assert 'class="field-error" role="alert"' in overdraw.text and "积分不足" in text_of(overdraw.text)
     assert await fetch("SELECT COUNT(*) AS n FROM ledger_posting") == [{"n": 0}]
 
 
-async def test_top_up_then_redeem(console):
+async def test_top_up_then_pay_and_redeem(console):
     member = console.shop.member_id
     async with console.logged_in("manager") as client:
         token = csrf_of(client)
-        topped = await client.post(
-            f"/console/counter/members/{member}/top-up", data={"amount": "100", "_csrf_token": token}
-        )
+        form = {"amount": "100", "tender": "cash", "key": "t1", "_csrf_token": token}
+        review = await client.post(f"/console/counter/members/{member}/top-up/review", data=form)
+        assert "充值 ¥100.00" in text_of(review.text)
+        topped = await client.post(f"/console/counter/members/{member}/top-up/confirm", data=form)
         assert "已充值 ¥100.00" in text_of(topped.text)
-        await client.post(f"/console/counter/members/{member}/purchase", data={"amount": "300", "_csrf_token": token})
+        await take(client, member, "300")
         redeemed = await client.post(
             f"/console/counter/members/{member}/redeem", data={"points": "100", "_csrf_token": token}
         )
@@ -132,7 +145,7 @@ async def test_the_counter_shows_the_tier_benefits(console):
     await fetch("UPDATE member SET tier = 'gold' WHERE id = {}", shop.member_id)
     async with console.logged_in("clerk") as client:
         panel = text_of((await client.get(f"/console/counter/members/{shop.member_id}")).text)
-    assert "金卡" in panel and "会员优惠 5%" in panel and "积分 ×1.5" in panel and "停车 2 小时" in panel
+    assert "金卡" in panel and "会员折扣 95折" in panel and "积分 ×1.5" in panel and "停车 2 小时" in panel
 
 
 def test_a_typed_amount_is_digits_with_at_most_the_currencys_decimals():

@@ -345,6 +345,8 @@ EVERY_CHANGE = {
     "backdate_days": "5",
     "receipt_unique_per": "program",
     "retention_days": "730",
+    "clerk_sale_limit_minor": "2,000.50",
+    "clerk_void_minutes": "15",
 }
 
 
@@ -384,6 +386,7 @@ async def test_every_setting_is_edited_in_forms_and_audited(console):
         assert "积分取整：舍去零头→四舍五入" in confirmed
         assert "积分抵现：100积分抵1.00元（1积分=1分）→1积分=3分（100积分抵3.00元）" in confirmed
         assert "个人信息保存期限：一直保存→730天" in confirmed
+        assert "收银员单笔限额：5000.00元→2000.50元" in confirmed and "收银员可作废时限：30分钟→15分钟" in confirmed
         again = await client.post("/console/settings", data={**form, "_csrf_token": csrf_of(client)})
         assert again.headers["location"] == "/console/settings?done=unchanged"
         assert "没有修改任何设置" in (await client.get(again.headers["location"])).text
@@ -421,6 +424,8 @@ async def test_every_setting_is_edited_in_forms_and_audited(console):
         "backdate_days": 5,
         "retention_days": 730,
         "receipt_unique_per": "program",
+        "clerk_sale_limit_minor": 200_050,
+        "clerk_void_minutes": 15,
     }
     assert set(expected) == set(ProgramSettings.__struct_fields__)  # every setting is in the form
     assert msgspec.to_builtins(settings) == expected

@@ -1,7 +1,7 @@
 """Built-in tier policy: the highest of the program's tiers whose threshold the member's metric
-(growth, spend, points or visits over the policy's window) reaches, bounds inclusive; and what
-each tier gives. Tiers and policy live in ``program.settings`` (see
-:mod:`membership.tiers.policy`)."""
+(growth, spend, points or visits over the policy's window) reaches, bounds inclusive; what each
+tier gives; and its discount applied as a member price (会员折扣) on every line of a sale. Tiers
+and policy live in ``program.settings`` (see :mod:`membership.tiers.policy`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from membership.hookspecs import hookimpl
 from membership.org.service import ProgramConfig
 from membership.plugins import hooks
+from membership.sales.prices import PriceContext
 from membership.tiers.policy import TierBenefits, TierConfig, TierMetrics, tier_config
 
 
@@ -54,3 +55,16 @@ def membership_tier_benefits(program: ProgramConfig, tier: str) -> TierBenefits 
                 upgrade_coupons=tuple(entry.upgrade_coupons),
             )
     return None
+
+
+@hookimpl(trylast=True)
+def membership_line_prices(context: PriceContext) -> list[tuple[int, int]] | None:
+    """The member's tier discount (``discount_pct`` 5 = 95折) as a member price of every line,
+    rounded to the nearest minor unit; a lower price a pack offers for a line still wins."""
+    if context.tier is None:
+        return None
+    benefits = hooks().tier_benefits(context.program, context.tier)
+    if benefits is None or not benefits.discount_pct:
+        return None
+    keep = 100 - benefits.discount_pct
+    return [(no, (line.unit_price * keep + 50) // 100) for no, line in enumerate(context.lines, 1)]

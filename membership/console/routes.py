@@ -36,6 +36,7 @@ from membership.org import setup_console as setup_pages
 from membership.outbox.service import failed_deliveries, pending_count, retry_dead
 from membership.plugins import hooks
 from membership.sales import console as counter
+from membership.sales import counter_sale, counter_void
 from membership.staff import console as staff_pages
 from membership.staff.roles import MATRIX, PERMISSION_NAMES, ROLE_NAMES, Permission, Role
 from membership.tiers import console as tier_pages
@@ -115,6 +116,8 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             retry_events,
             *auth.ROUTES,
             *counter.ROUTES,
+            *counter_sale.ROUTES,
+            *counter_void.ROUTES,
             *member_pages.ROUTES,
             *analytics_pages.ROUTES,
             *org_pages.ROUTES,

@@ -21,12 +21,15 @@ from membership.db import fetch, fetch_one, use_case
 from membership.db.sql import json_column
 from membership.errors import ProgramNotFound, Reason, ValidationError
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
+from membership.ledger.service import MAX_AMOUNT
 from membership.org import service as org
 from membership.tiers.policy import TierPolicy
 
 Rounding = Literal["floor", "half_up"]
 EarningBase = Literal["after_discounts", "before_discounts"]
 ReceiptScope = Literal["store", "program"]
+DEFAULT_CLERK_SALE_LIMIT = 500_000  # ¥5,000: a typo of a few more digits needs a manager
+DEFAULT_CLERK_VOID_MINUTES = 30
 
 
 class ProgramSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -47,6 +50,8 @@ class ProgramSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     backdate_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = org.DEFAULT_BACKDATE_DAYS
     retention_days: Annotated[int, msgspec.Meta(ge=30, le=36_500)] | None = None
     receipt_unique_per: ReceiptScope = "store"
+    clerk_sale_limit_minor: Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)] | None = DEFAULT_CLERK_SALE_LIMIT
+    clerk_void_minutes: Annotated[int, msgspec.Meta(ge=0, le=10_080)] = DEFAULT_CLERK_VOID_MINUTES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +129,20 @@ HELP: dict[str, SettingHelp] = {
         "同一小票号在一家门店内（store）还是整个方案内（program）只能记一次。",
         "Receipt numbers unique per",
         "A receipt number is recorded once per store, or once in the whole program.",
+    ),
+    "clerk_sale_limit_minor": SettingHelp(
+        "收银员单笔限额",
+        "收银员一笔消费或充值超过这个金额时，须店长或老板在收银台输入账号密码授权；留空表示不限。",
+        "Clerk's limit per sale",
+        "A clerk's sale or top-up above this amount needs a manager or the owner to approve it at the"
+        " counter; empty for no limit.",
+    ),
+    "clerk_void_minutes": SettingHelp(
+        "收银员可作废时限",
+        "收银员在收款后多少分钟内可以自行作废或退款；超过后须店长或老板授权。0 表示每次都要授权。",
+        "Clerk's void window",
+        "Minutes after a sale in which a clerk may void or refund it alone; later a manager or the owner"
+        " approves. 0: always.",
     ),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -36,7 +37,8 @@ class Choice:
 @dataclasses.dataclass(frozen=True)
 class Field:
     """One input of the form. ``name`` is the setting, or ``policy.part`` for a sub-form's input;
-    ``kind``: text, int, optional_int (empty = none), bool, choice, zone, currency, point_value."""
+    ``kind``: text, int, optional_int (empty = none), optional_amount (typed in yuan; empty = none),
+    bool, choice, zone, currency, point_value."""
 
     name: str
     kind: str
@@ -208,6 +210,8 @@ FIELDS: dict[str, Field] = {
         _field("backdate_days", "int"),
         _field("receipt_unique_per", "choice", RECEIPT_SCOPE),
         _field("retention_days", "optional_int"),
+        _field("clerk_sale_limit_minor", "optional_amount"),
+        _field("clerk_void_minutes", "int"),
     )
 }
 
@@ -224,6 +228,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("积分有效期", "Points validity", "points_policy", tuple(f.name for f in POINTS_POLICY_FIELDS)),
     ("等级规则", "Tier policy", "tier_policy", tuple(f.name for f in TIER_POLICY_FIELDS)),
     ("收银与会员信息", "Tills and members' data", "", ("backdate_days", "receipt_unique_per", "retention_days")),
+    ("收银员权限", "Clerks at the counter", "", ("clerk_sale_limit_minor", "clerk_void_minutes")),
 )
 
 
@@ -307,12 +312,19 @@ def form_values(settings: ProgramSettings) -> dict[str, str]:
     for field in FIELDS.values():
         key, _, part = field.name.partition(".")
         value = data[key][part] if part else data[key]
-        values[field.name] = _text(value)
+        values[field.name] = _amount_text(value, settings.currency) if field.kind == "optional_amount" else _text(value)
     if settings.point_value_minor not in point_value_presets(settings.currency):
         values["point_value_minor"], values["point_value_other"] = OTHER, str(settings.point_value_minor)
     else:
         values["point_value_other"] = ""
     return values
+
+
+def _amount_text(minor: int | None, currency: str) -> str:
+    """An amount in minor units as one types it in the currency's units (``5000.00``); "" for none."""
+    if minor is None:
+        return ""
+    return str(Decimal(minor) / minor_per_unit(currency))
 
 
 def _text(value: Any) -> str:
@@ -340,10 +352,13 @@ def _messages(language: str) -> dict[str, str]:
         "required": "必填" if zh else "required",
         "whole": "请填写整数，如 30" if zh else "a whole number, such as 30",
         "choice": "请从列表中选择" if zh else "choose one of the list",
+        "amount": "请填写金额，如 5000 或 5000.00（单位：元）" if zh else "an amount such as 5000.00",
     }
 
 
-def _convert(field: Field, values: Sequence[str], form: Mapping[str, Sequence[str]], language: str) -> Any:
+def _convert(
+    field: Field, values: Sequence[str], form: Mapping[str, Sequence[str]], language: str, currency: str = "CNY"
+) -> Any:
     """The typed value of one input; ``ValueError`` with the reader's message."""
     said = _messages(language)
     text = (values[-1] if values else "").strip()
@@ -353,6 +368,8 @@ def _convert(field: Field, values: Sequence[str], form: Mapping[str, Sequence[st
         if text == OTHER:
             text = (form.get("point_value_other") or [""])[-1].strip()
         return _whole(text, said)
+    if field.kind == "optional_amount":
+        return _minor(text, currency, said) if text else None
     if field.kind in ("int", "optional_int"):
         if field.kind == "optional_int" and not text:
             return None
@@ -371,6 +388,17 @@ def _whole(text: str, said: dict[str, str]) -> int:
     if not re.fullmatch(r"\d+", text):
         raise ValueError(said["whole"])
     return int(text)
+
+
+def _minor(text: str, currency: str, said: dict[str, str]) -> int:
+    """A typed amount (``5000``, ``5,000.50``, ``¥5000``) in minor units, exactly."""
+    cleaned = re.sub(r"[\s,，¥￥元]", "", text)
+    if not re.fullmatch(r"\d+(\.\d*)?", cleaned):
+        raise ValueError(said["amount"])
+    minor = Decimal(cleaned) * minor_per_unit(currency)
+    if minor != minor.to_integral_value():
+        raise ValueError(said["amount"])
+    return int(minor)
 
 
 def reason_text(error: MembershipError, language: str) -> str:
@@ -426,7 +454,7 @@ def parse_form(
     typed: dict[str, Any] = {}
     for name in names:
         try:
-            typed[name] = _convert(FIELDS[name], form[name], form, language)
+            typed[name] = _convert(FIELDS[name], form[name], form, language, current.currency)
         except ValueError as exc:
             errors[name] = str(exc)
     base = msgspec.to_builtins(current)
@@ -527,6 +555,10 @@ def describe(key: str, value: Any, currency: str, language: str) -> str:
         return ("一直保存" if zh else "kept until the member asks") if value is None else _days(value, zh)
     if key == "backdate_days":
         return _days(value, zh)
+    if key == "clerk_sale_limit_minor":
+        return ("不限" if zh else "no limit") if value is None else amount(int(value), currency, language)
+    if key == "clerk_void_minutes":
+        return f"{value} 分钟" if zh else f"{value} minutes"
     if key == "min_redeem_points":
         return ("不限" if zh else "no minimum") if not value else (f"{value} 积分" if zh else f"{value} points")
     if isinstance(value, bool):

@@ -47,9 +47,11 @@ class LineIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
     """How part of the sale was paid. For ``points`` give ``points`` (converted at the program's
-    point value) or an ``amount`` in minor units."""
+    point value) or an ``amount`` in minor units. ``cash``, ``card``, ``wechat_pay`` and
+    ``alipay`` are tenders the till took (recorded, not booked); ``stored_value`` and ``points``
+    are taken from the member's balances."""
 
-    method: Literal["cash", "card", "stored_value", "points"]
+    method: Literal["cash", "card", "wechat_pay", "alipay", "stored_value", "points"]
     amount: Amount = 0
     points: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Whole points (method points)")] = 0
 

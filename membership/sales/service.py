@@ -45,7 +45,8 @@ from membership.plugins import hooks
 from membership.sales.prices import LinePrice, line_prices, member_priced
 from membership.tiers import service as tiers
 
-PAYMENT_METHODS = ("cash", "card", "stored_value", "points")
+TENDERS = ("cash", "card", "wechat_pay", "alipay")  # taken at the till, recorded with the sale
+PAYMENT_METHODS = (*TENDERS, "stored_value", "points")
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # a till's clock a little ahead
 SIMULATE_SPAN = dt.timedelta(days=366)  # how far back or ahead a simulation may look
 

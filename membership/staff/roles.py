@@ -34,6 +34,7 @@ class Permission(StrEnum):
     REVEAL_PERSONAL_DATA = "reveal_personal_data"
     ENROL_MEMBERS = "enrol_members"
     USE_COUNTER = "use_counter"
+    APPROVE_AT_COUNTER = "approve_at_counter"
     ADJUST_POINTS = "adjust_points"
     MANAGE_CREDENTIALS = "manage_credentials"
     CONFIGURE_PROGRAM = "configure_program"
@@ -51,6 +52,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.REVEAL_PERSONAL_DATA: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.ENROL_MEMBERS: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
     Permission.USE_COUNTER: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
+    Permission.APPROVE_AT_COUNTER: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.ADJUST_POINTS: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.MANAGE_CREDENTIALS: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
     Permission.CONFIGURE_PROGRAM: frozenset({Role.OWNER, Role.MANAGER}),
@@ -66,7 +68,14 @@ PERMISSION_NAMES = {
     Permission.VIEW_MEMBERS: ("查询会员（个人信息脱敏）", "Find and view members (personal data masked)"),
     Permission.REVEAL_PERSONAL_DATA: ("查看完整个人信息（记入审计）", "Reveal personal data (audited)"),
     Permission.ENROL_MEMBERS: ("办理入会", "Enrol members"),
-    Permission.USE_COUNTER: ("前台收银：消费、积分兑换、充值", "Counter: purchases, redemptions, top-ups"),
+    Permission.USE_COUNTER: (
+        "前台收银：消费、积分兑换、充值、售付费会员，限额内收款、时限内作废",
+        "Counter: sales, redemptions, top-ups, paid memberships; within the clerk's limit and void window",
+    ),
+    Permission.APPROVE_AT_COUNTER: (
+        "不受收银员限额与作废时限约束，并可在收银台为收银员授权",
+        "No clerk's limit or void window; approve a clerk's sale or void at the counter",
+    ),
     Permission.ADJUST_POINTS: ("手工调整积分", "Adjust points by hand"),
     Permission.MANAGE_CREDENTIALS: ("发卡、补卡、挂失", "Issue, replace and block cards"),
     Permission.CONFIGURE_PROGRAM: ("配置会员方案、积分规则、等级、优惠券", "Configure programs, rules, tiers, coupons"),

@@ -174,8 +174,27 @@ async def log_in(username: str, password: str, address: str = "") -> tuple[Staff
     ``LoginThrottled`` while ``address`` has to wait after failing too often, for this account
     or across accounts (:mod:`membership.staff.throttle`): then no password is checked. Nothing
     done from one address refuses another address the right password."""
-    now = _now()
-    attempt = await throttle.admit(username, address, now)
+    row, attempt = await _checked_password(username, password, address)
+    token = secrets.token_urlsafe(32)
+    rehashed = _hasher.check_needs_rehash(row["password_hash"])  # hashed outside the write transaction
+    password_hash = await asyncio.to_thread(_hasher.hash, password) if rehashed else row["password_hash"]
+    await _open_session(row, password_hash, token, attempt)
+    return _info(row), token
+
+
+async def confirm_password(username: str, password: str, address: str = "") -> StaffInfo:
+    """The staff member whose name and password were typed, without opening a session (a manager
+    approving a clerk's sale at the counter). Throttled exactly as :func:`log_in`: a wrong
+    password raises ``LoginFailed`` and counts against ``address``; ``LoginThrottled`` while it
+    has to wait."""
+    row, attempt = await _checked_password(username, password, address)
+    await _confirmed(attempt)
+    return _info(row)
+
+
+async def _checked_password(username: str, password: str, address: str) -> tuple[dict[str, Any], throttle.Attempt]:
+    """The enabled account's row when the password is right (its throttle attempt beside it)."""
+    attempt = await throttle.admit(username, address, _now())
     if attempt.slow:
         await _pause(throttle.ACCOUNT_PAUSE)
     row = await fetch_one("SELECT * FROM staff WHERE username = {} AND disabled_at IS NULL", username.strip())
@@ -183,11 +202,12 @@ async def log_in(username: str, password: str, address: str = "") -> tuple[Staff
     if row is None or not verified:
         await _record_failure(attempt, row)
         raise LoginFailed()
-    token = secrets.token_urlsafe(32)
-    rehashed = _hasher.check_needs_rehash(row["password_hash"])  # hashed outside the write transaction
-    password_hash = await asyncio.to_thread(_hasher.hash, password) if rehashed else row["password_hash"]
-    await _open_session(row, password_hash, token, attempt)
-    return _info(row), token
+    return row, attempt
+
+
+@use_case
+async def _confirmed(attempt: throttle.Attempt) -> None:
+    await throttle.succeeded(attempt)
 
 
 def _verify(password_hash: str, password: str) -> bool:
