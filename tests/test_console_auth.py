@@ -70,7 +70,7 @@ async def test_forms_without_the_csrf_token_are_refused(console):
         assert forged.status_code == 403
         assert (await log_in(client, "clerk")).status_code == 303
         member = console.shop.member_id
-        no_token = await client.post(f"/console/counter/members/{member}/top-up", data={"amount": "10"})
+        no_token = await client.post(f"/console/counter/members/{member}/top-up/confirm", data={"amount": "10"})
         assert no_token.status_code == 403
     assert await fetch("SELECT COUNT(*) AS n FROM ledger_posting") == [{"n": 0}]
 
@@ -109,6 +109,7 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{member_id:uuid}", member_id),
         ("{credential_id:uuid}", credential_id),
         ("{staff_id:uuid}", uuid.uuid4()),  # nobody: refused as such, after the role check
+        ("{sale_id:uuid}", uuid.uuid4()),
         ("{prefix:str}", "0000"),
         ("{name:str}", "points_liability"),
         ("{code:str}", "no-such-rule"),

@@ -50,10 +50,11 @@ def test_a_clerk_finds_a_member_by_phone_and_records_a_purchase(page, console_se
     expect(member.locator("h2")).to_have_text("张伟")
     expect(member).to_contain_text("138****5678")
 
-    purchase = member.locator("form[hx-post$='/purchase']")
-    purchase.locator("input[name=amount]").fill("88.00")
-    purchase.locator("button").click()
-    expect(page.locator("#member .notice")).to_contain_text("已记录消费 ¥88.00")
+    member.locator("#cart-lines input[name=price]").first.fill("88.00")
+    member.locator("button.checkout").click()
+    expect(page.locator("#member .review .total")).to_have_text("¥88.00")
+    page.locator("#member form.confirm-sale button").click()
+    expect(page.locator("#member .notice")).to_contain_text("已收款 ¥88.00")
     expect(page.locator("#member .points")).not_to_have_text("0")
     page.screenshot(path=SHOTS / "counter-member.png")
 

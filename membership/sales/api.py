@@ -78,6 +78,14 @@ class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
     receipt_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     payments: Annotated[list[PaymentIn], msgspec.Meta(max_length=20)] | None = None
     coupons: Annotated[list[CouponCode], msgspec.Meta(max_length=20)] = []
+    codes: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=r"^\s*[A-Za-z0-9_-]{1,32}\s*$")]],
+        msgspec.Meta(
+            max_length=10,
+            description="Codes typed at the till (活动码): points rules with a code condition earn only with one of"
+            " theirs; case does not matter",
+        ),
+    ] = []
     attributes: Annotated[
         dict[
             Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$")],
@@ -130,6 +138,17 @@ class TransactionOut(msgspec.Struct):
     member_prices: list[MemberPriceOut] = []
 
 
+class RuleCheckOut(msgspec.Struct):
+    """One points rule in a simulation: whether it ``applied``, the ``points`` it kept, and why it
+    did or did not (``【name】中文 / English``)."""
+
+    rule: str
+    name: str
+    applied: bool
+    points: int
+    reason: str
+
+
 class SimulationOut(msgspec.Struct):
     """What a purchase would cost, earn and redeem, rule by rule and coupon by coupon, with the
     lines' member prices; nothing was written and no coupon was used."""
@@ -147,6 +166,7 @@ class SimulationOut(msgspec.Struct):
     coupons: list[CouponUseOut]
     member_discount: int = 0
     member_prices: list[MemberPriceOut] = []
+    rules: list[RuleCheckOut] = []
 
 
 class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -296,6 +316,7 @@ async def record_transaction(
             actor=key.actor,
             coupons=data.coupons,
             attributes=data.attributes,
+            codes=data.codes,
         )
     out = TransactionOut(
         id=result.id,
@@ -347,7 +368,8 @@ async def simulate_transaction(
     request: Request, data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)]
 ) -> SimulationOut:
     """Run the same checks and rules as ``POST /transactions`` (coupons included) and explain
-    every point and discount; nothing is written and no coupon is used."""
+    every point and discount, and each of the program's purchase rules: whether it applied and
+    why not (``rules``); nothing is written and no coupon is used."""
     key = current_key(request)
     program, member_id = await _buyer(key, data)
     store = await required_store(key, program, data.store_id)
@@ -361,6 +383,7 @@ async def simulate_transaction(
         data.occurred_at,
         coupons=data.coupons,
         attributes=data.attributes,
+        codes=data.codes,
     )
     return SimulationOut(
         member_id=sim.member_id,
@@ -376,6 +399,7 @@ async def simulate_transaction(
         coupons=_coupons(sim.coupons),
         member_discount=sim.member_discount,
         member_prices=_member_prices(sim.member_prices),
+        rules=[RuleCheckOut(c.rule, c.name, c.applied, c.points, c.reason) for c in sim.rules],
     )
 
 

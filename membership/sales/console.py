@@ -38,7 +38,7 @@ from membership.sales import recent
 from membership.sales import service as sales
 from membership.sales.amounts import amount_text as amount_text
 from membership.sales.amounts import parse_amount as parse_amount
-from membership.sales.counter_cart import Cart, CartLine
+from membership.sales.counter_cart import COUNTER_SKU, Cart, CartLine
 from membership.sales.counter_rules import counter_limits
 from membership.staff.roles import Permission
 from membership.staff.service import StaffInfo
@@ -256,7 +256,7 @@ async def member_panel(
         "plans": top_up_plans(program.settings),
         "paid_plans": paid_plans(program.settings),
         "recent_sales": await sales.member_sales(member_id, 5),
-        "items": await recent.recent_items(place.store_id),
+        "items": [item for item in await recent.recent_items(place.store_id) if item.sku != COUNTER_SKU],
         "categories": await recent.known_categories(program.id, place.store_id),
         "point_value": point_value_text(program.point_value_minor, program.currency, language),
         "limited": not staff.can(Permission.APPROVE_AT_COUNTER),

@@ -25,6 +25,8 @@ from membership.events import Event
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.points_rules import active_rules, member_facts
+from membership.ledger.purchase_rules import RuleCheck, explain_purchase
+from membership.ledger.rulebook import MemberFacts
 from membership.ledger.rules import Award, EarnContext, LineInput
 from membership.ledger.service import (
     Balances,
@@ -100,6 +102,7 @@ class Simulation:
     coupons: tuple[AppliedCoupon, ...] = ()
     member_discount: int = 0
     member_prices: tuple[LinePrice, ...] = ()
+    rules: tuple[RuleCheck, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +142,25 @@ def _now() -> dt.datetime:
 
 
 ATTRIBUTE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+TILL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def check_codes(codes: list[str] | None) -> tuple[str, ...]:
+    """The codes typed at the till for a sale (活动码, for points rules with a ``code``
+    condition), checked (at most 10, letters, digits, ``-`` and ``_``, up to 32 each), trimmed,
+    upper case, each once."""
+    codes = codes or []
+    if len(codes) > 10:
+        raise ValidationError(field="codes", reason=Reason("at most 10", "最多 10 个"))
+    for code in codes:
+        if not isinstance(code, str) or not TILL_CODE.match(code.strip()):
+            raise ValidationError(
+                field="codes",
+                reason=Reason(
+                    f"{code!r}: letters, digits, - and _, up to 32", f"{code!r}：只能用字母、数字、- 和 _，最多 32 个"
+                ),
+            )
+    return tuple(dict.fromkeys(code.strip().upper() for code in codes))
 
 
 def check_attributes(attributes: dict[str, str] | None) -> dict[str, str]:
@@ -264,6 +286,7 @@ async def _earn_context(
     sale_id: uuid.UUID | None,
     written_at: dt.datetime,
     attributes: dict[str, str] | None = None,
+    codes: tuple[str, ...] = (),
 ) -> EarnContext:
     """What the points-rules hooks see: the purchase, the program's active rules and, when there
     are rules, the member's facts they need (daily figures of the day the points are
@@ -292,6 +315,7 @@ async def _earn_context(
         rules=tuple(rules),
         facts=facts,
         attributes=attributes or {},
+        codes=codes,
     )
 
 
@@ -373,20 +397,27 @@ async def simulate_purchase(
     occurred_at: dt.datetime | None = None,
     coupons: list[str] | None = None,
     attributes: dict[str, str] | None = None,
+    codes: list[str] | None = None,
 ) -> Simulation:
-    """What :func:`record_purchase` would earn, with every award's rule and reason, and what the
+    """What :func:`record_purchase` would earn, with every award's rule and reason, each of the
+    program's purchase rules with whether it applied and why (``rules``), and what the
     ``coupons`` would take off (they are checked, not used); writes nothing. ``occurred_at`` may
     be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
     now = _now()
     when = _occurred(program, occurred_at, now, ahead=True)
     attributes = check_attributes(attributes)
+    typed = check_codes(codes)
     lines = await member_priced(program, member, store_id, lines, when, attributes)
     quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
     priced = _price(lines, resolved, quoted.discount)
-    context = await _earn_context(program, member, store_id, lines, priced, when, None, max(now, when), attributes)
+    context = await _earn_context(
+        program, member, store_id, lines, priced, when, None, max(now, when), attributes, typed
+    )
     awards = _valid(await hooks().points_awards(context))  # with those a cap cut to 0: their reason says why
     growth = _positive(await hooks().growth_awards(context))
+    today = when.astimezone(program.zone).date()
+    checks = explain_purchase(context.rules, context, context.facts or MemberFacts(), today) if context.rules else []
     return Simulation(
         member_id=member_id,
         total=priced.total,
@@ -400,6 +431,7 @@ async def simulate_purchase(
         coupons=quoted.applied,
         member_discount=priced.member_discount,
         member_prices=line_prices(lines),
+        rules=tuple(checks),
     )
 
 
@@ -417,6 +449,7 @@ async def record_purchase(
     coupons: list[str] | None = None,
     now: dt.datetime | None = None,
     attributes: dict[str, str] | None = None,
+    codes: list[str] | None = None,
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
@@ -426,9 +459,11 @@ async def record_purchase(
     the points are written, and counted against daily caps, on the day they are recorded.
     ``now`` is the clock (default: the real time) for callers that replay history, such as the
     demo; the API never sets it. The member is locked for the transaction, so concurrent
-    purchases of one member see each other's caps and first-purchase bonuses."""
+    purchases of one member see each other's caps and first-purchase bonuses. ``codes`` are
+    typed at the till: they unlock points rules with a ``code`` condition."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments, lock=True)
     attributes = check_attributes(attributes)
+    typed = check_codes(codes)
     now = now or _now()
     when = _occurred(program, occurred_at, now)
     codes = redemption.checked_codes(coupons) if coupons else []
@@ -470,7 +505,7 @@ async def record_purchase(
             )
         if priced.stored_value_amount:
             await debit_stored_value(writer, accounts, priced.stored_value_amount, "储值支付 / paid with stored value")
-        context = await _earn_context(program, member, store_id, sold, priced, when, sale_id, now, attributes)
+        context = await _earn_context(program, member, store_id, sold, priced, when, sale_id, now, attributes, typed)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
         await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
@@ -529,6 +564,8 @@ async def record_purchase(
         payload["coupons"] = codes
     if attributes:
         payload["attributes"] = attributes
+    if typed:
+        payload["codes"] = list(typed)
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
