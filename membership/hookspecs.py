@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from membership.errors import Reason
     from membership.events import Event
     from membership.jobs.interface import Job
+    from membership.ledger.conditions import RuleCondition
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
     from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
@@ -407,6 +408,39 @@ def membership_points_expiry(program: ProgramConfig, earned_at: Any) -> PointsEx
             local = earned_at.astimezone(ZoneInfo(program.time_zone))
             end = datetime(local.year + 1, 12, 31, 23, 59, 59, tzinfo=local.tzinfo)
             return PointsExpiry(end.astimezone(UTC))  # 次年年底清零
+    """
+
+
+@hookspec
+def membership_register_rule_conditions() -> list[type[RuleCondition]] | None:
+    """Return condition kinds points rules may name in their ``conditions`` (规则条件).
+
+    Every implementation runs; each class is a :class:`~membership.ledger.conditions.LineCondition`
+    (which sold lines a rule counts) or an :class:`~membership.ledger.conditions.OrderCondition`
+    (whether the purchase qualifies), with a unique ``name``, Chinese and English labels, its
+    ``Params`` (a msgspec Struct of the condition's fields besides ``kind``) and ``describe``.
+    The built-in kinds (``sku``, ``category``, ``brand``, ``label``, ``min_quantity``, ``code``)
+    are registered this way; a name registered twice is refused. A rule is checked against the
+    kinds when it is saved, and evaluated on every purchase and in ``simulate``, which says why a
+    condition did not hold.
+
+    :returns: a list of condition classes, or None.
+
+    Example::
+
+        from membership.plugin import OrderCondition, Reason
+
+        class DineIn(OrderCondition):
+            name, label_zh, label_en = "dine_in", "堂食", "dine-in"
+
+            def check(self, params, order):
+                if order.context.attributes.get("service_mode") != "dine_in":
+                    return Reason("only for dine-in", "仅限堂食")
+                return None
+
+        @hookimpl
+        def membership_register_rule_conditions():
+            return [DineIn]
     """
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from membership.console.pages import ConsolePage
     from membership.demo.service import DemoProfile
     from membership.jobs.interface import Job
+    from membership.ledger.conditions import RuleCondition
     from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
     from membership.members.credentials import CredentialKindSpec
     from membership.notifications.interface import Channel
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 DEFAULT_PLUGINS = (
     "membership.builtin.identity",
     "membership.builtin.points",
+    "membership.builtin.conditions",
     "membership.builtin.tiers",
     "membership.builtin.reports",
     "membership.builtin.jobs",
@@ -82,6 +84,7 @@ class Hooks:
         self._sources: dict[str, tuple[str, str]] = {}
         self._metas: dict[str, PluginMeta] | None = None
         self._subsets: dict[tuple[str, frozenset[str]], Any] = {}
+        self._conditions: dict[str, type[RuleCondition]] | None = None
 
     # -- machinery -------------------------------------------------------------------------
 
@@ -284,6 +287,13 @@ class Hooks:
         result = self._call_sync("membership_points_expiry", program, program=program, earned_at=earned_at)
         return result if result is not None else PointsExpiry(None)
 
+    def rule_conditions(self) -> dict[str, type[RuleCondition]]:
+        """Condition kinds of points rules by name (kept until a plugin is registered or removed);
+        one name registered twice is refused."""
+        if self._conditions is None:
+            self._conditions = self._registry("membership_register_rule_conditions", "rule condition")
+        return self._conditions
+
     # -- registries ------------------------------------------------------------------------
 
     def reader_drivers(self) -> dict[str, type[ReaderDriver]]:
@@ -383,6 +393,7 @@ class Hooks:
         self._sources[registered] = (source, version)
         self._metas = None
         self._subsets.clear()
+        self._conditions = None
         _registry_changed()
         return registered
 
@@ -392,6 +403,7 @@ class Hooks:
         self._sources.pop(name, None)
         self._metas = None
         self._subsets.clear()
+        self._conditions = None
         _registry_changed()
 
 

@@ -168,7 +168,7 @@ async def test_rules_are_listed_changed_and_retired_and_bad_ones_refused(api):
 
 async def test_the_rule_kinds_say_what_params_they_take(api):
     kinds = {k["kind"]: k for k in (await api.call("GET", "/points-rule-kinds", "read")).json()}
-    assert len(kinds) == 10 and "per_amount" in kinds["base_rate"]["params_schema"]["properties"]
+    assert len(kinds) == 13 and "per_amount" in kinds["base_rate"]["params_schema"]["properties"]
     assert sorted(kinds["birthday"]["params_schema"]["properties"]["window"]["enum"]) == ["day", "month", "week"]
 
 

@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from membership.errors import InvalidBirthday, ValidationError
+from membership.ledger.purchase_rules import purchase_awards
 from membership.ledger.rulebook import (
     MemberFacts,
     PointsRule,
     parse_rule,
-    purchase_awards,
     referral_awards,
     sign_in_awards,
     sign_up_awards,

@@ -8,7 +8,8 @@ import datetime as dt
 from membership.errors import Reason
 from membership.hookspecs import hookimpl
 from membership.ledger.policy import expires_at, points_policy
-from membership.ledger.rulebook import MemberFacts, purchase_awards
+from membership.ledger.purchase_rules import purchase_awards
+from membership.ledger.rulebook import MemberFacts
 from membership.ledger.rules import Award, EarnContext, PointsExpiry, RedeemContext
 from membership.org.service import ProgramConfig
 from membership.plugins import hooks

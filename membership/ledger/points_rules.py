@@ -78,9 +78,12 @@ async def create_rule(program_id: uuid.UUID, data: dict[str, Any], actor: str = 
 
 @use_case
 async def change_rule(program_id: uuid.UUID, code: str, data: dict[str, Any], actor: str = "system") -> PointsRule:
-    """Replace a rule's definition (its code stays); a retired rule becomes active again."""
+    """Replace a rule's definition (its code stays); a retired rule becomes active again. A
+    definition without ``conditions`` or ``stop`` keeps the rule's (a form that does not show
+    them changes the rest); the API always sends both."""
     row = await _row(program_id, code)
-    rule = parse_rule({**data, "code": code})
+    kept = {key: value for key, value in json_column(row["definition"]).items() if key in ("conditions", "stop")}
+    rule = parse_rule({**kept, **data, "code": code})
     await fetch(
         "UPDATE points_rule SET definition = {}, active = {}, updated_at = {} WHERE id = {}",
         json.dumps(as_data(rule), ensure_ascii=False),

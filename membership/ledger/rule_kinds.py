@@ -48,6 +48,37 @@ class SkuMultiplier(_Params):
     multiplier_pct: Percent
 
 
+class Multiplier(_Params):
+    """The lines the rule's conditions select (all lines without any) earn ``multiplier_pct`` %
+    of their base points: 200 doubles them, 0 makes them earn nothing from any rule (50 halves
+    what every rule gives them)."""
+
+    multiplier_pct: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+
+    def check(self) -> None:
+        if self.multiplier_pct == 100:
+            raise ValidationError(
+                field="params.multiplier_pct",
+                reason=Reason(
+                    "100 changes nothing: below 100 lowers, above raises", "100 不起作用：低于 100 减少，高于 100 加赠"
+                ),
+            )
+
+
+class PointsPerItem(_Params):
+    """``points`` for each selected line (``per`` ``line``: a product, whatever its quantity) or
+    for each item of it (``per`` ``unit``)."""
+
+    points: Positive
+    per: Literal["line", "unit"] = "unit"
+
+
+class PointsPerOrder(_Params):
+    """``points`` for the purchase (a visit) when the rule's conditions hold."""
+
+    points: Positive
+
+
 class MemberDay(_Params):
     """On ISO ``weekdays`` (1 = Monday), ``days_of_month`` or ``dates``: ``multiplier_pct`` % of the base."""
 
@@ -135,6 +166,9 @@ PARAMS: dict[str, type[_Params]] = {
     "base_rate": BaseRate,
     "category_multiplier": CategoryMultiplier,
     "sku_multiplier": SkuMultiplier,
+    "multiplier": Multiplier,
+    "points_per_item": PointsPerItem,
+    "points_per_order": PointsPerOrder,
     "member_day": MemberDay,
     "birthday": Birthday,
     "sign_up": FixedPoints,

@@ -57,6 +57,8 @@ class EarnContext:
     kernel gathers both before the hooks run, so points-rules hooks stay synchronous (and can be
     wrapped). ``attributes`` are what the till said about the sale as a whole (a meal period, a
     service mode, the party size, a venue, a merchant category code), for a pack's rules.
+    ``codes`` are the codes typed at the till for this sale (upper case, trimmed): a rule with a
+    ``code`` condition earns only when one of its codes is among them.
     """
 
     program: ProgramConfig
@@ -71,6 +73,7 @@ class EarnContext:
     rules: tuple[PointsRule, ...] = ()
     facts: MemberFacts | None = None
     attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    codes: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

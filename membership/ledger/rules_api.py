@@ -16,7 +16,7 @@ from membership.api.docs import answers, body
 from membership.api.schemas import check_body_code
 from membership.api.security import current_key, program_for
 from membership.errors import Reason
-from membership.ledger import points_rules
+from membership.ledger import conditions, points_rules
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
 from membership.ledger.rulebook import RULE_CODE, Priority
@@ -29,7 +29,9 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=RULE_COD
 class RuleIn(msgspec.Struct, forbid_unknown_fields=True):
     """A rule: ``kind`` (see ``GET /points-rule-kinds``) and its ``params``; ``priority`` (higher
     first), ``stacking`` (``stack``, ``best_of``, ``exclusive``), inclusive local validity dates,
-    ``min_spend`` in minor units."""
+    ``min_spend`` in minor units (the minimum order amount); ``conditions`` (see
+    ``GET /points-rule-conditions``: which lines it counts, a minimum quantity, a code typed at the
+    till…) and ``stop`` (once it applies, lower-priority rules do not run)."""
 
     kind: str
     name: str
@@ -40,6 +42,8 @@ class RuleIn(msgspec.Struct, forbid_unknown_fields=True):
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
     min_spend: int = 0
+    conditions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=20)] = []
+    stop: bool = False
 
 
 class RuleOut(msgspec.Struct):
@@ -56,6 +60,20 @@ class RuleOut(msgspec.Struct):
     params: dict[str, Any]
     active: bool
     updated_at: dt.datetime
+    conditions: list[dict[str, Any]] = []
+    stop: bool = False
+
+
+class ConditionKindOut(msgspec.Struct):
+    """A kind of rule condition: ``line`` (which lines a rule counts) or ``order`` (whether the
+    purchase qualifies), its names, and the JSON schema of its fields besides ``kind``."""
+
+    kind: str
+    scope: str
+    label_zh: str
+    label_en: str
+    description: str
+    params_schema: dict[str, Any]
 
 
 class RuleKindOut(msgspec.Struct):
@@ -76,6 +94,8 @@ RULE_EXAMPLE = {
     "starts_on": "2026-12-01",
     "ends_on": None,
     "min_spend": 0,
+    "conditions": [{"kind": "category", "none_of": ["烟酒"]}],
+    "stop": False,
 }
 RULE_OUT_EXAMPLE = {**RULE_EXAMPLE, "active": True, "updated_at": "2026-11-30T04:30:00Z"}
 
@@ -192,6 +212,39 @@ async def rule_kinds() -> list[RuleKindOut]:
     return kinds
 
 
+@get(
+    "/points-rule-conditions",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="The kinds of conditions a points rule may have",
+    responses=answers(
+        200,
+        list[ConditionKindOut],
+        [
+            {
+                "kind": "category",
+                "scope": "line",
+                "label_zh": "品类",
+                "label_en": "category",
+                "description": "Lines by category (品类).",
+                "params_schema": {},
+            }
+        ],
+        403,
+    ),
+)
+async def condition_kinds() -> list[ConditionKindOut]:
+    """Every registered condition kind (built-in and plugins') with the JSON schema of its fields."""
+    kinds = []
+    for name, kind in conditions.condition_kinds().items():
+        schema = msgspec.json.schema(kind.Params)
+        definition = schema.get("$defs", {}).get(kind.Params.__name__, schema)
+        scope = "line" if issubclass(kind, conditions.LineCondition) else "order"
+        description = (kind.__doc__ or "").strip()
+        kinds.append(ConditionKindOut(name, scope, kind.label_zh, kind.label_en, description, definition))
+    return kinds
+
+
 POLICY_EXAMPLE = {
     "pending_days": 7,
     "expiry": "end_of_year",
@@ -239,6 +292,7 @@ ROUTES = [
     change_rule,
     retire_rule,
     rule_kinds,
+    condition_kinds,
     get_points_policy,
     set_points_policy,
 ]
