@@ -42,8 +42,8 @@ The groups:
   kinds: ``ValidationError``, ``NotFound``, ``Conflict``, ``Forbidden``.
 * **extension base classes** — ``ReaderDriver`` with ``CredentialRead``, ``ReadFault``, ``ReaderEvent``,
   ``RepeatFilter``, ``SerialSettings``; ``Channel`` with ``Message``, ``DeliveryReport``; ``Report`` with
-  ``ReportResult``; ``Job`` with ``JobResult``; ``ConsolePage``; ``DemoProfile`` (``membership demo
-  --industry``).
+  ``ReportResult`` and ``ReportColumn`` (a column's heading, unit and whether it adds up); ``Job``
+  with ``JobResult``; ``ConsolePage``; ``DemoProfile`` (``membership demo --industry``).
 * **reading the kernel's data** — ``get_program``, ``get_member`` (personal data masked),
   ``identify``, ``balances``, ``member_sales``, ``get_sale`` (a sale with its lines and what was refunded
   of them: what a listener of ``purchase.recorded`` or ``sale.refunded`` reads), ``list_stores`` (a
@@ -80,7 +80,7 @@ Tests use :mod:`membership.testing` (fixtures, factories, an API client).
 from __future__ import annotations
 
 from membership.access.service import Scope
-from membership.analytics.interface import Report, ReportResult
+from membership.analytics.interface import Report, ReportColumn, ReportResult
 from membership.api.security import current_key, member_for, program_for, store_for
 from membership.console.pages import ConsolePage
 from membership.console.workplace import staff_program
@@ -198,6 +198,7 @@ __all__ = [
     "ReferralRewarded",
     "RepeatFilter",
     "Report",
+    "ReportColumn",
     "ReportResult",
     "SaleRefunded",
     "Scope",

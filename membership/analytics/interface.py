@@ -1,10 +1,33 @@
-"""The report interface: a named, set-based query over one program."""
+"""The report interface: a named, set-based query over one program, and what its columns hold."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+#: The filters a report may take (``Report.filters``): ``dates`` (``start`` and ``end``, local
+#: ISO dates, both inclusive) and ``store`` (``store_id``).
+FILTERS = ("dates", "store")
+#: What a column's values are: ``money`` (minor units), ``points``, ``count`` (of sales,
+#: members…), ``percent`` (already in percent), ``ratio``, ``month``, ``date``, ``text``.
+UNITS = ("money", "points", "count", "percent", "ratio", "month", "date", "text")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportColumn:
+    """What one column of a report holds: ``key`` (as in :attr:`ReportResult.columns`), its heading
+    in Chinese and English, its ``unit`` (one of :data:`UNITS`), whether adding it up over the
+    rows means something (``total``: sales and revenue do, an average or a rate does not), and the
+    names of coded values it holds (``values``: code → (Chinese, English), e.g. account kinds)."""
+
+    key: str
+    zh: str
+    en: str
+    unit: str = "text"
+    total: bool = False
+    values: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,13 +45,21 @@ class ReportResult:
 class Report:
     """Base class of reports; register subclasses with ``membership_register_reports``.
 
-    Reports run set-based SQL in the database (never a Python loop over members).
+    Reports run set-based SQL in the database (never a Python loop over members). Amounts stay
+    integers in minor units; ``headings`` says which columns are money, points or counts, so the
+    console writes them in yuan and points with their units, and totals only what adds up.
+    A report listing ``"dates"`` in ``filters`` reads ``params["start"]``/``params["end"]``, one
+    listing ``"store"`` reads ``params["store_id"]`` (:func:`membership.analytics.filters.period`).
 
     Example::
 
         class GenderMix(Report):
             name = "gender_mix"
             title_zh, title_en = "性别分布", "Gender mix"
+            headings = (
+                ReportColumn("gender", "性别", "Gender"),
+                ReportColumn("members", "会员数", "Members", unit="count", total=True),
+            )
 
             async def run(self, program_id, params):
                 rows = await fetch("SELECT gender, COUNT(*) AS n FROM member "
@@ -39,6 +70,11 @@ class Report:
     name: ClassVar[str] = ""
     title_zh: ClassVar[str] = ""
     title_en: ClassVar[str] = ""
+    #: Its columns' headings, units and totals (a column not listed is looked up by its key in
+    #: the kernel's vocabulary, :data:`membership.analytics.columns.COMMON`).
+    headings: ClassVar[tuple[ReportColumn, ...]] = ()
+    #: The filters it takes (of :data:`FILTERS`); the console shows those inputs.
+    filters: ClassVar[tuple[str, ...]] = ()
 
     async def run(self, program_id: uuid.UUID, params: dict[str, Any]) -> ReportResult:
         """Compute the report for ``program_id``."""
