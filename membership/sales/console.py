@@ -246,6 +246,7 @@ async def member_panel(
     benefits = hooks().tier_benefits(program, member.tier)
     language = "zh" if i18n.current_language() == "zh_CN" else "en"
     limits = counter_limits(program)
+    items, seen = await recent.recent_items(place.store_id)
     context = {
         "member": member,
         "benefits": benefits,
@@ -256,8 +257,8 @@ async def member_panel(
         "plans": top_up_plans(program.settings),
         "paid_plans": paid_plans(program.settings),
         "recent_sales": await sales.member_sales(member_id, 5),
-        "items": [item for item in await recent.recent_items(place.store_id) if item.sku != COUNTER_SKU],
-        "categories": await recent.known_categories(program.id, place.store_id),
+        "items": [item for item in items if item.sku != COUNTER_SKU],
+        "categories": await recent.known_categories(program.id, seen),
         "point_value": point_value_text(program.point_value_minor, program.currency, language),
         "limited": not staff.can(Permission.APPROVE_AT_COUNTER),
         "limits": limits,

@@ -26,8 +26,9 @@ class RecentItem:
     unit_price: int
 
 
-async def recent_items(store_id: uuid.UUID, limit: int = 12) -> list[RecentItem]:
-    """The ``limit`` SKUs the store sold most recently, newest first (one entry per SKU)."""
+async def recent_items(store_id: uuid.UUID, limit: int = 12) -> tuple[list[RecentItem], list[str]]:
+    """The ``limit`` SKUs the store sold most recently, newest first (one entry per SKU), and the
+    categories of its latest lines (one statement)."""
     rows = await fetch(
         "SELECT l.sku, l.name, l.category, l.unit_price FROM sale_line l JOIN sale s ON s.id = l.sale_id"
         " WHERE s.store_id = {} ORDER BY s.occurred_at DESC, l.line_no LIMIT {}",
@@ -36,11 +37,9 @@ async def recent_items(store_id: uuid.UUID, limit: int = 12) -> list[RecentItem]
     )
     found: dict[str, RecentItem] = {}
     for row in rows:
-        if row["sku"] not in found:
+        if row["sku"] not in found and len(found) < limit:
             found[row["sku"]] = RecentItem(row["sku"], row["name"], row["category"], int(row["unit_price"]))
-        if len(found) == limit:
-            break
-    return list(found.values())
+    return list(found.values()), sorted({row["category"] for row in rows if row["category"]})
 
 
 async def item_for(program_id: uuid.UUID, sku: str) -> RecentItem | None:
@@ -54,17 +53,10 @@ async def item_for(program_id: uuid.UUID, sku: str) -> RecentItem | None:
     return RecentItem(row["sku"], row["name"], row["category"], int(row["unit_price"])) if row else None
 
 
-async def known_categories(program_id: uuid.UUID, store_id: uuid.UUID) -> list[str]:
+async def known_categories(program_id: uuid.UUID, seen: list[str]) -> list[str]:
     """The categories the program's active points rules name (so a category rule can fire from
-    the counter) and those of the store's latest lines, sorted."""
-    names: set[str] = set()
+    the counter) with those ``seen`` in the store's latest lines, sorted."""
+    names = set(seen)
     for rule in await active_rules(program_id):
         names.update(str(c) for c in rule.params.get("categories", ()) if c)
-    rows = await fetch(
-        "SELECT l.category FROM sale_line l JOIN sale s ON s.id = l.sale_id"
-        " WHERE s.store_id = {} AND l.category <> '' ORDER BY s.occurred_at DESC LIMIT {}",
-        store_id,
-        SCAN_LINES,
-    )
-    names.update(row["category"] for row in rows)
     return sorted(names)
