@@ -339,7 +339,8 @@ async def _print_summary(program: Any) -> None:
     table.add_row("近30天新会员 new (30 days)", str(summary["new_members"]))
     table.add_row("近30天活跃 active (30 days)", str(summary["active_members"]))
     for row in (await reports["points_liability"]().run(program.id, {})).as_dicts():
-        table.add_row(f"余额 balance: {row['account']}", f"{row['total']:,}")
+        held = f"{row['points']:,}" if row["points"] is not None else f"¥{row['amount'] / 100:,.2f}"
+        table.add_row(f"余额 balance: {row['account']}", held)
     sales = (await reports["sales_by_month"]().run(program.id, {})).as_dicts()
     table.add_row("月份 months with sales", str(len(sales)))
     table.add_row("销售额 revenue (¥)", f"{sum(r['revenue'] for r in sales) / 100:,.2f}")

@@ -112,6 +112,7 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{sale_id:uuid}", uuid.uuid4()),
         ("{prefix:str}", "0000"),
         ("{name:str}", "points_liability"),
+        ("{form:str}", "csv"),
         ("{code:str}", "no-such-rule"),
         ("{token:str}", "no-such-token"),
         ("{kind:str}", "members"),

@@ -344,7 +344,10 @@ async def test_hook_register_reports(db, register_plugin):
     assert (await reports["gender_mix"]().run(shop.program.id, {})).rows == [["unknown", 1]]
     month = dt.datetime.now(shop.program.zone).strftime("%Y-%m")
     assert (await reports["sales_by_month"]().run(shop.program.id, {})).rows == [[month, 1, 10_000, 100]]
-    liability = dict((await reports["points_liability"]().run(shop.program.id, {})).rows)
+    liability = {
+        row["account"]: row["points"]
+        for row in (await reports["points_liability"]().run(shop.program.id, {})).as_dicts()
+    }
     assert liability["points"] == 100
 
 
