@@ -163,12 +163,13 @@ async def top_up(
     """Top up stored value at the counter (:func:`~membership.ledger.service.top_up`), with the
     same limit as a sale: above it, ``approver`` or ``ApprovalRequired``. Approved top-ups are
     audited."""
-    if over_limit(operator, program, amount) and approver is None:
+    limited = over_limit(operator, program, amount)
+    if limited and approver is None:
         raise ApprovalRequired(reason=_limit_reason(program, amount))
     result = await ledger.top_up(
         member_id, amount, store_id, method=method, idempotency_key=idempotency_key, actor=operator.actor, plan=plan
     )
-    if not result.replayed and over_limit(operator, program, amount) and approver is not None:
+    if limited and approver is not None and not result.replayed:
         details = {"amount": amount, "approved_by": approver.actor, "store_id": store_id}
         await audit.record(operator.actor, "counter.top_up_approved", "member", member_id, program.id, details)
     return result
