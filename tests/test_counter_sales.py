@@ -17,15 +17,18 @@ import pytest
 from membership.app import create_app
 from membership.coupons import service as coupons
 from membership.db import fetch, fetch_one
+from membership.errors import ApprovalRefused, ApprovalRequired, LoginFailed
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
 from membership.members import service as members
 from membership.org import service as org
 from membership.org.settings import change_settings
+from membership.sales import counter_rules
 from membership.sales import service as sales
+from membership.staff import service as staff_service
 from membership.tiers import paid
 from membership.tiers import service as tiers
-from tests.console_client import Console, csrf_of, make_staff, text_of
+from tests.console_client import PASSWORD, Console, csrf_of, make_staff, text_of
 from tests.helpers import ledger_violations, make_shop
 
 GOLD = {"code": "gold", "name": "金卡", "threshold": 0, "discount_pct": 5}
@@ -411,3 +414,46 @@ async def test_another_merchants_sale_is_not_found(counter):
         )
     assert page.status_code == 404 and void.status_code == 404
     assert (await fetch_one("SELECT status FROM sale WHERE id = {}", theirs.id))["status"] == "completed"
+
+
+async def test_who_may_approve_and_a_mixed_payment_voided_gives_every_balance_back(counter):
+    shop = counter.shop
+    clerk = await staff_service.confirm_password("clerk", PASSWORD)
+    away = await staff_service.create_staff("away", PASSWORD, "manager", store_id=shop.other_store_id)
+    with pytest.raises(ApprovalRefused, match="another store"):  # a manager of another store
+        await counter_rules.check_approver("away", PASSWORD, clerk, shop.store_id)
+    with pytest.raises(ApprovalRefused):  # an analyst holds no approval
+        await counter_rules.check_approver("analyst", PASSWORD, clerk, shop.store_id)
+    with pytest.raises(LoginFailed):
+        await counter_rules.check_approver("owner", "wrong-password", clerk, shop.store_id)
+    owner = await counter_rules.check_approver("owner", PASSWORD, clerk, shop.store_id)
+    assert owner.role == "owner" and away.store_id == shop.other_store_id
+    refused = await fetch("SELECT details FROM audit_log WHERE action = 'counter.approval_refused'")
+    assert len(refused) == 2
+
+    await ledger.adjust_points(shop.member_id, 300, "开业赠送", actor="test")
+    program = await org.get_program(shop.program.id)
+    lines = [LineInput("6901", 2, 3_000, "拿铁", "饮品")]  # ¥57.00 at the gold price
+    payments = [
+        sales.PaymentInput("stored_value", 2_000),
+        sales.PaymentInput("points", points=300),
+        sales.PaymentInput("card", 3_400),
+    ]
+    sold = await counter_rules.sell(
+        clerk, program, shop.store_id, shop.member_id, lines, payments, idempotency_key="m1"
+    )
+    after_sale = await ledger.balances(shop.member_id)
+    assert (after_sale.stored_value, after_sale.points) == (3_000, sold.points_earned)
+    await change_settings(shop.program.id, {"clerk_void_minutes": 0}, actor="test")  # every void needs approval
+    org.forget_programs()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    with pytest.raises(ApprovalRequired):
+        await counter_rules.void(clerk, sold.id, None, "录入错误", now=later)
+    voided = await counter_rules.void(clerk, sold.id, None, "录入错误", approver=owner, now=later)
+    assert voided.amount == 5_700 and voided.stored_value_returned == 2_000 and voided.points_returned == 300
+    back = await ledger.balances(shop.member_id)
+    assert (back.stored_value, back.points) == (5_000, 300)
+    audit = await fetch_one("SELECT details FROM audit_log WHERE action = 'sale.void'")
+    details = json.loads(audit["details"]) if isinstance(audit["details"], str) else audit["details"]
+    assert details["approved_by"] == "staff:owner"
+    assert await ledger_violations() == []
