@@ -60,7 +60,11 @@ The groups:
   plugin's own form, e.g. a bank's with the ID number, KYC and consents it requires; the
   ``membership_check_enrolment`` hooks are asked as for every enrolment); ``reevaluate_tier`` (the
   tier a member qualifies for now applied outside a purchase, e.g. after a bank's monthly balances
-  arrived).
+  arrived); ``configure_tiers`` (a program's tiers and tier policy, e.g. a bank's demo with its
+  普卡/金卡/白金卡/钻石卡).
+* **consents** — ``set_member_consent`` (give or withdraw a member's consent to one purpose,
+  kept in the profile and in its history, e.g. a bank's 营销短信 or 第三方共享) and
+  ``member_consent_history`` (every recorded change, oldest first).
 * **a plugin's secrets about a member** — ``seal_member_secret`` and ``open_member_secret``: a
   value (a pass's QR-code key) sealed under the member's data key for the plugin's own table,
   readable after a key rotation, unreadable once the member is erased.
@@ -122,8 +126,10 @@ from membership.jobs.interface import Job, JobResult
 from membership.ledger.rulebook import MemberFacts
 from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry, RedeemContext
 from membership.ledger.service import balances
+from membership.members.consents import consent_history as member_consent_history
 from membership.members.credentials import CredentialKindSpec
 from membership.members.plugin_secrets import open_member_secret, seal_member_secret
+from membership.members.rights import set_consent as set_member_consent
 from membership.members.service import enrol as enrol_member
 from membership.members.service import get_member, identify, issue_credential
 from membership.notifications.interface import Channel, DeliveryReport, Message
@@ -146,6 +152,7 @@ from membership.tiers.paid import buy as buy_paid_membership
 from membership.tiers.paid import memberships as paid_memberships
 from membership.tiers.paid import set_plans as set_paid_plans
 from membership.tiers.policy import PaidPlan, TierBenefits, TierMetrics, paid_plans
+from membership.tiers.service import configure as configure_tiers
 from membership.tiers.service import reevaluate_member as reevaluate_tier
 
 __all__ = [
@@ -211,6 +218,7 @@ __all__ = [
     "ValidationError",
     "balances",
     "buy_paid_membership",
+    "configure_tiers",
     "coupon_templates",
     "create_coupon_template",
     "current_key",
@@ -228,6 +236,7 @@ __all__ = [
     "issue_coupon",
     "issue_credential",
     "list_stores",
+    "member_consent_history",
     "member_for",
     "member_sales",
     "new_id",
@@ -242,6 +251,7 @@ __all__ = [
     "record_purchase",
     "reevaluate_tier",
     "seal_member_secret",
+    "set_member_consent",
     "set_paid_plans",
     "staff_program",
     "store_for",

@@ -6,6 +6,9 @@ members carry what the business records at enrolment (``DemoProfile.enrolment``)
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 import pytest
 
 from membership import hookimpl
@@ -162,3 +165,43 @@ async def test_reevaluate_tier_applies_a_higher_tier_at_once_and_leaves_a_lower_
     program = await get_program(shop.program.id)
     sale = await sales.record_purchase(program.id, shop.store_id, shop.member_id, [LineInput("1", 1, 100)])
     assert sale.tier == "gold"
+
+
+class _BankSettings(msgspec.Struct, kw_only=True):
+    """A bank plugin's settings: an amount in fen, a rate in percent of the base points, a count."""
+
+    gold_min: Annotated[int, msgspec.Meta(ge=0, title="金卡门槛（月日均资产）", extra={"unit": "money"})] = 5_000_000
+    instalment_pct: Annotated[int, msgspec.Meta(ge=0, le=100, title="分期交易积分", extra={"unit": "multiplier"})] = 50
+    daily_cap: Annotated[int, msgspec.Meta(ge=0, title="每日积分上限")] = 50_000
+
+
+def test_a_plugin_setting_in_fen_is_typed_and_shown_in_yuan_and_a_rate_in_times():
+    from membership.console.struct_forms import form_fields, read_form
+
+    fields = {field.key: field for field in form_fields(_BankSettings, msgspec.to_builtins(_BankSettings()))}
+    assert (fields["gold_min"].value, fields["gold_min"].kind, fields["gold_min"].label) == (
+        "50000.00",
+        "decimal",
+        "金卡门槛（月日均资产）",
+    )
+    assert (fields["instalment_pct"].value, fields["daily_cap"].value) == ("0.5", "50000")
+    posted = {"gold_min": ["80,000"], "instalment_pct": ["0.25"], "daily_cap": ["20000"]}
+    assert read_form(_BankSettings, posted) == ({"gold_min": 8_000_000, "instalment_pct": 25, "daily_cap": 20_000}, {})
+    values, errors = read_form(_BankSettings, {"gold_min": ["八万"]})
+    assert "gold_min" in errors and not values
+
+
+async def test_consents_given_and_withdrawn_through_the_public_api_keep_their_history(db):
+    from membership.plugin import member_consent_history, set_member_consent
+
+    shop = await make_shop()
+    assert await set_member_consent(shop.member_id, "marketing_sms", True, "teller", "branch") == {
+        "marketing_sms": True
+    }
+    after = await set_member_consent(shop.member_id, "marketing_sms", False, "app", "app")
+    assert after == {"marketing_sms": False}
+    history = await member_consent_history(shop.member_id)
+    assert [(h["purpose"], bool(h["granted"]), h["source"]) for h in history] == [
+        ("marketing_sms", True, "branch"),
+        ("marketing_sms", False, "app"),
+    ]

@@ -4,7 +4,8 @@ becomes typed values that the same Struct validates, with an error beside each i
 
 What staff read comes from :class:`Label` (Chinese and English, help, a unit, names of the
 choices), given per field by the page; without one, ``msgspec.Meta(title=…, description=…)``
-on the field (a plugin writes them in the staff's words, e.g. ``title="满几杯送一杯"``), else the
+on the field (a plugin writes them in the staff's words, e.g. ``title="满几杯送一杯"``; its unit
+as ``extra={"unit": "money"}``, so a plugin's settings in fen are typed in yuan), else the
 field's name. Units: :data:`MONEY` (minor units, typed and shown in yuan), :data:`DISCOUNT`
 (percent off, typed and shown as 折: 2 % off is 98折), :data:`MULTIPLIER` (percent, shown as
 times: 200 is ×2), or a plain suffix (天, 积分).
@@ -100,29 +101,32 @@ class FormField:
 
 @dataclasses.dataclass(frozen=True)
 class _Shape:
-    """A field's type, unwrapped: the bare type, its Meta title and description, optional."""
+    """A field's type, unwrapped: the bare type, its Meta title, description and unit
+    (``extra={"unit": …}``), optional."""
 
     bare: Any
     title: str
     description: str
     optional: bool
+    unit: str = ""
 
 
 def _unwrap(annotation: Any) -> _Shape:
-    title = description = ""
+    title = description = unit = ""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         annotation, *extras = typing.get_args(annotation)
         for extra in extras:
             if isinstance(extra, msgspec.Meta):
                 title, description = extra.title or title, extra.description or description
+                unit = (extra.extra or {}).get("unit", unit)
         origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         inner = _unwrap(args[0])
         optional = len(args) < len(typing.get_args(annotation))
-        return _Shape(inner.bare, title or inner.title, description or inner.description, optional)
-    return _Shape(annotation, title, description, False)
+        return _Shape(inner.bare, title or inner.title, description or inner.description, optional, unit or inner.unit)
+    return _Shape(annotation, title, description, False, unit)
 
 
 def _item(bare: Any) -> Any:
@@ -326,8 +330,14 @@ _EMPTY = object()
 # --- the form --------------------------------------------------------------------------------------
 
 
-def _label_of(name: str, labels: Labels | None) -> Label | None:
-    return (labels or {}).get(name)
+def _label_of(name: str, labels: Labels | None, shape: _Shape | None = None) -> Label | None:
+    """The page's label of field ``name``; without one, a label of the field's Meta when it
+    names a unit (its title in both languages, its description as help)."""
+    label = (labels or {}).get(name)
+    if label is None and shape is not None and shape.unit in (MONEY, DISCOUNT, MULTIPLIER):
+        title = shape.title or name
+        return Label(title, title, shape.description, shape.description, unit=shape.unit)
+    return label
 
 
 def form_fields(
@@ -351,7 +361,7 @@ def form_fields(
     for key in names:
         field = info[key]
         shape = _unwrap(field.type)
-        label = _label_of(key, labels)
+        label = _label_of(key, labels, shape)
         kind = _kind(shape.bare, label)
         choices = _choices(shape.bare, label)
         value = values.get(key)
@@ -419,7 +429,7 @@ def read_form(
     for field in form_fields(schema, {}, labels, prefix=prefix, currency=currency, only=only):
         shape = _unwrap(info[field.key].type)
         try:
-            value = _parse(field, shape.bare, _label_of(field.key, labels), form.get(field.name, []), currency)
+            value = _parse(field, shape.bare, _label_of(field.key, labels, shape), form.get(field.name, []), currency)
         except _Refused as exc:
             errors[field.key] = str(exc)
             continue
