@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from membership.console import i18n
@@ -238,8 +238,3 @@ def refusal_fields(error: MembershipError, currency: str) -> dict[str, str]:
     if error.code.startswith("coupon_"):
         return {"coupons": text}
     return {FIELD_OF_ERROR.get(error.code, "form"): text}
-
-
-def field_errors(errors: Mapping[str, str], prefix: str) -> list[str]:
-    """The messages of the inputs whose names start with ``prefix`` (a line's, for its row)."""
-    return [text for name, text in errors.items() if name.startswith(prefix)]
