@@ -47,6 +47,7 @@ async def test_enrol_search_patch_and_identify_by_phone(api):
             "points_pending": 0,
             "stored_value_bonus": 0,
         },
+        "next_expiry": None,
     }
 
 

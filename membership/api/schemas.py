@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -11,7 +12,7 @@ from litestar.params import QueryParameter
 
 from membership.errors import Reason as ErrorReason
 from membership.errors import ValidationError
-from membership.ledger.service import MAX_AMOUNT, Balances
+from membership.ledger.service import MAX_AMOUNT, Balances, NextExpiry
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -50,6 +51,24 @@ class BalancesOut(msgspec.Struct):
             balances.points_pending,
             balances.stored_value_bonus,
         )
+
+
+class NextExpiryOut(msgspec.Struct):
+    """The member's next-expiring points (最近到期积分): ``points`` that expire on the local day
+    of the next expiry, ``at`` the moment the first of them expires, ``last_day`` the last date
+    (program's time zone) they can be spent."""
+
+    points: int
+    at: dt.datetime
+    last_day: dt.date
+
+    @classmethod
+    def of(cls, found: NextExpiry | None) -> NextExpiryOut | None:
+        """From the ledger's value (None when no points will expire)."""
+        return None if found is None else cls(found.points, found.at, found.last_day)
+
+
+NEXT_EXPIRY_EXAMPLE = {"points": 320, "at": "2027-03-01T16:00:00Z", "last_day": "2027-03-01"}
 
 
 class AwardOut(msgspec.Struct):

@@ -13,7 +13,16 @@ from litestar.params import FromPath, QueryParameter
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalIdempotencyKey, replayable
-from membership.api.schemas import BALANCES_EXAMPLE, AwardOut, BalancesOut, Page, PositiveAmount, Reason
+from membership.api.schemas import (
+    BALANCES_EXAMPLE,
+    NEXT_EXPIRY_EXAMPLE,
+    AwardOut,
+    BalancesOut,
+    NextExpiryOut,
+    Page,
+    PositiveAmount,
+    Reason,
+)
 from membership.api.security import current_key, member_for, member_store
 from membership.errors import MemberErased
 from membership.ledger import bonuses, idempotency, service
@@ -52,18 +61,21 @@ class MemberBalancesOut(BalancesOut):
     """A member's balances (spendable points: lots past their expiry are left out even before the
     expiry job writes them off), with the points expiring soon: ``points_expiring`` within
     ``points_expiring_days`` (the program's ``warn_days``, else 30), and ``next_expiry_at``, the
-    next time any of their points expire (null: none will)."""
+    next time any of their points expire (null: none will); ``next_expiry``: how many points
+    expire then (on that local day) and the last date they can be spent."""
 
     points_expiring: int = 0
     points_expiring_days: int = 30
     next_expiry_at: dt.datetime | None = None
+    next_expiry: NextExpiryOut | None = None
 
 
 MEMBER_BALANCES_EXAMPLE = {
     **BALANCES_EXAMPLE,
     "points_expiring": 300,
     "points_expiring_days": 30,
-    "next_expiry_at": "2026-12-31T16:00:00Z",
+    "next_expiry_at": "2027-03-01T16:00:00Z",
+    "next_expiry": NEXT_EXPIRY_EXAMPLE,
 }
 
 
@@ -178,13 +190,14 @@ async def get_balances(request: Request, member_id: FromPath[uuid.UUID]) -> Memb
     """Spendable points (points past their expiry never count), points debt, stored value and
     growth; the points expiring soon and the next expiry."""
     await member_for(current_key(request), member_id)
-    balances, expiring = await service.balances_with_expiry(member_id)
-    out = BalancesOut.of(balances)
+    accounts = await service.member_accounts(member_id)
+    out = BalancesOut.of(accounts.balances())
     return MemberBalancesOut(
         **{name: getattr(out, name) for name in out.__struct_fields__},
-        points_expiring=expiring.points,
-        points_expiring_days=expiring.days,
-        next_expiry_at=expiring.next_at,
+        points_expiring=accounts.expiring.points,
+        points_expiring_days=accounts.expiring.days,
+        next_expiry_at=accounts.expiring.next_at,
+        next_expiry=NextExpiryOut.of(await service.next_expiry(accounts)),
     )
 
 

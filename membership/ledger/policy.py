@@ -19,13 +19,18 @@ class PointsPolicy(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``pending_days``: points from purchases wait this many days (the return window) before they
     can be spent; a refund inside the window cancels them. ``expiry``: ``never``; ``days_after``
     earning (``expiry_days``); ``end_of_month`` or ``end_of_year`` of the month ``expiry_months``
-    after earning (积分次年年底清零: ``end_of_year`` with 12 months). ``warn_days``: members hear
-    (event ``points.expiring``) this many days before points expire; 0 for no warning."""
+    after earning (积分次年年底清零: ``end_of_year`` with 12 months). ``expiry_time``: ``exact``
+    (``days_after`` points expire to the second, ``expiry_days`` after they were earned) or
+    ``end_of_day`` (usable through the whole last day in the program's time zone: they expire at
+    the local midnight that ends it); month and year ends are always local midnights.
+    ``warn_days``: members hear (event ``points.expiring``) this many days before points expire;
+    0 for no warning."""
 
     pending_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
     expiry: Literal["never", "days_after", "end_of_month", "end_of_year"] = "never"
     expiry_days: Days | None = None
     expiry_months: Annotated[int, msgspec.Meta(ge=0, le=1200)] = 12
+    expiry_time: Literal["exact", "end_of_day"] = "exact"
     warn_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
 
 
@@ -59,11 +64,16 @@ def _month_index(date: dt.date, months: int) -> int:
 
 def expires_at(policy: PointsPolicy, earned_at: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
     """When points earned at ``earned_at`` expire (UTC); None for never. Month and year ends are
-    local midnights of the program's zone (the first moment of the next month or year)."""
+    local midnights of the program's zone (the first moment of the next month or year), and so is
+    the end of a ``days_after`` expiry's last day under ``expiry_time`` ``end_of_day``."""
     if policy.expiry == "never":
         return None
     if policy.expiry == "days_after":
-        return earned_at + dt.timedelta(days=policy.expiry_days or 0)
+        moment = earned_at + dt.timedelta(days=policy.expiry_days or 0)
+        if policy.expiry_time == "exact":
+            return moment
+        last_day = moment.astimezone(zone).date()
+        return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
     local = earned_at.astimezone(zone).date()
     index = _month_index(local, policy.expiry_months)
     if policy.expiry == "end_of_month":

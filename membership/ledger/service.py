@@ -866,15 +866,40 @@ async def balances(member_id: uuid.UUID) -> Balances:
     return (await member_accounts(member_id)).balances()
 
 
-async def balances_with_expiry(member_id: uuid.UUID) -> tuple[Balances, ExpiringPoints]:
-    """A member's spendable balances and the points expiring soon, from the same statement."""
-    accounts = await member_accounts(member_id)
-    return accounts.balances(), accounts.expiring
-
-
 LOT_STATES = ("pending", "available", "expired", "spent")
 """A lot's state now: waiting for its return window, with points to spend, past its expiry
 (written off or not yet), or spent to the last point."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NextExpiry:
+    """The member's next-expiring points: ``points`` spendable now that expire on the same local
+    day as the next lot to expire, ``at`` when that lot expires, and ``last_day``, the last local
+    date they can be spent (the day before ``at`` when it falls at midnight: points kept through
+    their whole last day)."""
+
+    points: int
+    at: dt.datetime
+    last_day: dt.date
+
+
+async def next_expiry(accounts: MemberAccounts) -> NextExpiry | None:
+    """What expires next of the member's points (as of the accounts' time), or None when nothing
+    will: one statement after :meth:`MemberAccounts.load`, which found the next expiry."""
+    at = accounts.expiring.next_at
+    if at is None:
+        return None
+    zone = accounts.program.zone
+    last_day = (at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    day_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    row = await fetch_one(
+        "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS points FROM points_lot WHERE account_id = {}"
+        " AND remaining > 0 AND expires_at > {} AND expires_at <= {}",
+        accounts.ids[Kind.POINTS],
+        accounts.now,
+        day_end,
+    )
+    return NextExpiry(int(row["points"]), at, last_day)
 
 
 async def points_lots_page(

@@ -13,12 +13,13 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
-from membership.api.schemas import BALANCES_EXAMPLE, BalancesOut, Page, PageSize
+from membership.api.schemas import BALANCES_EXAMPLE, NEXT_EXPIRY_EXAMPLE, BalancesOut, NextExpiryOut, Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for, require, store_for
 from membership.errors import CredentialNotFound, Forbidden, MemberNotFound
-from membership.ledger.service import MemberAccounts
+from membership.ledger.service import MemberAccounts, next_expiry
 from membership.members import rights_api, service
 from membership.members.credentials import NAME_PATTERN, CredentialKindName, credential_kinds
+from membership.org.service import get_program
 
 TAGS = ["members"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -88,7 +89,9 @@ class MemberPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MemberOut(msgspec.Struct):
-    """A member; phone, e-mail, ID number and address are masked unless revealed."""
+    """A member; phone, e-mail, ID number and address are masked unless revealed.
+    ``next_expiry``: their next-expiring points (``GET /members/{id}`` only; null when none will
+    expire)."""
 
     id: uuid.UUID
     program_id: uuid.UUID
@@ -109,6 +112,7 @@ class MemberOut(msgspec.Struct):
     tier: str | None
     status: str
     created_at: dt.datetime
+    next_expiry: NextExpiryOut | None = None
 
     @classmethod
     def of(cls, view: service.MemberView) -> MemberOut:
@@ -177,13 +181,15 @@ class CredentialKindOut(msgspec.Struct):
 
 
 class IdentifyOut(msgspec.Struct):
-    """The member a swiped card, scanned code or typed phone belongs to, with balances."""
+    """The member a swiped card, scanned code or typed phone belongs to, with balances and their
+    next-expiring points (null: none will expire)."""
 
     member_id: uuid.UUID
     member_no: str
     name: str
     tier: str | None
     balances: BalancesOut
+    next_expiry: NextExpiryOut | None = None
 
 
 CREDENTIAL_EXAMPLE = {
@@ -263,12 +269,17 @@ async def get_member(
     member_id: FromPath[uuid.UUID],
     reveal: Annotated[bool, QueryParameter(description="Unmasked personal data (admin scope; audited)")] = False,
 ) -> MemberOut:
-    """The profile, masked; ``reveal=true`` (admin keys) shows personal data and is audited."""
+    """The profile, masked; ``reveal=true`` (admin keys) shows personal data and is audited. An
+    active member's answer says what of their points expires next."""
     key = current_key(request)
-    await member_for(key, member_id)
+    row = await member_for(key, member_id)
     if reveal:
         require(key, Scope.ADMIN, "reveal personal data", "查看完整个人信息")
-    return MemberOut.of(await service.get_member(member_id, reveal=reveal, actor=key.actor))
+    out = MemberOut.of(await service.get_member(member_id, reveal=reveal, actor=key.actor))
+    if row["status"] == "active":
+        accounts = await MemberAccounts.load(await get_program(row["program_id"]), member_id)
+        out.next_expiry = NextExpiryOut.of(await next_expiry(accounts))
+    return out
 
 
 @patch(
@@ -379,6 +390,7 @@ async def replace_credential(
             "name": "王芳",
             "tier": "silver",
             "balances": BALANCES_EXAMPLE,
+            "next_expiry": NEXT_EXPIRY_EXAMPLE,
         },
         403,
         404,
@@ -399,13 +411,14 @@ async def identify(
     program_id: FromQuery[uuid.UUID | None] = None,
 ) -> IdentifyOut:
     """The member a card UID, magstripe, QR token, barcode, phone, openid or a plugin's kind
-    belongs to, with their tier and balances: the card-swipe path of a till. An unknown kind is
+    belongs to, with their tier, balances and next-expiring points: the card-swipe path of a till. An unknown kind is
     422 ``unknown_credential_kind``, naming the known ones."""
     program = await program_for(current_key(request), program_id)
     member_id = await service.identify(program.id, kind, value)
     row = await service.member_row(member_id)
     accounts = await MemberAccounts.load(program, member_id)
-    return IdentifyOut(member_id, row["member_no"], row["name"], row["tier"], BalancesOut.of(accounts.balances()))
+    soon = NextExpiryOut.of(await next_expiry(accounts))
+    return IdentifyOut(member_id, row["member_no"], row["name"], row["tier"], BalancesOut.of(accounts.balances()), soon)
 
 
 @get(

@@ -182,7 +182,8 @@ async def _member_page(
     member = await members.get_member(member_id)
     program = await get_program(member.program_id)
     entries, total = await ledger.ledger_page(member_id, page, LEDGER_PAGE_SIZE)
-    balances, expiring = await ledger.balances_with_expiry(member_id)
+    accounts = await ledger.member_accounts(member_id)
+    balances, expiring = accounts.balances(), accounts.expiring
     context = {
         "staff": staff,
         "active": "members",
@@ -191,6 +192,7 @@ async def _member_page(
         "tier_names": tier_names(program),
         "balances": balances,
         "expiring": expiring,
+        "next_expiry": await ledger.next_expiry(accounts),
         **(await _points_lots(member_id, lots_page)),
         "credentials": await members.list_credentials(member_id),
         "kind_names": kind_names(),

@@ -87,6 +87,10 @@ SIMPLE_EXPIRY = (
     ("days_after", "获得后 N 天过期", "N days after earning"),
     ("end_of_year", "次年年底清零", "At the end of the next year"),
 )
+EXPIRY_TIME = (
+    ("exact", "精确到获得的时刻", "To the moment earned"),
+    ("end_of_day", "到期日当天全天可用", "Through the whole last day"),
+)
 METRIC = (
     ("growth", "成长值", "Growth"),
     ("spend", "消费金额", "Spend"),
@@ -128,6 +132,15 @@ POINTS_POLICY_FIELDS = (
         "Days",
         "选“获得后 N 天过期”时填写。",
         "For “N days after earning”.",
+    ),
+    _part(
+        "points_policy.expiry_time",
+        "choice",
+        "到期时刻",
+        "Expiry time",
+        "选“获得后 N 天过期”时：到期日当天是否全天可用（按本方案时区，到当天 24 点）。",
+        "For “N days after earning”: whether points stay usable through the whole last day (program's time zone).",
+        EXPIRY_TIME,
     ),
     _part(
         "points_policy.expiry_months",
@@ -507,6 +520,8 @@ def _points_policy(policy: dict[str, Any], zh: bool) -> str:
     elif expiry == "days_after":
         days = policy.get("expiry_days")
         parts.append(f"获得后 {days} 天过期" if zh else f"expire {days} days after earning")
+        if policy.get("expiry_time") == "end_of_day":
+            parts.append("到期日当天全天可用" if zh else "usable through the last day")
     elif expiry == "end_of_year" and months in (0, 12):
         which = ("当年" if months == 0 else "次年") if zh else ("this" if months == 0 else "next")
         parts.append(f"{which}年底过期" if zh else f"expire at the end of {which} year")
