@@ -44,9 +44,13 @@ async def test_a_disabled_account_is_logged_out_at_once_and_cannot_log_in(consol
     async with console.logged_in("clerk") as clerk, console.logged_in("owner") as owner:
         clerk_id = (await fetch_one("SELECT id FROM staff WHERE username = 'clerk'"))["id"]
         owner_id = (await fetch_one("SELECT id FROM staff WHERE username = 'owner'"))["id"]
-        myself = await owner.post(f"/console/staff/{owner_id}/disable", data={"_csrf_token": csrf_of(owner)})
+        confirmed = {"confirm": "yes", "_csrf_token": csrf_of(owner)}
+        myself = await owner.post(f"/console/staff/{owner_id}/disable", data=confirmed)
         assert myself.status_code == 422 and "不能停用自己的账号" in myself.text
-        disabled = await owner.post(f"/console/staff/{clerk_id}/disable", data={"_csrf_token": csrf_of(owner)})
+        one_click = await owner.post(f"/console/staff/{clerk_id}/disable", data={"_csrf_token": csrf_of(owner)})
+        assert one_click.status_code == 422 and "请先确认" in one_click.text
+        assert (await clerk.get("/console/counter")).status_code == 200
+        disabled = await owner.post(f"/console/staff/{clerk_id}/disable", data=confirmed)
         assert disabled.status_code == 303
         assert (await clerk.get("/console/counter")).status_code in (302, 303)
     async with console.client() as client:
@@ -65,8 +69,13 @@ async def test_an_api_key_secret_is_shown_once_works_and_is_revoked_from_the_con
         assert secret not in listing.text and f"mk_{secret.split('_')[1]}_…" in listing.text
         bad = await client.post("/console/api-keys", data={**form, "pos": "", "_csrf_token": csrf_of(client)})
         assert bad.status_code == 422 and "scopes" in bad.text
-        revoked = await client.post(
+        one_click = await client.post(
             f"/console/api-keys/{secret.split('_')[1]}/revoke", data={"_csrf_token": csrf_of(client)}
+        )
+        assert one_click.status_code == 422 and "请先确认" in one_click.text
+        assert (await authenticate(secret)).name == "一号收银机"
+        revoked = await client.post(
+            f"/console/api-keys/{secret.split('_')[1]}/revoke", data={"confirm": "yes", "_csrf_token": csrf_of(client)}
         )
         assert revoked.status_code == 303
     _verified.clear()  # the key cache would let a revoked key through for up to 10 s

@@ -110,6 +110,7 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{credential_id:uuid}", credential_id),
         ("{staff_id:uuid}", uuid.uuid4()),  # nobody: refused as such, after the role check
         ("{sale_id:uuid}", uuid.uuid4()),
+        ("{note_id:uuid}", uuid.uuid4()),
         ("{prefix:str}", "0000"),
         ("{name:str}", "points_liability"),
         ("{form:str}", "csv"),

@@ -32,7 +32,7 @@ async def test_enrol_with_a_swiped_card_opens_the_new_member(console):
         assert done.status_code == 303 and done.headers["location"].startswith("/console/members/")
         member_page = text_of((await client.get(done.headers["location"])).text)
         found = await client.get("/console/counter/identify", params={"q": "0F00A1B2C3"})
-    assert "周杰" in member_page and "137****1111" in member_page and "marketing ✓" in member_page
+    assert "周杰" in member_page and "137****1111" in member_page and "营销信息 ✓" in member_page
     assert "周杰" in found.text
 
 

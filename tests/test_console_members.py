@@ -3,6 +3,8 @@ reason, reporting a card lost."""
 
 from __future__ import annotations
 
+from membership.console import i18n
+from membership.console.wording import bilingual
 from membership.db import fetch
 from membership.ledger import service as ledger
 from membership.ledger.rules import LineInput
@@ -32,7 +34,9 @@ async def test_the_member_view_shows_balances_purchases_and_each_entrys_reason(c
     assert "张伟" in page and "138****5678" in page and "¥39.80" in page
     assert "显示完整信息" not in page  # a clerk may not reveal personal data
     entries, _ = await ledger.ledger_page(shop.member_id)
-    assert entries and all(text_of(entry["reason"]).strip() in page for entry in entries)
+    i18n.use_language("zh_CN")  # each entry's reason in Chinese only: "消费 / purchase" reads 消费
+    assert entries and all(bilingual(entry["reason"]) in page for entry in entries)
+    assert "/ purchase" not in page
 
 
 async def test_revealing_personal_data_is_audited(console):
@@ -69,7 +73,7 @@ async def test_a_card_reported_lost_no_longer_identifies(console):
     async with console.logged_in("clerk") as client:
         answer = await client.post(
             f"/console/credentials/{card['id']}/block",
-            data={"lost": "1", "reason": "顾客挂失", "_csrf_token": csrf_of(client)},
+            data={"lost": "1", "reason": "顾客挂失", "confirm": "yes", "_csrf_token": csrf_of(client)},
         )
         assert "已挂失" in text_of(answer.text)
         again = await client.get("/console/counter/identify", params={"q": "0F00A1B2C3"})
@@ -87,7 +91,7 @@ async def test_a_lost_card_is_replaced_and_the_new_one_identifies_the_same_membe
         card = (await members.list_credentials(shop.member_id))[0]
         await client.post(
             f"/console/credentials/{card['id']}/block",
-            data={"lost": "1", "reason": "顾客挂失", "_csrf_token": csrf_of(client)},
+            data={"lost": "1", "reason": "顾客挂失", "confirm": "yes", "_csrf_token": csrf_of(client)},
         )
         replaced = await client.post(
             f"/console/credentials/{card['id']}/replace",

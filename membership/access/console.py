@@ -85,9 +85,16 @@ async def create_key(
 
 
 @post("/api-keys/{prefix:str}/revoke", opt=KEYS, status_code=303)
-async def revoke_key(request: Request, prefix: FromPath[str]) -> Any:
-    """Revoke one of the merchant's keys; terminals using it are refused within seconds."""
+async def revoke_key(
+    request: Request,
+    prefix: FromPath[str],
+    data: Annotated[forms.ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Any:
+    """Revoke one of the merchant's keys once confirmed; terminals using it are refused within
+    seconds."""
     staff = current_staff(request)
+    if not data.confirmed:
+        return await _keys_page(request, KeyForm(pos="1"), 422, error=forms.not_confirmed())
     try:
         await service.revoke_api_key(prefix, staff.merchant_id, staff.actor)
     except MembershipError as exc:

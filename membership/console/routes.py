@@ -30,6 +30,7 @@ from membership.coupons import console as coupon_pages
 from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
+from membership.members import profile_console as member_profile_pages
 from membership.org import console as org_pages
 from membership.org import plugins_console as plugin_pages
 from membership.org import setup_console as setup_pages
@@ -119,6 +120,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *counter_sale.ROUTES,
             *counter_void.ROUTES,
             *member_pages.ROUTES,
+            *member_profile_pages.ROUTES,
             *analytics_pages.ROUTES,
             *org_pages.ROUTES,
             *setup_pages.ROUTES,

@@ -13,8 +13,9 @@ from pathlib import Path
 import jinja2
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from membership.console import i18n
+from membership.console import i18n, wording
 from membership.console.pages import ConsolePage
+from membership.console.struct_forms import discount_text
 from membership.staff.roles import Permission, allows
 
 KERNEL = Path(__file__).parent.parent
@@ -35,7 +36,16 @@ def environment(pages: list[ConsolePage] | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(money=i18n.money, number=i18n.number, when=i18n.when)
+    env.filters.update(
+        money=i18n.money,
+        number=i18n.number,
+        when=i18n.when,
+        discount=discount_text,
+        bilingual=wording.bilingual,
+        actor=wording.actor_name,
+        purpose=wording.purpose_name,
+        source=wording.source_name,
+    )
     env.globals.update(
         languages=i18n.LANGUAGES,
         current_language=i18n.current_language,

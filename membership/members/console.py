@@ -13,7 +13,7 @@ from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from membership.console import i18n
+from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import member_of_merchant, staff_program, workplace
 from membership.coupons.service import recent_coupons
@@ -24,6 +24,8 @@ from membership.members import rights_console
 from membership.members import service as members
 from membership.members.consents import consent_history
 from membership.members.credentials import SECRET_HINT, credential_kinds, issuable_kind, shown
+from membership.members.notes import member_notes
+from membership.members.spend import spend_summary
 from membership.org.service import ProgramConfig, get_program
 from membership.sales.service import member_sales
 from membership.staff.roles import Permission
@@ -150,12 +152,27 @@ async def _enrol_with_card(
 
 @get("/members/{member_id:uuid}", opt=VIEW, name="console-member")
 async def member_page(
-    request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1, lots: FromQuery[int] = 1
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    page: FromQuery[int] = 1,
+    lots: FromQuery[int] = 1,
+    done: FromQuery[str] = "",
+    amount: FromQuery[int] = 0,
 ) -> Template:
-    """The member 360°: profile, cards, balances, points lots, ledger with reasons, purchases,
-    consent (``page`` pages the ledger, ``lots`` the points lots)."""
+    """The member 360°: profile, spend, tags, notes, cards, balances, points lots, ledger with
+    reasons, purchases, consent (``page`` pages the ledger, ``lots`` the points lots; ``done``
+    names what the member page's forms just did)."""
     await member_of_merchant(current_staff(request), member_id)
-    return await _member_page(request, member_id, max(1, page), lots_page=max(1, lots))
+    program = await staff_program(current_staff(request))
+    notices = {
+        "profile": i18n.gettext("Profile saved."),
+        "tags": i18n.gettext("Tags saved."),
+        "note": i18n.gettext("Note kept."),
+        "note-removed": i18n.gettext("Note removed."),
+        "refunded": i18n.gettext("Refunded %(amount)s.", amount=i18n.money(amount, program.currency)),
+    }
+    notice = notices.get(done, "")
+    return await _member_page(request, member_id, max(1, page), notice=notice, lots_page=max(1, lots))
 
 
 async def _points_lots(member_id: uuid.UUID, page: int) -> dict[str, Any]:
@@ -175,9 +192,17 @@ async def _points_lots(member_id: uuid.UUID, page: int) -> dict[str, Any]:
 
 
 async def _member_page(
-    request: Request, member_id: uuid.UUID, page: int = 1, notice: str = "", error: str = "", lots_page: int = 1
+    request: Request,
+    member_id: uuid.UUID,
+    page: int = 1,
+    notice: str = "",
+    error: str = "",
+    lots_page: int = 1,
+    status: int = 200,
+    **forms_shown: Any,
 ) -> Template:
-    """The member 360° of a member the caller has checked belongs to the staff member's merchant."""
+    """The member 360° of a member the caller has checked belongs to the staff member's merchant
+    (``forms_shown``: a refused form of :mod:`membership.members.profile_console`, as typed)."""
     staff = current_staff(request)
     member = await members.get_member(member_id)
     program = await get_program(member.program_id)
@@ -244,8 +269,20 @@ async def _member_page(
         "key": uuid.uuid4().hex,
         "notice": notice,
         "error": error,
+        "spend": await spend_summary(member_id),
+        "notes": await member_notes(member_id),
+        "gender_names": {
+            "unknown": i18n.gettext("Not given"),
+            "female": i18n.gettext("Female"),
+            "male": i18n.gettext("Male"),
+        },
+        "profile_form": None,
+        "profile_errors": {},
+        "note_error": "",
+        "note_text": "",
+        **forms_shown,
     }
-    return Template("members/member.html", context=context)
+    return Template("members/member.html", context=context, status_code=status)
 
 
 @post("/members/{member_id:uuid}/reveal", opt={"permission": Permission.REVEAL_PERSONAL_DATA}, status_code=200)
@@ -297,10 +334,11 @@ async def adjust_points(
 
 @dataclasses.dataclass
 class BlockForm:
-    """Block a card: why, and whether it was lost (挂失)."""
+    """Block a card: why, whether it was lost (挂失), and the confirmation (``confirm=yes``)."""
 
     reason: str = ""
     lost: str = ""
+    confirm: str = ""
 
 
 async def _credential_of_merchant(staff: StaffInfo, credential_id: uuid.UUID) -> dict[str, Any]:
@@ -319,9 +357,11 @@ async def block_credential(
     credential_id: FromPath[uuid.UUID],
     data: Annotated[BlockForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template:
-    """Block a card or report it lost; identifying with it fails from now on."""
+    """Block a card or report it lost, once confirmed; identifying with it fails from now on."""
     staff = current_staff(request)
     row = await _credential_of_merchant(staff, credential_id)
+    if data.confirm != "yes":
+        return await _member_page(request, row["member_id"], error=forms.not_confirmed(), status=422)
     try:
         await members.block_credential(credential_id, staff.actor, data.reason.strip(), lost=bool(data.lost))
     except MembershipError as exc:

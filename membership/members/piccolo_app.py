@@ -4,11 +4,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from membership.members.tables import Credential, EncryptionKey, Member, MemberConsent
+from membership.members.tables import Credential, EncryptionKey, Member, MemberConsent, MemberNote
 
 APP_CONFIG = AppConfig(
     app_name="members",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Member, Credential, EncryptionKey, MemberConsent],
+    table_classes=[Member, Credential, EncryptionKey, MemberConsent, MemberNote],
     migration_dependencies=["membership.org.piccolo_app"],
 )

@@ -87,3 +87,15 @@ class MemberConsent(Table, tablename="member_consent"):
     source = Varchar(length=32, default="")
     actor = Varchar(length=100, default="")
     recorded_at = Timestamptz()
+
+
+class MemberNote(Table, tablename="member_note"):
+    """A staff member's note about a member, sealed under the member's data key
+    (:mod:`membership.members.notes`)."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict)
+    body_enc = Text()
+    author = Varchar(length=100, default="")
+    created_at = Timestamptz()

@@ -117,9 +117,15 @@ async def add_staff(
 
 
 @post("/staff/{staff_id:uuid}/disable", opt=STAFF, status_code=303)
-async def disable_staff(request: Request, staff_id: FromPath[uuid.UUID]) -> Any:
-    """Disable an account: it cannot log in and its sessions end now."""
+async def disable_staff(
+    request: Request,
+    staff_id: FromPath[uuid.UUID],
+    data: Annotated[forms.ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Any:
+    """Disable an account once confirmed: it cannot log in and its sessions end now."""
     owner = current_staff(request)
+    if not data.confirmed:
+        return await _staff_page(request, StaffForm(), forms.not_confirmed(), 422)
     try:
         await service.disable_staff(staff_id, owner.merchant_id, owner.actor)
     except MembershipError as exc:

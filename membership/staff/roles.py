@@ -33,6 +33,7 @@ class Permission(StrEnum):
     VIEW_MEMBERS = "view_members"
     REVEAL_PERSONAL_DATA = "reveal_personal_data"
     ENROL_MEMBERS = "enrol_members"
+    EDIT_MEMBERS = "edit_members"
     USE_COUNTER = "use_counter"
     APPROVE_AT_COUNTER = "approve_at_counter"
     ADJUST_POINTS = "adjust_points"
@@ -51,6 +52,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_MEMBERS: _ALL,
     Permission.REVEAL_PERSONAL_DATA: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.ENROL_MEMBERS: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
+    Permission.EDIT_MEMBERS: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
     Permission.USE_COUNTER: frozenset({Role.OWNER, Role.MANAGER, Role.CLERK}),
     Permission.APPROVE_AT_COUNTER: frozenset({Role.OWNER, Role.MANAGER}),
     Permission.ADJUST_POINTS: frozenset({Role.OWNER, Role.MANAGER}),
@@ -68,6 +70,10 @@ PERMISSION_NAMES = {
     Permission.VIEW_MEMBERS: ("查询会员（个人信息脱敏）", "Find and view members (personal data masked)"),
     Permission.REVEAL_PERSONAL_DATA: ("查看完整个人信息（记入审计）", "Reveal personal data (audited)"),
     Permission.ENROL_MEMBERS: ("办理入会", "Enrol members"),
+    Permission.EDIT_MEMBERS: (
+        "修改会员资料、标签与备注（记入审计）",
+        "Edit members' profiles, tags and notes (audited)",
+    ),
     Permission.USE_COUNTER: (
         "前台收银：消费、积分兑换、充值、售付费会员，限额内收款、时限内作废",
         "Counter: sales, redemptions, top-ups, paid memberships; within the clerk's limit and void window",
