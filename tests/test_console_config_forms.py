@@ -10,6 +10,7 @@ import re
 
 from membership.coupons import service as coupons
 from membership.db import fetch
+from membership.ledger import points_rules
 from membership.ledger.points_rules import list_rules
 from membership.ledger.rules import LineInput
 from membership.members import service as members
@@ -150,6 +151,9 @@ async def test_rules_of_every_kind_are_added_in_their_forms(any_console):
         "referral": {"p-referrer_points": "200", "p-referee_points": "50"},
         "daily_sign_in": {"p-points": "5", "p-streak_days": "7", "p-streak_bonus": "30"},
         "cap": {"p-per_day": "10000"},
+        "multiplier": {"p-multiplier_pct": "0.5"},
+        "points_per_item": {"p-points": "2", "p-per": "line"},
+        "points_per_order": {"p-points": "10"},
     }
     async with any_console.logged_in("manager") as client:
         for kind, params in forms.items():
@@ -168,9 +172,26 @@ async def test_rules_of_every_kind_are_added_in_their_forms(any_console):
         assert rules["member-day"]["params"]["days_of_month"] == [8, 18]
         assert rules["birthday"]["params"] == {"window": "month", "multiplier_pct": None, "gift_points": 100}
         assert rules["cap"]["params"] == {"per_transaction": None, "per_day": 10_000}
+        assert rules["multiplier"]["params"] == {"multiplier_pct": 50}
+        assert rules["points-per-item"]["params"] == {"points": 2, "per": "line"}
         listing = text_of((await client.get("/console/loyalty/rules")).text)
         assert "品类：生鲜、酒水；倍数：2 倍" in listing and "每周几：周三、周六" in listing
-        assert "生鲜" in listing and "\\u751f" not in listing
+        assert "按什么送：每种商品" in listing and "\\u751f" not in listing
+
+        # conditions (set through the API) stay when the form changes the rest; stop is in the form
+        conditions = [{"kind": "category", "any_of": ["生鲜"]}]
+        await points_rules.change_rule(
+            shop.program.id,
+            "points-per-order",
+            {"kind": "points_per_order", "name": "每单", "params": {"points": 10}, "conditions": conditions},
+        )
+        form = {"name": "每单送 20", "kind": "points_per_order", "priority": "0", "p-points": "20", "stop": "1"}
+        changed = await client.post(
+            "/console/loyalty/rules/points-per-order", data={**form, "_csrf_token": csrf_of(client)}
+        )
+        assert changed.status_code == 303
+        rule = await points_rules.get_rule(shop.program.id, "points-per-order")
+        assert rule["conditions"][0]["any_of"] == ["生鲜"] and rule["stop"] is True and rule["params"] == {"points": 20}
 
 
 async def test_a_rule_that_can_never_earn_is_warned_of_and_errors_name_the_field(any_console):

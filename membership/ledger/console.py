@@ -203,7 +203,7 @@ async def _save_rule(request: Request, code: str = "") -> Any:
     warnings = await rule_warnings(program, rule, await points_rules.list_rules(program.id, include_retired=True))
     if warnings and not form.get("anyway"):
         return await _rules_page(request, draft, editing=code, warnings=warnings)
-    data = msgspec.to_builtins(rule)
+    data = {key: value for key, value in msgspec.to_builtins(rule).items() if key != "conditions"}  # kept on a change
     try:
         if code:
             await points_rules.change_rule(program.id, code, data, staff.actor)

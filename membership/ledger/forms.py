@@ -39,6 +39,13 @@ MULTIPLIER_LABEL = Label("倍数", "Multiplier", "2 = 双倍积分，1.5 = 多�
 POINTS = ("积分", "points")
 
 
+LATER_KINDS = {
+    "multiplier": ("商品积分倍数", "Multiplier on chosen lines"),
+    "points_per_item": ("按件送积分", "Points per item"),
+    "points_per_order": ("按单送积分", "Points per order"),
+}
+
+
 def kind_names() -> dict[str, str]:
     """Each rule kind's name in the page's language (a plugin's kind shows as its key)."""
     names = {
@@ -53,6 +60,9 @@ def kind_names() -> dict[str, str]:
         "daily_sign_in": i18n.gettext("Daily sign-in"),
         "cap": i18n.gettext("Cap"),
     }
+    zh = is_zh()
+    for kind, (name_zh, name_en) in LATER_KINDS.items():
+        names[kind] = name_zh if zh else name_en
     return {kind: names.get(kind, kind) for kind in PARAMS}
 
 
@@ -80,10 +90,11 @@ def rule_labels() -> dict[str, Label]:
         "starts_on": Label("开始日期", "Starts on", "留空表示立即生效。", "Empty: from now."),
         "ends_on": Label("结束日期", "Ends on", "留空表示长期有效。", "Empty: no end."),
         "min_spend": Label("最低消费", "Minimum spend", "实付满多少才参加；0 表示不限。", "0: any amount.", unit=MONEY),
+        "stop": Label("生效后不再计算后面的规则", "Once it applies, lower rules do not run"),
     }
 
 
-RULE_FIELDS = ("code", "name", "priority", "stacking", "starts_on", "ends_on", "min_spend")
+RULE_FIELDS = ("code", "name", "priority", "stacking", "starts_on", "ends_on", "min_spend", "stop")
 
 
 def params_labels(kind: str) -> dict[str, Label]:
@@ -128,6 +139,20 @@ def params_labels(kind: str) -> dict[str, Label]:
                 "生日礼积分", "Birthday gift", "每年送一次；不送请留空。", "Once a year; empty: none.", suffix=POINTS
             ),
         },
+        "multiplier": {
+            "multiplier_pct": Label(
+                "倍数",
+                "Multiplier",
+                "0 = 不积分，0.5 = 减半，2 = 双倍。",
+                "0: no points, 0.5: half, 2: double.",
+                unit=MULTIPLIER,
+            ),
+        },
+        "points_per_item": {
+            "points": Label("送积分", "Points", suffix=POINTS),
+            "per": Label("按什么送", "For each", choices={"unit": ("每件", "item"), "line": ("每种商品", "product")}),
+        },
+        "points_per_order": {"points": Label("每单送积分", "Points a purchase", suffix=POINTS)},
         "sign_up": {"points": Label("入会送积分", "Points on joining", suffix=POINTS)},
         "first_purchase": {"points": Label("首次消费送积分", "Points on the first purchase", suffix=POINTS)},
         "referral": {
