@@ -500,3 +500,52 @@ class PluginNotFound(NotFound):
     code = "plugin_not_found"
     message_en = "No per-program plugin {name!r} is installed; installed: {known}."
     message_zh = "没有安装可按会员方案启用的插件 “{name}”；已安装：{known}。"
+
+
+class MemberMerged(Conflict):
+    """The member was merged into another (会员合并): use ``survivor_id``, which holds their
+    cards, balances and history now."""
+
+    code = "member_merged"
+    message_en = "Member {member_id} was merged into member {survivor_id}; use that member."
+    message_zh = "会员 {member_id} 已合并到会员 {survivor_id}，请使用该会员。"
+
+
+class MergeNotFound(NotFound):
+    code = "merge_not_found"
+    message_en = "Member merge {merge_id} not found."
+    message_zh = "找不到会员合并记录 {merge_id}。"
+
+
+class MergeNotUndoable(Conflict):
+    """A member merge that cannot be undone any more; ``reason`` says why."""
+
+    code = "merge_not_undoable"
+    message_en = "This merge cannot be undone: {reason}"
+    message_zh = "无法撤销该合并：{reason}"
+
+
+class TransferNotAllowed(Conflict):
+    """A points transfer the program's settings refuse; ``reason`` says which limit."""
+
+    code = "transfer_not_allowed"
+    message_en = "Points transfer refused: {reason}"
+    message_zh = "不能转赠积分：{reason}"
+
+
+class TransferNotFound(NotFound):
+    code = "transfer_not_found"
+    message_en = "Points transfer {transfer_id} not found."
+    message_zh = "找不到积分转赠记录 {transfer_id}。"
+
+
+class TransferReversed(Conflict):
+    code = "transfer_reversed"
+    message_en = "Points transfer {transfer_id} was already reversed."
+    message_zh = "积分转赠 {transfer_id} 已撤回。"
+
+
+class TierAssignmentNotFound(NotFound):
+    code = "tier_assignment_not_found"
+    message_en = "Member {member_id} has no tier set by hand now."
+    message_zh = "会员 {member_id} 当前没有手动指定的等级。"

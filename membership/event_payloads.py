@@ -209,6 +209,30 @@ class PointsAdjusted(Payload, frozen=True):
     """Who adjusted them."""
 
 
+@_payload("points.transferred")
+class PointsTransferred(Payload, frozen=True):
+    """``points.transferred``: ``event.member_id`` gave points to another member (积分转赠)."""
+
+    transfer_id: uuid.UUID
+    """The transfer (``GET /points-transfers/{id}``)."""
+    to_member_id: uuid.UUID
+    """The member who received them."""
+    points: int
+    """Points given."""
+
+
+@_payload("points.transfer_reversed")
+class PointsTransferReversed(Payload, frozen=True):
+    """``points.transfer_reversed``: an admin reversed a transfer ``event.member_id`` made."""
+
+    transfer_id: uuid.UUID
+    """The transfer."""
+    points: int
+    """Points given back to ``event.member_id`` (those that expired meanwhile are not)."""
+    debt: int
+    """Points the receiver had already spent: now their debt."""
+
+
 @_payload("points.expired")
 class PointsExpired(Payload, frozen=True):
     """``points.expired``: the member's points lots reached their expiry and were written off."""

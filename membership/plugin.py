@@ -26,13 +26,15 @@ The groups:
 
 * **hooks** — ``hookimpl``; the types hooks receive and return: ``EarnContext``, ``LineInput``,
   ``PriceContext`` (member prices), ``Award``, ``MemberFacts``, ``RedeemContext``,
-  ``PointsExpiry``, ``TierMetrics``,
+  ``PointsExpiry``, ``TierMetrics``, the condition kinds of points rules (``LineCondition``,
+  ``OrderCondition``, their ``ConditionParams`` and ``OrderFacts``; ``RuleCondition`` their base),
   ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``).
 * **event payloads** — ``payload_of(event)`` turns a listener's ``event.data`` into the typed
   payload of its name (:mod:`membership.event_payloads`; ``Payload`` is their base):
   ``MemberEnrolled``, ``MembersImported``, ``MemberErased``, ``MemberSignedIn``,
   ``ReferralRewarded``, ``CredentialIssued``, ``CredentialBlocked``, ``CredentialReplaced``,
   ``PurchaseRecorded``, ``SaleRefunded``, ``PointsRedeemed``, ``PointsAdjusted``,
+  ``PointsTransferred``, ``PointsTransferReversed``,
   ``PointsExpired``, ``PointsExpiring``, ``PointsReleased``, ``StoredValueToppedUp``,
   ``StoredValueCashedOut``, ``TierChanged``, ``PaidMembershipBought``, ``PaidMembershipExpired``,
   ``CouponIssued``, ``CouponRedeemed``.
@@ -112,6 +114,8 @@ from membership.event_payloads import (
     PointsExpiring,
     PointsRedeemed,
     PointsReleased,
+    PointsTransferred,
+    PointsTransferReversed,
     PurchaseRecorded,
     ReferralRewarded,
     SaleRefunded,
@@ -123,6 +127,7 @@ from membership.event_payloads import (
 from membership.events import Event
 from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job, JobResult
+from membership.ledger.conditions import ConditionParams, LineCondition, OrderCondition, OrderFacts, RuleCondition
 from membership.ledger.rulebook import MemberFacts
 from membership.ledger.rules import Award, EarnContext, LineInput, PointsExpiry, RedeemContext
 from membership.ledger.service import balances
@@ -158,6 +163,7 @@ from membership.tiers.service import reevaluate_member as reevaluate_tier
 __all__ = [
     "Award",
     "Channel",
+    "ConditionParams",
     "Conflict",
     "ConsolePage",
     "CouponIssued",
@@ -174,6 +180,7 @@ __all__ = [
     "Forbidden",
     "Job",
     "JobResult",
+    "LineCondition",
     "LineInput",
     "MemberEnrolled",
     "MemberErased",
@@ -183,6 +190,8 @@ __all__ = [
     "MembershipError",
     "Message",
     "NotFound",
+    "OrderCondition",
+    "OrderFacts",
     "PaidMembershipBought",
     "PaidMembershipExpired",
     "PaidPlan",
@@ -194,6 +203,8 @@ __all__ = [
     "PointsExpiry",
     "PointsRedeemed",
     "PointsReleased",
+    "PointsTransferReversed",
+    "PointsTransferred",
     "PriceContext",
     "ProgramConfig",
     "PurchaseRecorded",
@@ -207,6 +218,7 @@ __all__ = [
     "Report",
     "ReportColumn",
     "ReportResult",
+    "RuleCondition",
     "SaleRefunded",
     "Scope",
     "SerialSettings",

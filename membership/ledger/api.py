@@ -25,7 +25,7 @@ from membership.api.schemas import (
 )
 from membership.api.security import current_key, member_for, member_store
 from membership.errors import MemberErased
-from membership.ledger import bonuses, idempotency, service
+from membership.ledger import bonuses, idempotency, service, transfer_api
 
 TAGS = ["balances"]
 MEMBER_ID = "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e"
@@ -481,4 +481,14 @@ async def sign_in(request: Request, member_id: FromPath[uuid.UUID]) -> SignInOut
     )
 
 
-ROUTES = [get_balances, get_points_lots, get_ledger, adjust_points, redeem_points, top_up, cash_out, sign_in]
+ROUTES = [
+    get_balances,
+    get_points_lots,
+    get_ledger,
+    adjust_points,
+    redeem_points,
+    top_up,
+    cash_out,
+    sign_in,
+    *transfer_api.ROUTES,
+]

@@ -19,7 +19,7 @@ from membership.events import Event
 from membership.jobs.interface import JobResult, Pace, Progress
 from membership.ledger.accounts import Kind
 from membership.ledger.policy import points_policy
-from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, _consume_lots, lock_points
+from membership.ledger.service import DEBT_REPAYMENT, MemberAccounts, PostingWriter, consume_lots, lock_points
 from membership.org.service import ProgramConfig, list_programs
 
 REASON = "待生效积分转为可用 / pending points available"
@@ -111,7 +111,7 @@ async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[u
             program, "repay", row["member_id"], now, reason="偿还积分欠款 / debt repaid"
         ).open()
         await accounts.change(Kind.POINTS, -repay, now)
-        await _consume_lots(writer, accounts.ids[Kind.POINTS], repay, None)
+        await consume_lots(writer, accounts.ids[Kind.POINTS], repay, None)
         await accounts.change(Kind.POINTS_DEBT, repay, now)
         writer.add(accounts.ids[Kind.POINTS], -repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
         writer.add(accounts.ids[Kind.POINTS_DEBT], repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")

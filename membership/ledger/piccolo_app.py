@@ -11,6 +11,7 @@ from membership.ledger.tables import (
     LotConsumption,
     PointsLot,
     PointsRuleRow,
+    PointsTransfer,
     Posting,
     SettlementEntry,
     SignIn,
@@ -33,6 +34,7 @@ APP_CONFIG = AppConfig(
         StoredValueLot,
         StoredValueConsumption,
         SettlementEntry,
+        PointsTransfer,
     ],
     migration_dependencies=["membership.members.piccolo_app"],
 )

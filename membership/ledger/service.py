@@ -344,14 +344,16 @@ async def credit_points(
     writer: PostingWriter,
     accounts: MemberAccounts,
     awards: list[Award],
-    counter: Kind,
+    counter: Kind | None,
     lots: list[tuple[int, PointsExpiry]] | None = None,
     earned_at: dt.datetime | None = None,
     issuer: uuid.UUID | None = None,
 ) -> int:
     """Credit awarded points: debt is repaid first, the rest becomes lots. Returns the points
-    credited to the points balance. ``lots`` (points, expiry) splits the new points when they
-    must keep given expiries (refunded redemptions); otherwise the expiry hook decides from
+    credited to the points balance. ``counter`` is the contra account the points come from; None
+    when the caller writes the other side itself (points moved from another member). ``lots``
+    (points, expiry) splits the new points when they must keep given expiries (refunded
+    redemptions, transfers); otherwise the expiry hook decides from
     ``earned_at`` (default now; a sale's time, so a till replaying yesterday keeps yesterday's expiry).
 
     Points a purchase earns wait on the pending account instead when the program's policy has a
@@ -370,7 +372,8 @@ async def credit_points(
         await add_lot(writer, accounts, total, expiry, earned_at, earned_at + dt.timedelta(days=pending_days))
         return 0
     for award in awards:
-        await writer.contra(counter, -award.points, award.rule, award.reason)
+        if counter is not None:
+            await writer.contra(counter, -award.points, award.rule, award.reason)
         writer.add(accounts.ids[Kind.POINTS], award.points, award.rule, award.reason)
     debt = accounts.balance[Kind.POINTS_DEBT]
     if debt < 0:  # re-read under lock: a concurrent earning may have repaid it
@@ -394,7 +397,7 @@ async def credit_points(
     return kept
 
 
-async def _consume_lots(
+async def consume_lots(
     writer: PostingWriter, account_id: uuid.UUID, points: int, prefer_posting: uuid.UUID | None
 ) -> None:
     """Take ``points`` from the account's lots (nearest expiry, then oldest; a preferred
@@ -463,7 +466,7 @@ async def debit_points(
     available = await lock_points(accounts, writer.now)
     if not await accounts.change(Kind.POINTS, -points, writer.now):
         raise InsufficientPoints(requested=points, available=available)
-    await _consume_lots(writer, accounts.ids[Kind.POINTS], points, None)
+    await consume_lots(writer, accounts.ids[Kind.POINTS], points, None)
     writer.add(accounts.ids[Kind.POINTS], -points, rule, reason)
     await writer.contra(counter, points, rule, reason)
     if counter is Kind.POINTS_REDEEMED:  # spent at this store: issuing stores owe it (adjustments do not)
@@ -471,11 +474,19 @@ async def debit_points(
 
 
 async def reverse_points(
-    writer: PostingWriter, accounts: MemberAccounts, points: int, prefer_posting: uuid.UUID, reason: str
+    writer: PostingWriter,
+    accounts: MemberAccounts,
+    points: int,
+    prefer_posting: uuid.UUID,
+    reason: str,
+    counter: Kind | None = Kind.POINTS_ISSUED,
+    rule: str = "refund",
 ) -> int:
     """Take back earned points: first the posting's points still pending (a refund inside the
-    return window cancels them), then spendable points; what was already spent becomes debt.
-    Returns the debt recorded."""
+    return window cancels them), then spendable points (the posting's own lots first); what was
+    already spent becomes debt. The points go back to ``counter`` (None: the caller writes where
+    they go, e.g. back to the member who transferred them); entries name ``rule``. Returns the
+    debt recorded."""
     await accounts.lock(Kind.POINTS_PENDING)  # the release job moves pending lots under this lock
     pending = await fetch_one(
         "SELECT COALESCE(SUM(remaining), 0) AS n FROM points_lot"
@@ -486,11 +497,12 @@ async def reverse_points(
     cancelled = min(points, int(pending["n"]))
     if cancelled:
         await accounts.change(Kind.POINTS_PENDING, -cancelled, writer.now)
-        await _consume_lots(writer, accounts.ids[Kind.POINTS_PENDING], cancelled, prefer_posting)
+        await consume_lots(writer, accounts.ids[Kind.POINTS_PENDING], cancelled, prefer_posting)
         writer.add(
-            accounts.ids[Kind.POINTS_PENDING], -cancelled, "refund", f"{reason}（待生效积分取消 / pending cancelled）"
+            accounts.ids[Kind.POINTS_PENDING], -cancelled, rule, f"{reason}（待生效积分取消 / pending cancelled）"
         )
-        await writer.contra(Kind.POINTS_ISSUED, cancelled, "refund", reason)
+        if counter is not None:
+            await writer.contra(counter, cancelled, rule, reason)
         points -= cancelled
     if not points:
         return 0
@@ -499,14 +511,13 @@ async def reverse_points(
     debt = points - taken
     if taken:
         await accounts.change(Kind.POINTS, -taken, writer.now)
-        await _consume_lots(writer, accounts.ids[Kind.POINTS], taken, prefer_posting)
-        writer.add(accounts.ids[Kind.POINTS], -taken, "refund", reason)
+        await consume_lots(writer, accounts.ids[Kind.POINTS], taken, prefer_posting)
+        writer.add(accounts.ids[Kind.POINTS], -taken, rule, reason)
     if debt:
         await accounts.change(Kind.POINTS_DEBT, -debt, writer.now)
-        writer.add(
-            accounts.ids[Kind.POINTS_DEBT], -debt, "refund", f"{reason}（已消费积分计入欠款 / spent points owed）"
-        )
-    await writer.contra(Kind.POINTS_ISSUED, points, "refund", reason)
+        writer.add(accounts.ids[Kind.POINTS_DEBT], -debt, rule, f"{reason}（已消费积分计入欠款 / spent points owed）")
+    if counter is not None:
+        await writer.contra(counter, points, rule, reason)
     return debt
 
 

@@ -156,3 +156,22 @@ class SettlementEntry(Table, tablename="settlement_entry"):
     units = BigInt()
     value = BigInt()
     created_at = Timestamptz(index=True)
+
+
+class PointsTransfer(Table, tablename="points_transfer"):
+    """Points one member gave another of the program (积分转赠): the ``posting`` moved them,
+    keeping their expiry; an admin's reversal is a ``reversal_posting`` of its own."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    from_member_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    to_member_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    points = BigInt()
+    posting_id = UUID()
+    reason = Text(default="")
+    actor = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    reversed_at = Timestamptz(null=True, default=None)
+    reversal_posting_id = UUID(null=True, default=None)
+    reversed_by = Varchar(length=100, default="")
+    reversal_reason = Text(default="")

@@ -52,6 +52,10 @@ class ProgramSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     receipt_unique_per: ReceiptScope = "store"
     clerk_sale_limit_minor: Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)] | None = DEFAULT_CLERK_SALE_LIMIT
     clerk_void_minutes: Annotated[int, msgspec.Meta(ge=0, le=10_080)] = DEFAULT_CLERK_VOID_MINUTES
+    points_transfer: bool = False
+    transfer_min_points: Annotated[int, msgspec.Meta(ge=1, le=100_000_000)] = 1
+    transfer_max_points: Annotated[int, msgspec.Meta(ge=1, le=100_000_000)] | None = None
+    transfer_daily_max_points: Annotated[int, msgspec.Meta(ge=1, le=100_000_000)] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +147,24 @@ HELP: dict[str, SettingHelp] = {
         "Clerk's void window",
         "Minutes after a sale in which a clerk may void or refund it alone; later a manager or the owner"
         " approves. 0: always.",
+    ),
+    "points_transfer": SettingHelp(
+        "积分转赠",
+        "会员能否把积分转赠给本方案的其他会员（转出的积分保留原有效期）。",
+        "Points transfer",
+        "Whether members may give points to another member of the program (they keep their expiry).",
+    ),
+    "transfer_min_points": SettingHelp(
+        "每次最少转赠", "每次转赠至少多少积分。", "Smallest transfer", "The fewest points one transfer moves."
+    ),
+    "transfer_max_points": SettingHelp(
+        "每次最多转赠", "每次转赠最多多少积分；留空表示不限。", "Largest transfer", "Empty for no limit."
+    ),
+    "transfer_daily_max_points": SettingHelp(
+        "每天最多转出",
+        "一位会员一天（按本方案时区）最多转出多少积分；撤回的不算；留空表示不限。",
+        "Most given a day",
+        "The most points one member may give in a local day (reversed transfers do not count); empty for no limit.",
     ),
 }
 

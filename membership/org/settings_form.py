@@ -225,6 +225,10 @@ FIELDS: dict[str, Field] = {
         _field("retention_days", "optional_int"),
         _field("clerk_sale_limit_minor", "optional_amount"),
         _field("clerk_void_minutes", "int"),
+        _field("points_transfer", "bool"),
+        _field("transfer_min_points", "int"),
+        _field("transfer_max_points", "optional_int"),
+        _field("transfer_daily_max_points", "optional_int"),
     )
 }
 
@@ -242,6 +246,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("等级规则", "Tier policy", "tier_policy", tuple(f.name for f in TIER_POLICY_FIELDS)),
     ("收银与会员信息", "Tills and members' data", "", ("backdate_days", "receipt_unique_per", "retention_days")),
     ("收银员权限", "Clerks at the counter", "", ("clerk_sale_limit_minor", "clerk_void_minutes")),
+    (
+        "积分转赠",
+        "Points transfers",
+        "points_transfer",
+        ("points_transfer", "transfer_min_points", "transfer_max_points", "transfer_daily_max_points"),
+    ),
 )
 
 
