@@ -70,6 +70,8 @@ async def create_key(
     try:
         if not data.rate_limit.strip().isdigit():
             raise ValidationError(field="rate_limit", reason=i18n.gettext("a whole number of requests per second"))
+        if not data.scopes():
+            raise ValidationError(field="scopes", reason=i18n.gettext("tick at least one of the scopes"))
         created = await service.create_api_key(
             data.name,
             data.scopes(),

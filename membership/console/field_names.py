@@ -64,6 +64,7 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "referee_points": ("被推荐人积分", "points for the new member"),
     "referrer_points": ("推荐人积分", "points for the referrer"),
     "role": ("岗位", "role"),
+    "scopes": ("权限范围", "scopes"),
     "skus": ("商品编码", "SKUs"),
     "stacking": ("叠加方式", "stacking"),
     "starts_on": ("开始日期", "starts on"),

@@ -72,8 +72,9 @@ async def add_store(
 
 @functools.cache
 def zones() -> list[str]:
-    """Every IANA zone name, sorted (read once: listing them walks the zone database)."""
-    return sorted(available_timezones())
+    """Every IANA zone name, sorted (read once: listing them walks the zone database); not the
+    system's own alias ``localtime``, which names no place."""
+    return sorted(available_timezones() - {"localtime"})
 
 
 async def _currency_lock(program: org.ProgramConfig) -> str:
