@@ -150,7 +150,7 @@ async def _store_chunk(
                 (
                     line.line,
                     line.who,
-                    Reason(f"month {line.month} is not {month}", f"月份 {line.month} 与本次的 {month} 不符"),
+                    Reason(f"month {line.month} is not {month}", f"月份 {line.month} 与 {month} 不符"),
                 )
             )
             continue
@@ -160,7 +160,7 @@ async def _store_chunk(
                 (
                     line.line,
                     line.who,
-                    Reason("no member has this member number or card", "没有使用该会员号或卡号的会员"),
+                    Reason("no member has this member number or card", "没有该会员号或卡号的会员"),
                 )
             )
             continue

@@ -10,9 +10,10 @@ import itertools
 import uuid
 from typing import Any
 
+from membership_finance.bank_card import check_digit
+
 from membership.plugin import LineInput, ProgramConfig, configure_tiers, enrol_member, get_program, issue_credential
 from membership.testing import make_merchant, make_program, make_store
-from membership_finance.bank_card import check_digit
 
 TIERS = [
     {"code": "classic", "name": "普卡", "threshold": 0},
@@ -81,6 +82,7 @@ class Bank:
         txn_type: str | None = None,
         member_id: uuid.UUID | None = None,
         now: dt.datetime | None = None,
+        payments: list[Any] | None = None,
     ) -> Any:
         """A card transaction of ``amount`` fen at ``mcc`` recorded at the card centre."""
         from membership.plugin import record_purchase
@@ -91,6 +93,7 @@ class Bank:
             self.centre,
             member_id or self.member_id,
             [LineInput("POS", 1, amount, "刷卡消费")],
+            payments,
             actor="test",
             now=now,
             attributes=attributes,
@@ -102,10 +105,11 @@ class Bank:
         return self.program
 
 
-async def make_bank(settings: dict[str, Any] | None = None) -> Bank:
-    """银河银行 with the pack on (``settings`` of the pack) and one cardholder."""
+async def make_bank(settings: dict[str, Any] | None = None, **program_options: Any) -> Bank:
+    """银河银行 with the pack on (``settings`` of the pack; ``program_options`` for the kernel's
+    ``create_program``, e.g. ``points_expiry_days``) and one cardholder."""
     merchant = await make_merchant("银河银行")
-    program = await make_program(merchant, "银河信用卡积分", plugins={"finance": settings or {}})
+    program = await make_program(merchant, "银河信用卡积分", plugins={"finance": settings or {}}, **program_options)
     centre = await make_store(merchant, "CC01", "银河银行 · 信用卡中心", "上海")
     branch = await make_store(merchant, "BJ01", "银河银行 · 北京分行营业部", "北京")
     await configure_tiers(program.id, TIERS, None, "test")
