@@ -41,6 +41,7 @@ from membership.console.errors import any_error
 from membership.console.routes import console_router
 from membership.console.templating import template_engine
 from membership.coupons import api as coupons_api
+from membership.crm import api as crm_api
 from membership.db import close_database, open_database
 from membership.errors import MembershipError
 from membership.jobs.scheduler import Scheduler
@@ -80,6 +81,7 @@ TAGS = [
     Tag(name="setup", description="开通: merchants, programs and every program setting, program as code"),
     Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
+    Tag(name="crm", description="会员营销: segments and their live count, RFM, lifecycle stages, tags"),
     Tag(name="system", description="health and plugins"),
 ]
 
@@ -168,6 +170,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *finance_api.ROUTES,
             *org_api.ROUTES,
             *readers_api.ROUTES,
+            *crm_api.ROUTES,
             *system.ROUTES,
             *hooks().routes(),
         ],

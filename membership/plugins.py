@@ -53,6 +53,7 @@ DEFAULT_PLUGINS = (
     "membership.builtin.reports",
     "membership.builtin.jobs",
     "membership.builtin.outbox",
+    "membership.builtin.crm",
 )
 
 T = TypeVar("T")

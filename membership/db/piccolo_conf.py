@@ -24,6 +24,7 @@ KERNEL_APPS = (
     "membership.jobs.piccolo_app",
     "membership.tiers.piccolo_app",
     "membership.outbox.piccolo_app",
+    "membership.crm.piccolo_app",
 )
 
 

@@ -1,0 +1,14 @@
+"""Piccolo app: segments, members' scores and tag rules."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from membership.crm.tables import CrmRefresh, MemberScore, Segment, SegmentMember, TagRule
+
+APP_CONFIG = AppConfig(
+    app_name="crm",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Segment, SegmentMember, MemberScore, CrmRefresh, TagRule],
+    migration_dependencies=["membership.coupons.piccolo_app"],
+)
