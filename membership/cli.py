@@ -779,7 +779,8 @@ keys_app = typer.Typer(
     help="The secret key that seals personal data (密钥): status and rotation.", no_args_is_help=True
 )
 member_app = typer.Typer(
-    help="A member's personal-data rights: export and erasure (个人信息权利).", no_args_is_help=True
+    help="A member's personal-data rights (export, erasure: 个人信息权利) and member merges (会员合并).",
+    no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(member_app, name="member")
@@ -916,6 +917,45 @@ def member_erase(
         raise typer.Exit(1)
     _run(lambda s: erase_member(member_id, actor="cli", reason=reason))
     console.print(f"已注销 erased: {member_id}")
+
+
+@member_app.command("merge")
+def member_merge(
+    survivor: Annotated[str, typer.Argument(help="The id of the member who stays")],
+    merged: Annotated[list[str], typer.Argument(help="The ids of the members merged into it")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. 同一顾客办了两张卡)")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Merge members into one (会员合并): cards, points and stored value with their expiry, sales,
+    coupons and tier history move to the survivor; audited. Undo within a day with undo-merge."""
+    from membership.members.merge import merge_members
+
+    survivor_id, merged_ids = _member_id(survivor), [_member_id(m) for m in merged]
+    if not yes and not typer.confirm(f"把 {len(merged_ids)} 位会员合并到 {survivor_id}？/ merge into it?"):
+        raise typer.Exit(1)
+    result = _run(lambda s: merge_members(survivor_id, merged_ids, reason, actor="cli"))
+    console.print(
+        f"已合并 merged {len(result.merged)} → {result.survivor_id}: {result.balances.points} 积分 points;"
+        f" merge {result.id}, 可撤销至 undo until {result.undo_until.isoformat(timespec='minutes')}"
+    )
+
+
+@member_app.command("undo-merge")
+def member_undo_merge(
+    merge: Annotated[str, typer.Argument(help="The merge's id (printed by merge)")],
+    reason: Annotated[str, typer.Option(help="Why it is undone")],
+) -> None:
+    """Undo a member merge within a day of it: every member gets back what they brought."""
+    import uuid
+
+    from membership.members.merge import undo_merge
+
+    try:
+        merge_id = uuid.UUID(merge)
+    except ValueError:
+        raise typer.BadParameter(f"not a merge id: {merge!r}") from None
+    result = _run(lambda s: undo_merge(merge_id, reason, actor="cli"))
+    console.print(f"已撤销合并 undone: {', '.join(str(m) for m in result.merged)} are members of their own again")
 
 
 import_app = typer.Typer(help="Bring members in from a CSV or Excel file (导入).", no_args_is_help=True)

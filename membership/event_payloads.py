@@ -102,6 +102,29 @@ class MemberErased(Payload, frozen=True):
     anonymised). Carries nothing: drop what you keep about ``event.member_id``."""
 
 
+@_payload("member.merged")
+class MemberMerged(Payload, frozen=True):
+    """``member.merged``: other members were merged into ``event.member_id`` (会员合并): their
+    cards, ledgers, tier history, coupons, sales and paid memberships are this member's now. A
+    pack moves what it keeps about the ``merged`` members here."""
+
+    merge_id: uuid.UUID
+    """The merge (undo it with ``POST /member-merges/{id}/undo`` within a day)."""
+    merged: list[uuid.UUID]
+    """The members merged in: they forward to ``event.member_id`` now."""
+
+
+@_payload("member.merge_undone")
+class MemberMergeUndone(Payload, frozen=True):
+    """``member.merge_undone``: a merge into ``event.member_id`` was undone; the ``merged``
+    members are members of their own again, with what they brought."""
+
+    merge_id: uuid.UUID
+    """The merge undone."""
+    merged: list[uuid.UUID]
+    """The members restored."""
+
+
 @_payload("member.signed_in")
 class MemberSignedIn(Payload, frozen=True):
     """``member.signed_in``: the member's daily sign-in (每日签到)."""

@@ -31,7 +31,8 @@ The groups:
   ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``).
 * **event payloads** — ``payload_of(event)`` turns a listener's ``event.data`` into the typed
   payload of its name (:mod:`membership.event_payloads`; ``Payload`` is their base):
-  ``MemberEnrolled``, ``MembersImported``, ``MemberErased``, ``MemberSignedIn``,
+  ``MemberEnrolled``, ``MembersImported``, ``MemberErased``, ``MemberMerged``, ``MemberMergeUndone``,
+  ``MemberSignedIn``,
   ``ReferralRewarded``, ``CredentialIssued``, ``CredentialBlocked``, ``CredentialReplaced``,
   ``PurchaseRecorded``, ``SaleRefunded``, ``PointsRedeemed``, ``PointsAdjusted``,
   ``PointsTransferred``, ``PointsTransferReversed``,
@@ -104,6 +105,8 @@ from membership.event_payloads import (
     CredentialReplaced,
     MemberEnrolled,
     MemberErased,
+    MemberMerged,
+    MemberMergeUndone,
     MemberSignedIn,
     MembersImported,
     PaidMembershipBought,
@@ -185,6 +188,8 @@ __all__ = [
     "MemberEnrolled",
     "MemberErased",
     "MemberFacts",
+    "MemberMergeUndone",
+    "MemberMerged",
     "MemberSignedIn",
     "MembersImported",
     "MembershipError",

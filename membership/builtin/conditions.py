@@ -38,6 +38,8 @@ class _Names(LineCondition):
 
     Params = NameLists
     field: ClassVar[str] = ""
+    # how the lists read: "{label} is …" / "{label}为 …" and "is not" / "不是"
+    words: ClassVar[tuple[str, str, str, str]] = ("{label} is", "{label} is not", "{label}为", "{label}不是")
 
     def values(self, line: LineInput) -> tuple[str, ...]:
         """The line's values this condition compares (one; a line's labels are several)."""
@@ -50,13 +52,12 @@ class _Names(LineCondition):
         return not params.any_of or any(value in params.any_of for value in values)
 
     def describe(self, params: NameLists) -> Reason:
+        is_en, not_en, is_zh, not_zh = self.words
         en, zh = [], []
-        if params.any_of:
-            en.append(f"{self.label_en} is {' or '.join(params.any_of)}")
-            zh.append(f"{self.label_zh}为 {'、'.join(params.any_of)}")
-        if params.none_of:
-            en.append(f"{self.label_en} is not {' or '.join(params.none_of)}")
-            zh.append(f"{self.label_zh}不是 {'、'.join(params.none_of)}")
+        for names, said_en, said_zh in ((params.any_of, is_en, is_zh), (params.none_of, not_en, not_zh)):
+            if names:
+                en.append(f"{said_en.format(label=self.label_en)} {' or '.join(names)}")
+                zh.append(f"{said_zh.format(label=self.label_zh)} {'、'.join(names)}")
         return Reason(", ".join(en), "，".join(zh))
 
 
@@ -83,19 +84,10 @@ class Label(_Names):
     of them among the line's, ``none_of`` none of them."""
 
     name, label_zh, label_en, field = "label", "标签", "label", "labels"
+    words = ("labelled", "not labelled", "{label}含", "{label}不含")
 
     def values(self, line: LineInput) -> tuple[str, ...]:
         return line.labels
-
-    def describe(self, params: NameLists) -> Reason:
-        en, zh = [], []
-        if params.any_of:
-            en.append(f"labelled {' or '.join(params.any_of)}")
-            zh.append(f"标签含 {'、'.join(params.any_of)}")
-        if params.none_of:
-            en.append(f"not labelled {' or '.join(params.none_of)}")
-            zh.append(f"标签不含 {'、'.join(params.none_of)}")
-        return Reason(", ".join(en), "，".join(zh))
 
 
 class Quantity(ConditionParams, frozen=True):

@@ -13,6 +13,7 @@ from membership.errors import CredentialBlocked, CredentialReplaced
 from membership.hookspecs import hookimpl
 from membership.members import personal_data as pd
 from membership.members.credentials import CredentialKindSpec, credential_kinds
+from membership.members.service import survivor_of
 
 _SEPARATORS = re.compile(r"[\s:\-]")
 _STATE_ZH = {"lost": "挂失", "blocked": "冻结"}
@@ -55,17 +56,19 @@ def membership_normalize_credential(kind: str, value: str) -> str | None:
 
 @hookimpl(trylast=True)
 async def membership_identify(program_id: uuid.UUID, kind: str, value: str) -> uuid.UUID | None:
-    """Phone: the member whose profile has it. Other kinds: the issued credential, whose state
-    must be active."""
+    """Phone: the member whose profile has it (a merged member's: the member it was merged into).
+    Other kinds: the issued credential, whose state must be active."""
     if kind == "phone":
         digests = pd.lookup_hashes("phone", value)  # one per configured key (two during a rotation)
         row = await fetch_one(
-            f"SELECT id FROM member WHERE program_id = {{}} AND phone_hash IN ({placeholders(digests)})"
-            " AND status = 'active'",
+            f"SELECT id, status FROM member WHERE program_id = {{}} AND phone_hash IN ({placeholders(digests)})"
+            " AND status IN ('active', 'merged')",
             program_id,
             *digests,
         )
-        return row["id"] if row else None
+        if row is None:
+            return None
+        return row["id"] if row["status"] == "active" else await survivor_of(row["id"])
     digests = pd.lookup_hashes(f"credential:{kind}", value)
     row = await fetch_one(
         f"SELECT member_id, state FROM credential WHERE program_id = {{}} AND kind = {{}}"

@@ -17,7 +17,7 @@ from membership.api.schemas import BALANCES_EXAMPLE, NEXT_EXPIRY_EXAMPLE, Balanc
 from membership.api.security import current_key, member_for, member_store, program_for, require, store_for
 from membership.errors import CredentialNotFound, Forbidden, MemberNotFound
 from membership.ledger.service import MemberAccounts, next_expiry
-from membership.members import rights_api, service
+from membership.members import merge_api, rights_api, service
 from membership.members.credentials import NAME_PATTERN, CredentialKindName, credential_kinds
 from membership.org.service import get_program
 
@@ -270,9 +270,13 @@ async def get_member(
     reveal: Annotated[bool, QueryParameter(description="Unmasked personal data (admin scope; audited)")] = False,
 ) -> MemberOut:
     """The profile, masked; ``reveal=true`` (admin keys) shows personal data and is audited. An
-    active member's answer says what of their points expires next."""
+    active member's answer says what of their points expires next. A member merged into another
+    answers with the member it was merged into (its ``id`` says which)."""
     key = current_key(request)
     row = await member_for(key, member_id)
+    if row["status"] == "merged":
+        member_id = await service.survivor_of(member_id)
+        row = await member_for(key, member_id)
     if reveal:
         require(key, Scope.ADMIN, "reveal personal data", "查看完整个人信息")
     out = MemberOut.of(await service.get_member(member_id, reveal=reveal, actor=key.actor))
@@ -471,4 +475,5 @@ ROUTES = [
     identify,
     list_credential_kinds,
     *rights_api.ROUTES,
+    *merge_api.ROUTES,
 ]

@@ -17,6 +17,7 @@ from membership.errors import (
     DuplicateMember,
     EnrolmentRefused,
     MemberErased,
+    MemberMerged,
     MemberNotFound,
     MembershipError,
     Reason,
@@ -192,11 +193,32 @@ async def member_row(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]
 
 async def active_member(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
     """The member's row (locked as :func:`member_row` says when ``lock``);
-    ``MemberNotFound``/``MemberErased`` when it cannot be used."""
+    ``MemberNotFound``/``MemberErased`` when it cannot be used, ``MemberMerged`` (naming the
+    member it was merged into) for a merged one."""
     row = await member_row(member_id, lock)
     if row["status"] == "erased":
         raise MemberErased(member_id=member_id)
+    if row["status"] == "merged":
+        raise MemberMerged(member_id=member_id, survivor_id=await survivor_of(member_id))
     return row
+
+
+MAX_FORWARDS = 20  # merges of merges a lookup follows
+
+
+async def survivor_of(member_id: uuid.UUID) -> uuid.UUID:
+    """The member a merged member forwards to now: the survivor of its merge, or of that
+    survivor's own later merge, and so on (``member_id`` itself when it was not merged)."""
+    for _ in range(MAX_FORWARDS):
+        row = await fetch_one(
+            "SELECT g.survivor_id FROM member_merge_move m JOIN member_merge g ON g.id = m.merge_id"
+            " WHERE m.row_id = {} AND m.kind = 'member' AND g.undone_at IS NULL",
+            member_id,
+        )
+        if row is None:
+            return member_id
+        member_id = row["survivor_id"]
+    return member_id
 
 
 async def _refuse_duplicate(program_id: uuid.UUID, columns: dict[str, Any], exclude: uuid.UUID | None) -> None:

@@ -99,3 +99,41 @@ class MemberNote(Table, tablename="member_note"):
     body_enc = Text()
     author = Varchar(length=100, default="")
     created_at = Timestamptz()
+
+
+class MemberMerge(Table, tablename="member_merge"):
+    """Members merged into one (会员合并): ``merged`` (JSON list of ids) into ``survivor``, what
+    their accounts held (``moved``, JSON by member and account kind), the survivor's tier before
+    it, and the undo when there was one (within a day). :mod:`membership.members.merge`."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    survivor_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    merged = Text(default="[]")
+    moved = Text(default="{}")
+    reason = Text(default="")
+    actor = Varchar(length=100, default="")
+    posting_id = UUID(null=True, default=None)
+    survivor_tier = Varchar(length=32, null=True, default=None)
+    survivor_tier_since = Timestamptz(null=True, default=None)
+    survivor_review_at = Timestamptz(null=True, default=None)
+    merged_tier = Varchar(length=32, null=True, default=None)  # the tier the merge gave the survivor
+    created_at = Timestamptz()
+    undone_at = Timestamptz(null=True, default=None)
+    undone_by = Varchar(length=100, default="")
+    undo_reason = Text(default="")
+    undo_posting_id = UUID(null=True, default=None)
+
+
+class MemberMergeMove(Table, tablename="member_merge_move"):
+    """One row a merge moved to the survivor: its ``kind`` (``member`` for a merged member, whose
+    row forwards to the survivor; ``points_lot``, ``value_lot``, ``credential``, ``sale``,
+    ``coupon``, ``coupon_occasion``, ``tier_change``, ``paid_membership``, ``tier_assignment``), the row's id and where
+    it came from (``from_id``: the account or member); ``note`` keeps a renamed coupon occasion."""
+
+    id = UUID(primary_key=True)
+    merge_id = ForeignKey(MemberMerge, on_delete=OnDelete.restrict)
+    kind = Varchar(length=24)
+    row_id = UUID()
+    from_id = UUID(null=True, default=None)
+    note = Text(null=True, default=None)

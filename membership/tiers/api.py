@@ -1,5 +1,5 @@
-"""REST routes for tiers (会员等级): the program's tiers and policy, a member's tier history, paid
-membership plans and the memberships members buy (付费会员)."""
+"""REST routes for tiers (会员等级): the program's tiers and policy, a member's tier history, a
+tier set by hand until a date, paid membership plans and the memberships members buy (付费会员)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import uuid
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, Response, get, post, put
-from litestar.params import FromPath
+from litestar import Request, Response, delete, get, post, put
+from litestar.params import FromPath, QueryParameter
 
 from membership.access.service import Scope
 from membership.api.docs import answers, body
 from membership.api.idempotent import REPLAYED_HEADER, OptionalIdempotencyKey, replayable
 from membership.api.schemas import Page, PageSize
 from membership.api.security import current_key, member_for, member_store, program_for
+from membership.errors import TierAssignmentNotFound
 from membership.ledger import idempotency
-from membership.tiers import paid, service
+from membership.org.service import get_program
+from membership.tiers import assignment, paid, service
 from membership.tiers.policy import PaidPlan, TierConfig, paid_plans, tier_config
 
 TAGS = ["tiers"]
@@ -120,6 +122,103 @@ async def tier_history(
     await member_for(current_key(request), member_id)
     rows, total = await service.history(member_id, page, page_size)
     return TierHistoryPageOut([msgspec.convert(row, TierChangeOut) for row in rows], page, page_size, total)
+
+
+class TierAssignmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A tier set by hand (手动指定等级): the tier's ``code``, the last day it holds (``ends_on``,
+    inclusive, in the program's time zone) and why (kept in the audit log)."""
+
+    tier: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    ends_on: dt.date
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class TierAssignmentOut(msgspec.Struct):
+    """A tier set by hand: a floor until ``ends_at`` (the review waits for it; purchases may still
+    lift the member higher)."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    tier: str
+    reason: str
+    actor: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+    @classmethod
+    def of(cls, found: assignment.TierAssignment) -> TierAssignmentOut:
+        """From the service's value."""
+        return cls(found.id, found.member_id, found.tier, found.reason, found.actor, found.starts_at, found.ends_at)
+
+
+ASSIGNMENT_EXAMPLE = {
+    "id": "4d5e6f70-0000-4a8e-9d7e-1f2a3b4c5d6e",
+    "member_id": "0b7c6a52-3c1e-4a8e-9d7e-1f2a3b4c5d6e",
+    "tier": "gold",
+    "reason": "集团大客户，经理批准",
+    "actor": "api-key:hq",
+    "starts_at": "2026-12-05T08:00:00Z",
+    "ends_at": "2027-06-30T16:00:00Z",
+}
+
+
+@put(
+    "/members/{member_id:uuid}/tier-assignment",
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    summary="Set a member's tier by hand until a date (手动指定等级)",
+    responses=answers(200, TierAssignmentOut, ASSIGNMENT_EXAMPLE, 403, 404, 409, 422),
+)
+async def assign_tier(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    data: Annotated[
+        TierAssignmentIn, body({"tier": "gold", "ends_on": "2027-06-30", "reason": "集团大客户，经理批准"})
+    ],
+) -> TierAssignmentOut:
+    """The member holds ``tier`` at once (in the tier history as ``manual``) and at least that tier
+    through ``ends_on``: the review waits for it; then the policy decides. Replaces the member's
+    current assignment; audited."""
+    key = current_key(request)
+    row = await member_for(key, member_id)
+    program = await get_program(row["program_id"])
+    ends_at = dt.datetime.combine(data.ends_on + dt.timedelta(days=1), dt.time(), program.zone).astimezone(dt.UTC)
+    return TierAssignmentOut.of(await assignment.assign_tier(member_id, data.tier, ends_at, data.reason, key.actor))
+
+
+@get(
+    "/members/{member_id:uuid}/tier-assignment",
+    opt={"scope": Scope.READ},
+    tags=TAGS,
+    summary="A member's tier set by hand, if one holds now",
+    responses=answers(200, TierAssignmentOut, ASSIGNMENT_EXAMPLE, 403, 404),
+)
+async def get_tier_assignment(request: Request, member_id: FromPath[uuid.UUID]) -> TierAssignmentOut:
+    """The assignment that holds now; 404 ``tier_assignment_not_found`` when none does."""
+    await member_for(current_key(request), member_id)
+    found = await assignment.current_assignment(member_id)
+    if found is None:
+        raise TierAssignmentNotFound(member_id=member_id)
+    return TierAssignmentOut.of(found)
+
+
+@delete(
+    "/members/{member_id:uuid}/tier-assignment",
+    opt={"scope": Scope.ADMIN},
+    tags=TAGS,
+    status_code=204,
+    summary="End a member's tier set by hand now",
+    responses=answers(204, None, None, 403, 404),
+)
+async def end_tier_assignment(
+    request: Request,
+    member_id: FromPath[uuid.UUID],
+    reason: Annotated[str, QueryParameter(max_length=200, description="Why (audited)")] = "",
+) -> None:
+    """The tier stays until the next review, which decides as the policy says; audited."""
+    key = current_key(request)
+    await member_for(key, member_id)
+    await assignment.end_assignment(member_id, key.actor, reason)
 
 
 PLANS_EXAMPLE = [{"code": "prime-year", "name": "年卡", "tier": "gold", "fee": 19900, "days": 365}]
@@ -282,4 +381,7 @@ ROUTES = [
     buy_paid_membership,
     list_paid_memberships,
     refund_paid_membership,
+    assign_tier,
+    get_tier_assignment,
+    end_tier_assignment,
 ]

@@ -33,7 +33,7 @@ from membership.ledger.service import (
 from membership.org.service import ProgramConfig, get_program, list_programs, update_settings
 from membership.plugins import hooks
 from membership.tiers.policy import PaidPlan, paid_plans, parse_paid_plans, tier_config
-from membership.tiers.service import Change, apply_changes, rank, window_metrics
+from membership.tiers.service import Change, apply_changes, floors, rank, window_metrics
 
 METHODS = ("cash", "card", "wechat_pay", "alipay", "stored_value")
 
@@ -217,11 +217,15 @@ async def _settle_tiers(program: ProgramConfig, ended: list[tuple[uuid.UUID, str
     ):
         paid[held["member_id"]] = max(paid.get(held["member_id"], -1), rank(config, held["tier"]))
     found = await window_metrics(program, [row["id"] for row in rows], now)
+    held = await floors(program, [row["id"] for row in rows], now)
     changes = []
     for row in rows:
         if paid.get(row["id"], -1) >= rank(config, row["tier"]) >= 0:
             continue  # another paid membership still holds this tier
         qualified = await hooks().tier_for(program, row["id"], found[row["id"]])
+        floor = held.get(row["id"])
+        if rank(config, floor) > rank(config, qualified):
+            qualified = floor  # a tier set by hand holds until its end
         if qualified != row["tier"]:
             changes.append(
                 Change(row["id"], row["tier"], qualified, "paid_expired", found[row["id"]].value(config.policy.metric))

@@ -13,7 +13,9 @@ policy's rolling window. This module applies the program's policy around that an
   transaction, and a second run finds nobody due, so it changes nothing;
 * every change is written to ``tier_change`` (history) and announced as ``tier.changed``; reaching
   a higher tier issues its upgrade coupons (the tier's ``upgrade_coupons`` and templates issued
-  on ``tier_upgrade``).
+  on ``tier_upgrade``);
+* a tier set by hand (:mod:`membership.tiers.assignment`) is a floor until its end: neither the
+  review nor a refund takes the member below it meanwhile (:func:`floors`).
 
 Tier order is the program's tiers sorted by threshold; a member without a tier ranks lowest.
 """
@@ -122,6 +124,35 @@ async def metrics(program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime
     return found.get(member_id, TierMetrics(growth=0))
 
 
+async def floors(program: ProgramConfig, member_ids: list[uuid.UUID], now: dt.datetime) -> dict[uuid.UUID, str]:
+    """The tier set by hand that each of ``member_ids`` holds at least until its end (members
+    without one are left out): one statement however many members."""
+    if not member_ids:
+        return {}
+    chosen, ids = any_of("member_id", member_ids)
+    rows = await fetch(
+        f"SELECT member_id, tier FROM tier_assignment WHERE {chosen} AND ended_at IS NULL AND ends_at > {{}}"
+        " AND starts_at <= {}",
+        ids,
+        now,
+        now,
+    )
+    ranked = ranks(tier_config(program.settings))
+    found: dict[uuid.UUID, str] = {}
+    for row in rows:
+        if ranked.get(row["tier"], -1) > ranked.get(found.get(row["member_id"]), -1):
+            found[row["member_id"]] = row["tier"]
+    return found
+
+
+def _floored(ranked: dict[str | None, int], change: Change, floor: str | None) -> Change:
+    """``change``, unless it takes the member below ``floor``: then the member stays at it."""
+    if floor is None or ranked.get(change.to_tier, -1) >= ranked.get(floor, -1):
+        return change
+    kept = change.from_tier == floor
+    return Change(change.member_id, change.from_tier, floor, "renewal" if kept else "manual", change.metric)
+
+
 async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.datetime) -> None:
     """Write ``changes``: members grouped by outcome (one UPDATE per outcome, one history INSERT
     per change group), each change announced."""
@@ -222,9 +253,10 @@ async def after_refund(
         return await reevaluate(program, member_id, current, now)
     found = await metrics(program, member_id, now)
     qualified = await hooks().tier_for(program, member_id, found)
-    if rank(config, qualified) >= rank(config, current):
+    floor = (await floors(program, [member_id], now)).get(member_id)
+    if max(rank(config, qualified), rank(config, floor)) >= rank(config, current):
         return current
-    restore = max((qualified, last["from_tier"]), key=lambda tier: rank(config, tier))  # a tie: qualified
+    restore = max((qualified, last["from_tier"], floor), key=lambda tier: rank(config, tier))  # a tie: qualified
     await apply_changes(
         program, [Change(member_id, current, restore, "refund", found.value(config.policy.metric))], now
     )
@@ -297,6 +329,8 @@ async def _review_chunk(
         )
         for row in rows
     ]
+    held = await floors(program, list(found), now)
+    changes = [_floored(ranked, change, held.get(change.member_id)) for change in changes]
     await apply_changes(program, changes, now)
     return Counter(change.reason for change in changes), str(max(found))
 

@@ -1,6 +1,6 @@
 """Tier history: every change of a member's tier, with why."""
 
-from piccolo.columns import UUID, BigInt, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -40,3 +40,20 @@ class PaidMembership(Table, tablename="paid_membership"):
     status = Varchar(length=10, default="active")
     refunded_amount = BigInt(default=0)
     created_at = Timestamptz()
+
+
+class TierAssignment(Table, tablename="tier_assignment"):
+    """A tier set by hand (手动指定等级) with a reason, until ``ends_at``: a floor the review and
+    refunds do not go below meanwhile (a purchase may still lift the member higher). ``ended_at``
+    when it was ended early or replaced by another."""
+
+    id = UUID(primary_key=True)
+    program_id = UUID()
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict, index=True)
+    tier = Varchar(length=32)
+    reason = Text()
+    actor = Varchar(length=100, default="")
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    ended_by = Varchar(length=100, default="")
