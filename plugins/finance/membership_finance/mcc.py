@@ -46,6 +46,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "5411": ("超市", "Supermarkets"),
     "5511": ("汽车销售", "Car dealers"),
     "5541": ("加油站", "Service stations"),
+    "5541-5542": ("加油", "Fuel"),
     "5542": ("自助加油", "Automated fuel dispensers"),
     "5691": ("服装", "Clothing"),
     "5732": ("电器、数码", "Electronics"),
