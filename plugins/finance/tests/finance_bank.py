@@ -10,10 +10,9 @@ import itertools
 import uuid
 from typing import Any
 
-from membership_finance.bank_card import check_digit
-
 from membership.plugin import LineInput, ProgramConfig, configure_tiers, enrol_member, get_program, issue_credential
 from membership.testing import make_merchant, make_program, make_store
+from membership_finance.bank_card import check_digit
 
 TIERS = [
     {"code": "classic", "name": "普卡", "threshold": 0},

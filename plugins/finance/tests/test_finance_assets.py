@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from membership_finance import assets
-from membership_finance.values import month_of, now, previous_month
-
 from membership.plugin import fetch, fetch_one
 from membership.testing import enable_plugin
+from membership_finance import assets
+from membership_finance.values import month_of, now, previous_month
 
 WAN = 1_000_000  # 10,000 yuan in fen
 

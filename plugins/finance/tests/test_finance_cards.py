@@ -5,9 +5,9 @@ its first six and last four digits, identifying its holder at the till and in a 
 from __future__ import annotations
 
 import pytest
-from membership_finance.bank_card import check_digit, luhn_ok, mask, normalize
 
 from membership.plugin import MembershipError, fetch, fetch_one, identify
+from membership_finance.bank_card import check_digit, luhn_ok, mask, normalize
 
 
 def test_luhn_numbers_and_the_mask():

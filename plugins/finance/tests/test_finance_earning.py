@@ -10,10 +10,10 @@ import datetime as dt
 
 import pytest
 from finance_bank import at_local
-from membership_finance import mcc
 
 from membership.plugin import MembershipError, fetch_one
 from membership.testing import enable_plugin
+from membership_finance import mcc
 
 YUAN_100 = 10_000  # 100 yuan: 100 base points (the kernel's default rule, 1 point per yuan)
 
