@@ -232,6 +232,7 @@ class SalesByStore(Report):
     name = "sales_by_store"
     title_zh, title_en = "门店销售", "Sales by store"
     filters = ("dates",)
+    headings = (ReportColumn("members", "消费会员", "Buying members", "count"),)  # one may buy at two stores
 
     async def run(self, program_id: uuid.UUID, params: dict[str, Any]) -> ReportResult:
         """Per store over the period: sales, members who bought, revenue net of refunds, the
