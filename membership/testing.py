@@ -21,6 +21,9 @@ Factories (each one use case of the kernel, as a till or the console would call 
 :func:`make_shop`, :func:`enable_plugin`; :func:`deliver_events` delivers the outbox's events now
 (listeners run after the commit).
 
+A real server: :func:`serve_demo` runs ``membership serve --demo --industry NAME`` from an empty
+folder in a child process, for a pack's demo test and its browser tests.
+
 Example::
 
     from membership.testing import make_member, make_program, make_sale
@@ -35,14 +38,21 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import itertools
 import os
+import re
 import shutil
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -400,3 +410,86 @@ async def api_client(membership_db: Settings) -> AsyncIterator[Callable[..., Awa
     yield open_client
     for client in clients:
         await client.aclose()
+
+
+# -- a demo served in a child process ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoServer:
+    """A demo served by :func:`serve_demo`: its address, the demo API key and the console owner's
+    (``demo``) password it printed, its folder and its log."""
+
+    base: str
+    key: str
+    password: str
+    folder: Path
+    log: Path
+
+
+def _printed_demo(server: subprocess.Popen, log: Path, seconds: float) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if "demo API key" in text and "API:" in text:
+            return text
+        if server.poll() is not None:
+            raise AssertionError(f"membership serve exited with {server.returncode}:\n{text}")
+        time.sleep(1)
+    raise AssertionError(f"no demo within {seconds} s:\n{log.read_text(errors='replace')}")
+
+
+def _listening(base: str, server: subprocess.Popen, seconds: float) -> None:
+    """The demo prints its addresses just before the server binds its port: wait for it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # answered: listening
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def serve_demo(industry: str, folder: Path, plugins: str | None = None, seconds: float = 600) -> Iterator[DemoServer]:
+    """``membership serve --demo --industry INDUSTRY`` from the empty ``folder`` in a child process
+    (the pack found through its entry point; ``plugins`` is ``MEMBERSHIP_PLUGINS``, default the
+    industry alone; no scheduler), until it listens; stopped when the block ends.
+
+    Example::
+
+        def test_the_demo(tmp_path):
+            with serve_demo("finance", tmp_path) as demo:
+                answer = httpx.get(f"{demo.base}/api/v1/programs", headers={"Authorization": f"Bearer {demo.key}"})
+                assert answer.status_code == 200
+    """
+    from membership.db.throwaway import free_port
+
+    port = free_port()
+    log = folder / "serve.log"
+    env = {**os.environ, "MEMBERSHIP_PLUGINS": plugins or industry, "MEMBERSHIP_SCHEDULER": "false", "COLUMNS": "200"}
+    env.pop("MEMBERSHIP_DATABASE_URL", None)
+    env.pop("MEMBERSHIP_CONFIG", None)
+    command = [sys.executable, "-m", "membership.cli", "serve", "--demo", "--industry", industry, "--port", str(port)]
+    with log.open("w", encoding="utf-8") as out:
+        server = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        text = _printed_demo(server, log, seconds)
+        base = f"http://127.0.0.1:{port}"
+        _listening(base, server, 60)
+        key = re.search(r"mk_[A-Za-z0-9_-]+", text)
+        password = re.search(r"demo / (\S+)", text)
+        if key is None or password is None:
+            raise AssertionError(f"the demo printed no key or password:\n{text}")
+        yield DemoServer(base, key[0], password[1], folder, log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a server that does not stop
+            server.kill()
+            server.wait(timeout=10)

@@ -2,18 +2,12 @@
 repository: a migrated SQLite file per test, a throwaway PostgreSQL 15 cluster, ``any_db`` for
 both), the kernel's test kit (``load_plugins`` loads the pack through its entry point and migrates
 its tables), a bank with the pack on (:mod:`finance_bank`), and the demo bank served by
-``membership serve --demo --industry finance`` in a child process (``demo_server``)."""
+``membership serve --demo --industry finance`` in a child process (``demo_server``, the kit's
+:func:`~membership.testing.serve_demo`)."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import re
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +19,7 @@ if (ROOT / "tests" / "conftest.py").exists() and str(ROOT) not in sys.path:
 
 from finance_bank import make_bank  # noqa: E402
 
+from membership.testing import DemoServer, serve_demo  # noqa: E402
 from tests import conftest as kernel  # noqa: E402
 
 # the kernel's database fixtures, shared with its own tests
@@ -66,68 +61,8 @@ async def api(bank, any_db):
         yield Client(http, keys)
 
 
-@dataclasses.dataclass(frozen=True)
-class DemoServer:
-    """``membership serve --demo --industry finance`` running in a child process from an empty
-    folder: its address, the demo API key and the console password it printed."""
-
-    base: str
-    key: str
-    password: str
-    folder: Path
-
-
-def _wait_for_demo(server: subprocess.Popen, out: Path, seconds: float) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        text = out.read_text(encoding="utf-8", errors="replace")
-        if "demo API key" in text and "API:" in text:
-            return text
-        if server.poll() is not None:
-            raise AssertionError(f"membership serve exited with {server.returncode}:\n{text}")
-        time.sleep(1)
-    raise AssertionError(f"no demo within {seconds} s:\n{out.read_text(errors='replace')}")
-
-
-def _until_listening(base: str, server: subprocess.Popen, seconds: float = 60) -> None:
-    """The demo prints its addresses just before the server binds its port: wait for it."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=5):
-                return
-        except urllib.error.HTTPError:
-            return  # answered: listening
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.5)
-
-
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory) -> Iterator[DemoServer]:
     """The demo bank served from an empty folder (started once for the tests that need it)."""
-    from membership.db.throwaway import free_port
-
-    folder = tmp_path_factory.mktemp("finance-demo")
-    port = free_port()
-    out = folder / "serve.log"
-    env = {**os.environ, "MEMBERSHIP_PLUGINS": "finance", "MEMBERSHIP_SCHEDULER": "false", "COLUMNS": "200"}
-    env.pop("MEMBERSHIP_DATABASE_URL", None)
-    env.pop("MEMBERSHIP_CONFIG", None)
-    command = [sys.executable, "-m", "membership.cli", "serve", "--demo", "--industry", "finance", "--port", str(port)]
-    with out.open("w", encoding="utf-8") as log:
-        server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        text = _wait_for_demo(server, out, 600)
-        base = f"http://127.0.0.1:{port}"
-        _until_listening(base, server)
-        key = re.search(r"mk_[A-Za-z0-9_-]+", text)[0]
-        yield DemoServer(base, key, re.search(r"demo / (\S+)", text)[1], folder)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a server that does not stop
-            server.kill()
-            server.wait(timeout=10)
+    with serve_demo("finance", tmp_path_factory.mktemp("finance-demo")) as server:
+        yield server

@@ -1,13 +1,11 @@
 """The demo of a bank's card program: ``create_demo(industry="finance")`` on SQLite and PostgreSQL,
-and ``membership serve --demo --industry finance`` from an empty folder, in a child process, with
-its pack pages and a pack API call (a month's balances fed) answered."""
+and ``membership serve --demo --industry finance`` from an empty folder, in a child process (the
+kit's ``serve_demo``), with its pack pages and a pack API call (a month's balances fed) answered."""
 
 from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 
 from membership.plugin import fetch, get_program
 from membership_finance import mcc
@@ -44,35 +42,23 @@ async def test_the_demo_builds_a_card_program_with_the_pack_on(finance):
     assert feeds[0]["n"] == 3
 
 
-def _call(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {}, data=body, method="POST" if body else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_serve_demo_industry_finance_from_an_empty_folder(demo_server):
     import httpx
 
-    base, key, password = demo_server.base, demo_server.key, demo_server.password
-    bearer = {"Authorization": f"Bearer {key}", "Accept-Language": "zh-CN"}
-    status, body = _call(f"{base}/api/v1/programs", bearer)
-    assert status == 200, body
-    program_id = re.search(r'"id":"([0-9a-f-]{36})"', body)[1]
-    status, body = _call(f"{base}/api/v1/finance/programs/{program_id}/mcc-rules", bearer)
-    assert status == 200 and "餐饮双倍积分" in body and "公共事业（水电煤气）" in body, body
-    status, body = _call(f"{base}/api/v1/members?page_size=1", bearer)
-    assert status == 200, body
-    member_no = re.search(r'"member_no":"(\d+)"', body)[1]
-    feed = json.dumps({"month": "2026-01", "balances": [{"member_no": member_no, "balance": 700_000_000}]})
-    headers = {**bearer, "Content-Type": "application/json"}
-    status, body = _call(f"{base}/api/v1/finance/programs/{program_id}/balances", headers, feed.encode())
-    assert status == 200 and '"stored":1' in body, body
-    with httpx.Client(base_url=base, timeout=30) as console:
+    bearer = {"Authorization": f"Bearer {demo_server.key}", "Accept-Language": "zh-CN"}
+    with httpx.Client(base_url=f"{demo_server.base}/api/v1", headers=bearer, timeout=30) as api:
+        programs = api.get("/programs")
+        assert programs.status_code == 200, programs.text
+        program_id = programs.json()[0]["id"]
+        rules = api.get(f"/finance/programs/{program_id}/mcc-rules")
+        assert rules.status_code == 200 and "餐饮双倍积分" in rules.text and "公共事业（水电煤气）" in rules.text
+        member_no = api.get("/members", params={"page_size": 1}).json()["items"][0]["member_no"]
+        feed = {"month": "2026-01", "balances": [{"member_no": member_no, "balance": 700_000_000}]}
+        fed = api.post(f"/finance/programs/{program_id}/balances", json=feed)
+        assert fed.status_code == 200 and fed.json()["stored"] == 1, fed.text
+    with httpx.Client(base_url=demo_server.base, timeout=30) as console:
         console.get("/console/login")
-        form = {"username": "demo", "password": password, "next": "/console/counter"}
+        form = {"username": "demo", "password": demo_server.password, "next": "/console/counter"}
         logged = console.post("/console/login", data={**form, "_csrf_token": console.cookies["csrftoken"]})
         assert logged.status_code == 303, logged.text
         for path, words in (
