@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from membership.coupons import service as coupons
+from membership.crm import segments
 from membership.db import fetch
 from membership.ledger import points_rules
 from membership.ledger.points_rules import list_rules
@@ -313,6 +314,22 @@ async def test_a_batch_issue_reports_bad_lines_issues_the_rest_and_can_go_to_a_t
             data={"template": "ten", "to": "tier", "tier": "silver", "_csrf_token": csrf_of(client)},
         )
         assert empty.status_code == 422 and "该等级下没有会员" in empty.text
+
+        await segments.create_segment(program.id, "vip", "重点客户", "static", {}, "test")
+        await segments.upload_members(program.id, "vip", [li.member_no, "13812345678"], False, "test")
+        page = (await client.get("/console/loyalty/coupons")).text
+        assert '<option value="vip" >重点客户</option>' in page or ">重点客户</option>" in page
+        to_segment = await client.post(
+            "/console/loyalty/coupons/issue",
+            data={"template": "ten", "to": "segment", "segment": "vip", "_csrf_token": csrf_of(client)},
+        )
+        assert to_segment.status_code == 303 and "issued=2" in to_segment.headers["location"]
+        assert (await coupons.member_coupons(li.id))[1] == 3
+        unknown = await client.post(
+            "/console/loyalty/coupons/issue",
+            data={"template": "ten", "to": "segment", "segment": "nope", "_csrf_token": csrf_of(client)},
+        )
+        assert unknown.status_code == 422 and "nope" in unknown.text
 
 
 async def test_the_points_policy_form_warns_of_points_that_expire_before_they_can_be_spent(any_console):

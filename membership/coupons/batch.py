@@ -1,15 +1,19 @@
 """Who a batch of coupons goes to (批量发券): members named one a line (number, phone or card),
-each line found or refused on its own, or every active member of a tier."""
+each line found or refused on its own, every active member of a tier, or the members of a CRM
+segment (:mod:`membership.crm.segments`) as of now."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import uuid
 
+from membership.crm.segments import segment_where
 from membership.db import fetch
 from membership.errors import Reason
 from membership.members.service import search_members
+from membership.org.service import ProgramConfig
 
 MAX_LINES = 2000
 
@@ -50,7 +54,9 @@ async def named_members(program_id: uuid.UUID, text: str) -> Audience:
         elif total == 0:
             bad.append(BadLine(number, name, Reason("no member found", "找不到会员")))
         else:
-            bad.append(BadLine(number, name, Reason(f"{total} members match", f"有 {total} 位会员符合，请写手机号或会员号")))
+            bad.append(
+                BadLine(number, name, Reason(f"{total} members match", f"有 {total} 位会员符合，请写手机号或会员号"))
+            )
     return Audience(found, bad)
 
 
@@ -59,4 +65,11 @@ async def tier_members(program_id: uuid.UUID, tier: str) -> list[uuid.UUID]:
     rows = await fetch(
         "SELECT id FROM member WHERE program_id = {} AND status = 'active' AND tier = {} ORDER BY id", program_id, tier
     )
+    return [uuid.UUID(str(row["id"])) for row in rows]
+
+
+async def segment_members(program: ProgramConfig, code: str) -> list[uuid.UUID]:
+    """The active members segment ``code`` holds now (``SegmentNotFound`` for no such segment)."""
+    where, args = await segment_where(program, code, dt.datetime.now(dt.UTC))
+    rows = await fetch(f"SELECT m.id FROM member m WHERE {where} ORDER BY m.id", *args)
     return [uuid.UUID(str(row["id"])) for row in rows]

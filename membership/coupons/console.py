@@ -3,7 +3,7 @@ usable, redeemed, expired, redemption rate, discount given); a template added or
 form generated from :class:`~membership.coupons.templates.TemplateDef` (amounts in yuan,
 discounts as 折, dates with a picker, warnings before a doubtful one is saved) or as JSON; and
 coupons issued to members named one a line (a line naming nobody is reported, the others get
-theirs) or to every member of a tier."""
+theirs), to every member of a tier or to a CRM segment."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from membership.console.auth import current_staff
 from membership.console.struct_forms import convert, error_for, form_fields, posted, read_form, typed_values
 from membership.console.workplace import staff_program
 from membership.coupons import report, service
-from membership.coupons.batch import Audience, named_members, tier_members
+from membership.coupons.batch import Audience, named_members, segment_members, tier_members
 from membership.coupons.forms import (
     KINDS,
     describe_terms,
@@ -33,6 +33,7 @@ from membership.coupons.forms import (
     trigger_name,
 )
 from membership.coupons.templates import TemplateDef
+from membership.crm.segments import list_segments
 from membership.errors import MembershipError
 from membership.org.service import ProgramConfig, list_stores
 from membership.staff.roles import Permission
@@ -59,12 +60,13 @@ class TemplateDraft:
 @dataclasses.dataclass
 class IssueForm:
     """Coupons of ``template`` for the members named (``to="members"``: numbers, phones or cards,
-    one a line) or for every member of ``tier`` (``to="tier"``)."""
+    one a line), every member of ``tier`` (``to="tier"``) or of ``segment`` (``to="segment"``)."""
 
     template: str = ""
     to: str = "members"
     members: str = ""
     tier: str = ""
+    segment: str = ""
 
 
 async def _labels(request: Request, program: ProgramConfig) -> dict[str, Any]:
@@ -116,6 +118,7 @@ async def _page(
         fields=fields,
         editing=editing,
         tiers=tier_config(program.settings).tiers,
+        segments=(await list_segments(program.id, 1, 200))[0],
         issue_form=issue_form or IssueForm(),
         json_help=JSON_HELP,
         **{"warnings": [], "json_error": "", "bad_lines": [], **context},
@@ -175,7 +178,9 @@ async def _save_template(request: Request, code: str = "") -> Any:
     if not errors:
         template, draft.errors = convert(TemplateDef, values, labels, program.currency)
     if template is None:
-        return await _page(request, 422, draft=draft, editing=code, error=i18n.gettext("Please correct the marked fields."))
+        return await _page(
+            request, 422, draft=draft, editing=code, error=i18n.gettext("Please correct the marked fields.")
+        )
     today = dt.datetime.now(program.zone).date()
     warnings = template_warnings(template, today, program.currency)
     if warnings and not form.get("anyway"):
@@ -266,12 +271,18 @@ async def issue(request: Request, data: Annotated[IssueForm, Body(media_type=Req
     if data.to == "tier":
         audience = Audience(await tier_members(program.id, data.tier), [])
         nobody = i18n.gettext("No member holds this tier.")
+    elif data.to == "segment":
+        try:
+            audience = Audience(await segment_members(program, data.segment), [])
+        except MembershipError as exc:
+            return await _page(request, 422, issue_form=data, error=forms.error_text(exc))
+        nobody = i18n.gettext("The segment holds no member now.")
     else:
         audience = await named_members(program.id, data.members)
         nobody = i18n.gettext("No line names a member: nothing was issued.")
     zh = i18n.current_language().startswith("zh")
     bad = [(line.line, line.text, line.reason.zh if zh else line.reason.en) for line in audience.bad]
-    kept = IssueForm(data.template, data.to, "\n".join(line.text for line in audience.bad), data.tier)
+    kept = IssueForm(data.template, data.to, "\n".join(line.text for line in audience.bad), data.tier, data.segment)
     if not audience.member_ids:
         return await _page(request, 422, issue_form=kept, bad_lines=bad, error=nobody)
     try:

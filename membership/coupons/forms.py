@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from membership.console.struct_forms import DISCOUNT, MONEY, Label, discount_text, is_zh
 from membership.console.i18n import money
+from membership.console.struct_forms import DISCOUNT, MONEY, Label, discount_text, is_zh
 from membership.coupons.templates import TemplateDef
 
 KINDS = ("amount_off", "percent_off", "free_item")
@@ -66,20 +66,29 @@ def template_labels(stores: Mapping[str, str], tiers: Mapping[str, str]) -> dict
         "valid_from": Label("生效日期", "Valid from", "留空表示发券当天起。", "Empty: from the day it is issued."),
         "valid_until": Label("截止日期", "Valid until", "与“有效天数”至少填一项。", "Give this or the days."),
         "valid_days": Label(
-            "有效天数", "Valid days", "从生效当天算起；与截止日期都填时取较早者。", "Counted from the first day.",
+            "有效天数",
+            "Valid days",
+            "从生效当天算起；与截止日期都填时取较早者。",
+            "Counted from the first day.",
             suffix=("天", "days"),
         ),
         "per_member_limit": Label(
             "每人限领", "Per member", "不限请留空。", "Empty: no limit.", suffix=("张", "coupons")
         ),
         "store_ids": Label(
-            "适用门店", "Stores", "都不选表示全部门店可用。", "None ticked: every store.",
+            "适用门店",
+            "Stores",
+            "都不选表示全部门店可用。",
+            "None ticked: every store.",
             choices={store_id: (name, name) for store_id, name in stores.items()},
         ),
         "stackable": Label("可与其他券同时使用", "Combines with other coupons"),
         "issue_on": Label("发放方式", "Issued", choices=TRIGGERS),
         "tier": Label(
-            "升到哪个等级时发放", "On reaching tier", "仅“升级时发放”使用；留空表示任何等级。", "Empty: any tier.",
+            "升到哪个等级时发放",
+            "On reaching tier",
+            "仅“升级时发放”使用；留空表示任何等级。",
+            "Empty: any tier.",
             choices={code: (name, name) for code, name in tiers.items()},
         ),
         "birthday_window": Label(
