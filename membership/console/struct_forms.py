@@ -32,7 +32,7 @@ import msgspec
 
 from membership.console import field_names, i18n
 from membership.errors import MembershipError, Reason, ValidationError, reason_zh
-from membership.sales.console import amount_text, parse_amount
+from membership.sales.amounts import amount_text, parse_amount
 
 MONEY = "money"
 DISCOUNT = "discount"

@@ -52,7 +52,7 @@ from membership.ledger.top_up_plans import TopUpPlan, parse_top_up_plans, top_up
 from membership.members import service as members
 from membership.org.service import ProgramConfig, update_settings
 from membership.sales import service as sales
-from membership.sales.console import parse_amount
+from membership.sales.amounts import parse_amount
 from membership.staff.roles import Permission
 
 CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
