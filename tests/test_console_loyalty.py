@@ -8,8 +8,8 @@ import html
 import json
 
 from membership.coupons import service as coupons
-from membership.ledger.rules import LineInput
 from membership.ledger.points_rules import list_rules
+from membership.ledger.rules import LineInput
 from membership.org.service import get_program
 from membership.sales import service as sales
 from membership.tiers.policy import tier_config

@@ -46,7 +46,7 @@ TECHNICAL = {
     "/console/members/import/{token:str}": "needs an uploaded file (tests/test_import_export.py)",
     "/console/counter/sales/{sale_id:uuid}/receipt": "the printed receipt (the counter's tests)",
     "/console/staff/{staff_id:uuid}/unlock": "only for an account with failed logins",
-    "/console/counter/sales/{sale_id:uuid}": "the counter's sale page (the counter's own tests); it shows the till as pos",
+    "/console/counter/sales/{sale_id:uuid}": "the counter's sale page, its own tests' (it names the till pos)",
 }
 IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_@./:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?![A-Za-z0-9_@/:-])")
 

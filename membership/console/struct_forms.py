@@ -77,6 +77,23 @@ class Label:
 Labels = Mapping[str, Label]
 
 
+def setting_labels(fields: Iterable[Any]) -> dict[str, Label]:
+    """Labels of a policy's parts as the settings page names them (its
+    :class:`~membership.org.settings_form.Field` s, ``policy.part``), keyed by part; ``…_days``
+    counted in days, ``…_months`` in months."""
+    labels = {}
+    for field in fields:
+        part = field.name.partition(".")[2]
+        suffix = (
+            ("天", "days") if part.endswith("_days") else ("个月", "months") if part.endswith("_months") else ("", "")
+        )
+        choices = {choice.value: (choice.zh, choice.en) for choice in field.choices}
+        labels[part] = Label(
+            field.label[0], field.label[1], field.help[0], field.help[1], suffix=suffix, choices=choices
+        )
+    return labels
+
+
 @dataclasses.dataclass(frozen=True)
 class FormField:
     """One input. ``kind``: ``number``, ``decimal`` (money, 折, times), ``text``, ``checkbox``,

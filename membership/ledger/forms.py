@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from membership.console import i18n
-from membership.console.struct_forms import MONEY, MULTIPLIER, Label, describe, is_zh
+from membership.console.struct_forms import MONEY, MULTIPLIER, Label, describe, is_zh, setting_labels
 from membership.db import fetch
 from membership.ledger.policy import PointsPolicy
 from membership.ledger.rule_kinds import PARAMS
@@ -297,21 +297,7 @@ async def rule_warnings(program: ProgramConfig, rule: PointsRule, others: Sequen
 
 def policy_labels() -> dict[str, Label]:
     """The points policy's fields, named as on the settings page."""
-    return {
-        field.name.partition(".")[2]: Label(
-            field.label[0],
-            field.label[1],
-            field.help[0],
-            field.help[1],
-            suffix=("天", "days")
-            if field.name.endswith("_days")
-            else ("个月", "months")
-            if "months" in field.name
-            else ("", ""),
-            choices={choice.value: (choice.zh, choice.en) for choice in field.choices},
-        )
-        for field in POINTS_POLICY_FIELDS
-    }
+    return setting_labels(POINTS_POLICY_FIELDS)
 
 
 def policy_warnings(policy: PointsPolicy) -> list[str]:

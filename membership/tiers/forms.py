@@ -8,7 +8,16 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 from membership.console import i18n
-from membership.console.struct_forms import DISCOUNT, MONEY, MULTIPLIER, Label, discount_text, is_zh, multiplier_text
+from membership.console.struct_forms import (
+    DISCOUNT,
+    MONEY,
+    MULTIPLIER,
+    Label,
+    discount_text,
+    is_zh,
+    multiplier_text,
+    setting_labels,
+)
 from membership.org.settings_form import TIER_POLICY_FIELDS
 from membership.tiers.policy import PaidPlan, Tier
 
@@ -27,17 +36,7 @@ THRESHOLD_UNITS = {
 
 def policy_labels() -> dict[str, Label]:
     """The tier policy's fields, named as on the settings page."""
-    return {
-        field.name.partition(".")[2]: Label(
-            field.label[0],
-            field.label[1],
-            field.help[0],
-            field.help[1],
-            suffix=("天", "days") if field.name.endswith("_days") else ("", ""),
-            choices={choice.value: (choice.zh, choice.en) for choice in field.choices},
-        )
-        for field in TIER_POLICY_FIELDS
-    }
+    return setting_labels(TIER_POLICY_FIELDS)
 
 
 def tier_labels(metric: str, coupons: Mapping[str, str]) -> dict[str, Label]:
