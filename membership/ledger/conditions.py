@@ -166,7 +166,8 @@ def parse_conditions(data: Any) -> list[dict[str, Any]]:
 
 def compile_conditions(data: Sequence[dict[str, Any]]) -> list[Condition] | Reason:
     """A rule's stored conditions, ready to evaluate; a :class:`Reason` (the rule does not
-    apply) when one names a kind no plugin registers now (its plugin was removed)."""
+    apply) when one names a kind no plugin registers now (its plugin was removed) or no longer
+    fits its kind's params."""
     kinds = condition_kinds()
     compiled = []
     for item in data:
@@ -176,7 +177,14 @@ def compile_conditions(data: Sequence[dict[str, Any]]) -> list[Condition] | Reas
                 f"condition {item['kind']!r} is not available (its plugin is not installed)",
                 f"条件 “{item['kind']}” 不可用（提供它的插件未安装）",
             )
-        compiled.append(Condition(kind(), _params(kind, item, "conditions")))
+        try:
+            params = _params(kind, item, "conditions")
+        except ValidationError:  # its plugin changed what the condition takes since the rule was saved
+            return Reason(
+                f"condition {item['kind']!r} no longer fits its kind; save the rule again",
+                f"条件 “{item['kind']}” 与其类型不再相符，请重新保存该规则",
+            )
+        compiled.append(Condition(kind(), params))
     return compiled
 
 
