@@ -12,9 +12,9 @@ from membership.sales import service as sales
 
 LIMITS = {
     "/console/counter": 3,
-    "/console/dashboard": 6,  # the session, then one per report (figures, liability, sales, tiers, buyers)
+    "/console/dashboard": 7,  # the session, the stores to filter by, one per report (5 of them)
     "/console/counter/members/{member}": 9,  # with the member's latest sales and the store's recent items
-    "/console/members/{member}": 15,  # one statement per section of the page (consent history, points lots)
+    "/console/members/{member}": 18,  # one per section of the page (consent history, points lots, spend, notes)
     "/console/members?q=张": 8,  # a name, and one indexed lookup per card kind
 }
 

@@ -13,7 +13,7 @@ from membership.db import fetch, fetch_one, new_id, use_case
 from membership.errors import Reason, ValidationError
 from membership.members import personal_data as pd
 from membership.members.rotation import reseal, write_resealed
-from membership.members.service import active_member, member_row
+from membership.members.service import active_member
 
 MAX_LENGTH = 500
 FIELD = "note"
@@ -63,19 +63,19 @@ async def remove_note(member_id: uuid.UUID, note_id: uuid.UUID, actor: str) -> N
 
 
 async def member_notes(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
-    """The member's notes, newest first (``id``, ``text``, ``author``, ``created_at``); none for an
-    erased member, whose data key is gone."""
-    row = await member_row(member_id)
-    if row["status"] == "erased" or row["data_key"] is None:
-        return []
-    cipher = pd.member_cipher(row)
-    notes = await fetch(
-        "SELECT id, body_enc, author, created_at FROM member_note WHERE member_id = {}"
-        " ORDER BY created_at DESC, id LIMIT {}",
+    """The member's notes, newest first (``id``, ``text``, ``author``, ``created_at``), in one
+    statement; none for an erased member, whose data key is gone."""
+    rows = await fetch(
+        "SELECT n.id, n.body_enc, n.author, n.created_at, m.id AS member, m.data_key, m.key_fp, m.status"
+        " FROM member_note n JOIN member m ON m.id = n.member_id WHERE n.member_id = {}"
+        " ORDER BY n.created_at DESC, n.id LIMIT {}",
         member_id,
         limit,
     )
+    if not rows or rows[0]["status"] == "erased" or rows[0]["data_key"] is None:
+        return []
+    cipher = pd.member_cipher({**rows[0], "id": rows[0]["member"]})
     return [
         {"id": n["id"], "text": cipher.open(FIELD, n["body_enc"]), "author": n["author"], "created_at": n["created_at"]}
-        for n in notes
+        for n in rows
     ]
