@@ -107,17 +107,31 @@ async def build_month(program: ProgramConfig, month: str, actor: str = "job") ->
     start, end = month_bounds(program, month)
     typed = "{}" if is_sqlite() else "CAST({} AS VARCHAR(7))"
     moment = "{}" if is_sqlite() else "CAST({} AS TIMESTAMPTZ)"
-    built = await fetch(
+    at = now()
+    await execute(
         "INSERT INTO finance_statement (id, program_id, member_id, month, opening, earned, redeemed, expired,"
         f" adjusted, closing, built_at) SELECT uuid7(), f.program_id, f.member_id, {typed}, f.opening, f.earned,"
         f" f.redeemed, f.expired, f.adjusted, f.closing, {moment} FROM ({_figures(False)}) AS f"
         " WHERE f.opening <> 0 OR f.closing <> 0 OR f.moves > 0"
         " ON CONFLICT (member_id, month) DO UPDATE SET opening = excluded.opening, earned = excluded.earned,"
         " redeemed = excluded.redeemed, expired = excluded.expired, adjusted = excluded.adjusted,"
-        " closing = excluded.closing, built_at = excluded.built_at RETURNING member_id",
+        " closing = excluded.closing, built_at = excluded.built_at",
         month,
-        now(),
+        at,
         *_arguments(start, end, program.id, None),
+    )
+    built = await fetch_one(
+        "SELECT COUNT(*) AS n FROM finance_statement WHERE program_id = {} AND month = {} AND built_at = {}",
+        program.id,
+        month,
+        at,
+    )
+    count = int(built["n"])
+    await execute(  # a member whose month no longer has anything to state (a rebuild after a correction)
+        "DELETE FROM finance_statement WHERE program_id = {} AND month = {} AND built_at <> {}",
+        program.id,
+        month,
+        at,
     )
     await execute(
         "INSERT INTO finance_statement_run (id, program_id, month, statements, actor, built_at)"
@@ -125,11 +139,11 @@ async def build_month(program: ProgramConfig, month: str, actor: str = "job") ->
         new_id(),
         program.id,
         month,
-        len(built),
+        count,
         actor[:100],
-        now(),
+        at,
     )
-    return len(built)
+    return count
 
 
 async def statement(program: ProgramConfig, member_id: uuid.UUID, month: str) -> Statement:
