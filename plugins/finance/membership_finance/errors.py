@@ -21,10 +21,3 @@ class MccRuleNotFound(NotFound):
     message_en = "There is no points rule for MCC {mccs} in this program."
     message_zh = "本方案没有商户类别码 {mccs} 的积分规则。"
 
-
-class MemberNotInProgram(NotFound):
-    """A member number, card or id that names nobody in the program (404)."""
-
-    code = "finance_member_not_found"
-    message_en = "No member of this program has the member number, bank card or id {value!r}."
-    message_zh = "本方案没有会员号、银行卡号或编号为 “{value}” 的会员。"
