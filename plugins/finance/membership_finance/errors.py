@@ -20,4 +20,3 @@ class MccRuleNotFound(NotFound):
     code = "mcc_rule_not_found"
     message_en = "There is no points rule for MCC {mccs} in this program."
     message_zh = "本方案没有商户类别码 {mccs} 的积分规则。"
-
