@@ -49,6 +49,7 @@ from membership.ledger import api as ledger_api
 from membership.ledger import finance_api, rules_api
 from membership.members import api as members_api
 from membership.members.keyring import check_keys
+from membership.notifications import api as notifications_api
 from membership.org import api as org_api
 from membership.plugins import hooks
 from membership.readers import api as readers_api
@@ -82,6 +83,7 @@ TAGS = [
     Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
     Tag(name="crm", description="会员营销: segments and their live count, RFM, lifecycle stages, tags"),
+    Tag(name="notifications", description="通知: channels (e-mail, webhook, inbox, SMS, WeChat) and the inbox"),
     Tag(name="system", description="health and plugins"),
 ]
 
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *crm_api.ROUTES,
+            *notifications_api.ROUTES,
             *system.ROUTES,
             *hooks().routes(),
         ],

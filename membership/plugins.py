@@ -54,6 +54,7 @@ DEFAULT_PLUGINS = (
     "membership.builtin.jobs",
     "membership.builtin.outbox",
     "membership.builtin.crm",
+    "membership.builtin.channels",
 )
 
 T = TypeVar("T")

@@ -117,23 +117,25 @@ def _chunk_statement(program: ProgramConfig, cuts: Cuts, bounds: dict[str, dt.da
     scores = [_score_sql("a.r", cuts.r, args), _score_sql("a.f", cuts.f, args), _score_sql("a.m", cuts.m, args)]
     args += [bounds["new"], bounds["active"], bounds["churn"], bounds["churn"], now]
     stage = (
-        "CASE WHEN m.created_at >= {} THEN 'new' WHEN a.r >= {} THEN 'active'"
-        " WHEN a.r >= {} OR (a.r IS NULL AND m.created_at >= {}) THEN 'dormant' ELSE 'churned' END"
+        "CASE WHEN a.created_at >= {} THEN 'new' WHEN a.r >= {} THEN 'active'"
+        " WHEN a.r >= {} OR (a.r IS NULL AND a.created_at >= {}) THEN 'dormant' ELSE 'churned' END"
     )
     member_program = "+m.program_id" if is_sqlite() else "m.program_id"
     changed = " OR ".join(
         f"member_score.{c} IS DISTINCT FROM excluded.{c}"
         for c in ("last_purchase_at", "frequency", "monetary", "r", "f", "m", "stage")
     )
+    # one index seek per member to the start of the horizon (sale_member_activity: program,
+    # member, time), so older history is never read
     sql = (
         "INSERT INTO member_score (member_id, program_id, last_purchase_at, frequency, monetary, r, f, m, stage,"
-        f" stage_since) SELECT m.id, m.program_id, a.r, COALESCE(a.f, 0), COALESCE(a.m, 0), {scores[0]},"
-        f" {scores[1]}, {scores[2]}, {stage}, {{}} FROM member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS r,"
-        " SUM(CASE WHEN occurred_at >= {} THEN 1 ELSE 0 END) AS f,"
-        " SUM(CASE WHEN occurred_at >= {} THEN total - refunded_amount ELSE 0 END) AS m"
-        " FROM sale WHERE program_id = {} AND member_id > {} AND member_id <= {} AND occurred_at >= {}"
-        f" AND occurred_at <= {{}} AND {PURCHASES} GROUP BY member_id) a ON a.member_id = m.id"
-        f" WHERE {member_program} = {{}} AND m.id > {{}} AND m.id <= {{}}"
+        f" stage_since) SELECT a.id, a.program_id, a.r, a.f, a.m, {scores[0]}, {scores[1]}, {scores[2]}, {stage},"
+        " {} FROM (SELECT m.id, m.program_id, m.created_at, MAX(s.occurred_at) AS r,"
+        " COALESCE(SUM(CASE WHEN s.occurred_at >= {} THEN 1 ELSE 0 END), 0) AS f,"
+        " COALESCE(SUM(CASE WHEN s.occurred_at >= {} THEN s.total - s.refunded_amount ELSE 0 END), 0) AS m"
+        " FROM member m LEFT JOIN sale s ON s.program_id = {} AND s.member_id = m.id AND s.occurred_at >= {}"
+        f" AND s.occurred_at <= {{}} AND s.{PURCHASES} WHERE {member_program} = {{}} AND m.id > {{}} AND m.id <= {{}}"
+        " GROUP BY m.id, m.program_id, m.created_at) a WHERE true"
         " ON CONFLICT (member_id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,"
         " frequency = excluded.frequency, monetary = excluded.monetary, r = excluded.r, f = excluded.f,"
         " m = excluded.m, stage = excluded.stage, stage_since = CASE WHEN member_score.stage = excluded.stage"
@@ -174,7 +176,7 @@ async def _score_chunk(
         return 0, 0, None
     upto = uuid.UUID(str(last["id"]))
     sql, args = statement
-    changed = await fetch(sql, *args, _id(after), _id(upto), bounds["horizon"], now, program.id, _id(after), _id(upto))
+    changed = await fetch(sql, *args, bounds["horizon"], now, program.id, _id(after), _id(upto))
     return int(last["n"]), len(changed), upto
 
 

@@ -25,6 +25,7 @@ KERNEL_APPS = (
     "membership.tiers.piccolo_app",
     "membership.outbox.piccolo_app",
     "membership.crm.piccolo_app",
+    "membership.notifications.piccolo_app",
 )
 
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from membership.db import current_engine, fetch_one, is_sqlite
 from membership.db.engine import MembershipSQLiteEngine, current_settings
-from membership.db.transaction import JOB_APPLICATION
+from membership.db.transaction import JOB_APPLICATION, job_chunk
 
 SQLITE_HANDOFF_S = 0.003
 MIN_CHUNK, MAX_CHUNK = 100, 5000  # a paced job starts at the least
@@ -72,6 +72,14 @@ async def _tills_busy() -> bool:
     engine = current_engine()
     if isinstance(engine, MembershipSQLiteEngine):
         return engine.contended()
+    return await _other_backends_busy()
+
+
+@job_chunk
+async def _other_backends_busy() -> bool:
+    """Whether a connection that is not a job's is at work. The check runs as a job's
+    transaction itself, so the parallel workers of one job, checking at once, do not take each
+    other's checks for tills."""
     row = await fetch_one(
         "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
         " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
