@@ -35,7 +35,9 @@ class TemplateIn(TemplateTerms, frozen=True, kw_only=True):
     issue day (the earlier end wins). ``per_member_limit``: coupons of it a member may hold in all
     (null: no limit). ``store_ids``: where it is valid (empty: everywhere). ``stackable``: combines
     with other stackable coupons. ``issue_on``: ``manual``, ``birthday`` (``birthday_window`` day or
-    month), ``tier_upgrade`` (on reaching ``tier``; null: any), ``sign_up`` or ``referral``."""
+    month), ``tier_upgrade`` (on reaching ``tier``; null: any), ``sign_up``, ``referral`` or
+    ``purchase`` (下次消费券: a purchase paying at least ``issue_min_spend`` and meeting the
+    ``issue_conditions``, as points rules have them, issues one, usable from the next purchase)."""
 
     code: Code | None = None
 
@@ -63,6 +65,8 @@ class TemplateOut(msgspec.Struct):
     active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    issue_min_spend: int = 0
+    issue_conditions: list[dict[str, Any]] = []
 
 
 class TemplatePageOut(msgspec.Struct):

@@ -21,13 +21,14 @@ KIND_FIELDS = {
     "free_item": ("free_sku", "min_spend"),
 }
 VALIDITY_FIELDS = ("valid_from", "valid_until", "valid_days", "per_member_limit", "store_ids", "stackable")
-ISSUE_FIELDS = ("issue_on", "tier", "birthday_window")
+ISSUE_FIELDS = ("issue_on", "tier", "birthday_window", "issue_min_spend")
 TRIGGERS = {
     "manual": ("手动发放", "By hand"),
     "birthday": ("生日自动发放", "On birthdays"),
     "tier_upgrade": ("升级时发放", "On reaching a tier"),
     "sign_up": ("入会时发放", "On joining"),
     "referral": ("推荐成功时发放", "On a referral"),
+    "purchase": ("消费后发放（下次可用）", "After a purchase, for the next one"),
 }
 KIND_NAMES = {
     "amount_off": ("满减券", "Amount off"),
@@ -95,6 +96,13 @@ def template_labels(stores: Mapping[str, str], tiers: Mapping[str, str]) -> dict
             "生日券发放时间",
             "Birthday coupons come",
             choices={"day": ("生日当天", "On the day"), "month": ("生日当月", "In the birthday's month")},
+        ),
+        "issue_min_spend": Label(
+            "消费满多少发券",
+            "Issued from a purchase of",
+            "仅“消费后发放”使用：本次实付满多少才发；0 表示每次消费都发。",
+            "“After a purchase” only: what the purchase must reach; 0: every purchase.",
+            unit=MONEY,
         ),
     }
 

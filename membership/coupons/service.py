@@ -25,10 +25,12 @@ from typing import Any
 
 import msgspec
 import segno
+from cachetools import TTLCache
 
 from membership.audit import service as audit
 from membership.coupons.templates import TRIGGERS, TemplateDef, parse_template, validity
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
+from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import (
     CouponAlreadyRedeemed,
@@ -52,7 +54,8 @@ STATES = ("issued", "redeemed", "expired", "void")
 
 _TEMPLATE_COLUMNS = (
     "code, name, kind, amount_off, percent_off, max_off, free_sku, min_spend, valid_from, valid_until,"
-    " valid_days, per_member_limit, store_ids, stackable, issue_on, tier, birthday_window"
+    " valid_days, per_member_limit, store_ids, stackable, issue_on, tier, birthday_window, issue_min_spend,"
+    " issue_conditions"
 )
 COUPON_SELECT = (
     "SELECT c.id, c.code, c.program_id, c.member_id, c.state, c.occasion, c.issued_at, c.valid_from,"
@@ -130,6 +133,8 @@ def _template_out(row: dict[str, Any]) -> dict[str, Any]:
         "issue_on": row["issue_on"],
         "tier": row["tier"],
         "birthday_window": row["birthday_window"],
+        "issue_min_spend": int(row["issue_min_spend"]),
+        "issue_conditions": json_column(row["issue_conditions"]) or [],
         "active": bool(row["active"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -155,6 +160,8 @@ def _values(t: TemplateDef) -> list[Any]:
         t.issue_on,
         t.tier,
         t.birthday_window,
+        t.issue_min_spend,
+        json.dumps(t.issue_conditions, ensure_ascii=False),
     ]
 
 
@@ -202,7 +209,7 @@ async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: st
             ),
         )
     now = _now()
-    marks = placeholders(range(17))
+    marks = placeholders(range(19))
     await fetch(
         f"INSERT INTO coupon_template (id, program_id, {_TEMPLATE_COLUMNS}, active, created_at, updated_at)"
         f" VALUES ({{}}, {{}}, {marks}, {{}}, {{}}, {{}})",
@@ -214,6 +221,7 @@ async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: st
         now,
     )
     await audit.record(actor, "coupon_template.create", "coupon_template", template.code, program_id, _data(template))
+    _purchase_templates.pop(program_id, None)
     return await get_template(program_id, template.code)
 
 
@@ -222,10 +230,13 @@ async def change_template(
     program_id: uuid.UUID, code: str, data: dict[str, Any], actor: str = "system"
 ) -> dict[str, Any]:
     """Replace a template's terms (its code stays); a retired template becomes active again.
-    Coupons already issued keep their dates and take the new terms when used. Audited."""
+    Coupons already issued keep their dates and take the new terms when used. Terms ``data``
+    leaves out that only the API shows (``issue_min_spend``, ``issue_conditions``) are kept, so a
+    form without them changes the rest. Audited."""
     program = await get_program(program_id)
     row = await _template_row(program_id, code)
-    template = await _checked_template(program, {**data, "code": code})
+    kept = {key: _template_out(row)[key] for key in ("issue_min_spend", "issue_conditions") if key not in data}
+    template = await _checked_template(program, {**kept, **data, "code": code})
     sets = ", ".join(f"{column.strip()} = {{}}" for column in _TEMPLATE_COLUMNS.split(","))
     await fetch(
         f"UPDATE coupon_template SET {sets}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
@@ -237,6 +248,7 @@ async def change_template(
     before = {k: v for k, v in _template_out(row).items() if k not in ("created_at", "updated_at")}
     details = {"before": before, "after": _data(template)}
     await audit.record(actor, "coupon_template.change", "coupon_template", code, program_id, details)
+    _purchase_templates.pop(program_id, None)
     return await get_template(program_id, code)
 
 
@@ -246,6 +258,7 @@ async def retire_template(program_id: uuid.UUID, code: str, actor: str = "system
     row = await _template_row(program_id, code)
     await fetch("UPDATE coupon_template SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
     await audit.record(actor, "coupon_template.retire", "coupon_template", code, program_id)
+    _purchase_templates.pop(program_id, None)
 
 
 def _data(template: TemplateDef) -> dict[str, Any]:
@@ -447,6 +460,25 @@ def occasion_for(
     raise ValidationError(
         field="trigger", reason=Reason(f"one of {', '.join(TRIGGERS[1:])}", f"只能是 {', '.join(TRIGGERS[1:])} 之一")
     )
+
+
+TEMPLATES_CACHE_SECONDS = 5.0
+_purchase_templates = database_cache(TTLCache(maxsize=1024, ttl=TEMPLATES_CACHE_SECONDS))
+
+
+async def purchase_templates(program_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The program's active templates issued by purchases (next-order coupons), read on every
+    purchase and so kept for :data:`TEMPLATES_CACHE_SECONDS` (a change here clears them at once in
+    this process; other processes see it within that time)."""
+    found = _purchase_templates.get(program_id)
+    if found is None:
+        found = _purchase_templates[program_id] = await fetch(
+            "SELECT * FROM coupon_template WHERE program_id = {} AND issue_on = 'purchase' AND active = {}"
+            " ORDER BY code",
+            program_id,
+            True,
+        )
+    return found
 
 
 async def has_templates(program_id: uuid.UUID, trigger: str) -> bool:

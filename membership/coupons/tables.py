@@ -1,7 +1,7 @@
 """Coupon templates (券模板) and the coupons issued from them. Amounts are minor units (fen);
 validity dates are inclusive and local to the program's time zone."""
 
-from piccolo.columns import JSON, UUID, BigInt, Boolean, Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -16,7 +16,8 @@ class CouponTemplate(Table, tablename="coupon_template"):
     by ``max_off``) or ``free_item`` (one unit of ``free_sku``). Coupons run from
     ``valid_from``/``valid_until`` or for ``valid_days`` from their issue (the earlier end wins
     when both are set). ``issue_on`` is the trigger that issues it (``manual``, ``birthday``,
-    ``tier_upgrade`` with ``tier``, ``sign_up``, ``referral``). ``store_ids`` empty means every
+    ``tier_upgrade`` with ``tier``, ``sign_up``, ``referral``, ``purchase`` with ``issue_min_spend`` and
+    ``issue_conditions``). ``store_ids`` empty means every
     store of the merchant."""
 
     id = UUID(primary_key=True)
@@ -38,6 +39,8 @@ class CouponTemplate(Table, tablename="coupon_template"):
     issue_on = Varchar(length=16, default="manual")
     tier = Varchar(length=32, null=True, default=None)
     birthday_window = Varchar(length=8, default="day")
+    issue_min_spend = BigInt(default=0)  # issue_on purchase: what the purchase must reach
+    issue_conditions = Text(default="[]")  # issue_on purchase: conditions as points rules have (JSON)
     active = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -14,15 +14,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from membership.errors import Reason, ValidationError
+from membership.ledger.conditions import parse_conditions
 from membership.ledger.service import MAX_AMOUNT
 
-TRIGGERS = ("manual", "birthday", "tier_upgrade", "sign_up", "referral")
+TRIGGERS = ("manual", "birthday", "tier_upgrade", "sign_up", "referral", "purchase")
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Minor = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 PositiveMinor = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT)]
 Kind = Literal["amount_off", "percent_off", "free_item"]
-Trigger = Literal["manual", "birthday", "tier_upgrade", "sign_up", "referral"]
+Trigger = Literal["manual", "birthday", "tier_upgrade", "sign_up", "referral", "purchase"]
 BirthdayWindow = Literal["day", "month"]
 
 
@@ -42,7 +43,11 @@ class TemplateTerms(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     ``stackable``: whether it combines with other stackable coupons on one sale (a non-stackable
     coupon must be the sale's only one). ``issue_on``: what issues it — ``manual`` (an admin),
     ``birthday`` (the daily job, on the day or, with ``birthday_window="month"``, in the month),
-    ``tier_upgrade`` (on reaching ``tier``; None: any tier), ``sign_up`` or ``referral``.
+    ``tier_upgrade`` (on reaching ``tier``; None: any tier), ``sign_up``, ``referral`` or
+    ``purchase`` (下次消费券: a purchase that paid at least ``issue_min_spend`` and meets the
+    ``issue_conditions`` — the conditions of points rules: lines by SKU, category, brand or label,
+    a minimum quantity, a code typed at the till — issues one, usable from the next purchase;
+    :mod:`membership.coupons.next_order`).
     """
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -61,6 +66,8 @@ class TemplateTerms(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     issue_on: Trigger = "manual"
     tier: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
     birthday_window: BirthdayWindow = "day"
+    issue_min_spend: Minor = 0
+    issue_conditions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=20)] = []
 
 
 class TemplateDef(TemplateTerms, frozen=True, kw_only=True):
@@ -88,7 +95,12 @@ def parse_template(data: dict[str, Any]) -> TemplateDef:
     refuse = _refusal(t)
     if refuse:
         raise ValidationError(field=refuse[0], reason=refuse[1])
-    return msgspec.structs.replace(t, store_ids=list(dict.fromkeys(t.store_ids)))
+    try:
+        conditions = parse_conditions(t.issue_conditions) if t.issue_conditions else []
+    except ValidationError as exc:
+        field = str(exc.params.get("field", "conditions")).replace("conditions", "issue_conditions", 1)
+        raise ValidationError(field=field, reason=exc.params.get("reason", "")) from None
+    return msgspec.structs.replace(t, store_ids=list(dict.fromkeys(t.store_ids)), issue_conditions=conditions)
 
 
 def _refusal(t: TemplateDef) -> tuple[str, Reason] | None:
@@ -118,6 +130,9 @@ def _refusal(t: TemplateDef) -> tuple[str, Reason] | None:
         return "tier", Reason("only for issue_on tier_upgrade", "仅当 issue_on 为 tier_upgrade 时可用")
     if t.birthday_window != "day" and t.issue_on != "birthday":
         return "birthday_window", Reason("only for issue_on birthday", "仅当 issue_on 为 birthday 时可用")
+    if (t.issue_min_spend or t.issue_conditions) and t.issue_on != "purchase":
+        field = "issue_min_spend" if t.issue_min_spend else "issue_conditions"
+        return field, Reason("only for issue_on purchase", "仅当 issue_on 为 purchase 时可用")
     return None
 
 

@@ -136,6 +136,9 @@ class TransactionOut(msgspec.Struct):
     coupons: list[CouponUseOut]
     member_discount: int = 0
     member_prices: list[MemberPriceOut] = []
+    coupons_issued: Annotated[
+        list[str], msgspec.Meta(description="Codes of the next-order coupons the purchase issued (下次消费券)")
+    ] = []
 
 
 class RuleCheckOut(msgspec.Struct):
@@ -167,6 +170,9 @@ class SimulationOut(msgspec.Struct):
     member_discount: int = 0
     member_prices: list[MemberPriceOut] = []
     rules: list[RuleCheckOut] = []
+    coupons_issued: Annotated[
+        list[str], msgspec.Meta(description="Templates of the next-order coupons the purchase would issue")
+    ] = []
 
 
 class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -199,6 +205,9 @@ class RefundOut(msgspec.Struct):
     points_expired: Annotated[
         int, msgspec.Meta(description="earned points of the refunded share that had expired: not taken back again")
     ] = 0
+    coupons_voided: Annotated[
+        list[str], msgspec.Meta(description="Unused next-order coupons the refunded sale had issued, now void")
+    ] = []
 
 
 SALE_ID = "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e"
@@ -333,6 +342,7 @@ async def record_transaction(
         coupons=_coupons(result.coupons),
         member_discount=result.member_discount,
         member_prices=_member_prices(result.member_prices),
+        coupons_issued=list(result.coupons_issued),
     )
     return replayable(out, 201, result.replayed)
 
@@ -400,6 +410,7 @@ async def simulate_transaction(
         member_discount=sim.member_discount,
         member_prices=_member_prices(sim.member_prices),
         rules=[RuleCheckOut(c.rule, c.name, c.applied, c.points, c.reason) for c in sim.rules],
+        coupons_issued=list(sim.coupons_issued),
     )
 
 
@@ -471,6 +482,7 @@ async def refund_transaction(
         stored_value_returned=result.stored_value_returned,
         balances=BalancesOut.of(result.balances),
         coupons_returned=list(result.coupons_returned),
+        coupons_voided=list(result.coupons_voided),
     )
     return replayable(out, 201, result.replayed)
 

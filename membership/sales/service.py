@@ -9,7 +9,7 @@ import re
 import uuid
 from typing import Any
 
-from membership.coupons import redemption
+from membership.coupons import next_order, redemption
 from membership.coupons.discounts import AppliedCoupon
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.errors import (
@@ -83,6 +83,7 @@ class PurchaseResult:
     replayed: bool = False
     member_discount: int = 0
     member_prices: tuple[LinePrice, ...] = ()
+    coupons_issued: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Simulation:
     member_discount: int = 0
     member_prices: tuple[LinePrice, ...] = ()
     rules: tuple[RuleCheck, ...] = ()
+    coupons_issued: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +125,7 @@ class RefundResult:
     coupons_returned: tuple[str, ...] = ()
     replayed: bool = False
     points_expired: int = 0
+    coupons_voided: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -400,8 +403,9 @@ async def simulate_purchase(
     codes: list[str] | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason, each of the
-    program's purchase rules with whether it applied and why (``rules``), and what the
-    ``coupons`` would take off (they are checked, not used); writes nothing. ``occurred_at`` may
+    program's purchase rules with whether it applied and why (``rules``), what the ``coupons``
+    would take off (they are checked, not used) and the templates of the next-order coupons it
+    would issue (``coupons_issued``); writes nothing. ``occurred_at`` may
     be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
     now = _now()
@@ -418,6 +422,7 @@ async def simulate_purchase(
     growth = _positive(await hooks().growth_awards(context))
     today = when.astimezone(program.zone).date()
     checks = explain_purchase(context.rules, context, context.facts or MemberFacts(), today) if context.rules else []
+    next_time = tuple(template["code"] for template in await next_order.due_templates(context, now))
     return Simulation(
         member_id=member_id,
         total=priced.total,
@@ -432,6 +437,7 @@ async def simulate_purchase(
         member_discount=priced.member_discount,
         member_prices=line_prices(lines),
         rules=tuple(checks),
+        coupons_issued=next_time,
     )
 
 
@@ -453,7 +459,8 @@ async def record_purchase(
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
-    points-rules hooks, re-evaluate the tier. One transaction; idempotent.
+    points-rules hooks, issue the next-order coupons the sale qualifies for
+    (:mod:`membership.coupons.next_order`), re-evaluate the tier. One transaction; idempotent.
 
     ``occurred_at`` may lie up to the program's ``backdate_days`` back (an offline till's queue);
     the points are written, and counted against daily caps, on the day they are recorded.
@@ -520,6 +527,7 @@ async def record_purchase(
         await fetch(
             "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
         )
+        issued = await next_order.issue_after_purchase(context, sale_id, actor, now)
         tier = await tiers.reevaluate(program, member_id, member["tier"], now)
         emit(
             Event(
@@ -549,6 +557,7 @@ async def record_purchase(
             coupons=quoted.applied,
             member_discount=priced.member_discount,
             member_prices=line_prices(sold),
+            coupons_issued=issued,
         )
 
     paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
@@ -689,8 +698,9 @@ async def refund(
     second time, points already spent become debt that later earnings repay;
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
-    within their validity). ``now`` is the clock, as in :func:`record_purchase`. The member is
-    locked for the transaction, so two refunds of one sale at once cannot both take its lines."""
+    within their validity) and the next-order coupons it issued are voided unless used. ``now``
+    is the clock, as in :func:`record_purchase`. The member is locked for the transaction, so two
+    refunds of one sale at once cannot both take its lines."""
     sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
     await member_row(sale["member_id"], lock=True)
@@ -772,7 +782,10 @@ async def refund(
         await fetch(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
-        returned = await redemption.give_back(program, sale_id, now, actor) if status == "refunded" else []
+        returned, voided = [], []
+        if status == "refunded":
+            returned = await redemption.give_back(program, sale_id, now, actor)
+            voided = await next_order.void_after_refund(program, sale["member_id"], sale_id, sale["created_at"], now)
         refund_id = new_id()
         await fetch(
             "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_expired,"
@@ -807,6 +820,7 @@ async def refund(
             stored_value_returned=sv_return,
             balances=accounts.balances(),
             coupons_returned=tuple(returned),
+            coupons_voided=tuple(voided),
         )
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
