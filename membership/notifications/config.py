@@ -62,11 +62,13 @@ class ChannelSettings:
     enabled: bool
     settings: dict[str, Any]
     updated_at: dt.datetime
+    rate_per_minute: int | None = None
 
 
 async def _row(program_id: uuid.UUID, channel: str) -> dict[str, Any] | None:
     return await fetch_one(
-        "SELECT channel, enabled, settings, updated_at FROM channel_config WHERE program_id = {} AND channel = {}",
+        "SELECT channel, enabled, settings, updated_at, rate_per_minute FROM channel_config"
+        " WHERE program_id = {} AND channel = {}",
         program_id,
         channel,
     )
@@ -83,7 +85,7 @@ async def channel_settings(program_id: uuid.UUID, channel: str, reveal: bool = F
     for field in cls.secrets:
         if stored.get(field):
             stored[field] = _open(program_id, channel, field, stored[field]) if reveal else SHOWN_SECRET
-    return ChannelSettings(channel, bool(row["enabled"]), stored, row["updated_at"])
+    return ChannelSettings(channel, bool(row["enabled"]), stored, row["updated_at"], row["rate_per_minute"])
 
 
 def check_settings(cls: type[Channel], settings: dict[str, Any]) -> dict[str, Any]:
@@ -99,10 +101,16 @@ def check_settings(cls: type[Channel], settings: dict[str, Any]) -> dict[str, An
 
 @use_case
 async def configure_channel(
-    program_id: uuid.UUID, channel: str, settings: dict[str, Any], enabled: bool, actor: str
+    program_id: uuid.UUID,
+    channel: str,
+    settings: dict[str, Any],
+    enabled: bool,
+    actor: str,
+    rate_per_minute: int | None = None,
 ) -> ChannelSettings:
     """Set the program's ``channel``: checked, secrets sealed (an empty or ``********`` secret
-    keeps the stored one), audited without the secrets' values."""
+    keeps the stored one), at most ``rate_per_minute`` messages a minute (None: no limit);
+    audited without the secrets' values."""
     cls = channel_class(channel)
     current = await channel_settings(program_id, channel, reveal=True)
     merged = dict(settings)
@@ -117,19 +125,22 @@ async def configure_channel(
             stored[field] = vault.encrypt(_context(program_id, channel, field), stored[field])
     now = dt.datetime.now(dt.UTC)
     await fetch(
-        "INSERT INTO channel_config (program_id, channel, enabled, settings, key_fp, updated_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (program_id, channel) DO UPDATE SET enabled = excluded.enabled,"
-        " settings = excluded.settings, key_fp = excluded.key_fp, updated_at = excluded.updated_at",
+        "INSERT INTO channel_config (program_id, channel, enabled, settings, key_fp, updated_at, rate_per_minute)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (program_id, channel) DO UPDATE SET"
+        " enabled = excluded.enabled, settings = excluded.settings, key_fp = excluded.key_fp,"
+        " updated_at = excluded.updated_at, rate_per_minute = excluded.rate_per_minute",
         program_id,
         channel,
         enabled,
         json.dumps(stored, ensure_ascii=False),
         vault.fingerprint,
         now,
+        rate_per_minute,
     )
     shown = {k: (SHOWN_SECRET if k in cls.secrets and v else v) for k, v in checked.items()}
-    await audit.record(actor, "channel.configure", "channel", channel, program_id, {"enabled": enabled, **shown})
-    return ChannelSettings(channel, enabled, shown, now)
+    details = {"enabled": enabled, "rate_per_minute": rate_per_minute, **shown}
+    await audit.record(actor, "channel.configure", "channel", channel, program_id, details)
+    return ChannelSettings(channel, enabled, shown, now, rate_per_minute)
 
 
 async def configured_channels(program_id: uuid.UUID) -> list[ChannelSettings]:
