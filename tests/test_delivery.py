@@ -118,6 +118,10 @@ async def test_a_message_leaves_once_after_its_cause_commits_through_every_chann
     shown = (await api.call("GET", f"/members/{wang}/messages", "read")).json()
     assert {m["state"] for m in shown["items"]} == {"sent"} and all(m["provider_id"] for m in shown["items"])
 
+    assert (await run_job("purge-messages", as_of=MORNING + dt.timedelta(days=89))).result.processed == 0
+    assert (await run_job("purge-messages", as_of=MORNING + dt.timedelta(days=91))).result.processed == 3
+    assert await states(wang) == []
+
 
 async def test_a_failing_channel_is_tried_again_with_the_same_id_then_shows_the_failure(any_api, receiver):
     api = any_api
@@ -219,6 +223,20 @@ async def test_frequency_caps_and_channel_rates(any_api):
     await run_job("deliver-messages", as_of=MORNING + dt.timedelta(days=2, minutes=2))
     found = [s for who in crowd for s in await states(who)]
     assert found.count(("inbox", "sent", "")) == 4
+
+
+async def test_an_erased_member_s_messages_and_inbox_are_forgotten(any_api):
+    from membership.members.rights import erase_member
+
+    api = any_api
+    await setup(api)
+    gone = await member(api, "郑爽", "13900000109")
+    await delivery.enqueue(api.shop.program.id, gone, "points", ["inbox"], VALUES, "k", now=MORNING)
+    await run_job("deliver-messages", as_of=MORNING)
+    await erase_member(gone, actor="test", reason="会员申请注销")
+    await run_job("purge-messages", as_of=MORNING + dt.timedelta(days=1))
+    assert await states(gone) == []
+    assert await fetch("SELECT id FROM inbox_message WHERE member_id = {}", gone) == []
 
 
 async def test_an_sms_reply_of_t_opts_the_member_out(any_api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from membership.hookspecs import hookimpl
 from membership.jobs.interface import Job
-from membership.notifications.delivery import DeliverMessages
+from membership.notifications.delivery import DeliverMessages, PurgeMessages
 from membership.notifications.inbox import Inbox
 from membership.notifications.interface import Channel
 from membership.notifications.smtp import SmtpEmail
@@ -20,5 +20,5 @@ def membership_register_channels() -> list[type[Channel]]:
 
 @hookimpl(trylast=True)
 def membership_register_jobs() -> list[type[Job]]:
-    """``deliver-messages``: queued messages to members, every minute."""
-    return [DeliverMessages]
+    """``deliver-messages`` (queued messages to members, every minute) and ``purge-messages``."""
+    return [DeliverMessages, PurgeMessages]

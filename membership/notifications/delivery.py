@@ -428,6 +428,39 @@ class DeliverMessages(Job):
         )
 
 
+KEPT = dt.timedelta(days=90)
+
+
+@use_case
+async def purge_messages(now: dt.datetime) -> tuple[int, int]:
+    """Forget messages done (sent, failed, suppressed) more than :data:`KEPT` before ``now``, and
+    every message and inbox message of erased members (their words name them): how many of each."""
+    old = await fetch(
+        "DELETE FROM notification WHERE state IN ('sent', 'failed', 'suppressed') AND created_at < {} RETURNING id",
+        now - KEPT,
+    )
+    erased = "SELECT id FROM member WHERE status = 'erased'"
+    gone = await fetch(f"DELETE FROM notification WHERE member_id IN ({erased}) RETURNING id")
+    inbox = await fetch(f"DELETE FROM inbox_message WHERE member_id IN ({erased}) RETURNING id")
+    return len(old) + len(gone), len(inbox)
+
+
+class PurgeMessages(Job):
+    """As of T: messages done before T − 90 days; erased members' messages and inbox."""
+
+    name = "purge-messages"
+    description = "Forget old messages, and erased members' messages and inbox (消息清理)"
+    schedule = "55 3 * * *"
+
+    async def run(self, now: dt.datetime, progress: Progress) -> JobResult:
+        messages, inbox = await purge_messages(now)
+        progress(messages, messages)
+        return JobResult(
+            messages,
+            f"清理消息 {messages} 条、站内信 {inbox} 条 / {messages} messages and {inbox} inbox messages forgotten",
+        )
+
+
 async def member_messages(member_id: uuid.UUID, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
     """One page of the messages queued for a member, newest first, with their state."""
     from membership.db import fetch_page
