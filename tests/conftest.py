@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -234,6 +235,10 @@ def _serving(folder: Path, settings: Settings) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "MEMBERSHIP_DATABASE_URL": settings.database_url, "MEMBERSHIP_SECRET_KEY": SECRET}
     env.setdefault("MEMBERSHIP_SCHEDULER", "false")  # jobs run when a test says so (tests/test_jobs.py)
+    # As in the tests' own process: no installed entry-point plugin (a pack installed beside the
+    # kernel would find its tables missing from the kernel's database and answer 503).
+    installed = ",".join(ep.name for ep in importlib.metadata.entry_points(group="membership"))
+    env.setdefault("MEMBERSHIP_DISABLE_PLUGINS", installed)
     command = [sys.executable, "-m", "uvicorn", "membership.app:create_app", "--factory", "--port", str(port)]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=folder)
     url = f"http://127.0.0.1:{port}"

@@ -248,6 +248,7 @@ async def test_the_owner_walks_the_wizard_through_mistakes_to_the_dashboard(fres
         "expiry_days": 365,
         "expiry_months": 12,
         "warn_days": 0,
+        "expiry_time": "exact",
     }
     stores = await fetch("SELECT code, name, city FROM store ORDER BY code")
     assert stores == [
@@ -347,6 +348,10 @@ EVERY_CHANGE = {
     "retention_days": "730",
     "clerk_sale_limit_minor": "2,000.50",
     "clerk_void_minutes": "15",
+    "points_transfer": ["false", "true"],
+    "transfer_min_points": "10",
+    "transfer_max_points": "5,000",
+    "transfer_daily_max_points": "20000",
 }
 
 
@@ -413,6 +418,7 @@ async def test_every_setting_is_edited_in_forms_and_audited(console):
             "expiry_days": None,
             "expiry_months": 12,
             "warn_days": 30,
+            "expiry_time": "exact",
         },
         "tier_policy": {
             "metric": "spend",
@@ -426,6 +432,10 @@ async def test_every_setting_is_edited_in_forms_and_audited(console):
         "receipt_unique_per": "program",
         "clerk_sale_limit_minor": 200_050,
         "clerk_void_minutes": 15,
+        "points_transfer": True,
+        "transfer_min_points": 10,
+        "transfer_max_points": 5_000,
+        "transfer_daily_max_points": 20_000,
     }
     assert set(expected) == set(ProgramSettings.__struct_fields__)  # every setting is in the form
     assert msgspec.to_builtins(settings) == expected
@@ -601,5 +611,6 @@ def test_a_new_owner_sets_up_from_the_printed_link_then_changes_settings(chromiu
         "expiry_days": 365,
         "expiry_months": 12,
         "warn_days": 0,
+        "expiry_time": "exact",
     }
     assert stores == [("S01", "悦享咖啡总店", "上海"), ("S02", "南京西路店", "")]

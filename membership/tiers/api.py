@@ -208,7 +208,7 @@ async def get_tier_assignment(request: Request, member_id: FromPath[uuid.UUID]) 
     tags=TAGS,
     status_code=204,
     summary="End a member's tier set by hand now",
-    responses=answers(204, None, None, 403, 404),
+    responses=answers(204, None, None, 403, 404, 409),
 )
 async def end_tier_assignment(
     request: Request,
