@@ -27,6 +27,7 @@ from membership.console.csrf import SessionCSRFMiddleware
 from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
 from membership.coupons import console as coupon_pages
+from membership.crm import console as segment_pages
 from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
@@ -131,6 +132,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *loyalty_pages.ROUTES,
             *coupon_pages.ROUTES,
             *tier_pages.ROUTES,
+            *segment_pages.ROUTES,
             *_plugin_handlers(pages or []),
             create_static_files_router(
                 "/static", directories=[STATIC], include_in_schema=False, opt={"public": True, "static": True}

@@ -42,7 +42,7 @@ SEGMENT_EXAMPLE = {
     "name": "近三月高消费",
     "kind": "rules",
     "definition": DEFINITION_EXAMPLE,
-    "description_zh": "消费金额（近 90 天） ≥ ¥500.00 且 生命周期 是 active",
+    "description_zh": "消费金额（近 90 天） ≥ ¥500.00 且 生命周期 是 活跃",
     "description_en": "Spend (last 90 days) ≥ ¥500.00 and Lifecycle stage is active",
     "created_at": "2026-12-08T09:00:00Z",
     "updated_at": "2026-12-08T09:00:00Z",

@@ -312,12 +312,25 @@ def describe(group: Group, language: str = "zh") -> str:
     return text
 
 
+VALUE_NAMES = {
+    "male": ("男", "male"),
+    "female": ("女", "female"),
+    "unknown": ("未知", "unknown"),
+    "new": ("新会员", "new"),
+    "active": ("活跃", "active"),
+    "dormant": ("沉睡", "dormant"),
+    "churned": ("流失", "churned"),
+}
+
+
 def _describe_one(condition: Condition, language: str) -> str:
     spec = FIELDS[condition.field]
     zh = language == "zh"
     label = spec.label_zh if zh else spec.label_en
     op = (OPS_ZH if zh else OPS_EN)[condition.op]
     value = condition.value
+    if spec.value in ("genders", "stages"):
+        value = tuple(VALUE_NAMES[v][0 if zh else 1] for v in value)
     if isinstance(value, tuple) and len(value) == 2 and spec.value in ("range", "scores") and condition.op in COMPARE:
         value = [v for v in value if v is not None]
         if spec.unit == "fen":
