@@ -42,6 +42,7 @@ from membership.console.routes import console_router
 from membership.console.templating import template_engine
 from membership.coupons import api as coupons_api
 from membership.crm import api as crm_api
+from membership.crm import campaign_api
 from membership.db import close_database, open_database
 from membership.errors import MembershipError
 from membership.jobs.scheduler import Scheduler
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *crm_api.ROUTES,
+            *campaign_api.ROUTES,
             *notifications_api.ROUTES,
             *system.ROUTES,
             *hooks().routes(),

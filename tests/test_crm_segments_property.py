@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from membership.crm import rules, scores
-from membership.crm.lunar import lunar_birthday_month
+from membership.crm.lunar import lunar_birthday_in_year, lunar_birthday_month
 from membership.crm.segments import count_definition, create_segment, upload_members
 from membership.db import fetch, new_id, use_case
 from membership.members.birthdays import birthday_in_year
@@ -450,6 +450,7 @@ async def test_segment_counts_scores_and_stages_match_a_brute_force_count(any_db
 
 @settings(max_examples=300, deadline=None)
 @given(born=st.dates(dt.date(1901, 3, 1), dt.date(2020, 12, 31)), year=st.integers(1950, 2090))
-def test_lunar_birthday_months_read_from_the_table_match_the_calendar_library(born, year):
+def test_lunar_birthdays_read_from_the_table_match_the_calendar_library(born, year):
     if born.year < year:
+        assert lunar_birthday_in_year(born, year) == birthday_in_year(born, "lunar", year)
         assert lunar_birthday_month(born, year) == birthday_in_year(born, "lunar", year).month

@@ -57,9 +57,14 @@ def _celebrated(lunar_year: int, month: int, day: int, leap: bool) -> dt.date:
 
 
 @functools.lru_cache(maxsize=65_536)
-def lunar_birthday_month(birthday: dt.date, year: int) -> int:
-    """The solar month in ``year`` of a lunar birthday born on solar date ``birthday`` (the date
+def lunar_birthday_in_year(birthday: dt.date, year: int) -> dt.date:
+    """The solar date in ``year`` of a lunar birthday born on solar date ``birthday`` (the date
     :func:`~membership.members.birthdays.birthday_in_year` gives, read from the table)."""
     month, day, leap = _lunar_of(birthday)
     previous = _celebrated(year - 1, month, day, leap)
-    return previous.month if previous.year == year else _celebrated(year, month, day, leap).month
+    return previous if previous.year == year else _celebrated(year, month, day, leap)
+
+
+def lunar_birthday_month(birthday: dt.date, year: int) -> int:
+    """The solar month in ``year`` of a lunar birthday (:func:`lunar_birthday_in_year`)."""
+    return lunar_birthday_in_year(birthday, year).month

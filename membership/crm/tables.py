@@ -1,6 +1,18 @@
 """Segments, their uploaded members, members' scores (RFM, lifecycle stage) and tag rules."""
 
-from piccolo.columns import JSON, UUID, BigInt, Boolean, ForeignKey, Integer, OnDelete, SmallInt, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    UUID,
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from membership.members.tables import Member
@@ -68,3 +80,29 @@ class TagRule(Table, tablename="tag_rule"):
     tag = Varchar(length=50)
     segment_id = ForeignKey(Segment, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+
+
+class Campaign(Table, tablename="campaign"):
+    """A campaign (:mod:`membership.crm.campaigns`): its ``terms`` (JSON), on or off, and when it
+    last ran."""
+
+    id = UUID(primary_key=True)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    code = Varchar(length=64)
+    terms = Text()
+    active = Boolean(default=True)
+    last_run_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CampaignMember(Table, tablename="campaign_member"):
+    """A member a campaign served (``grp`` ``target``) or held back (``control``) for an
+    ``occasion`` (unique: once per occasion), and until when a purchase counts as converted."""
+
+    campaign_id = ForeignKey(Campaign, on_delete=OnDelete.cascade)
+    member_id = ForeignKey(Member, on_delete=OnDelete.restrict)
+    occasion = Varchar(length=100)
+    grp = Varchar(length=8)
+    targeted_at = Timestamptz()
+    converts_until = Timestamptz()
