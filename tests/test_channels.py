@@ -15,7 +15,6 @@ from membership.notifications import webhook
 from membership.notifications.interface import Message
 from membership.notifications.service import send
 from membership.notifications.smtp import SmtpEmail
-
 from tests.fakes import SPEC_SECRET, receiver, smtp_server, smtp_settings
 
 __all__ = ["receiver", "smtp_server"]  # fixtures used by name
