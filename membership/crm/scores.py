@@ -304,11 +304,6 @@ def _aware(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def refresh_scores(now: dt.datetime, progress: Progress, chunk_size: int | None = None) -> list[Refreshed]:
-    """The job: every program's scores and stages as of ``now``."""
-    return [await refresh_program(program, now, progress, chunk_size) for program in await list_programs()]
-
-
 async def member_score(member_id: uuid.UUID) -> dict[str, Any] | None:
     """A member's scores and stage as of the last refresh; None when none covered them yet."""
     return await fetch_one(

@@ -64,18 +64,6 @@ async def member_inbox(member_id: uuid.UUID, page: int, page_size: int) -> tuple
     )
 
 
-async def program_inbox(program_id: uuid.UUID, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of the messages the program's inbox holds, newest first, with their member."""
-    return await fetch_page(
-        "SELECT i.id, i.member_id, m.member_no, m.name, i.subject, i.body, i.link, i.created_at, i.read_at,"
-        " COUNT(*) OVER () AS listed FROM inbox_message i JOIN member m ON m.id = i.member_id"
-        " WHERE i.program_id = {} ORDER BY i.created_at DESC, i.id DESC",
-        program_id,
-        page=page,
-        page_size=page_size,
-    )
-
-
 @use_case
 async def mark_read(member_id: uuid.UUID, message_id: uuid.UUID) -> bool:
     """Mark one of the member's messages read (the app showed it); False when it is not theirs."""
