@@ -36,7 +36,7 @@ from membership.db import fetch, fetch_one, is_sqlite, job_chunk, rows_table, us
 from membership.db.engine import current_settings
 from membership.db.sql import json_column
 from membership.jobs.interface import Pace, Progress, in_parts
-from membership.org.service import ProgramConfig, list_programs
+from membership.org.service import ProgramConfig
 
 LOWEST_ID = uuid.UUID(int=0)
 HIGHEST_ID = uuid.UUID(int=2**128 - 1)
