@@ -144,11 +144,9 @@ def init(
         store_code = store_code or typer.prompt("第一家门店编码 First store's code", default="S01")
         store_name = store_name or typer.prompt("第一家门店名称 First store's name", default=f"{merchant}总店")
     if not merchant:
-        if _invoked_as("init"):  # not when demo/serve --demo set a folder up
+        if _invoked_as("init"):  # demo and serve --demo set their own business up next
             _print_setup_link(_base_url("127.0.0.1", 8000), setup=True)
             console.print("Or set it up here: `membership init --merchant NAME` (or `merchant create`).")
-        else:
-            console.print("No business set up yet: run `membership init --merchant NAME` (or `merchant create`).")
         return
     created, _ = _run(
         lambda s: set_up_business(
