@@ -47,6 +47,9 @@ TECHNICAL = {
     "/console/counter/sales/{sale_id:uuid}/receipt": "the printed receipt (the counter's tests)",
     "/console/staff/{staff_id:uuid}/unlock": "only for an account with failed logins",
     "/console/counter/sales/{sale_id:uuid}": "the counter's sale page, its own tests' (it names the till pos)",
+    "/console/segments/{code:str}/count": "a fragment: the live count the segment editor asks for",
+    "/console/segments/row": "a fragment: one more condition row the segment editor asks for",
+    "/console/segments/{code:str}": "a saved segment: the same editor as /console/segments/new, scanned there",
 }
 IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_@./:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?![A-Za-z0-9_@/:-])")
 
@@ -110,6 +113,8 @@ def _pages(shop, sale) -> list[str]:
         "/console/loyalty/coupons?edit=ten",
         "/console/loyalty/tiers",
         "/console/loyalty/paid-plans",
+        "/console/segments",
+        "/console/segments/new",
         *kinds,
         *coupon_kinds,
         *reports,
