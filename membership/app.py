@@ -55,6 +55,7 @@ from membership.notifications import optout
 from membership.org import api as org_api
 from membership.plugins import hooks
 from membership.readers import api as readers_api
+from membership.rewards import api as rewards_api
 from membership.sales import api as sales_api
 from membership.tiers import api as tiers_api
 
@@ -81,6 +82,7 @@ TAGS = [
     Tag(name="transactions", description="交易: purchases, simulation, refunds"),
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
     Tag(name="coupons", description="优惠券: templates, issuing, a member's coupons, QR codes, void, report"),
+    Tag(name="rewards", description="积分商城: rewards priced in points, redeemed on their own or in a sale"),
     Tag(name="setup", description="开通: merchants, programs and every program setting, program as code"),
     Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *ledger_api.ROUTES,
             *rules_api.ROUTES,
             *coupons_api.ROUTES,
+            *rewards_api.ROUTES,
             *tiers_api.ROUTES,
             *finance_api.ROUTES,
             *org_api.ROUTES,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
+    from membership.rewards.kinds import RewardKind
     from membership.sales.prices import PriceContext
     from membership.tiers.policy import TierBenefits, TierMetrics
 
@@ -441,6 +442,42 @@ def membership_register_rule_conditions() -> list[type[RuleCondition]] | None:
         @hookimpl
         def membership_register_rule_conditions():
             return [DineIn]
+    """
+
+
+@hookspec
+def membership_register_reward_kinds() -> list[type[RewardKind]] | None:
+    """Return kinds of rewards priced in points (积分商城 / 积分兑换) a reward's ``kind`` may name.
+
+    Every implementation runs; each class is a :class:`~membership.rewards.kinds.RewardKind`
+    with a unique ``name``, Chinese and English labels, its ``Params`` (a msgspec Struct of the
+    reward's ``params``), ``describe`` (what the reward gives, in words) and ``coupon`` (the
+    :class:`~membership.rewards.kinds.CouponTerms` of the coupon a redemption gives: the reward is
+    delivered through the coupon engine, so a discount bought with points is applied at the till
+    like any coupon). The built-in kinds (``gift``: a product given free; ``discount``: percent or
+    amount off) are registered this way; a name registered twice is refused. A reward is checked
+    against its kind when it is saved; a reward whose kind no plugin registers any more cannot be
+    redeemed.
+
+    :returns: a list of reward kind classes, or None.
+
+    Example::
+
+        from membership.plugin import CouponTerms, RewardKind, RewardParams
+
+        class VoucherParams(RewardParams, frozen=True):
+            yuan: Annotated[int, msgspec.Meta(ge=1, le=1000, title="面额（元）")]
+
+        class Voucher(RewardKind):
+            name, label_zh, label_en = "voucher", "代金券", "cash voucher"
+            Params = VoucherParams
+
+            def coupon(self, params):
+                return CouponTerms("amount_off", amount_off=params.yuan * 100)
+
+        @hookimpl
+        def membership_register_reward_kinds():
+            return [Voucher]
     """
 
 

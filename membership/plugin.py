@@ -28,7 +28,9 @@ The groups:
   ``PriceContext`` (member prices), ``Award``, ``MemberFacts``, ``RedeemContext``,
   ``PointsExpiry``, ``TierMetrics``, the condition kinds of points rules (``LineCondition``,
   ``OrderCondition``, their ``ConditionParams`` and ``OrderFacts``; ``RuleCondition`` their base),
-  ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``).
+  ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``);
+  the kinds of rewards priced in points (``RewardKind`` with its ``RewardParams`` and the
+  ``CouponTerms`` of the coupon a redemption gives).
 * **event payloads** — ``payload_of(event)`` turns a listener's ``event.data`` into the typed
   payload of its name (:mod:`membership.event_payloads`; ``Payload`` is their base):
   ``MemberEnrolled``, ``MembersImported``, ``MemberErased``, ``MemberMerged``, ``MemberMergeUndone``,
@@ -153,6 +155,7 @@ from membership.readers.interface import (
     RepeatFilter,
     SerialSettings,
 )
+from membership.rewards.kinds import CouponTerms, RewardKind, RewardParams
 from membership.sales.detail import get_sale
 from membership.sales.prices import PriceContext
 from membership.sales.service import member_sales, record_purchase
@@ -171,6 +174,7 @@ __all__ = [
     "ConsolePage",
     "CouponIssued",
     "CouponRedeemed",
+    "CouponTerms",
     "CredentialBlocked",
     "CredentialIssued",
     "CredentialKindSpec",
@@ -223,6 +227,8 @@ __all__ = [
     "Report",
     "ReportColumn",
     "ReportResult",
+    "RewardKind",
+    "RewardParams",
     "RuleCondition",
     "SaleRefunded",
     "Scope",

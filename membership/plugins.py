@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
     from membership.readers.interface import ReaderDriver
+    from membership.rewards.kinds import RewardKind
     from membership.sales.prices import PriceContext
     from membership.tiers.policy import TierBenefits, TierMetrics
 
@@ -49,6 +50,7 @@ DEFAULT_PLUGINS = (
     "membership.builtin.identity",
     "membership.builtin.points",
     "membership.builtin.conditions",
+    "membership.builtin.rewards",
     "membership.builtin.tiers",
     "membership.builtin.reports",
     "membership.builtin.jobs",
@@ -295,6 +297,10 @@ class Hooks:
         if self._conditions is None:
             self._conditions = self._registry("membership_register_rule_conditions", "rule condition")
         return self._conditions
+
+    def reward_kinds(self) -> dict[str, type[RewardKind]]:
+        """Kinds of rewards priced in points by name; one name registered twice is refused."""
+        return self._registry("membership_register_reward_kinds", "reward kind")
 
     # -- registries ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ TRIGGERS = {
     "sign_up": ("入会时发放", "On joining"),
     "referral": ("推荐成功时发放", "On a referral"),
     "purchase": ("消费后发放（下次可用）", "After a purchase, for the next one"),
+    "reward": ("积分兑换", "Bought with points"),
 }
 KIND_NAMES = {
     "amount_off": ("满减券", "Amount off"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from membership.audit import service as audit
@@ -77,20 +78,25 @@ async def quote(
     codes: list[str],
     lines: list[LineInput],
     occurred_at: dt.datetime,
+    extra: Sequence[HeldCoupon] = (),
 ) -> Quote:
     """Check the coupons for this sale (local date of ``occurred_at``) and compute their
     discounts; writes nothing. Raises the first coupon's reason (see
-    :mod:`membership.coupons.discounts`); a code unknown in the program is ``CouponNotFound``."""
-    if not codes:
+    :mod:`membership.coupons.discounts`); a code unknown in the program is ``CouponNotFound``.
+    ``extra`` are coupons already read, quoted after ``codes`` (the coupons of rewards redeemed
+    in the sale, :mod:`membership.rewards.redeeming`)."""
+    if not codes and not extra:
         return NO_COUPONS
     wanted = checked_codes(codes)
-    marks = placeholders(wanted)
-    rows = await fetch(COUPON_SELECT + f" WHERE c.code IN ({marks}) AND c.program_id = {{}}", *wanted, program.id)
-    by_code = {row["code"]: row for row in rows}
+    by_code = {}
+    if wanted:
+        marks = placeholders(wanted)
+        rows = await fetch(COUPON_SELECT + f" WHERE c.code IN ({marks}) AND c.program_id = {{}}", *wanted, program.id)
+        by_code = {row["code"]: row for row in rows}
     for code in wanted:
         if code not in by_code:
             raise CouponNotFound(code=code)
-    held = [_held(by_code[code]) for code in wanted]
+    held = [*(_held(by_code[code]) for code in wanted), *extra]
     today = occurred_at.astimezone(program.zone).date()
     applied = evaluate(held, member_id, store_id, today, lines, program.minor_per_unit, program.currency)
     return Quote(tuple(applied), tuple(c.id for c in held))

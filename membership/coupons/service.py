@@ -45,6 +45,7 @@ from membership.errors import (
 )
 from membership.events import Event
 from membership.org.service import ProgramConfig, check_store, get_program
+from membership.rewards.errors import RewardTemplateLocked
 from membership.tiers.policy import tier_config
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed without doubt
@@ -195,6 +196,14 @@ async def _template_row(program_id: uuid.UUID, code: str, lock: bool = False) ->
     return row
 
 
+def _not_a_reward(row: dict[str, Any]) -> dict[str, Any]:
+    """``row``, unless it is the template of a reward priced in points (积分商城), which changes
+    and issues with its reward only (``RewardTemplateLocked``)."""
+    if row["issue_on"] == "reward":
+        raise RewardTemplateLocked(code=row["code"])
+    return row
+
+
 @use_case
 async def create_template(program_id: uuid.UUID, data: dict[str, Any], actor: str = "system") -> dict[str, Any]:
     """Add a template; its ``code`` must be new in the program. Audited."""
@@ -234,7 +243,7 @@ async def change_template(
     leaves out that only the API shows (``issue_min_spend``, ``issue_conditions``) are kept, so a
     form without them changes the rest. Audited."""
     program = await get_program(program_id)
-    row = await _template_row(program_id, code)
+    row = _not_a_reward(await _template_row(program_id, code))
     kept = {key: _template_out(row)[key] for key in ("issue_min_spend", "issue_conditions") if key not in data}
     template = await _checked_template(program, {**kept, **data, "code": code})
     sets = ", ".join(f"{column.strip()} = {{}}" for column in _TEMPLATE_COLUMNS.split(","))
@@ -255,7 +264,7 @@ async def change_template(
 @use_case
 async def retire_template(program_id: uuid.UUID, code: str, actor: str = "system") -> None:
     """Stop issuing from a template. Coupons already issued stay usable until they end. Audited."""
-    row = await _template_row(program_id, code)
+    row = _not_a_reward(await _template_row(program_id, code))
     await fetch("UPDATE coupon_template SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
     await audit.record(actor, "coupon_template.retire", "coupon_template", code, program_id)
     _purchase_templates.pop(program_id, None)
@@ -404,7 +413,7 @@ async def issue(
     the program, else nothing is issued. Audited."""
     program = await get_program(program_id)
     now = now or _now()
-    template = await _template_row(program_id, template_code, lock=True)  # one issue of it at a time
+    template = _not_a_reward(await _template_row(program_id, template_code, lock=True))  # one issue at a time
     if not template["active"] or ended(template, program, now):
         raise CouponTemplateRetired(code=template_code)
     wanted = list(dict.fromkeys(member_ids))

@@ -17,6 +17,7 @@ KERNEL_APPS = (
     "membership.ledger.piccolo_app",
     "membership.sales.piccolo_app",
     "membership.coupons.piccolo_app",
+    "membership.rewards.piccolo_app",
     "membership.audit.piccolo_app",
     "membership.access.piccolo_app",
     "membership.readers.piccolo_app",

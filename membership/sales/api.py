@@ -67,7 +67,9 @@ class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):
 class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
     """A purchase: who (``member_id`` or ``credential``), where, what, and how it was paid.
     ``coupons`` are the member's coupon codes to use: their discounts come off the lines' total,
-    and the ``payments`` (cash for all of it by default) add up to what is left."""
+    and the ``payments`` (cash for all of it by default) add up to what is left. ``rewards`` are
+    rewards of the points mall redeemed in the sale (积分兑换, one code per unit): their points
+    are spent and their coupon's discount (or free item) comes off in the same sale."""
 
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=500)]
     store_id: uuid.UUID | None = None
@@ -97,6 +99,15 @@ class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
             " party_size, venue, mcc…",
         ),
     ] = {}
+    rewards: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=48)]],
+        msgspec.Meta(
+            max_length=10,
+            description="Codes of rewards priced in points redeemed in this sale (积分兑换), one per unit:"
+            " their points are spent and their discount applied atomically; a refund of the whole sale gives"
+            " the points and the stock back",
+        ),
+    ] = []
 
 
 class CouponUseOut(msgspec.Struct):
@@ -106,6 +117,17 @@ class CouponUseOut(msgspec.Struct):
     template: str
     name: str
     kind: str
+    discount: int
+
+
+class RewardUseOut(msgspec.Struct):
+    """A reward redeemed in the sale (or that would be): its code and name, the ``points`` it
+    cost, its ``coupon`` (none yet in a simulation) and what it took off (``discount``)."""
+
+    reward: str
+    name: str
+    points: int
+    coupon: str | None
     discount: int
 
 
@@ -138,6 +160,9 @@ class TransactionOut(msgspec.Struct):
     member_prices: list[MemberPriceOut] = []
     coupons_issued: Annotated[
         list[str], msgspec.Meta(description="Codes of the next-order coupons the purchase issued (下次消费券)")
+    ] = []
+    rewards: Annotated[
+        list[RewardUseOut], msgspec.Meta(description="Rewards redeemed in the sale, their points and discounts")
     ] = []
 
 
@@ -173,6 +198,9 @@ class SimulationOut(msgspec.Struct):
     coupons_issued: Annotated[
         list[str], msgspec.Meta(description="Templates of the next-order coupons the purchase would issue")
     ] = []
+    rewards: Annotated[
+        list[RewardUseOut], msgspec.Meta(description="Rewards the sale would redeem, their points and discounts")
+    ] = []
 
 
 class RefundLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -207,6 +235,12 @@ class RefundOut(msgspec.Struct):
     ] = 0
     coupons_voided: Annotated[
         list[str], msgspec.Meta(description="Unused next-order coupons the refunded sale had issued, now void")
+    ] = []
+    reward_points_returned: Annotated[
+        int, msgspec.Meta(description="Points the rewards redeemed in the sale cost, given back with the whole sale")
+    ] = 0
+    rewards_returned: Annotated[
+        list[str], msgspec.Meta(description="Codes of the rewards given back (their stock returned)")
     ] = []
 
 
@@ -283,6 +317,10 @@ def _coupons(applied: tuple) -> list[CouponUseOut]:
     return [CouponUseOut(a.code, a.template, a.name, a.kind, a.discount) for a in applied]
 
 
+def _rewards(uses: tuple) -> list[RewardUseOut]:
+    return [RewardUseOut(u.reward, u.name, u.points, u.coupon, u.discount) for u in uses]
+
+
 def _member_prices(prices: tuple) -> list[MemberPriceOut]:
     return [MemberPriceOut(p.line_no, p.unit_price, p.member_price) for p in prices]
 
@@ -326,6 +364,7 @@ async def record_transaction(
             coupons=data.coupons,
             attributes=data.attributes,
             codes=data.codes,
+            rewards=data.rewards,
         )
     out = TransactionOut(
         id=result.id,
@@ -343,6 +382,7 @@ async def record_transaction(
         member_discount=result.member_discount,
         member_prices=_member_prices(result.member_prices),
         coupons_issued=list(result.coupons_issued),
+        rewards=_rewards(result.rewards),
     )
     return replayable(out, 201, result.replayed)
 
@@ -394,6 +434,7 @@ async def simulate_transaction(
         coupons=data.coupons,
         attributes=data.attributes,
         codes=data.codes,
+        rewards=data.rewards,
     )
     return SimulationOut(
         member_id=sim.member_id,
@@ -411,6 +452,7 @@ async def simulate_transaction(
         member_prices=_member_prices(sim.member_prices),
         rules=[RuleCheckOut(c.rule, c.name, c.applied, c.points, c.reason) for c in sim.rules],
         coupons_issued=list(sim.coupons_issued),
+        rewards=_rewards(sim.rewards),
     )
 
 
@@ -483,6 +525,8 @@ async def refund_transaction(
         balances=BalancesOut.of(result.balances),
         coupons_returned=list(result.coupons_returned),
         coupons_voided=list(result.coupons_voided),
+        reward_points_returned=result.reward_points_returned,
+        rewards_returned=list(result.rewards_returned),
     )
     return replayable(out, 201, result.replayed)
 

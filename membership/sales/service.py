@@ -44,6 +44,7 @@ from membership.ledger.service import (
 from membership.members.service import active_member, member_row
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
+from membership.rewards import redeeming as reward_sales
 from membership.sales.prices import LinePrice, line_prices, member_priced
 from membership.tiers import service as tiers
 
@@ -67,7 +68,8 @@ class PaymentInput:
 class PurchaseResult:
     """A recorded purchase and what it earned. ``total`` is what the member paid: the lines'
     listed total less ``discount`` (``member_discount``, what member prices took off, plus the
-    ``coupons`` used); ``member_prices`` are the lines sold at a member price."""
+    ``coupons`` used, the coupons of ``rewards`` redeemed in the sale among them);
+    ``member_prices`` are the lines sold at a member price."""
 
     id: uuid.UUID
     member_id: uuid.UUID
@@ -84,6 +86,7 @@ class PurchaseResult:
     member_discount: int = 0
     member_prices: tuple[LinePrice, ...] = ()
     coupons_issued: tuple[str, ...] = ()
+    rewards: tuple[reward_sales.RewardUse, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Simulation:
     member_prices: tuple[LinePrice, ...] = ()
     rules: tuple[RuleCheck, ...] = ()
     coupons_issued: tuple[str, ...] = ()
+    rewards: tuple[reward_sales.RewardUse, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +130,8 @@ class RefundResult:
     replayed: bool = False
     points_expired: int = 0
     coupons_voided: tuple[str, ...] = ()
+    reward_points_returned: int = 0
+    rewards_returned: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -401,10 +407,12 @@ async def simulate_purchase(
     coupons: list[str] | None = None,
     attributes: dict[str, str] | None = None,
     codes: list[str] | None = None,
+    rewards: list[str] | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason, each of the
     program's purchase rules with whether it applied and why (``rules``), what the ``coupons``
-    would take off (they are checked, not used) and the templates of the next-order coupons it
+    would take off (they are checked, not used), the ``rewards`` it would redeem (checked as a
+    purchase checks them, with their discounts) and the templates of the next-order coupons it
     would issue (``coupons_issued``); writes nothing. ``occurred_at`` may
     be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
@@ -413,7 +421,10 @@ async def simulate_purchase(
     attributes = check_attributes(attributes)
     typed = check_codes(codes)
     lines = await member_priced(program, member, store_id, lines, when, attributes)
-    quoted = await redemption.quote(program, member_id, store_id, coupons or [], lines, when)
+    taken = await reward_sales.preview(
+        program, member_id, store_id, reward_sales.check_reward_codes(rewards), when, now
+    )
+    quoted, used = await reward_sales.quote(program, member_id, store_id, coupons or [], lines, when, taken)
     priced = _price(lines, resolved, quoted.discount)
     context = await _earn_context(
         program, member, store_id, lines, priced, when, None, max(now, when), attributes, typed
@@ -438,6 +449,7 @@ async def simulate_purchase(
         member_prices=line_prices(lines),
         rules=tuple(checks),
         coupons_issued=next_time,
+        rewards=used,
     )
 
 
@@ -456,6 +468,7 @@ async def record_purchase(
     now: dt.datetime | None = None,
     attributes: dict[str, str] | None = None,
     codes: list[str] | None = None,
+    rewards: list[str] | None = None,
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
@@ -467,13 +480,16 @@ async def record_purchase(
     ``now`` is the clock (default: the real time) for callers that replay history, such as the
     demo; the API never sets it. The member is locked for the transaction, so concurrent
     purchases of one member see each other's caps and first-purchase bonuses. ``codes`` are
-    typed at the till: they unlock points rules with a ``code`` condition."""
+    typed at the till: they unlock points rules with a ``code`` condition. ``rewards`` are
+    codes of rewards priced in points (one per unit) redeemed in the sale: their points are spent
+    and their coupons used by it (:mod:`membership.rewards.redeeming`)."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments, lock=True)
     attributes = check_attributes(attributes)
     typed = check_codes(codes)
     now = now or _now()
     when = _occurred(program, occurred_at, now)
     codes = redemption.checked_codes(coupons) if coupons else []
+    wanted_rewards = reward_sales.check_reward_codes(rewards)
     if receipt_no is not None and not 1 <= len(receipt_no) <= 64:
         raise ValidationError(field="receipt_no", reason=Reason("1 to 64 characters", "1 到 64 个字符"))
 
@@ -484,7 +500,8 @@ async def record_purchase(
                 raise DuplicateReceipt(receipt_no=receipt_no, sale_id=existing["id"])
         sale_id = new_id()
         sold = await member_priced(program, member, store_id, lines, when, attributes)
-        quoted = await redemption.quote(program, member_id, store_id, codes, sold, when)
+        taken = await reward_sales.take(program, member_id, store_id, wanted_rewards, sale_id, when, now, actor)
+        quoted, used = await reward_sales.quote(program, member_id, store_id, codes, sold, when, taken)
         priced = _price(sold, resolved, quoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, sold, priced, now, attributes)
@@ -558,6 +575,7 @@ async def record_purchase(
             member_discount=priced.member_discount,
             member_prices=line_prices(sold),
             coupons_issued=issued,
+            rewards=used,
         )
 
     paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
@@ -575,6 +593,8 @@ async def record_purchase(
         payload["attributes"] = attributes
     if typed:
         payload["codes"] = list(typed)
+    if wanted_rewards:
+        payload["rewards"] = wanted_rewards
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
@@ -698,7 +718,8 @@ async def refund(
     second time, points already spent become debt that later earnings repay;
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
-    within their validity) and the next-order coupons it issued are voided unless used. ``now``
+    within their validity), the next-order coupons it issued are voided unless used and the
+    rewards redeemed in it come back (their points, keeping their expiry, and their stock). ``now``
     is the clock, as in :func:`record_purchase`. The member is locked for the transaction, so two
     refunds of one sale at once cannot both take its lines."""
     sale = await sale_row(sale_id)
@@ -782,8 +803,9 @@ async def refund(
         await fetch(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
-        returned, voided = [], []
+        returned, voided, reward_points, rewards_back = [], [], 0, ()
         if status == "refunded":
+            reward_points, rewards_back = await reward_sales.give_back_sale(program, accounts, sale, reason, actor, now)
             returned = await redemption.give_back(program, sale_id, now, actor)
             voided = await next_order.void_after_refund(program, sale["member_id"], sale_id, sale["created_at"], now)
         refund_id = new_id()
@@ -821,6 +843,8 @@ async def refund(
             balances=accounts.balances(),
             coupons_returned=tuple(returned),
             coupons_voided=tuple(voided),
+            reward_points_returned=reward_points,
+            rewards_returned=rewards_back,
         )
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
