@@ -17,6 +17,8 @@ from membership.ledger.transfer import transfer_points
 from membership.members import service as members
 from membership.members.merge import merge_members
 from membership.org.service import update_settings
+from membership.rewards import redeeming as reward_redemptions
+from membership.rewards import service as rewards
 from membership.sales import service as sales
 from membership.testing import make_member
 from membership.tiers import paid
@@ -31,10 +33,12 @@ NOT_OBJECTS = {  # the same for every key
     "/api/v1/credential-kinds",
     "/api/v1/segment-fields",
     "/api/v1/channels",
+    "/api/v1/reward-kinds",
 }
 BASE = {"points": 1, "per_amount": 100}
 PLAN = {"code": "prime", "name": "年卡", "tier": "gold", "fee": 19_900, "days": 365}
 COUPON = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
+REWARD = {"code": "gift", "name": "10 积分换赠品", "kind": "gift", "params": {"sku": "A"}, "points": 10}
 
 
 async def _objects(shop) -> dict[str, str]:
@@ -51,7 +55,10 @@ async def _objects(shop) -> dict[str, str]:
     friend, twin, duplicate = [await make_member(shop.program.id, store_id=shop.store_id) for _ in range(3)]
     transfer = await transfer_points(shop.member_id, friend, 10, actor="test")
     merge = await merge_members(twin, [duplicate], "test", actor="test")
+    await rewards.create_reward(shop.program.id, REWARD)
+    redemption = await reward_redemptions.redeem_reward(shop.program.id, "gift", shop.member_id)
     return {
+        "redemption": str(redemption.id),
         "transfer": str(transfer.id),
         "merge": str(merge.id),
         "membership": str(membership.id),
@@ -170,6 +177,21 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
         ("GET", "/api/v1/coupons/{code}/qr.svg", f"/api/v1/coupons/{o['coupon']}/qr.svg", None, None),
         ("GET", "/api/v1/coupons/{code}/qr.png", f"/api/v1/coupons/{o['coupon']}/qr.png", None, None),
         ("POST", "/api/v1/coupons/{code}/void", f"/api/v1/coupons/{o['coupon']}/void", None, {"reason": "test"}),
+        (
+            "GET",
+            "/api/v1/members/{member_id}/reward-redemptions",
+            f"/api/v1/members/{m}/reward-redemptions",
+            None,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/reward-redemptions/{redemption_id}/cancel",
+            f"/api/v1/reward-redemptions/{o['redemption']}/cancel",
+            None,
+            {"reason": "test"},
+        ),
+        ("GET", "/api/v1/reward-kinds", "/api/v1/reward-kinds", None, None),
         *_program_cases(o["program"], m),
         *_crm_cases(o["program"], m),
         *_loyalty_cases(o),
@@ -222,10 +244,16 @@ def _program_cases(program: str, member: str) -> list[tuple[str, str, str, dict 
         ("POST", "coupon-templates/{code}/issue", None, {"member_ids": [member]}),
         ("GET", "coupon-templates/{code}/report", None, None),
         ("GET", "coupon-report", None, None),
+        ("GET", "rewards", None, None),
+        ("POST", "rewards", None, {**REWARD, "code": f"w{uuid.uuid4().hex[:6]}"}),
+        ("GET", "rewards/{code}", None, None),
+        ("PUT", "rewards/{code}", None, REWARD),
+        ("DELETE", "rewards/{code}", None, None),
+        ("POST", "rewards/{code}/redeem", None, {"member_id": member}),
     ]
     cases = []
     for method, tail, query, body in routes:
-        code = "ten-off" if tail.startswith("coupon-templates/") else "base"
+        code = "ten-off" if tail.startswith("coupon-templates/") else "gift" if tail.startswith("rewards/") else "base"
         concrete = f"/api/v1/programs/{program}/{tail.replace('{code}', code)}"
         cases.append((method, f"/api/v1/programs/{{program_id}}/{tail}", concrete, query, body))
     return cases
