@@ -45,6 +45,7 @@ from membership.crm import api as crm_api
 from membership.crm import campaign_api
 from membership.db import close_database, open_database
 from membership.errors import MembershipError
+from membership.giftcards import api as giftcards_api
 from membership.jobs.scheduler import Scheduler
 from membership.ledger import api as ledger_api
 from membership.ledger import finance_api, rules_api
@@ -83,6 +84,7 @@ TAGS = [
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
     Tag(name="coupons", description="优惠券: templates, issuing, a member's coupons, QR codes, void, report"),
     Tag(name="rewards", description="积分商城: rewards priced in points, redeemed on their own or in a sale"),
+    Tag(name="gift cards", description="礼品卡: gift-card products, cards sold, balance by code, liability"),
     Tag(name="setup", description="开通: merchants, programs and every program setting, program as code"),
     Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
@@ -175,6 +177,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *rewards_api.ROUTES,
             *tiers_api.ROUTES,
             *finance_api.ROUTES,
+            *giftcards_api.ROUTES,
             *org_api.ROUTES,
             *readers_api.ROUTES,
             *crm_api.ROUTES,

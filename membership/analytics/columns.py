@@ -14,6 +14,7 @@ ACCOUNTS = {
     "stored_value": ("储值", "Stored value"),
     "stored_value_bonus": ("赠送储值", "Stored value bonus"),
     "growth": ("成长值", "Growth"),
+    "gift_card": ("礼品卡", "Gift card"),
 }
 
 

@@ -25,7 +25,8 @@ _LEDGER_CHECKS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     (
         "SELECT a.id, a.kind, a.balance, COALESCE(e.total, 0) AS total FROM ledger_account a"
         " LEFT JOIN (SELECT account_id, CAST(SUM(amount) AS BIGINT) AS total FROM ledger_entry GROUP BY account_id) e"
-        " ON e.account_id = a.id WHERE a.member_id IS NOT NULL AND a.balance <> COALESCE(e.total, 0)",
+        " ON e.account_id = a.id WHERE (a.member_id IS NOT NULL OR a.kind = 'gift_card')"
+        " AND a.balance <> COALESCE(e.total, 0)",
         lambda row: f"account {row['kind']} balance {row['balance']} != entries {row['total']}",
     ),
     (
@@ -34,7 +35,7 @@ _LEDGER_CHECKS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
         lambda row: f"posting {row['posting_id']} sums to {row['total']}",
     ),
     (
-        "SELECT kind, balance FROM ledger_account WHERE member_id IS NOT NULL AND"
+        "SELECT kind, balance FROM ledger_account WHERE (member_id IS NOT NULL OR kind = 'gift_card') AND"
         " ((kind <> 'points_debt' AND balance < 0) OR (kind = 'points_debt' AND balance > 0))",
         lambda row: f"{row['kind']} balance {row['balance']} out of range",
     ),
@@ -79,9 +80,9 @@ class Verified:
 async def ledger_violations(query: Query | None = None) -> list[str]:
     """Every broken ledger invariant, as text (empty when the ledger is sound).
 
-    Each member account's balance equals the sum of its entries; every posting sums to zero; no
-    balance is out of range (below zero, or a points debt above zero); points and stored-value
-    balances equal what their lots hold. ``query`` runs one statement and returns its rows
+    Each member account's (and gift card's) balance equals the sum of its entries; every posting
+    sums to zero; no balance is out of range (below zero, or a points debt above zero); points
+    and stored-value balances equal what their lots hold. ``query`` runs one statement and returns its rows
     (default: :func:`membership.db.fetch` on the current database)."""
     if query is None:
         from membership.db import fetch as query

@@ -1,5 +1,5 @@
 """Built-in reports (set-based SQL): member summary, the dashboard's figures (over a period and a
-store), points liability, sales by month and by store, tier distribution, new and returning buyers
+store), points and gift card liability, sales by month and by store, tier distribution, new and returning buyers
 by month, settlement between stores. Periods and stores are read by
 :mod:`membership.analytics.filters`; each report says what its columns hold (``headings``), so
 the console writes amounts in yuan and totals only what adds up."""
@@ -15,6 +15,7 @@ from membership.analytics.filters import month_start, period, store_of
 from membership.analytics.interface import Report, ReportColumn, ReportResult
 from membership.db import fetch, fetch_one
 from membership.db.dialect import local_month
+from membership.giftcards import service as giftcards
 from membership.hookspecs import hookimpl
 from membership.ledger import settlement
 from membership.org.service import ProgramConfig, get_program
@@ -75,6 +76,26 @@ class PointsLiability(Report):
                 else [r["kind"], int(r["total"]), None]
                 for r in rows
             ],
+        )
+
+
+class GiftCardLiability(Report):
+    name = "gift_card_liability"
+    title_zh, title_en = "礼品卡负债", "Gift card liability"
+    headings = (
+        ReportColumn("cards", "售出张数", "Cards sold", "count"),
+        ReportColumn("sold", "售卡金额（扣除作废）", "Sold (less voided)", "money"),
+        ReportColumn("spent", "已消费金额（扣除退回）", "Spent (less refunded)", "money"),
+        ReportColumn("outstanding", "卡内余额", "Held on the cards", "money"),
+    )
+
+    async def run(self, program_id: uuid.UUID, params: dict[str, Any]) -> ReportResult:
+        """What the program's gift cards were sold for, spent and still hold
+        (:func:`membership.giftcards.service.liability`): owed to card holders, kept apart from
+        members' stored value."""
+        found = await giftcards.liability(program_id)
+        return ReportResult(
+            ["cards", "sold", "spent", "outstanding"], [[found.cards, found.sold, found.spent, found.outstanding]]
         )
 
 
@@ -332,13 +353,14 @@ class Settlement(Report):
 @hookimpl(trylast=True)
 def membership_register_reports() -> list[type[Report]]:
     """``members_summary``, ``dashboard_figures``, ``period_figures``, ``points_liability``,
-    ``sales_by_month``, ``sales_by_store``, ``tier_distribution``, ``new_vs_returning``,
+    ``gift_card_liability``, ``sales_by_month``, ``sales_by_store``, ``tier_distribution``, ``new_vs_returning``,
     ``settlement``."""
     return [
         MembersSummary,
         DashboardFigures,
         PeriodFigures,
         PointsLiability,
+        GiftCardLiability,
         SalesByMonth,
         SalesByStore,
         TierDistribution,

@@ -794,6 +794,12 @@ async def debit_stored_value(writer: PostingWriter, accounts: MemberAccounts, am
 
 async def _unsettle(writer: PostingWriter, kind: Kind, issuer: uuid.UUID | None, units: int, per_unit: int) -> None:
     """A negative settlement entry: what ``issuer`` owed the writer's store for ``units`` given back."""
+    await owe(writer, kind, issuer, -units, per_unit)
+
+
+async def owe(writer: PostingWriter, kind: Kind, issuer: uuid.UUID | None, units: int, per_unit: int = 1) -> None:
+    """One settlement entry: ``issuer`` owes the writer's store ``units`` × ``per_unit`` (minor
+    units) of ``kind`` (negative: given back); nothing when both are the same store."""
     if issuer is None or writer.store_id is None or issuer == writer.store_id or not units:
         return
     await fetch(
@@ -805,8 +811,8 @@ async def _unsettle(writer: PostingWriter, kind: Kind, issuer: uuid.UUID | None,
         issuer,
         writer.store_id,
         kind.value,
-        -units,
-        -units * per_unit,
+        units,
+        units * per_unit,
         writer.now,
     )
 

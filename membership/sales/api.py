@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Annotated, Literal
@@ -16,6 +17,7 @@ from membership.api.idempotent import REPLAYED_HEADER, IdempotencyKey, OptionalI
 from membership.api.schemas import BALANCES_EXAMPLE, Amount, AwardOut, BalancesOut
 from membership.api.security import current_key, member_for, program_for, required_store
 from membership.errors import Forbidden, MemberNotFound, Reason, SaleNotFound, ValidationError
+from membership.giftcards import service as giftcards
 from membership.ledger import idempotency
 from membership.ledger.rules import LineInput
 from membership.ledger.service import MAX_AMOUNT
@@ -49,11 +51,19 @@ class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
     """How part of the sale was paid. For ``points`` give ``points`` (converted at the program's
     point value) or an ``amount`` in minor units. ``cash``, ``card``, ``wechat_pay`` and
     ``alipay`` are tenders the till took (recorded, not booked); ``stored_value`` and ``points``
-    are taken from the member's balances."""
+    are taken from the member's balances; ``gift_card`` from the card whose ``code`` is given
+    (礼品卡, any store of the program; part of its balance is fine)."""
 
-    method: Literal["cash", "card", "wechat_pay", "alipay", "stored_value", "points"]
+    method: Literal["cash", "card", "wechat_pay", "alipay", "stored_value", "points", "gift_card"]
     amount: Amount = 0
     points: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Whole points (method points)")] = 0
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=40,
+            description="The gift card's code, as printed or scanned (method gift_card; dashes and spaces ignored)",
+        ),
+    ] = ""
 
 
 class CredentialRef(msgspec.Struct, forbid_unknown_fields=True):
@@ -139,6 +149,19 @@ class MemberPriceOut(msgspec.Struct):
     member_price: int
 
 
+class GiftCardSoldOut(msgspec.Struct):
+    """A gift card the sale sold: its whole ``code`` (shown here only, and in this request's
+    idempotent replay: print it now), the masked form staff see later, and its QR code (SVG)."""
+
+    id: uuid.UUID
+    code: str
+    masked: str
+    sku: str
+    face_value: int
+    balance: int
+    qr_svg: str
+
+
 class TransactionOut(msgspec.Struct):
     """A recorded purchase: ``subtotal`` (the lines at their listed prices) less ``discount``
     (``member_discount``, what member prices took off, and the ``coupons``) is the ``total`` paid;
@@ -163,6 +186,9 @@ class TransactionOut(msgspec.Struct):
     ] = []
     rewards: Annotated[
         list[RewardUseOut], msgspec.Meta(description="Rewards redeemed in the sale, their points and discounts")
+    ] = []
+    gift_cards: Annotated[
+        list[GiftCardSoldOut], msgspec.Meta(description="Gift cards the sale sold (礼品卡), one per unit")
     ] = []
 
 
@@ -242,6 +268,12 @@ class RefundOut(msgspec.Struct):
     rewards_returned: Annotated[
         list[str], msgspec.Meta(description="Codes of the rewards given back (their stock returned)")
     ] = []
+    gift_card_returned: Annotated[
+        int, msgspec.Meta(description="What the gift cards that paid for the sale got back (minor units)")
+    ] = 0
+    gift_cards_voided: Annotated[
+        list[str], msgspec.Meta(description="Masked codes of the unused gift cards the refunded lines sold, now void")
+    ] = []
 
 
 SALE_ID = "9d8c7b6a-0000-4a8e-9d7e-1f2a3b4c5d6e"
@@ -305,7 +337,7 @@ def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.Paym
     ]
     payments = None
     if data.payments is not None:
-        payments = [service.PaymentInput(p.method, p.amount, p.points) for p in data.payments]
+        payments = [service.PaymentInput(p.method, p.amount, p.points, p.code) for p in data.payments]
     return lines, payments
 
 
@@ -383,6 +415,7 @@ async def record_transaction(
         member_prices=_member_prices(result.member_prices),
         coupons_issued=list(result.coupons_issued),
         rewards=_rewards(result.rewards),
+        gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await giftcards.sold_by(result.id)],
     )
     return replayable(out, 201, result.replayed)
 
@@ -527,6 +560,8 @@ async def refund_transaction(
         coupons_voided=list(result.coupons_voided),
         reward_points_returned=result.reward_points_returned,
         rewards_returned=list(result.rewards_returned),
+        gift_card_returned=result.gift_card_returned,
+        gift_cards_voided=list(result.gift_cards_voided),
     )
     return replayable(out, 201, result.replayed)
 

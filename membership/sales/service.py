@@ -22,6 +22,7 @@ from membership.errors import (
     ValidationError,
 )
 from membership.events import Event
+from membership.giftcards import service as giftcards
 from membership.ledger import idempotency
 from membership.ledger.accounts import Kind
 from membership.ledger.points_rules import active_rules, member_facts
@@ -49,7 +50,7 @@ from membership.sales.prices import LinePrice, line_prices, member_priced
 from membership.tiers import service as tiers
 
 TENDERS = ("cash", "card", "wechat_pay", "alipay")  # taken at the till, recorded with the sale
-PAYMENT_METHODS = (*TENDERS, "stored_value", "points")
+PAYMENT_METHODS = (*TENDERS, "stored_value", "points", "gift_card")
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # a till's clock a little ahead
 SIMULATE_SPAN = dt.timedelta(days=366)  # how far back or ahead a simulation may look
 
@@ -57,11 +58,12 @@ SIMULATE_SPAN = dt.timedelta(days=366)  # how far back or ahead a simulation may
 @dataclasses.dataclass(frozen=True)
 class PaymentInput:
     """One payment of a sale. For ``points`` give ``points`` (or an ``amount`` the program's point
-    value divides); ``amount`` is always in minor units."""
+    value divides); for ``gift_card`` the card's ``code``; ``amount`` is always in minor units."""
 
     method: str
     amount: int = 0
     points: int = 0
+    code: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +134,8 @@ class RefundResult:
     coupons_voided: tuple[str, ...] = ()
     reward_points_returned: int = 0
     rewards_returned: tuple[str, ...] = ()
+    gift_card_returned: int = 0
+    gift_cards_voided: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,6 +227,13 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
                 field=f"payments[{i}].method",
                 reason=Reason(f"one of {PAYMENT_METHODS}", f"只能是 {PAYMENT_METHODS} 之一"),
             )
+        if pay.method == "gift_card":
+            require_amount(f"payments[{i}].amount", pay.amount)
+            pay = PaymentInput("gift_card", pay.amount, code=giftcards.normalize_code(pay.code))
+        elif pay.code:
+            raise ValidationError(
+                field=f"payments[{i}].code", reason=Reason("only for method gift_card", "仅用于 gift_card 支付方式")
+            )
         if pay.points and (pay.amount or pay.method != "points"):
             raise ValidationError(
                 field=f"payments[{i}].points",
@@ -242,7 +253,7 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
                         ),
                     )
                 pay = PaymentInput("points", pay.amount, pay.amount // program.point_value_minor)
-        else:
+        elif pay.method != "gift_card":
             require_amount(f"payments[{i}].amount", pay.amount, minimum=0)
         resolved.append(pay)
     return resolved
@@ -305,6 +316,10 @@ async def _earn_context(
         base -= priced.points_amount
     if not program.stored_value_earns:
         base -= priced.stored_value_amount
+    cards = await giftcards.on_sale(program.id)
+    if cards:  # a gift card earns when it is spent, not when it is sold
+        base -= sum(line.amount for line in lines if line.sku in cards)
+        lines = [line for line in lines if line.sku not in cards]
     base = max(base, 0)
     rules = await active_rules(program.id)
     facts = None
@@ -426,6 +441,8 @@ async def simulate_purchase(
     )
     quoted, used = await reward_sales.quote(program, member_id, store_id, coupons or [], lines, when, taken)
     priced = _price(lines, resolved, quoted.discount)
+    giftcards.card_lines(lines, await giftcards.on_sale(program.id))
+    await giftcards.check_payments(program.id, _gift_card_payments(priced))
     context = await _earn_context(
         program, member, store_id, lines, priced, when, None, max(now, when), attributes, typed
     )
@@ -507,6 +524,9 @@ async def record_purchase(
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, sold, priced, now, attributes)
         if quoted.applied:
             await redemption.redeem(program, member_id, quoted, sale_id, store_id, now)
+        await giftcards.issue_for_sale(program, sale_id, store_id, sold, now, actor)
+        if gift_card_paid := _gift_card_payments(priced):
+            await giftcards.spend_for_sale(program, gift_card_paid, store_id, sale_id, now, actor)
         writer = await PostingWriter(
             program,
             "purchase",
@@ -583,7 +603,7 @@ async def record_purchase(
         "store_id": store_id,
         "member_id": member_id,
         "lines": [_line_payload(line) for line in lines],
-        "payments": [dataclasses.asdict(p) for p in paid],
+        "payments": [_payment_payload(p) for p in paid],
         "occurred_at": occurred_at,
         "receipt_no": receipt_no,
     }
@@ -607,6 +627,21 @@ async def _receipt_recorded(program: ProgramConfig, store_id: uuid.UUID, receipt
     if not is_sqlite():
         await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"receipt:{program.id}:{receipt_no}")
     return await fetch_one("SELECT id FROM sale WHERE program_id = {} AND receipt_no = {}", program.id, receipt_no)
+
+
+def _gift_card_payments(priced: _Priced) -> list[tuple[str, int]]:
+    """(code, amount) of each gift-card payment."""
+    return [(pay.code, pay.amount) for pay in priced.payments if pay.method == "gift_card"]
+
+
+def _payment_payload(pay: PaymentInput) -> dict[str, Any]:
+    """A payment as an idempotency key's request remembers it: a gift card by its code's keyed
+    hash (never the code), other payments as before there were gift cards."""
+    data = dataclasses.asdict(pay)
+    del data["code"]
+    if pay.code:
+        data["card"] = giftcards.code_hash(pay.code)
+    return data
 
 
 def _line_payload(line: LineInput) -> dict[str, Any]:
@@ -719,9 +754,11 @@ async def refund(
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
     within their validity), the next-order coupons it issued are voided unless used and the
-    rewards redeemed in it come back (their points, keeping their expiry, and their stock). ``now``
-    is the clock, as in :func:`record_purchase`. The member is locked for the transaction, so two
-    refunds of one sale at once cannot both take its lines."""
+    rewards redeemed in it come back (their points, keeping their expiry, and their stock). Gift
+    cards the sale paid with get their share back; refunded lines that sold gift cards void as many
+    unused cards (refused with ``GiftCardUsed`` when fewer are unused). ``now`` is the clock, as in
+    :func:`record_purchase`. The member is locked for the transaction, so two refunds of one sale
+    at once cannot both take its lines."""
     sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
     await member_row(sale["member_id"], lock=True)
@@ -770,6 +807,11 @@ async def refund(
             sale_id,
         )
         sv_return = _pro_rata(int(paid_sv["n"]), before, after, whole)
+        paid_gc = await fetch_one(
+            "SELECT COALESCE(SUM(amount), 0) AS n FROM sale_payment WHERE sale_id = {} AND method = 'gift_card'",
+            sale_id,
+        )
+        gc_return = _pro_rata(int(paid_gc["n"]), before, after, whole)
 
         accounts = await MemberAccounts.load(program, sale["member_id"])
         purchase = await fetch_one("SELECT id FROM ledger_posting WHERE sale_id = {} AND kind = 'purchase'", sale_id)
@@ -791,6 +833,9 @@ async def refund(
             already = _pro_rata(int(paid_sv["n"]), 0, before, whole)
             await give_back_stored_value(writer, accounts, purchase["id"], already, sv_return, reason)
         await writer.close()
+        cards_voided = await giftcards.void_refunded(program, sale_id, sale["store_id"], changed, now, actor, reason)
+        if gc_return:
+            await giftcards.give_back(program, sale_id, sale["store_id"], gc_return, now, actor, reason)
 
         for line_no, quantity in changed:
             await fetch(
@@ -845,6 +890,8 @@ async def refund(
             coupons_voided=tuple(voided),
             reward_points_returned=reward_points,
             rewards_returned=rewards_back,
+            gift_card_returned=gc_return,
+            gift_cards_voided=cards_voided,
         )
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
