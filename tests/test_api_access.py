@@ -10,6 +10,7 @@ import pytest
 from membership.access.service import create_api_key
 from membership.coupons import service as coupons
 from membership.db import fetch
+from membership.giftcards import service as giftcards
 from membership.ledger.points_rules import create_rule
 from membership.ledger.rules import LineInput
 from membership.ledger.service import adjust_points
@@ -57,7 +58,10 @@ async def _objects(shop) -> dict[str, str]:
     merge = await merge_members(twin, [duplicate], "test", actor="test")
     await rewards.create_reward(shop.program.id, REWARD)
     redemption = await reward_redemptions.redeem_reward(shop.program.id, "gift", shop.member_id)
+    await giftcards.save_product(shop.program.id, "GC-100", "礼品卡", 10_000, create=True)
+    sold = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-100", 1, 10_000)])
     return {
+        "gift_card": (await giftcards.sold_by(sold.id))[0].code,
         "redemption": str(redemption.id),
         "transfer": str(transfer.id),
         "merge": str(merge.id),
@@ -194,6 +198,7 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
         ("GET", "/api/v1/reward-kinds", "/api/v1/reward-kinds", None, None),
         *_program_cases(o["program"], m),
         *_crm_cases(o["program"], m),
+        *_gift_card_cases(o["program"], o["gift_card"]),
         *_loyalty_cases(o),
         *_setup_cases(o),
         ("GET", "/api/v1/members/{member_id}/export", f"/api/v1/members/{m}/export", None, None),
@@ -257,6 +262,29 @@ def _program_cases(program: str, member: str) -> list[tuple[str, str, str, dict 
         concrete = f"/api/v1/programs/{program}/{tail.replace('{code}', code)}"
         cases.append((method, f"/api/v1/programs/{{program_id}}/{tail}", concrete, query, body))
     return cases
+
+
+def _gift_card_cases(program: str, card: str) -> list[tuple[str, str, str, dict | None, dict | None]]:
+    """The gift-card routes: products, cards, liability, a card's balance by its ``card`` code."""
+    product = {"name": "礼品卡", "face_value": 10_000}
+    routes = [
+        ("GET", "gift-card-products", None),
+        ("POST", "gift-card-products", {**product, "sku": f"g{uuid.uuid4().hex[:6]}"}),
+        ("PUT", "gift-card-products/{sku}", product),
+        ("GET", "gift-cards", None),
+        ("GET", "gift-cards/liability", None),
+        ("GET", "gift-cards/{code}", None),
+    ]
+    return [
+        (
+            method,
+            f"/api/v1/programs/{{program_id}}/{tail}",
+            f"/api/v1/programs/{program}/{tail.replace('{sku}', 'GC-100').replace('{code}', card)}",
+            None,
+            body,
+        )
+        for method, tail, body in routes
+    ]
 
 
 SEGMENT = {"match": "all", "conditions": [{"field": "spend", "op": "gte", "value": 50_000, "days": 90}]}
