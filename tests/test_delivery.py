@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from membership.db import fetch, fetch_one, use_case
+from membership.errors import ValidationError
 from membership.jobs.runner import run_job
 from membership.notifications import delivery
 from membership.notifications.optout import reply_token
@@ -292,3 +293,66 @@ async def test_templates_compile_render_in_the_member_s_language_in_a_sandbox_wi
         "POST", f"/members/{english}/messages", "admin", {"template": "points", "channels": ["email"], "values": VALUES}
     )
     assert off.status_code == 422 and "email" in off.json()["detail"]
+
+
+async def test_messages_queued_by_the_thousand_are_rendered_when_sent_in_each_member_s_language(any_api):
+    api = any_api
+    await setup(api)
+    program = api.shop.program
+    chinese = await member(api, "王芳", "13900000121")
+    english = await member(api, "Tom Lee", "13900000122", preferences={"language": "en"})
+    queued = [(chinese, "expiry:7", VALUES), (english, "expiry:7", VALUES)]
+
+    @use_case
+    async def queue(messages) -> None:
+        await delivery.enqueue_many(program, "points", ["inbox"], messages, cause="test", now=MORNING)
+
+    await queue(queued)
+    await queue(queued)  # the same keys again: nothing more
+    waiting = await fetch("SELECT language, body, state FROM notification ORDER BY member_id")
+    assert waiting == [{"language": "", "body": "", "state": "pending"}] * 2  # words come when it is sent
+
+    assert (await run_job("deliver-messages", as_of=MORNING)).result.processed == 2
+    sent = {
+        uuid.UUID(str(r["member_id"])): (r["language"], r["body"])
+        for r in await fetch("SELECT member_id, language, body FROM notification WHERE state = 'sent'")
+    }
+    assert sent[chinese] == ("zh", "王芳，您有 1200 积分将于 2027-01-31 到期。")
+    assert sent[english] == ("en", "Tom Lee, 1200 points expire on 2027-01-31.")
+    inbox = (await api.call("GET", f"/members/{english}/inbox", "read")).json()["items"]
+    assert [m["body"] for m in inbox] == ["Tom Lee, 1200 points expire on 2027-01-31."]
+
+    with pytest.raises(ValidationError) as refused:  # a value the template needs: refused when queued
+        await queue([(chinese, "expiry:8", {"points": 1})])
+    assert "expires_on" in str(refused.value)
+    changed = {**POINTS, "body_zh": "{{ member.name }}：{{ coupon }}"}  # the template changes before sending
+    await queue([(chinese, "expiry:9", VALUES)])
+    assert (
+        await api.call("PUT", f"/programs/{program.id}/message-templates/points", "admin", changed)
+    ).status_code == 200
+    await run_job("deliver-messages", as_of=MORNING)
+    failed = await fetch_one("SELECT state, last_error FROM notification WHERE dedup_key LIKE '%expiry:9%'")
+    assert failed["state"] == "failed" and "coupon" in failed["last_error"]
+
+
+async def test_a_background_delivery_starts_only_after_its_cause_commits(any_api):
+    api = any_api
+    await setup(api)
+    wang = await member(api, "王芳", "13900000131")
+
+    @use_case
+    async def cause(fail: bool) -> list[uuid.UUID]:
+        queued = await delivery.enqueue(api.shop.program.id, wang, "points", ["inbox"], VALUES, f"expiry:{fail}")
+        delivery.deliver_soon(queued)
+        assert not delivery._background  # inside the transaction: nothing started yet
+        if fail:
+            raise RuntimeError("the cause rolls back")
+        return queued
+
+    with pytest.raises(RuntimeError):
+        await cause(True)
+    assert not delivery._background and await states(wang) == []
+    await cause(False)
+    assert delivery._background  # started once committed …
+    await delivery.wait_for_background()
+    assert await states(wang) == [("inbox", "sent", "")]  # … and delivered

@@ -11,13 +11,19 @@ occasion: ``birthday`` (``days`` before it; lunar birthdays in this year's solar
 ``coupon_expiring`` (expiring ``days`` from now), ``paid_expiring`` (a paid membership ending
 within ``days``).
 
-**How it runs.** The ``run-campaigns`` job (every ten minutes) finds each active campaign's due
-members in SQL and, a chunk per transaction, claims them (``campaign_member``: one row per
-campaign, member and occasion, unique), assigns the control group (a fixed hash of campaign and
-member: ``control_pct`` in a hundred), and for the others queues the message (the delivery outbox,
-in the same transaction), issues the coupon and adds the points (each keyed by the occasion). A run
-again — a retry, the job's next turn — finds them claimed and does nothing: nobody gets a campaign
-twice for one occasion.
+**How it runs.** The ``run-campaigns`` job (every ten minutes) serves each active campaign's due
+members chunk by chunk, a transaction each, and claims them (``campaign_member``: one row per
+campaign, member and occasion, unique) with their group: the control group is a fixed hash of
+campaign and member (``control_pct`` in a hundred, :func:`in_control`, computed in SQL too). For the
+target group it queues the messages in the delivery outbox (in the same transaction; they are
+rendered when the ``deliver-messages`` job sends them, within the minute), issues the coupons and
+adds the points (each keyed by the occasion). A ``once`` or ``recurring`` campaign's audience is
+served in member-id order with set-based statements only (claim, group and messages for a chunk of
+members without a row of it in Python): a million members take seconds, not hours. A triggered
+campaign's members, each with the values of their occasion, are found first. A run again — a
+retry, the job's next turn — finds them claimed and does nothing: nobody gets a campaign twice for
+one occasion. A chunk's commit does not wait for the disk (a job chunk): a crash loses at most the
+last chunks, claims and messages together, and the next run serves them.
 
 **Results.** Per group (target, control): members, converted (bought within
 ``conversion_days`` after being targeted) and revenue; for the target group, messages by state.
@@ -28,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import uuid
 from typing import Annotated, Any, Literal
@@ -42,7 +47,8 @@ from membership.coupons import service as coupons
 from membership.crm import rules
 from membership.crm.lunar import lunar_birthday_in_year
 from membership.crm.segments import members_where, segment_where
-from membership.db import fetch, fetch_one, fetch_page, is_sqlite, new_id, rows_table, use_case
+from membership.db import fetch, fetch_one, fetch_page, is_sqlite, job_chunk, new_id, rows_table, use_case
+from membership.db.buckets import percent_bucket, percent_bucket_sql
 from membership.db.sql import json_column
 from membership.errors import Conflict, NotFound, Reason, ValidationError
 from membership.jobs.interface import Job, JobResult, Progress
@@ -50,7 +56,7 @@ from membership.ledger.service import adjust_points
 from membership.notifications import delivery
 from membership.org.service import ProgramConfig, get_program, list_programs
 
-CHUNK = 500
+CHUNK = 2000
 Trigger = Literal[
     "birthday",
     "dormant",
@@ -221,7 +227,7 @@ async def list_campaigns(program_id: uuid.UUID, page: int, page_size: int) -> tu
 # -- who is due ---------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Due:
     """A member due for an occasion of a campaign, with the values its message may use."""
 
@@ -275,21 +281,12 @@ async def _birthdays(program: ProgramConfig, where: str, args: list[Any], now: d
     return due
 
 
-async def due_members(program: ProgramConfig, campaign: dict[str, Any], now: dt.datetime) -> list[Due]:
-    """The audience members due now, with their occasion (not yet claimed ones and claimed alike:
-    claiming is what makes a member's occasion once)."""
+async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: dt.datetime) -> list[Due]:
+    """The members a triggered campaign's event happened to by now, with their occasion (claimed
+    ones too: claiming is what makes a member's occasion once)."""
     terms = terms_of(campaign)
     when = terms.when
     where, args = await _audience(program, terms, now)
-    if when.kind == "once":
-        if when.at is None or when.at > now:
-            return []
-        rows = await fetch(f"SELECT m.id FROM member m WHERE {where}", *args)
-        return [Due(uuid.UUID(str(r["id"])), "once", {}) for r in rows]
-    if when.kind == "recurring":
-        slot = _slot(program, when.cron or "", now)
-        rows = await fetch(f"SELECT m.id FROM member m WHERE {where}", *args)
-        return [Due(uuid.UUID(str(r["id"])), f"slot:{slot:%Y-%m-%dT%H:%MZ}", {}) for r in rows]
     event, days = when.event, when.days
     since, ahead = now - dt.timedelta(days=max(days, 1)), now + dt.timedelta(days=days)
     if event == "birthday":
@@ -349,13 +346,43 @@ async def due_members(program: ProgramConfig, campaign: dict[str, Any], now: dt.
     return [Due(uuid.UUID(str(r["id"])), f"paid:{r['paid']}", {"ends_on": str(r["ends_at"])[:10]}) for r in rows]
 
 
-def in_control(campaign_id: Any, member_id: uuid.UUID, control_pct: int) -> bool:
-    """Whether the member is held back (a fixed hash: the same answer every run)."""
-    digest = hashlib.sha256(f"{campaign_id}:{member_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < control_pct
+def in_control(campaign_id: Any, member_id: uuid.UUID | str, control_pct: int) -> bool:
+    """Whether the member is held back (a fixed hash: the same answer every run, and in SQL:
+    :func:`_control_sql`)."""
+    return percent_bucket(f"{campaign_id}:{member_id}") < control_pct
 
 
-@use_case
+def _control_sql(member: str) -> str:
+    """SQL: the group of ``member`` (an id column) in the campaign bound by the first ``{}``, with
+    the control share bound by the second, as :func:`in_control` decides it."""
+    text = member if is_sqlite() else f"CAST({member} AS TEXT)"
+    bucket = percent_bucket_sql(f"CAST({{}} AS TEXT) || ':' || {text}", is_sqlite())
+    return f"CASE WHEN {bucket} < {{}} THEN 'control' ELSE 'target' END"
+
+
+async def _give(
+    program: ProgramConfig, campaign: dict[str, Any], terms: CampaignTerms, targets: list[Due], now: dt.datetime
+) -> None:
+    """The campaign's coupon (set-based, per occasion) and points (per member, keyed by the
+    occasion) for members just claimed in the target group."""
+    cause = f"campaign:{campaign['code']}"[:100]
+    if terms.points:
+        for due in targets:
+            key = f"campaign:{campaign['code']}:{due.occasion}:{due.member_id}"
+            await adjust_points(due.member_id, terms.points, terms.name, cause, idempotency_key=key)
+    if terms.coupon and targets:
+        template = await fetch_one(
+            "SELECT * FROM coupon_template WHERE program_id = {} AND code = {}", program.id, terms.coupon
+        )
+        if template is not None and template["active"]:
+            by_occasion: dict[str, list[uuid.UUID]] = {}
+            for due in targets:
+                by_occasion.setdefault(due.occasion, []).append(due.member_id)
+            for occasion, member_ids in by_occasion.items():
+                await coupons.issue_rows(program, template, member_ids, f"{cause}:{occasion}"[:100], cause, now)
+
+
+@job_chunk
 async def _serve(
     program: ProgramConfig, campaign: dict[str, Any], chunk: list[Due], now: dt.datetime
 ) -> tuple[int, int]:
@@ -363,14 +390,12 @@ async def _serve(
     transaction: (targets, controls) newly served."""
     terms = terms_of(campaign)
     until = now + dt.timedelta(days=terms.conversion_days)
-    groups = {
-        d.member_id: "control" if in_control(campaign["id"], d.member_id, terms.control_pct) else "target"
-        for d in chunk
-    }
-    table, args = rows_table(
-        [("member_id", "uuid"), ("occasion", "text"), ("grp", "text")],
-        [(str(d.member_id), d.occasion, groups[d.member_id]) for d in chunk],
-    )
+    ids = [str(d.member_id) for d in chunk]
+    rows = [
+        (member, d.occasion, "control" if in_control(campaign["id"], member, terms.control_pct) else "target")
+        for member, d in zip(ids, chunk, strict=True)
+    ]
+    table, args = rows_table([("member_id", "uuid"), ("occasion", "text"), ("grp", "text")], rows)
     member = "t.member_id" if is_sqlite() else "CAST(t.member_id AS uuid)"
     claimed = await fetch(
         "INSERT INTO campaign_member (campaign_id, member_id, occasion, grp, targeted_at, converts_until)"
@@ -382,49 +407,102 @@ async def _serve(
         *args,
     )
     served = {(str(r["member_id"]), r["occasion"]) for r in claimed if r["grp"] == "target"}
-    targets = [d for d in chunk if (str(d.member_id), d.occasion) in served]
+    targets = [d for member, d in zip(ids, chunk, strict=True) if (member, d.occasion) in served]
     cause = f"campaign:{campaign['code']}"[:100]
-    queued: list[uuid.UUID] = []
-    for due in targets:
-        key = f"campaign:{campaign['code']}:{due.occasion}"
-        if terms.template:
-            queued += await delivery.enqueue(
-                program.id, due.member_id, terms.template, terms.channels, due.values, key, cause=cause, now=now
-            )
-        if terms.points:
-            await adjust_points(
-                due.member_id, terms.points, terms.name, cause, idempotency_key=f"{key}:{due.member_id}"
-            )
-    if terms.coupon and targets:
-        template = await fetch_one(
-            "SELECT * FROM coupon_template WHERE program_id = {} AND code = {}", program.id, terms.coupon
-        )
-        if template is not None and template["active"]:
-            by_occasion: dict[str, list[uuid.UUID]] = {}
-            for due in targets:
-                by_occasion.setdefault(due.occasion, []).append(due.member_id)
-            for occasion, member_ids in by_occasion.items():
-                await coupons.issue_rows(program, template, member_ids, f"{cause}:{occasion}"[:100], cause, now)
-    delivery.deliver_soon(queued)
+    if terms.template and targets:
+        messages = [(d.member_id, f"campaign:{campaign['code']}:{d.occasion}", d.values) for d in targets]
+        await delivery.enqueue_many(program, terms.template, terms.channels, messages, cause=cause, now=now)
+    await _give(program, campaign, terms, targets, now)
     return len(targets), len(claimed) - len(targets)
+
+
+@job_chunk
+async def _serve_audience(
+    program: ProgramConfig,
+    campaign: dict[str, Any],
+    audience: tuple[str, list[Any]],
+    occasion: str,
+    after: Any,
+    now: dt.datetime,
+) -> tuple[int, int, Any]:
+    """Serve the next :data:`CHUNK` members of a ``once`` or ``recurring`` campaign's audience
+    (``where``, ``args``) in id order after ``after``, in one transaction and without a row in
+    Python: claim them with their group, queue the target group's messages, then its coupons and
+    points. (targets, controls, the chunk's last id or None when the audience is done)."""
+    terms = terms_of(campaign)
+    where, args = audience
+    after_sql, after_args = ("", []) if after is None else (" AND m.id > {}", [after])
+    edge = await fetch_one(
+        f"SELECT m.id FROM member m WHERE {where}{after_sql} ORDER BY m.id LIMIT 1 OFFSET {CHUNK - 1}",
+        *args,
+        *after_args,
+    )
+    upto_sql, upto_args = ("", []) if edge is None else (" AND m.id <= {}", [edge["id"]])
+    claimed = await fetch(
+        "INSERT INTO campaign_member (campaign_id, member_id, occasion, grp, targeted_at, converts_until)"
+        f" SELECT {{}}, m.id, {{}}, {_control_sql('m.id')}, {{}}, {{}} FROM member m WHERE {where}{after_sql}{upto_sql}"
+        " ON CONFLICT (campaign_id, member_id, occasion) DO NOTHING RETURNING grp",
+        campaign["id"],
+        occasion,
+        str(campaign["id"]),
+        terms.control_pct,
+        now,
+        now + dt.timedelta(days=terms.conversion_days),
+        *args,
+        *after_args,
+        *upto_args,
+    )
+    targets = sum(row["grp"] == "target" for row in claimed)
+    if targets:
+        range_sql = after_sql.replace("m.id", "cm.member_id") + upto_sql.replace("m.id", "cm.member_id")
+        served = (
+            "SELECT cm.member_id FROM campaign_member cm WHERE cm.campaign_id = {} AND cm.occasion = {}"
+            f" AND cm.grp = 'target' AND cm.targeted_at = {{}}{range_sql}"
+        )
+        served_args = [campaign["id"], occasion, now, *after_args, *upto_args]
+        cause = f"campaign:{campaign['code']}"[:100]
+        if terms.template:
+            key = f"campaign:{campaign['code']}:{occasion}"
+            await delivery.enqueue_selected(
+                program, terms.template, terms.channels, served, served_args, key, cause, now
+            )
+        if terms.coupon or terms.points:
+            ids = [uuid.UUID(str(row["member_id"])) for row in await fetch(served, *served_args)]
+            await _give(program, campaign, terms, [Due(member_id, occasion, {}) for member_id in ids], now)
+    return targets, len(claimed) - targets, None if edge is None else edge["id"]
 
 
 async def run_campaign(program: ProgramConfig, campaign: dict[str, Any], now: dt.datetime) -> tuple[int, int]:
     """Serve the campaign's members due now (chunk by chunk): (targets, controls) newly served.
     A ``once`` campaign is served once, a ``recurring`` one once a slot."""
-    when = terms_of(campaign).when
+    terms = terms_of(campaign)
+    when = terms.when
     last = campaign["last_run_at"]
     if isinstance(last, str):
         last = dt.datetime.fromisoformat(last)
-    if last is not None and when.kind == "once" and when.at is not None and last >= when.at:
-        return 0, 0
-    if last is not None and when.kind == "recurring" and last >= _slot(program, when.cron or "", now):
-        return 0, 0
-    due = await due_members(program, campaign, now)
     served = held = 0
-    for start in range(0, len(due), CHUNK):
-        targets, controls = await _serve(program, campaign, due[start : start + CHUNK], now)
-        served, held = served + targets, held + controls
+    if when.kind == "trigger":
+        due = await occasions_due(program, campaign, now)
+        for start in range(0, len(due), CHUNK):
+            targets, controls = await _serve(program, campaign, due[start : start + CHUNK], now)
+            served, held = served + targets, held + controls
+    else:
+        if when.kind == "once":
+            if when.at is None or when.at > now or (last is not None and last >= when.at):
+                return 0, 0
+            occasion = "once"
+        else:
+            slot = _slot(program, when.cron or "", now)
+            if last is not None and last >= slot:
+                return 0, 0
+            occasion = f"slot:{slot:%Y-%m-%dT%H:%MZ}"
+        audience = await _audience(program, terms, now)
+        after = None
+        while True:
+            targets, controls, after = await _serve_audience(program, campaign, audience, occasion, after, now)
+            served, held = served + targets, held + controls
+            if after is None:
+                break
     await fetch("UPDATE campaign SET last_run_at = {} WHERE id = {}", now, campaign["id"])
     return served, held
 

@@ -13,9 +13,10 @@ os.environ.setdefault("PICCOLO_CONF", "membership.db.piccolo_conf")
 from membership.db.engine import close_database, current_engine, is_sqlite, open_database
 from membership.db.ids import new_id
 from membership.db.sql import any_of, execute, fetch, fetch_one, fetch_page, id_set, placeholders, rows_table
-from membership.db.transaction import emit, job_chunk, use_case
+from membership.db.transaction import after_commit, emit, job_chunk, use_case
 
 __all__ = [
+    "after_commit",
     "any_of",
     "close_database",
     "current_engine",

@@ -21,6 +21,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from membership.config import Settings
+from membership.db.buckets import percent_bucket
 from membership.db.ids import new_id_text
 from membership.errors import NotConfigured
 
@@ -293,6 +294,7 @@ class MembershipSQLiteEngine(SQLiteEngine):
         connection.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint_soon() does it beside the writer
         connection.create_function("gen_random_uuid", 0, _uuid4_text)
         connection.create_function("uuid7", 0, new_id_text)
+        connection.create_function("percent_bucket", 1, percent_bucket, deterministic=True)
         return InlineConnection(connection)
 
     def contended(self) -> bool:

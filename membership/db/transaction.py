@@ -30,6 +30,9 @@ JOB_APPLICATION = "membership-job"  # PostgreSQL's application_name of a job's c
 _current_events: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
     "membership_pending_events", default=None
 )
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "membership_after_commit", default=None
+)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -72,6 +75,17 @@ def emit(event: Event) -> None:
     pending.append(event)
 
 
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the current use case committed (at once outside a use case); never
+    when it rolls back. For work that must not run inside the transaction, e.g. starting a
+    background task, which would otherwise inherit the transaction's connection."""
+    pending = _after_commit.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
+
 async def _with_outbox(body: Callable[[], Awaitable[R]], events: list[Event], written: list[uuid.UUID]) -> R:
     """Run ``body``, then write the events it emitted to the outbox in the same transaction."""
     from membership.outbox import service as outbox
@@ -109,7 +123,9 @@ def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             events: list[Event] = []
             written: list[uuid.UUID] = []
+            callbacks: list[Callable[[], None]] = []
             token = _current_events.set(events)
+            callbacks_token = _after_commit.set(callbacks)
             try:
                 body = functools.partial(_with_outbox, functools.partial(fn, *args, **kwargs), events, written)
                 result = await _in_transaction(body, durable)
@@ -123,9 +139,12 @@ def _transactional(fn: Callable[P, Awaitable[R]], durable: bool) -> Callable[P, 
                 continue
             finally:
                 _current_events.reset(token)
+                _after_commit.reset(callbacks_token)
             from membership.outbox.service import deliver_soon
 
             deliver_soon(written)
+            for callback in callbacks:
+                callback()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -37,16 +37,23 @@ import logging
 import uuid
 from typing import Any
 
-from membership.db import execute, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.db import after_commit, execute, fetch, fetch_one, is_sqlite, new_id, rows_table, use_case
 from membership.db.sql import json_column
-from membership.errors import MemberNotFound, Reason, ValidationError
+from membership.errors import MemberNotFound, MembershipError, Reason, ValidationError
 from membership.jobs.interface import Job, JobResult, Progress
 from membership.members import personal_data as pd
 from membership.notifications import policy as rules
 from membership.notifications.config import channel_class, channel_settings
 from membership.notifications.interface import DeliveryReport, Message
 from membership.notifications.optout import unsubscribe_url
-from membership.notifications.templates import member_context, render, template_row, terms_of
+from membership.notifications.templates import (
+    Rendered,
+    TemplateTerms,
+    member_context,
+    render,
+    template_row,
+    terms_of,
+)
 from membership.org.service import ProgramConfig, get_program
 
 log = logging.getLogger(__name__)
@@ -130,10 +137,104 @@ async def enqueue(
     return queued
 
 
-def deliver_soon(ids: list[uuid.UUID]) -> None:
-    """After the cause committed: try these messages now, in the background (the job retries)."""
-    if not ids:
+async def enqueue_many(
+    program: ProgramConfig,
+    template: str,
+    channels: list[str],
+    messages: list[tuple[uuid.UUID, str, dict[str, Any]]],
+    cause: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """Inside the cause's transaction: queue ``template`` through each of ``channels`` for many
+    members at once — ``messages`` are (member id, ``dedup_key``, values) — with one statement per
+    channel (a ``dedup_key`` queued before is not queued again). The messages keep their values
+    and are rendered when they are sent (in the member's language then), so queueing a campaign
+    writes rows and renders nothing; the template is checked here with the first one's values."""
+    if not messages:
         return
+    table, args = rows_table(
+        [("member_id", "uuid"), ("dedup", "text"), ("template_values", "text")],
+        [(str(member), f"{member}:{key}", _json(values)) for member, key, values in messages],
+    )
+    source = f"SELECT t.member_id, t.dedup, t.template_values FROM {table}"
+    await _queue(program, template, channels, source, args, messages[0][2], cause, now)
+
+
+async def enqueue_selected(
+    program: ProgramConfig,
+    template: str,
+    channels: list[str],
+    members: str,
+    args: list[Any],
+    dedup_key: str,
+    cause: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """As :func:`enqueue_many`, for the members a query finds — ``members``, a ``SELECT`` of one
+    ``member_id`` column with its ``args`` — all with the same ``dedup_key`` and no values: a
+    campaign to a whole audience queues its messages without a row in Python."""
+    member = "s.member_id" if is_sqlite() else "CAST(s.member_id AS TEXT)"
+    source = (
+        f"SELECT s.member_id, {member} || ':' || CAST({{}} AS TEXT) AS dedup,"
+        f" CAST({{}} AS TEXT) AS template_values FROM ({members}) AS s"
+    )
+    await _queue(program, template, channels, source, [dedup_key, "{}", *args], {}, cause, now)
+
+
+async def _queue(
+    program: ProgramConfig,
+    template: str,
+    channels: list[str],
+    source: str,
+    args: list[Any],
+    sample: dict[str, Any],
+    cause: str,
+    now: dt.datetime | None,
+) -> None:
+    """Queue ``template`` through ``channels`` for the rows of ``source`` (``member_id``,
+    ``dedup``, ``template_values``) that are the program's members, unrendered."""
+    terms = terms_of(await template_row(program.id, template))
+    nobody = {"name": "", "member_no": "", "tier": ""}
+    render(terms, program.language, member_context(nobody, program.name, sample))  # a value it lacks: 422
+    now = now or _now()
+    for channel in dict.fromkeys(channels):
+        configured = await channel_settings(program.id, channel)
+        if configured is None or not configured.enabled:
+            raise ValidationError(
+                field="channels",
+                reason=Reason(f"channel {channel!r} is not set up", f"通知渠道 {channel!r} 尚未设置或已停用"),
+            )
+        await execute(
+            "INSERT INTO notification (id, program_id, member_id, channel, purpose, template_code, dedup_key, cause,"
+            " language, subject, body, provider, template_values, link, state, attempts, next_attempt_at, created_at)"
+            " SELECT uuid7(), m.program_id, m.id, {}, {}, {}, substr(s.dedup || ':' || {}, 1, 200), {}, '', '', '', {},"
+            f" s.template_values, '', 'pending', 0, {{}}, {{}} FROM ({source}) AS s JOIN member m ON m.id = s.member_id"
+            " WHERE m.program_id = {} ON CONFLICT (program_id, dedup_key) DO NOTHING",
+            channel,
+            terms.purpose,
+            template,
+            channel,
+            cause[:100],
+            "{}",
+            now,
+            now,
+            *args,
+            program.id,
+        )
+
+
+def _json(values: dict[str, Any]) -> str:
+    return json.dumps(values, ensure_ascii=False) if values else "{}"
+
+
+def deliver_soon(ids: list[uuid.UUID]) -> None:
+    """Try these messages in the background once the cause committed (at once when called after
+    it; never when it rolls back): the ``deliver-messages`` job retries what this does not send."""
+    if ids:
+        after_commit(lambda: _start(list(ids)))
+
+
+def _start(ids: list[uuid.UUID]) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -170,6 +271,7 @@ class Outcome:
     error: str = ""
     provider_id: str = ""
     counted: bool = True  # an attempt (False: it only waited for quiet hours or the rate)
+    rendered: dict[str, str] | None = None  # a message queued unrendered: its words as sent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,6 +321,7 @@ class _Round:
         self.programs: dict[Any, ProgramConfig] = {}
         self.settings: dict[tuple[Any, str], Any] = {}
         self.budgets: dict[tuple[Any, str], int | None] = {}
+        self.templates: dict[tuple[Any, str], TemplateTerms] = {}
         self.lock = asyncio.Lock()
         self.loading = asyncio.Lock()
 
@@ -249,6 +352,16 @@ class _Round:
                 limit = max(0, int(limit) - int(used["n"]))
             self.budgets[key] = limit
         return self.settings[key]
+
+    async def render(self, row: dict[str, Any], member: dict[str, Any], program: ProgramConfig) -> Rendered:
+        """A message queued unrendered, rendered for its member with the values it was queued with."""
+        key = (row["program_id"], row["template_code"])
+        if key not in self.templates:
+            self.templates[key] = terms_of(await template_row(program.id, row["template_code"]))
+        preferences = json_column(member["preferences"]) or {}
+        language = preferences.get("language") if preferences.get("language") in ("zh", "en") else program.language
+        values = json.loads(row["template_values"] or "{}")
+        return render(self.templates[key], language, member_context(member, program.name, values))
 
     async def take_rate(self, program_id: Any, channel: str) -> bool:
         """One message's share of the channel's rate this minute."""
@@ -320,6 +433,20 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
     to = await _address(member, cls.address)
     if not to:
         return Outcome(row["id"], "suppressed", reason="no_address")
+    rendered: dict[str, str] | None = None
+    if not row["language"]:  # queued with many others: rendered now, for this member
+        try:
+            words = await rnd.render(row, member, program)
+        except (MembershipError, ValueError) as exc:  # the template is gone or lacks a value
+            text = exc.detail("en") if isinstance(exc, MembershipError) else str(exc)
+            return Outcome(row["id"], "failed", error=f"template: {text}"[:1000])
+        rendered = {
+            "language": words.language,
+            "subject": words.subject[:200],
+            "body": words.body,
+            "provider": json.dumps(words.providers.get(row["channel"], {}), ensure_ascii=False),
+        }
+        row = {**row, **rendered}
     unsubscribe = ""
     body = row["body"]
     if row["purpose"] == "marketing" and cls.address == "email":
@@ -347,16 +474,22 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
     except Exception as exc:  # a channel that raises is a failed attempt, never a stopped round
         report = DeliveryReport(row["channel"], False, error=f"{type(exc).__name__}: {exc}"[:1000])
     if report.delivered:
-        return Outcome(row["id"], "sent", provider_id=report.provider_id[:200])
+        return Outcome(row["id"], "sent", provider_id=report.provider_id[:200], rendered=rendered)
     if report.permanent or row["attempts"] >= MAX_ATTEMPTS:
-        return Outcome(row["id"], "failed", error=report.error)
+        return Outcome(row["id"], "failed", error=report.error, rendered=rendered)
     pause = min(FIRST_PAUSE * 2 ** (row["attempts"] - 1), LONGEST_PAUSE)
-    return Outcome(row["id"], "pending", next_attempt_at=now + pause, error=report.error)
+    return Outcome(row["id"], "pending", next_attempt_at=now + pause, error=report.error, rendered=rendered)
 
 
 @use_case
 async def _record(outcomes: list[Outcome], now: dt.datetime) -> None:
     for o in outcomes:
+        if o.rendered is not None:
+            await execute(
+                "UPDATE notification SET language = {}, subject = {}, body = {}, provider = {} WHERE id = {}",
+                *o.rendered.values(),
+                o.id,
+            )
         await execute(
             "UPDATE notification SET state = {}, reason = {}, last_error = {}, provider_id = {},"
             " next_attempt_at = {}, sent_at = {}, attempts = attempts - {} WHERE id = {}",

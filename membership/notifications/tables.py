@@ -58,7 +58,9 @@ class Notification(Table, tablename="notification"):
     (``dedup_key``, unique in the program, makes a cause send once) and delivered after: ``state``
     ``pending`` (due at ``next_attempt_at``: retries, quiet hours, rate limits), ``sending``
     (claimed), ``sent`` (the provider took it: ``provider_id``), ``failed`` (``last_error``) or
-    ``suppressed`` (``reason``: no consent, a frequency cap, no address…)."""
+    ``suppressed`` (``reason``: no consent, a frequency cap, no address…). A message queued with
+    many others (a campaign) keeps the cause's values (``template_values``, JSON) and an empty
+    ``language``, subject and body until it is rendered, when it is sent."""
 
     id = UUID(primary_key=True)
     program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
@@ -72,6 +74,7 @@ class Notification(Table, tablename="notification"):
     subject = Varchar(length=200, default="")
     body = Text()
     provider = Text(default="{}")
+    template_values = Text(default="")
     link = Varchar(length=500, default="")
     state = Varchar(length=10, default="pending")
     reason = Varchar(length=40, default="")

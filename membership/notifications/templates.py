@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import uuid
 from typing import Annotated, Any
@@ -80,9 +81,15 @@ class Rendered:
     providers: dict[str, dict[str, Any]]
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> jinja2.Template:
+    """A text compiled once (a campaign renders the same template for every member)."""
+    return ENVIRONMENT.from_string(source)
+
+
 def _compile(source: str, field: str) -> jinja2.Template:
     try:
-        return ENVIRONMENT.from_string(source)
+        return _compiled(source)
     except jinja2.TemplateSyntaxError as exc:
         raise ValidationError(
             field=field, reason=Reason(f"line {exc.lineno}: {exc.message}", f"第 {exc.lineno} 行：{exc.message}")
