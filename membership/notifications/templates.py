@@ -3,11 +3,12 @@ rendered in a sandbox (no attribute of Python's internals, no file, no import: a
 tries is refused), and per SMS or WeChat channel the provider's approved template with its values
 (each value itself a Jinja2 text: ``{"name": "{{ member.name }}"}``).
 
-A message is rendered when it is queued, in the member's language (``preferences.language``, else
-the program's; English falls back to Chinese when a template has none): the member
-(``member.name``, ``member.member_no``, ``member.tier``), the program (``program.name``) and the
-values the cause gives (``points``, ``expires_on``…). A name the template uses and the cause does
-not give is an error then, not an empty hole in a message.
+A message is rendered when it is queued (a campaign's, queued by the thousand, when it is sent), in
+the member's language (``preferences.language``, else the program's; English falls back to
+Chinese when a template has none): the member (``member.name``, ``member.member_no``,
+``member.tier``), the program (``program.name``) and the values the cause gives (``points``,
+``expires_on``…). A name the template uses and the cause does not give is an error when it is
+queued, not an empty hole in a message.
 """
 
 from __future__ import annotations
