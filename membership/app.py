@@ -34,6 +34,8 @@ from membership.api.problems import EXCEPTION_HANDLERS
 from membership.api.schemas import StrictStructSchemaPlugin
 from membership.api.security import api_key_guard
 from membership.api.security_headers import security_headers
+from membership.care import answer as survey_answer
+from membership.care import api as care_api
 from membership.config import Settings, load_settings
 from membership.console.csp import console_policy
 from membership.console.csrf import csrf_config
@@ -89,6 +91,7 @@ TAGS = [
     Tag(name="stores", description="门店: open, change, close"),
     Tag(name="readers", description="读卡器: recent card reads and a live stream for counter screens"),
     Tag(name="crm", description="会员营销: segments and their live count, RFM, lifecycle stages, tags"),
+    Tag(name="care", description="会员服务: satisfaction surveys (NPS, CSAT) and their results, service tickets"),
     Tag(name="notifications", description="通知: channels (e-mail, webhook, inbox, SMS, WeChat) and the inbox"),
     Tag(name="system", description="health and plugins"),
 ]
@@ -182,6 +185,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *readers_api.ROUTES,
             *crm_api.ROUTES,
             *campaign_api.ROUTES,
+            *care_api.ROUTES,
             *notifications_api.ROUTES,
             *system.ROUTES,
             *hooks().routes(),
@@ -195,6 +199,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         route_handlers=[
             index,
             *optout.ROUTES,
+            *survey_answer.ROUTES,
             api,
             console_router(pages, csrf),
             create_static_files_router(

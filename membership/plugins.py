@@ -57,6 +57,8 @@ DEFAULT_PLUGINS = (
     "membership.builtin.outbox",
     "membership.builtin.crm",
     "membership.builtin.channels",
+    "membership.builtin.care",
+    "membership.builtin.surveys",
 )
 
 T = TypeVar("T")

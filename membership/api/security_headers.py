@@ -25,6 +25,9 @@ DOCS_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+ANSWER_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000"
 
 
@@ -34,6 +37,8 @@ def headers_for(path: str, console_policy: str) -> dict[str, str]:
         policy, referrer = console_policy, "same-origin"
     elif path.startswith("/schema"):
         policy, referrer = DOCS_POLICY, "no-referrer"
+    elif path.startswith("/s/"):  # a survey's answer page: its own styles, a form posting to itself
+        policy, referrer = ANSWER_PAGE_POLICY, "no-referrer"
     else:
         policy, referrer = API_POLICY, "no-referrer"
     return {

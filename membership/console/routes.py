@@ -21,6 +21,7 @@ from membership.access import console as key_pages
 from membership.analytics import console as analytics_pages
 from membership.api.input_checks import check_input
 from membership.audit import console as audit_pages
+from membership.care import console as care_pages
 from membership.console import auth, i18n
 from membership.console.auth import current_staff
 from membership.console.csrf import SessionCSRFMiddleware
@@ -133,6 +134,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *coupon_pages.ROUTES,
             *tier_pages.ROUTES,
             *segment_pages.ROUTES,
+            *care_pages.ROUTES,
             *_plugin_handlers(pages or []),
             create_static_files_router(
                 "/static", directories=[STATIC], include_in_schema=False, opt={"public": True, "static": True}

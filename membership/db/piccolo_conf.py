@@ -27,6 +27,7 @@ KERNEL_APPS = (
     "membership.outbox.piccolo_app",
     "membership.crm.piccolo_app",
     "membership.notifications.piccolo_app",
+    "membership.care.piccolo_app",
     "membership.giftcards.piccolo_app",
 )
 
