@@ -42,24 +42,22 @@ import datetime as dt
 import logging
 import os
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from cluster import NoPostgres, bench_database
 from serving import start_server  # bench/ is on the path when run as python bench/jobs.py
 
-from membership.config import Settings, new_secret_key
+from membership.config import Settings
 from membership.db import close_database, open_database
 from membership.db.ids import new_id_text
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, pg_bindir
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 
 TIERS = [
@@ -738,30 +736,14 @@ def report(db: str, members: int, lots: int, found: dict) -> None:
 
 
 def run_one(db: str, args: argparse.Namespace) -> int:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{db}-"))
-    cluster = None
     try:
-        if db == "sqlite":
-            settings = Settings(database_url=f"sqlite:///{folder}/m.db", secret_key=new_secret_key(), base_dir=folder)
-        else:
-            bindir = pg_bindir()
-            if bindir is None:
-                print("!!! PostgreSQL binaries (initdb, pg_ctl) not found: set MEMBERSHIP_PG_BINDIR or install them")
-                return 2
-            cluster = ThrowawayCluster(bindir, settings=POSTGRES_SETTINGS)  # fsync on: commits are real
-            cluster.start()
-            subprocess.run(
-                [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "bench"],
-                check=True,
-            )
-            settings = Settings(database_url=f"{cluster.dsn}/bench", secret_key=new_secret_key(), base_dir=folder)
-        found = asyncio.run(bench(db, settings, folder, args))
-        report(db, args.members, args.lots_per_member, found)
-        return 0
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        with bench_database(db, "jobs", POSTGRES_SETTINGS) as (settings, folder):
+            found = asyncio.run(bench(db, settings, folder, args))
+    except NoPostgres as exc:
+        print(f"!!! {exc}")
+        return 2
+    report(db, args.members, args.lots_per_member, found)
+    return 0
 
 
 def main() -> int:

@@ -30,19 +30,15 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from jobs import POSTGRES_SETTINGS, Raw  # bench/ is on the path as python bench/rfm.py
+from cluster import NoPostgres, bench_database  # bench/ is on the path as python bench/rfm.py
+from jobs import POSTGRES_SETTINGS, Raw
 
-from membership.config import Settings, new_secret_key
+from membership.config import Settings
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, pg_bindir
 
 LOADED_TABLES = ("member", "sale")
 BASE = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)  # the load's "now": sales run up to it
@@ -275,35 +271,19 @@ async def bench(settings: Settings, args: argparse.Namespace) -> dict:
 
 
 def run_one(db: str, args: argparse.Namespace) -> int:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-rfm-{db}-"))
-    cluster = None
     try:
-        if db == "sqlite":
-            settings = Settings(database_url=f"sqlite:///{folder}/m.db", secret_key=new_secret_key(), base_dir=folder)
-        else:
-            bindir = pg_bindir()
-            if bindir is None:
-                print("!!! PostgreSQL binaries (initdb, pg_ctl) not found: set MEMBERSHIP_PG_BINDIR or install them")
-                return 2
-            cluster = ThrowawayCluster(bindir, settings=POSTGRES_SETTINGS)  # fsync on: commits are real
-            cluster.start()
-            subprocess.run(
-                [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "bench"],
-                check=True,
-            )
-            settings = Settings(database_url=f"{cluster.dsn}/bench", secret_key=new_secret_key(), base_dir=folder)
-        found = asyncio.run(bench(settings, args))
-        first = found["first"]
-        print(
-            f"RESULT db={db} members={args.members} sales={args.sales} rfm_s={first['s']:.1f}"
-            f" again_s={found['again']['s']:.1f}",
-            flush=True,
-        )
-        return 0
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        with bench_database(db, "rfm", POSTGRES_SETTINGS) as (settings, _):
+            found = asyncio.run(bench(settings, args))
+    except NoPostgres as exc:
+        print(f"!!! {exc}")
+        return 2
+    first = found["first"]
+    print(
+        f"RESULT db={db} members={args.members} sales={args.sales} rfm_s={first['s']:.1f}"
+        f" again_s={found['again']['s']:.1f}",
+        flush=True,
+    )
+    return 0
 
 
 def main() -> int:
