@@ -38,6 +38,7 @@ from membership.org import plugins_console as plugin_pages
 from membership.org import setup_console as setup_pages
 from membership.outbox.service import failed_deliveries, pending_count, retry_dead
 from membership.plugins import hooks
+from membership.rewards import console as reward_pages
 from membership.sales import console as counter
 from membership.sales import counter_sale, counter_void
 from membership.staff import console as staff_pages
@@ -132,6 +133,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *audit_pages.ROUTES,
             *loyalty_pages.ROUTES,
             *coupon_pages.ROUTES,
+            *reward_pages.ROUTES,
             *tier_pages.ROUTES,
             *segment_pages.ROUTES,
             *care_pages.ROUTES,
