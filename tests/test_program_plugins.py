@@ -119,9 +119,9 @@ def installed(plugin_site, monkeypatch):
 
 
 async def test_hook_plugin_meta(db, installed):
-    assert set(hooks().plugin_metas()) == {"brandday"}
+    assert set(hooks().plugin_metas()) == {"brandday", "membership.builtin.surveys"}  # and the kernel's own
     shop = await make_shop()
-    listed = await program_plugins(shop.program.id)
+    listed = [p for p in await program_plugins(shop.program.id) if p.name == "brandday"]
     assert [(p.name, p.enabled, p.settings) for p in listed] == [("brandday", False, {"extra_points": 5, "skus": []})]
     assert isinstance(listed[0].meta, PluginMeta) and listed[0].meta.label_zh == "品牌日"
 
@@ -257,7 +257,7 @@ async def test_program_plugins_through_the_api(api, register_plugin):
     register_plugin(Plain(), name="plain")
     path = f"/programs/{api.shop.program.id}/plugins"
     listed = await api.call("GET", path, "read")
-    assert listed.status_code == 200 and [p["name"] for p in listed.json()] == ["plain"]
+    assert listed.status_code == 200 and [p["name"] for p in listed.json()] == ["membership.builtin.surveys", "plain"]
     on = await api.call("PUT", f"{path}/plain", "admin", {"enabled": True})
     assert on.status_code == 200 and on.json()["enabled"] is True
     assert (await api.call("PUT", f"{path}/plain", "pos", {"enabled": False})).status_code == 403
@@ -347,7 +347,10 @@ async def test_program_documents_carry_which_plugins_are_on(db, register_plugin)
     register_plugin(Stamps(), name="stamps")
     shop = await make_shop()
     document = await export_document(shop.program.id)
-    assert document["plugins"] == [{"name": "stamps", "enabled": False, "settings": {"stamps": 10}}]
+    assert document["plugins"] == [
+        {"name": "membership.builtin.surveys", "enabled": False, "settings": {}},  # the kernel's own
+        {"name": "stamps", "enabled": False, "settings": {"stamps": 10}},
+    ]
     document["plugins"] = [{"name": "stamps", "enabled": True, "settings": {"stamps": 8}}]
     assert (await apply_document(document)).changes == ["~ plugin stamps: on"]
     assert (await apply_document(document)).changes == []
