@@ -54,7 +54,7 @@ from membership.ledger import finance_api, rules_api
 from membership.members import api as members_api
 from membership.members.keyring import check_keys
 from membership.notifications import api as notifications_api
-from membership.notifications import optout
+from membership.notifications import optout, tracking
 from membership.org import api as org_api
 from membership.plugins import hooks
 from membership.readers import api as readers_api
@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
         route_handlers=[
             index,
             *optout.ROUTES,
+            *tracking.ROUTES,
             *survey_answer.ROUTES,
             api,
             console_router(pages, csrf),

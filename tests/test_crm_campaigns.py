@@ -187,3 +187,60 @@ async def test_a_recurring_campaign_serves_each_cron_slot_once(any_api):
     assert [r["occasion"] for r in occasions] == ["slot:2027-05-01T02:00Z", "slot:2027-05-02T02:00Z"]
     balance = (await api.call("GET", f"/members/{api.shop.member_id}/balances", "read")).json()["points"]
     assert balance == 10
+
+
+async def test_opens_and_clicks_of_a_campaign_are_counted_where_the_channel_tells(any_api, smtp_server):
+    api, (mailbox, port) = any_api, smtp_server
+    program = f"/programs/{api.shop.program.id}"
+    await api.call("PUT", f"{program}/channels/email", "admin", {"settings": smtp_settings(port)})
+    await api.call("PUT", f"{program}/channels/inbox", "admin", {"settings": {}})
+    await api.call("PATCH", f"{program}/notification-policy", "admin", {"public_url": "https://crm.example"})
+    words = {"name": "会员日", "purpose": "marketing", "body_zh": "{{ member.name }}，会员日双倍积分：{{ link }}"}
+    assert (
+        await api.call("POST", f"{program}/message-templates", "admin", {"code": "day", **words})
+    ).status_code == 201
+    both = {"marketing_email": True, "marketing_inbox": True}
+    fang = await enrol(api, "王芳", "13900000601", email="wang@example.com", consents=both)
+    lei = await enrol(api, "李雷", "13900000602", email="li@example.com", consents=both)
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    campaign = {
+        "code": "day",
+        "name": "会员日",
+        "segment": None,
+        "when": {"kind": "once", "at": at.isoformat()},
+        "template": "day",
+        "channels": ["email", "inbox"],
+        "link": "https://shop.example/members-day?from=sms",
+    }
+    bad = {**campaign, "code": "bad", "link": "javascript:alert(1)"}
+    assert (await api.call("POST", f"{program}/campaigns", "admin", bad)).status_code == 422  # https links only
+    assert (await api.call("POST", f"{program}/campaigns", "admin", campaign)).status_code == 201
+    assert (await api.call("POST", f"{program}/campaigns/day/run", "admin")).json()["targets"] == 3
+    await run_job("deliver-messages")
+
+    mails = {to: email.message_from_bytes(raw, policy=email.policy.default) for _, (to,), raw in mailbox.messages}
+    mail = mails["wang@example.com"]
+    text = mail.get_body(("plain",)).get_content()
+    tracked = text.split("：")[1].strip()
+    assert tracked.startswith("https://crm.example/m/") and "shop.example" not in text  # the link, tracked
+    pixel = mail.get_body(("html",)).get_content().split('src="')[1].split('"')[0]
+    assert pixel == f"{tracked}/o.gif"
+
+    local = "http://testserver"
+    seen = await api.client.get(pixel.replace("https://crm.example", local))
+    assert seen.status_code == 200 and seen.headers["content-type"] == "image/gif"
+    followed = await api.client.get(tracked.replace("https://crm.example", local))
+    assert followed.status_code == 302 and followed.headers["location"] == campaign["link"]
+    assert (await api.client.get(tracked.replace("https://crm.example", local))).status_code == 302  # once counted
+    forged = tracked[:-4] + ("aaaa" if not tracked.endswith("aaaa") else "bbbb")
+    assert (await api.client.get(forged.replace("https://crm.example", local))).status_code == 404
+    assert (await api.client.get(f"{local}/m/not-a-token")).status_code == 404
+
+    inbox = (await api.call("GET", f"/members/{lei}/inbox", "read")).json()["items"][0]
+    assert inbox["link"].startswith("https://crm.example/m/")
+    assert (await api.call("POST", f"/members/{lei}/inbox/{inbox['id']}/read", "pos")).status_code == 204
+
+    results = (await api.call("GET", f"{program}/campaigns/day/results", "read")).json()
+    assert (results["opened"], results["clicked"]) == (2, 1)  # 王芳's e-mail (opened, clicked), 李雷's inbox read
+    opened = await fetch("SELECT member_id, channel FROM notification WHERE opened_at IS NOT NULL ORDER BY channel")
+    assert [(uuid.UUID(str(r["member_id"])), r["channel"]) for r in opened] == [(fang, "email"), (lei, "inbox")]

@@ -64,12 +64,15 @@ class GroupOut(msgspec.Struct):
 
 
 class ResultsOut(msgspec.Struct):
-    """The target and control groups, and the target group's messages by state (``sent``,
-    ``pending``, ``failed``, ``suppressed``…)."""
+    """The target and control groups, the target group's messages by state (``sent``,
+    ``pending``, ``failed``, ``suppressed``…), and how many were opened and clicked where the
+    channel tells (e-mail opens, inbox reads, followed links)."""
 
     target: GroupOut
     control: GroupOut
     messages: dict[str, int]
+    opened: int
+    clicked: int
 
 
 EXAMPLE = {
@@ -203,6 +206,8 @@ async def run_campaign(request: Request, program_id: FromPath[uuid.UUID], code: 
             "target": {"members": 1180, "converted": 212, "revenue": 2650000},
             "control": {"members": 131, "converted": 14, "revenue": 160000},
             "messages": {"sent": 1102, "suppressed": 61, "failed": 17},
+            "opened": 412,
+            "clicked": 96,
         },
         403,
         404,
@@ -214,7 +219,8 @@ async def campaign_results(request: Request, program_id: FromPath[uuid.UUID], co
     program = await program_for(current_key(request), program_id)
     found = await campaigns.results(program.id, code)
     groups = found["groups"]
-    return ResultsOut(GroupOut(**groups["target"]), GroupOut(**groups["control"]), found["messages"])
+    target, control = GroupOut(**groups["target"]), GroupOut(**groups["control"])
+    return ResultsOut(target, control, found["messages"], found["opened"], found["clicked"])
 
 
 ROUTES = [list_campaigns, add_campaign, get_campaign, change_campaign, run_campaign, campaign_results]

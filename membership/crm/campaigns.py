@@ -26,8 +26,9 @@ one occasion. A chunk's commit does not wait for the disk (a job chunk): a crash
 last chunks, claims and messages together, and the next run serves them.
 
 **Results.** Per group (target, control): members, converted (bought within
-``conversion_days`` after being targeted) and revenue; for the target group, messages by state.
-Opens and clicks are not counted: no built-in channel reports them.
+``conversion_days`` after being targeted) and revenue; for the target group, messages by state,
+and how many were opened and clicked where the channel tells
+(:mod:`membership.notifications.tracking`: e-mail opens, inbox reads, followed links).
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ class When(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
 class CampaignTerms(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A campaign: its audience (``segment``; none: every active member), when, and what it
-    gives — a message (``template`` through ``channels``), a ``coupon`` (a template's code),
-    ``points`` — with ``control_pct`` of the audience held back to compare with, and purchases
-    within ``conversion_days`` counted as converted."""
+    gives — a message (``template`` through ``channels``, leading to ``link``: a page whose
+    visits count as clicks), a ``coupon`` (a template's code), ``points`` — with ``control_pct``
+    of the audience held back to compare with, and purchases within ``conversion_days`` counted
+    as converted."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     segment: Code | None = None
@@ -110,6 +112,7 @@ class CampaignTerms(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     points: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     control_pct: Annotated[int, msgspec.Meta(ge=0, le=50)] = 0
     conversion_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
+    link: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https://[^\s]+)?$")] = ""
     active: bool = True
 
 
@@ -411,7 +414,7 @@ async def _serve(
     cause = f"campaign:{campaign['code']}"[:100]
     if terms.template and targets:
         messages = [(d.member_id, f"campaign:{campaign['code']}:{d.occasion}", d.values) for d in targets]
-        await delivery.enqueue_many(program, terms.template, terms.channels, messages, cause=cause, now=now)
+        await delivery.enqueue_many(program, terms.template, terms.channels, messages, cause, now, terms.link)
     await _give(program, campaign, terms, targets, now)
     return len(targets), len(claimed) - len(targets)
 
@@ -463,9 +466,8 @@ async def _serve_audience(
         cause = f"campaign:{campaign['code']}"[:100]
         if terms.template:
             key = f"campaign:{campaign['code']}:{occasion}"
-            await delivery.enqueue_selected(
-                program, terms.template, terms.channels, served, served_args, key, cause, now
-            )
+            template, channels, link = terms.template, terms.channels, terms.link
+            await delivery.enqueue_selected(program, template, channels, served, served_args, key, cause, now, link)
         if terms.coupon or terms.points:
             ids = [uuid.UUID(str(row["member_id"])) for row in await fetch(served, *served_args)]
             await _give(program, campaign, terms, [Due(member_id, occasion, {}) for member_id in ids], now)
@@ -553,8 +555,14 @@ async def results(program_id: uuid.UUID, code: str) -> dict[str, Any]:
             "revenue": int(row["revenue"]),
         }
     messages = await fetch(
-        "SELECT state, COUNT(*) AS n FROM notification WHERE program_id = {} AND cause = {} GROUP BY state",
+        "SELECT state, COUNT(*) AS n, COUNT(opened_at) AS opened, COUNT(clicked_at) AS clicked FROM notification"
+        " WHERE program_id = {} AND cause = {} GROUP BY state",
         program_id,
         f"campaign:{code}"[:100],
     )
-    return {"groups": groups, "messages": {row["state"]: int(row["n"]) for row in messages}}
+    return {
+        "groups": groups,
+        "messages": {row["state"]: int(row["n"]) for row in messages},
+        "opened": sum(int(row["opened"]) for row in messages),
+        "clicked": sum(int(row["clicked"]) for row in messages),
+    }

@@ -54,6 +54,7 @@ from membership.notifications.templates import (
     template_row,
     terms_of,
 )
+from membership.notifications.tracking import email_html, open_pixel, tracked_link
 from membership.org.service import ProgramConfig, get_program
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ async def enqueue(
     terms = terms_of(await template_row(program.id, template))
     preferences = json_column(member["preferences"]) or {}
     language = preferences.get("language") if preferences.get("language") in ("zh", "en") else program.language
-    rendered = render(terms, language, member_context(member, program.name, values))
+    rendered = render(terms, language, member_context(member, program.name, {"link": link, **values}))
     queued = []
     now = now or _now()
     for channel in dict.fromkeys(channels):
@@ -144,12 +145,14 @@ async def enqueue_many(
     messages: list[tuple[uuid.UUID, str, dict[str, Any]]],
     cause: str = "",
     now: dt.datetime | None = None,
+    link: str = "",
 ) -> None:
     """Inside the cause's transaction: queue ``template`` through each of ``channels`` for many
     members at once — ``messages`` are (member id, ``dedup_key``, values) — with one statement per
     channel (a ``dedup_key`` queued before is not queued again). The messages keep their values
     and are rendered when they are sent (in the member's language then), so queueing a campaign
-    writes rows and renders nothing; the template is checked here with the first one's values."""
+    writes rows and renders nothing; the template is checked here with the first one's values.
+    ``link``: where the messages lead (tracked when sent: :mod:`membership.notifications.tracking`)."""
     if not messages:
         return
     table, args = rows_table(
@@ -157,7 +160,7 @@ async def enqueue_many(
         [(str(member), f"{member}:{key}", _json(values)) for member, key, values in messages],
     )
     source = f"SELECT t.member_id, t.dedup, t.template_values FROM {table}"
-    await _queue(program, template, channels, source, args, messages[0][2], cause, now)
+    await _queue(program, template, channels, source, args, messages[0][2], cause, now, link)
 
 
 async def enqueue_selected(
@@ -169,6 +172,7 @@ async def enqueue_selected(
     dedup_key: str,
     cause: str = "",
     now: dt.datetime | None = None,
+    link: str = "",
 ) -> None:
     """As :func:`enqueue_many`, for the members a query finds — ``members``, a ``SELECT`` of one
     ``member_id`` column with its ``args`` — all with the same ``dedup_key`` and no values: a
@@ -178,7 +182,7 @@ async def enqueue_selected(
         f"SELECT s.member_id, {member} || ':' || CAST({{}} AS TEXT) AS dedup,"
         f" CAST({{}} AS TEXT) AS template_values FROM ({members}) AS s"
     )
-    await _queue(program, template, channels, source, [dedup_key, "{}", *args], {}, cause, now)
+    await _queue(program, template, channels, source, [dedup_key, "{}", *args], {}, cause, now, link)
 
 
 async def _queue(
@@ -190,12 +194,13 @@ async def _queue(
     sample: dict[str, Any],
     cause: str,
     now: dt.datetime | None,
+    link: str,
 ) -> None:
     """Queue ``template`` through ``channels`` for the rows of ``source`` (``member_id``,
     ``dedup``, ``template_values``) that are the program's members, unrendered."""
     terms = terms_of(await template_row(program.id, template))
     nobody = {"name": "", "member_no": "", "tier": ""}
-    render(terms, program.language, member_context(nobody, program.name, sample))  # a value it lacks: 422
+    render(terms, program.language, member_context(nobody, program.name, {**sample, "link": link}))  # lacks one: 422
     now = now or _now()
     for channel in dict.fromkeys(channels):
         configured = await channel_settings(program.id, channel)
@@ -208,7 +213,8 @@ async def _queue(
             "INSERT INTO notification (id, program_id, member_id, channel, purpose, template_code, dedup_key, cause,"
             " language, subject, body, provider, template_values, link, state, attempts, next_attempt_at, created_at)"
             " SELECT uuid7(), m.program_id, m.id, {}, {}, {}, substr(s.dedup || ':' || {}, 1, 200), {}, '', '', '', {},"
-            f" s.template_values, '', 'pending', 0, {{}}, {{}} FROM ({source}) AS s JOIN member m ON m.id = s.member_id"
+            f" s.template_values, {{}}, 'pending', 0, {{}}, {{}} FROM ({source}) AS s"
+            " JOIN member m ON m.id = s.member_id"
             " WHERE m.program_id = {} ON CONFLICT (program_id, dedup_key) DO NOTHING",
             channel,
             terms.purpose,
@@ -216,6 +222,7 @@ async def _queue(
             channel,
             cause[:100],
             "{}",
+            link[:500],
             now,
             now,
             *args,
@@ -353,14 +360,15 @@ class _Round:
             self.budgets[key] = limit
         return self.settings[key]
 
-    async def render(self, row: dict[str, Any], member: dict[str, Any], program: ProgramConfig) -> Rendered:
-        """A message queued unrendered, rendered for its member with the values it was queued with."""
+    async def render(self, row: dict[str, Any], member: dict[str, Any], program: ProgramConfig, link: str) -> Rendered:
+        """A message queued unrendered, rendered for its member with the values it was queued with
+        and ``link`` (``{{ link }}``: where it leads, tracked)."""
         key = (row["program_id"], row["template_code"])
         if key not in self.templates:
             self.templates[key] = terms_of(await template_row(program.id, row["template_code"]))
         preferences = json_column(member["preferences"]) or {}
         language = preferences.get("language") if preferences.get("language") in ("zh", "en") else program.language
-        values = json.loads(row["template_values"] or "{}")
+        values = {**json.loads(row["template_values"] or "{}"), "link": link}
         return render(self.templates[key], language, member_context(member, program.name, values))
 
     async def take_rate(self, program_id: Any, channel: str) -> bool:
@@ -433,10 +441,13 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
     to = await _address(member, cls.address)
     if not to:
         return Outcome(row["id"], "suppressed", reason="no_address")
+    link = row["link"]
+    if link and policy.public_url:
+        link = tracked_link(policy.public_url, row["id"])
     rendered: dict[str, str] | None = None
     if not row["language"]:  # queued with many others: rendered now, for this member
         try:
-            words = await rnd.render(row, member, program)
+            words = await rnd.render(row, member, program, link)
         except (MembershipError, ValueError) as exc:  # the template is gone or lacks a value
             text = exc.detail("en") if isinstance(exc, MembershipError) else str(exc)
             return Outcome(row["id"], "failed", error=f"template: {text}"[:1000])
@@ -455,6 +466,9 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
             return Outcome(row["id"], "suppressed", reason="no_unsubscribe_address")
     if row["purpose"] == "marketing" and cls.address == "phone" and SMS_OPT_OUT not in body:
         body = f"{body} {SMS_OPT_OUT}"
+    page = ""
+    if row["purpose"] == "marketing" and cls.address == "email" and policy.public_url:
+        page = email_html(body, open_pixel(policy.public_url, row["id"]))
     if not await rnd.take_rate(row["program_id"], row["channel"]):
         return Outcome(row["id"], "pending", next_attempt_at=now + RATE_PAUSE, reason="rate_limit", counted=False)
     provider = json_column(row["provider"]) or {}
@@ -465,7 +479,8 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
         id=str(row["id"]),
         template=provider.get("template", ""),
         params=provider.get("params", {}),
-        link=row["link"],
+        html=page,
+        link=link,
         unsubscribe=unsubscribe,
         purpose=row["purpose"],
     )

@@ -4,11 +4,12 @@ an SMS account use it; tests read what a campaign sent from it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
 
-from membership.db import fetch, fetch_one, fetch_page, new_id, use_case
+from membership.db import execute, fetch, fetch_one, fetch_page, new_id, use_case
 from membership.notifications.interface import Channel, DeliveryReport, Message
 
 
@@ -66,11 +67,21 @@ async def member_inbox(member_id: uuid.UUID, page: int, page_size: int) -> tuple
 
 @use_case
 async def mark_read(member_id: uuid.UUID, message_id: uuid.UUID) -> bool:
-    """Mark one of the member's messages read (the app showed it); False when it is not theirs."""
+    """Mark one of the member's messages read (the app showed it), and the message it delivered
+    opened; False when it is not theirs."""
+    now = dt.datetime.now(dt.UTC)
     rows = await fetch(
-        "UPDATE inbox_message SET read_at = COALESCE(read_at, {}) WHERE id = {} AND member_id = {} RETURNING id",
-        dt.datetime.now(dt.UTC),
+        "UPDATE inbox_message SET read_at = COALESCE(read_at, {}) WHERE id = {} AND member_id = {}"
+        " RETURNING message_id",
+        now,
         message_id,
         member_id,
     )
+    if rows:
+        with contextlib.suppress(ValueError):  # a channel test's message delivered nothing queued
+            await execute(
+                "UPDATE notification SET opened_at = COALESCE(opened_at, {}) WHERE id = {}",
+                now,
+                uuid.UUID(rows[0]["message_id"]),
+            )
     return bool(rows)

@@ -85,3 +85,5 @@ class Notification(Table, tablename="notification"):
     provider_id = Varchar(length=200, default="")
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
+    opened_at = Timestamptz(null=True, default=None)  # first seen, where the channel tells (tracking)
+    clicked_at = Timestamptz(null=True, default=None)  # its link first followed
