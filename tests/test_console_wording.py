@@ -13,6 +13,7 @@ import types
 import uuid
 
 from membership.coupons import service as coupons
+from membership.giftcards import service as giftcards
 from membership.ledger import points_rules
 from membership.ledger.rule_kinds import PARAMS
 from membership.ledger.rules import LineInput
@@ -82,6 +83,8 @@ async def _shop_with_data(console):
     sale = await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("A", 1, 10_000)])
     await sales.record_purchase(program, shop.other_store_id, shop.member_id, [LineInput("B", 1, 2_000)])
     await add_note(shop.member_id, "喜欢靠窗", "staff:manager")
+    await giftcards.save_product(program, "GC-100", "100元礼品卡", 10_000, create=True)
+    await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("GC-100", 2, 10_000)])
     return sale
 
 
@@ -115,6 +118,8 @@ def _pages(shop, sale) -> list[str]:
         "/console/loyalty/paid-plans",
         "/console/segments",
         "/console/segments/new",
+        "/console/gift-cards",
+        "/console/gift-cards?edit=GC-100",
         *kinds,
         *coupon_kinds,
         *reports,
@@ -142,6 +147,8 @@ async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_r
             f"/console/members/{shop.member_id}/profile": {"name": "", "phone": "12345"},
             f"/console/members/{shop.member_id}/notes": {"text": ""},
             "/console/api-keys": {"name": "收银机"},
+            "/console/gift-cards/products": {"sku": "GC-50", "name": "50元卡", "face_value": "五十"},
+            "/console/gift-cards/balance": {"code": "12345"},
         }
         for path, form in refused.items():
             answer = await client.post(path, data={**form, "_csrf_token": csrf_of(client)})

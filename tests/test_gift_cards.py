@@ -292,3 +292,41 @@ async def test_a_replayed_sale_shows_the_same_cards_and_issues_none_more(any_api
     assert giftcards.normalize_code(first.json()["gift_cards"][0]["code"].lower().replace("0", "o")) == first.json()[
         "gift_cards"
     ][0]["code"].replace("-", "")
+
+
+async def test_the_console_configures_products_in_yuan_lists_cards_masked_and_looks_up_a_balance(any_console):
+    from membership.ledger.rules import LineInput
+    from membership.sales import service as sales
+    from tests.console_client import csrf_of, text_of
+
+    shop = any_console.shop
+    async with any_console.logged_in("manager") as client:
+        form = {"sku": "GC-200", "name": "200元礼品卡", "face_value": "两百", "active": "on"}
+        refused = await client.post("/console/gift-cards/products", data={**form, "_csrf_token": csrf_of(client)})
+        assert (
+            refused.status_code == 422 and "面值无效" in text_of(refused.text) and 'aria-invalid="true"' in refused.text
+        )
+        saved = await client.post(
+            "/console/gift-cards/products", data={**form, "face_value": "200.00", "_csrf_token": csrf_of(client)}
+        )
+        assert saved.status_code == 303
+        assert [(p.sku, p.face_value) for p in await giftcards.products(shop.program.id)] == [("GC-200", 20_000)]
+        sold = await sales.record_purchase(
+            shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-200", 2, 20_000)]
+        )
+        code = (await giftcards.sold_by(sold.id))[0].code
+        page = text_of((await client.get("/console/gift-cards")).text)
+        assert "礼品卡" in page and "共 2 张" in page and "未使用" in page and "¥400.00" in page
+        assert code not in page and f"****-****-****-{code[-4:]}" in page
+        found = await client.post(
+            "/console/gift-cards/balance", data={"code": code.lower(), "_csrf_token": csrf_of(client)}
+        )
+        assert found.status_code == 200 and "¥200.00" in text_of(found.text) and code not in found.text
+        unknown = await client.post(
+            "/console/gift-cards/balance", data={"code": "0000-0000-0000-0000", "_csrf_token": csrf_of(client)}
+        )
+        assert unknown.status_code == 404 and "没有这个卡号的礼品卡" in text_of(unknown.text)
+    async with any_console.logged_in("clerk") as client:
+        assert (await client.get("/console/gift-cards")).status_code == 200  # clerks look balances up
+        changed = await client.post("/console/gift-cards/products", data={**form, "_csrf_token": csrf_of(client)})
+        assert changed.status_code == 403  # but do not change products

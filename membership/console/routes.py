@@ -29,6 +29,7 @@ from membership.console.errors import EXCEPTION_HANDLERS
 from membership.console.pages import ConsolePage
 from membership.coupons import console as coupon_pages
 from membership.crm import console as segment_pages
+from membership.giftcards import console as gift_card_pages
 from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
@@ -133,6 +134,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *audit_pages.ROUTES,
             *loyalty_pages.ROUTES,
             *coupon_pages.ROUTES,
+            *gift_card_pages.ROUTES,
             *reward_pages.ROUTES,
             *tier_pages.ROUTES,
             *segment_pages.ROUTES,
