@@ -11,12 +11,13 @@ from membership.crm.tables import (
     MemberScore,
     Segment,
     SegmentMember,
+    SegmentSize,
     TagRule,
 )
 
 APP_CONFIG = AppConfig(
     app_name="crm",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Segment, SegmentMember, MemberScore, CrmRefresh, TagRule, Campaign, CampaignMember],
+    table_classes=[Segment, SegmentMember, MemberScore, CrmRefresh, TagRule, Campaign, CampaignMember, SegmentSize],
     migration_dependencies=["membership.coupons.piccolo_app"],
 )

@@ -5,6 +5,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -106,3 +107,13 @@ class CampaignMember(Table, tablename="campaign_member"):
     grp = Varchar(length=8)
     targeted_at = Timestamptz()
     converts_until = Timestamptz()
+
+
+class SegmentSize(Table, tablename="segment_size"):
+    """How many active members a segment held on a local ``day`` (``record-segment-sizes``: one
+    row per segment and day, the day's last count kept)."""
+
+    segment_id = ForeignKey(Segment, on_delete=OnDelete.cascade)
+    program_id = ForeignKey(Program, on_delete=OnDelete.restrict)
+    day = Date()
+    members = Integer(default=0)
