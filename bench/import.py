@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import csv
 import logging
+import os
 import random
 import resource
 import shutil
@@ -118,6 +119,38 @@ async def prepare(settings: Settings) -> tuple:
     return program.id, store
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user and system) of this process and of its ended children (the reading processes)."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime, children.ru_utime + children.ru_stime
+
+
+def server_cpu_seconds(cluster: ThrowawayCluster | None) -> float:
+    """CPU time of the PostgreSQL server: the postmaster, its live processes and the ended ones it
+    reaped (``/proc``; 0 without a cluster or on a system without it)."""
+    if cluster is None:
+        return 0.0
+    try:
+        postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            pid, parent = int(entry.name), int(fields[1])
+            if pid == postmaster:
+                total += sum(int(value) for value in fields[11:15])  # its own and its reaped children's
+            elif parent == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+    except (OSError, ValueError):
+        return 0.0
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set so far, in MB (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -137,6 +170,8 @@ async def run_import(settings: Settings, path: Path, program_id, store_id, args:
                 print(f"    {done:,}/{total or 0:,} rows, peak RSS {peak_rss_mb():.0f} MB", flush=True)
 
         kwargs = {"chunk_size": args.chunk_size} if args.chunk_size else {}
+        if args.readers is not None:
+            kwargs["readers_count"] = args.readers
         if args.profile:
             from pyinstrument import Profiler
 
@@ -178,20 +213,33 @@ async def check(settings: Settings, expected: int) -> str:
     return f"ledger invariants {verdict}; {members:,} members ({count}), {cards:,} cards"
 
 
-def bench(db: str, settings: Settings, folder: Path, args: argparse.Namespace) -> None:
+def bench(
+    db: str, settings: Settings, folder: Path, args: argparse.Namespace, cluster: ThrowawayCluster | None
+) -> None:
     program_id, store_id = asyncio.run(prepare(settings))
     path = folder / "members.csv"
     started = time.perf_counter()
     counts = write_csv(path, args.rows)
     size = path.stat().st_size / 1e6
     print(f"  wrote {args.rows:,} rows ({size:.0f} MB) in {time.perf_counter() - started:.1f} s: {counts}", flush=True)
+    load = os.getloadavg()[0]
+    before = (*cpu_seconds(), server_cpu_seconds(cluster))
     summary = asyncio.run(run_import(settings, path, program_id, store_id, args))
     rate = summary.rows / summary.seconds
     peak = peak_rss_mb()
+    used = [
+        after - earlier for after, earlier in zip((*cpu_seconds(), server_cpu_seconds(cluster)), before, strict=True)
+    ]
     print(
         f"  imported {summary.imported:,} of {summary.rows:,} rows in {summary.seconds:.1f} s ({rate:,.0f} rows/s);"
         f" {summary.duplicates:,} duplicates, {summary.errors:,} errors; {summary.cards:,} cards,"
         f" {summary.points:,} points, ¥{summary.stored_value / 100:,.2f} stored value",
+        flush=True,
+    )
+    print(
+        f"  CPU per row: {used[0] * 1e6 / summary.rows:.0f} µs this process, {used[1] * 1e6 / summary.rows:.0f} µs"
+        f" reading processes{f', {used[2] * 1e6 / summary.rows:.0f} µs PostgreSQL' if cluster else ''};"
+        f" load average before: {load:.1f}",
         flush=True,
     )
     if args.check:
@@ -223,7 +271,7 @@ def run_one(db: str, args: argparse.Namespace) -> int:
                 check=True,
             )
             settings = Settings(database_url=f"{cluster.dsn}/bench", secret_key=new_secret_key(), base_dir=folder)
-        bench(db, settings, folder, args)
+        bench(db, settings, folder, args, cluster)
         return 0
     finally:
         if cluster is not None:
@@ -237,6 +285,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100k rows, the checks, and a second run")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--chunk-size", type=int, help="rows per transaction (default: the importer's)")
+    parser.add_argument("--readers", type=int, help="reading processes (default: the importer's; 0: a thread)")
     parser.add_argument("--check", action="store_true", help="verify the ledger and run the import again")
     parser.add_argument("--profile", action="store_true", help="profile the import (pyinstrument)")
     args = parser.parse_args()

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from membership.notifications.interface import Channel
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
+    from membership.promotions.kinds import PromotionKind
     from membership.readers.interface import ReaderDriver
     from membership.rewards.kinds import RewardKind
     from membership.sales.prices import PriceContext
@@ -51,6 +52,7 @@ DEFAULT_PLUGINS = (
     "membership.builtin.points",
     "membership.builtin.conditions",
     "membership.builtin.rewards",
+    "membership.builtin.promotions",
     "membership.builtin.tiers",
     "membership.builtin.reports",
     "membership.builtin.jobs",
@@ -254,9 +256,9 @@ class Hooks:
             raise PluginError(plugin=", ".join(sorted(answering)), hook="membership_tiers_for", error=error)
         return found
 
-    def implemented_elsewhere(self, hook: str, plugin_name: str) -> bool:
-        """Whether a plugin other than ``plugin_name`` implements ``hook``."""
-        return any(impl.plugin_name != plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls())
+    def implemented_elsewhere(self, hook: str, plugin_name: str, program: ProgramConfig | None = None) -> bool:
+        """Whether a plugin other than ``plugin_name`` implements ``hook`` (for ``program``: one on there)."""
+        return any(impl.plugin_name != plugin_name for impl in self._caller(hook, program).get_hookimpls())
 
     def tier_benefits(self, program: ProgramConfig, tier: str | None) -> TierBenefits | None:
         """What ``tier`` gives, or None."""
@@ -303,6 +305,10 @@ class Hooks:
     def reward_kinds(self) -> dict[str, type[RewardKind]]:
         """Kinds of rewards priced in points by name; one name registered twice is refused."""
         return self._registry("membership_register_reward_kinds", "reward kind")
+
+    def promotion_kinds(self) -> dict[str, type[PromotionKind]]:
+        """Kinds of promotions at the till by name; one name registered twice is refused."""
+        return self._registry("membership_register_promotion_kinds", "promotion kind")
 
     # -- registries ------------------------------------------------------------------------
 

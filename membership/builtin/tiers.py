@@ -26,7 +26,7 @@ def membership_tiers_for(
 ) -> dict[uuid.UUID, str | None] | None:
     """The same for many members at once; None (each is asked through ``membership_tier_for``)
     when another plugin decides tiers member by member."""
-    if hooks().implemented_elsewhere("membership_tier_for", __name__):
+    if hooks().implemented_elsewhere("membership_tier_for", __name__, program):  # a pack off here does not count
         return None
     config = tier_config(program.settings)
     return {member_id: _highest(config, found) for member_id, found in metrics.items()}

@@ -69,6 +69,25 @@ async def execute(sql: str, *args: Any) -> None:
     await current_engine().run_querystring(QueryString(sql, *args))
 
 
+async def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (values in ``columns``' order) into ``table`` in the current transaction
+    by the driver's bulk path: one prepared ``INSERT`` run per row by ``executemany`` on SQLite
+    (values as stored: UUIDs and times as text), binary ``COPY`` on PostgreSQL (UUIDs as text or
+    UUIDs, times as datetimes). For loads of thousands of rows: nothing is parsed per row."""
+    if not rows:
+        return
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_rows() outside a transaction")
+    _record(f"INSERT INTO {table} (bulk)")
+    if is_sqlite():
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        transaction.connection.connection.executemany(sql, rows)
+    else:
+        await transaction.connection.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
 def placeholders(values: Iterable[Any]) -> str:
     """``{}, {}, …``: one placeholder per value, for ``IN (…)`` lists and multi-row ``VALUES``."""
     return ", ".join("{}" for _ in values)

@@ -4,7 +4,10 @@ A CSV or Excel file is read a row at a time (memory stays flat) and taken in chu
 read and checked in Python (phone, dates solar or lunar, amounts in yuan read as decimals and
 turned into fen, tier, store) and its personal data sealed as enrolment seals it: a data key per
 member, phone / e-mail / ID number / address / card values sealed under it, keyed hashes beside
-them. Then one transaction per chunk, with set-based SQL (a multi-row INSERT per table):
+them. Reading and sealing run in reading processes (forked, so they share the program, the keys
+and the plugins; a thread where processes cannot fork) while this process writes the chunks before.
+Then one transaction per chunk, each table's rows by the driver's bulk path (``executemany`` on
+SQLite, ``COPY`` on PostgreSQL: :func:`membership.db.sql.insert_rows`):
 
 * duplicates are found by their keyed hashes, inside the chunk and against the database (which
   holds the earlier chunks too): the same phone, card, e-mail or ID number is imported once;
@@ -28,15 +31,18 @@ error file itself. The good rows still land. Imported members receive no welcome
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
-import contextvars
 import dataclasses
 import datetime as dt
 import gc
 import json
+import multiprocessing
+import os
 import secrets
 import struct
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,6 +61,7 @@ from membership.db import (
 )
 from membership.db.ids import new_id_text
 from membership.db.references import may_skip_reference_checks, proven_references
+from membership.db.sql import insert_rows
 from membership.errors import MembershipError, Reason, StoreNotFound, ValidationError
 from membership.events import Event
 from membership.jobs.interface import Pace, frozen_heap
@@ -78,7 +85,8 @@ from membership.transfer.errors import (
 )
 from membership.transfer.sheets import SheetReader, SheetWriter, file_format
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
+READERS = 2  # reading processes at most (one per core)
 REASON = "导入期初余额 / imported opening balance"
 ENTRY_REASON = "导入期初余额 / imported"
 SOURCE = "import"
@@ -129,86 +137,113 @@ class ImportSummary:
         return found
 
 
-@dataclasses.dataclass
+DUPLICATE, ALREADY, ERROR = "duplicate", "already", "error"  # a Problem's kinds
+
+
+@dataclasses.dataclass(slots=True)
 class Problem:
-    """A row left out: its number, its cells, and why."""
+    """A row left out: its number, its cells, why (Chinese, English) and of which kind: a
+    duplicate in the file, a member imported before, or an error. Plain values, so a reading
+    process hands it over as it is."""
 
     row: int
     cells: list[str]
-    error: MembershipError
+    why: tuple[str, str]
+    kind: str = ERROR
+
+    @classmethod
+    def of(cls, row: int, cells: list[str], error: MembershipError) -> Problem:
+        """The problem ``error`` makes of a row."""
+        kind = (
+            DUPLICATE
+            if isinstance(error, DuplicateInFile)
+            else ALREADY
+            if isinstance(error, AlreadyImported)
+            else ERROR
+        )
+        return cls(row, cells, (error.detail("zh"), error.detail("en")), kind)
+
+    def detail(self, language: str) -> str:
+        """Why, in ``language`` (``zh`` or ``en``)."""
+        return self.why[0] if language == "zh" else self.why[1]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as its fields: 10 times faster than a dataclass's state
+        return Problem, (self.row, self.cells, self.why, self.kind)
 
 
-@dataclasses.dataclass
+Row = tuple[Any, ...]
+
+
+@dataclasses.dataclass(slots=True)
 class Candidate:
-    """A row that reads well, with its member already sealed and its rows already written as
-    JSON (ids as text, as SQLite stores them): what the chunk inserts once it finds the row is no
-    duplicate."""
+    """A row that reads well, with its member already sealed and its rows already made (ids as
+    text; dates and times as text on SQLite, as dates and datetimes on PostgreSQL): what the chunk
+    inserts once it finds the row is no duplicate."""
 
     row: int
     cells: list[str]
     member_id: str
-    member: list[Any]  # the member row (MEMBER_COLUMNS); JSON types only
+    member: list[Any]  # the member row (MEMBER_COLUMNS but the last)
     keys: dict[str, list[str]]  # "phone", "email", "id_number", "card": lookup hashes (current key first)
-    cards: list[str]  # credential rows (CREDENTIAL_COLUMNS), JSON
-    accounts: str  # the six ledger_account rows (ACCOUNT_COLUMNS), JSON, comma-separated
-    entries: list[str]  # an entry per opening balance (ENTRY_COLUMNS), JSON
-    lots: tuple[str | None, str | None]  # the points lot and the stored-value lot, JSON
+    cards: list[Row]  # credential rows (CREDENTIAL_COLUMNS)
+    accounts: list[Row]  # the six ledger_account rows (ACCOUNT_COLUMNS)
+    entries: list[Row]  # an entry per opening balance (ENTRY_COLUMNS)
+    lots: tuple[Row | None, Row | None]  # the points lot (POINTS_LOT_COLUMNS), the stored-value lot (VALUE_LOT_COLUMNS)
     points: int
     stored_value: int
     growth: int
     store_id: str | None
     tier_given: bool
 
+    def __reduce__(self) -> tuple[Any, ...]:  # to and from a reading process: as Problem's
+        return Candidate, (
+            self.row,
+            self.cells,
+            self.member_id,
+            self.member,
+            self.keys,
+            self.cards,
+            self.accounts,
+            self.entries,
+            self.lots,
+            self.points,
+            self.stored_value,
+            self.growth,
+            self.store_id,
+            self.tier_given,
+        )
+
 
 MEMBER_COLUMNS = (
-    ("id", "uuid"),
-    ("member_no", "text"),
-    ("name", "text"),
-    ("gender", "text"),
-    ("birthday", "date"),
-    ("birthday_calendar", "text"),
-    ("phone_enc", "text"),
-    ("phone_hash", "text"),
-    ("email_enc", "text"),
-    ("email_hash", "text"),
-    ("id_number_enc", "text"),
-    ("id_number_hash", "text"),
-    ("address_enc", "text"),
-    ("tags", "json"),
-    ("created_store_id", "uuid"),
-    ("tier", "text"),
-    ("tier_review_at", "timestamptz"),
-    ("data_key", "text"),
-    ("created_at", "timestamptz"),
-    ("tier_since", "timestamptz"),  # added when the row is written (a tier may come from the policy)
+    "id",
+    "member_no",
+    "name",
+    "gender",
+    "birthday",
+    "birthday_calendar",
+    "phone_enc",
+    "phone_hash",
+    "email_enc",
+    "email_hash",
+    "id_number_enc",
+    "id_number_hash",
+    "address_enc",
+    "tags",
+    "created_store_id",
+    "tier",
+    "tier_review_at",
+    "data_key",
+    "created_at",
+    "tier_since",  # added when the row is written (a tier may come from the policy)
 )
 MEMBER_NO = 1
 TIER, TIER_REVIEW = 15, 16
-ACCOUNT_COLUMNS = (("id", "uuid"), ("member_id", "uuid"), ("kind", "text"), ("balance", "bigint"))
-CREDENTIAL_COLUMNS = (
-    ("id", "uuid"),
-    ("member_id", "uuid"),
-    ("value_hash", "text"),
-    ("value_enc", "text"),
-    ("value_hint", "text"),
-    ("store_id", "uuid"),
-)
-ENTRY_COLUMNS = (("id", "uuid"), ("account_id", "uuid"), ("amount", "bigint"), ("store_id", "uuid"))
-POINTS_LOT_COLUMNS = (
-    ("id", "uuid"),
-    ("account_id", "uuid"),
-    ("store_id", "uuid"),
-    ("points", "bigint"),
-    ("remaining", "bigint"),
-)
-VALUE_LOT_COLUMNS = (
-    ("id", "uuid"),
-    ("account_id", "uuid"),
-    ("store_id", "uuid"),
-    ("amount", "bigint"),
-    ("remaining", "bigint"),
-)
-TIER_CHANGE_COLUMNS = (("id", "uuid"), ("member_id", "uuid"), ("to_tier", "text"), ("metric", "bigint"))
+ACCOUNT_COLUMNS = ("id", "member_id", "kind", "balance")
+CREDENTIAL_COLUMNS = ("id", "member_id", "value_hash", "value_enc", "value_hint", "store_id")
+ENTRY_COLUMNS = ("id", "account_id", "amount", "store_id")
+POINTS_LOT_COLUMNS = ("id", "account_id", "store_id", "points", "remaining")
+VALUE_LOT_COLUMNS = ("id", "account_id", "store_id", "amount", "remaining")
+TIER_CHANGE_COLUMNS = ("id", "member_id", "to_tier", "metric")
 
 
 _DOUBLED = str.maketrans("0123456789", "0246813579")  # a digit doubled, its two digits added (Luhn)
@@ -253,6 +288,7 @@ class RowReader:
         store_id: uuid.UUID | None = None,
         card_kind: str = "card_uid",
         now: dt.datetime | None = None,
+        sqlite: bool = True,
     ) -> None:
         self.program = program
         self.headers = headers
@@ -273,7 +309,8 @@ class RowReader:
         self.tier_names = ", ".join(f"{tier.name} ({tier.code})" for tier in config.tiers) or "-"
         self.has_tiers = bool(config.tiers)
         self.review_at = self.now + dt.timedelta(days=config.policy.period_days + config.policy.grace_days)
-        self.now_text, self.review_text = str(self.now.astimezone(dt.UTC)), str(self.review_at.astimezone(dt.UTC))
+        self.sqlite = sqlite  # dates and times as SQLite stores them (text), else as PostgreSQL's COPY takes them
+        self.now_value, self.review_value = self.moment(self.now), self.moment(self.review_at)
         spec = credential_kind(str(card_kind))  # UnknownCredentialKind lists the registered ones
         if not spec.issuable or spec.generate is not None:
             raise ColumnMappingInvalid(
@@ -292,6 +329,10 @@ class RowReader:
         self._columns = sorted(((key, index) for index, key in mapping.items()), key=lambda pair: pair[1])
         self.minor_per_unit = program.minor_per_unit
 
+    def moment(self, value: dt.datetime) -> Any:
+        """A time as the database takes it (as Piccolo stores it in SQLite: UTC, as text)."""
+        return str(value.astimezone(dt.UTC)) if self.sqlite else value
+
     def cells_by_field(self, cells: list[str]) -> dict[str, str]:
         """The row's mapped cells by field (a short row's missing cells empty)."""
         width = len(cells)
@@ -307,8 +348,7 @@ class RowReader:
         try:
             return self._candidate(row, cells)
         except MembershipError as exc:
-            exc.__traceback__ = None  # else its frames, kept for the error file, would form a cycle with it
-            return Problem(row, cells, exc)
+            return Problem.of(row, cells, exc)
 
     def profile(self, cell: dict[str, str]) -> dict[str, Any]:
         """The row's profile as enrolment checks it: normalised by the identity hooks, phone and
@@ -413,22 +453,21 @@ class RowReader:
             if field != "address":
                 keys[field] = self._hashes(field, value)
                 sealed[f"{field}_hash"] = keys[field][0]
-        store = _text(store_id)
         card_rows = []
         for value in cards:
             digests = self._hashes(self.card_field, value)
             keys.setdefault("card", []).extend(digests)
             seal = cipher.seal(self.card_field, value)
-            card_rows.append(
-                f'["{new_id_text()}","{member_id}","{digests[0]}","{seal}",{_json(self.card_hint(value))},{store}]'
-            )
+            card_rows.append((new_id_text(), member_id, digests[0], seal, self.card_hint(value), store_id))
         tags = profile.get("tags")
+        if birthday is not None and self.sqlite:
+            birthday = birthday.isoformat()  # type: ignore[assignment]  # as SQLite stores it
         member = [
             member_id,
             new_member_no(self._draws.next()),
             profile["name"],
             gender,
-            None if birthday is None else birthday.isoformat(),
+            birthday,
             calendar,
             sealed["phone_enc"],
             sealed["phone_hash"],
@@ -440,27 +479,25 @@ class RowReader:
             _json(tags) if tags else "[]",
             store_id,
             tier,
-            self.review_text if tier else None,
+            self.review_value if tier else None,
             wrapped,
-            self.now_text if joined is None else str(joined),
+            self.now_value if joined is None else self.moment(joined),
         ]
         ids = [new_id_text() for _ in MEMBER_KINDS]
         points_id, value_id, growth_id = ids[_POINTS], ids[_STORED_VALUE], ids[_GROWTH]
         balance = [0] * len(MEMBER_KINDS)
         balance[_POINTS], balance[_STORED_VALUE], balance[_GROWTH] = points, stored_value, growth
-        accounts = _ACCOUNTS % tuple(
-            value for pair in zip(ids, balance, strict=True) for value in (pair[0], member_id, pair[1])
-        )
+        accounts = list(zip(ids, [member_id] * len(ids), _KIND_VALUES, balance, strict=True))
         entries = []
         if points:
-            entries.append(f'["{new_id_text()}","{points_id}",{points},{store}]')
+            entries.append((new_id_text(), points_id, points, store_id))
         if stored_value:
-            entries.append(f'["{new_id_text()}","{value_id}",{stored_value},{store}]')
+            entries.append((new_id_text(), value_id, stored_value, store_id))
         if growth:
-            entries.append(f'["{new_id_text()}","{growth_id}",{growth},{store}]')
+            entries.append((new_id_text(), growth_id, growth, store_id))
         lots = (
-            f'["{new_id_text()}","{points_id}",{store},{points},{points}]' if points else None,
-            f'["{new_id_text()}","{value_id}",{store},{stored_value},{stored_value}]' if stored_value else None,
+            (new_id_text(), points_id, store_id, points, points) if points else None,
+            (new_id_text(), value_id, store_id, stored_value, stored_value) if stored_value else None,
         )
         return Candidate(
             row,
@@ -481,12 +518,7 @@ class RowReader:
 
 
 _POINTS, _STORED_VALUE, _GROWTH = (MEMBER_KINDS.index(kind) for kind in (Kind.POINTS, Kind.STORED_VALUE, Kind.GROWTH))
-_ACCOUNTS = ",".join(f'["%s","%s","{kind.value}",%d]' for kind in MEMBER_KINDS)  # a member's six accounts, as JSON
-
-
-def _text(value: str | None) -> str:
-    """A value of a safe alphabet (an id, a code) as JSON: ``"…"`` or ``null``."""
-    return "null" if value is None else f'"{value}"'
+_KIND_VALUES = [kind.value for kind in MEMBER_KINDS]
 
 
 def _json(value: Any) -> str:
@@ -518,28 +550,23 @@ class Batch:
     unchecked: bool = False  # PostgreSQL: the chunk's inserts may skip the foreign-key checks they prove
 
 
-async def _insert(table: str, columns: tuple[tuple[str, str], ...], rows: list[str], constants: dict[str, Any]) -> None:
-    """Insert ``rows`` (each a JSON array of values in ``columns``' order, or several separated
-    by commas) with ``constants`` in every row, as one multi-row statement: ``INSERT … SELECT``
-    from the rows bound as one JSON document (``json_each`` on SQLite, ``jsonb_array_elements``
-    with a cast per column on PostgreSQL). One statement per table and chunk, parsed by the
-    database: the interpreter only joins the rows' text, so the next chunk is read and sealed
-    meanwhile (SQLite runs a statement without holding it; PostgreSQL in its own process)."""
+async def _insert(table: str, columns: tuple[str, ...], rows: list[Row], constants: dict[str, Any]) -> None:
+    """Insert ``rows`` (values in ``columns``' order) with ``constants`` in every row, by the
+    driver's bulk path (:func:`membership.db.sql.insert_rows`)."""
     if not rows:
         return
-    names = [name for name, _ in columns] + list(constants)
-    if is_sqlite():
-        picks = [f"json_extract(value, '$[{index}]')" for index in range(len(columns))]
-        source = "json_each({})"
-    else:
-        picks = [f"CAST(r.v->>{index} AS {kind})" for index, (_, kind) in enumerate(columns)]
-        source = "jsonb_array_elements(CAST({} AS jsonb)) AS r(v)"
-    picks += ["{}" for _ in constants]
-    await execute(
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(picks)} FROM {source}",
-        *constants.values(),
-        "[" + ",".join(rows) + "]",
-    )
+    sqlite = is_sqlite()
+    extra = tuple(_stored(value, sqlite) for value in constants.values())
+    await insert_rows(table, (*columns, *constants), [row + extra for row in rows])
+
+
+def _stored(value: Any, sqlite: bool) -> Any:
+    """A constant as the database takes it: on SQLite, UUIDs and times as Piccolo stores them."""
+    if sqlite and isinstance(value, uuid.UUID):
+        return str(value)
+    if sqlite and isinstance(value, dt.datetime):
+        return str(value.astimezone(dt.UTC))
+    return value
 
 
 async def _holders(program_id: uuid.UUID, card_kind: str, field: str, digests: list[str]) -> dict[str, dict[str, Any]]:
@@ -598,7 +625,7 @@ async def in_database(
             error: MembershipError = DuplicateInFile(what=_WHAT[field], earlier=earlier)
         else:
             error = AlreadyImported(member_no=holder["member_no"], what=_WHAT[field])
-        problems.append(Problem(candidate.row, candidate.cells, error))
+        problems.append(Problem.of(candidate.row, candidate.cells, error))
     return kept, problems
 
 
@@ -663,11 +690,11 @@ async def _hold_references(batch: Batch, kept: list[Candidate]) -> None:
 async def _write_members(batch: Batch, kept: list[Candidate]) -> None:
     """Members, accounts, cards, opening balances and tiers of the chunk's new members."""
     program, now = batch.program, batch.now
-    since = str(now.astimezone(dt.UTC))
+    since = _stored(now, is_sqlite())
     await _insert(
         "member",
         MEMBER_COLUMNS,
-        [_json([*c.member, since if c.member[TIER] else None]) for c in kept],
+        [(*c.member, since if c.member[TIER] else None) for c in kept],
         {
             "program_id": program.id,
             "preferences": "{}",
@@ -679,7 +706,7 @@ async def _write_members(batch: Batch, kept: list[Candidate]) -> None:
         },
     )
     shared = {"program_id": program.id, "updated_at": now}
-    await _insert("ledger_account", ACCOUNT_COLUMNS, [c.accounts for c in kept], shared)
+    await _insert("ledger_account", ACCOUNT_COLUMNS, [account for c in kept for account in c.accounts], shared)
     await _insert(
         "credential",
         CREDENTIAL_COLUMNS,
@@ -687,7 +714,7 @@ async def _write_members(batch: Batch, kept: list[Candidate]) -> None:
         {"program_id": program.id, "kind": batch.card_kind, "state": "active", "issued_at": now, "changed_at": now},
     )
     await _write_balances(batch, kept)
-    tiered = [f'["{new_id_text()}","{c.member_id}",{_text(c.member[TIER])},{c.growth}]' for c in kept if c.member[TIER]]
+    tiered = [(new_id_text(), c.member_id, c.member[TIER], c.growth) for c in kept if c.member[TIER]]
     await _insert(
         "tier_change",
         TIER_CHANGE_COLUMNS,
@@ -720,10 +747,7 @@ async def _write_balances(batch: Batch, kept: list[Candidate]) -> None:
         REASON,
         now,
     )
-    store = _text(batch.store_id)
-    entries += [
-        f'["{new_id_text()}","{batch.contra[kind]}",{-total},{store}]' for kind, total in totals.items() if total
-    ]
+    entries += [(new_id_text(), batch.contra[kind], -total, batch.store_id) for kind, total in totals.items() if total]
     shared = {"posting_id": posting_id, "rule": SOURCE, "reason": ENTRY_REASON, "created_at": now}
     await _insert("ledger_entry", ENTRY_COLUMNS, entries, shared)
     await _insert(
@@ -779,7 +803,7 @@ class ErrorFile:
             return
         writer = self._open()
         for problem in sorted(problems, key=lambda p: p.row):
-            writer.write([problem.row, problem.error.detail("zh"), problem.error.detail("en"), *problem.cells])
+            writer.write([problem.row, *problem.why, *problem.cells])
 
     def close(self) -> None:
         """Finish the file."""
@@ -835,7 +859,7 @@ def in_chunk_duplicates(candidates: list[Candidate]) -> tuple[list[Candidate], l
         if repeated is not None:
             field, row = repeated
             error = DuplicateInFile(what=_WHAT[field], earlier=Reason(f"row {row}", f"第 {row} 行"))
-            problems.append(Problem(candidate.row, candidate.cells, error))
+            problems.append(Problem.of(candidate.row, candidate.cells, error))
             continue
         for field, digests in candidate.keys.items():
             for digest in digests:
@@ -855,7 +879,7 @@ async def _qualify(reader: RowReader, candidates: list[Candidate]) -> None:
     tiers = await hooks().tiers_for(reader.program, metrics)
     for c in candidates:
         if not c.tier_given and tiers.get(c.member_id):
-            c.member[TIER], c.member[TIER_REVIEW] = tiers[c.member_id], reader.review_text
+            c.member[TIER], c.member[TIER_REVIEW] = tiers[c.member_id], reader.review_value
 
 
 def _read_chunk(reader: RowReader, rows: list[tuple[int, list[str]]]) -> Chunk:
@@ -866,6 +890,45 @@ def _read_chunk(reader: RowReader, rows: list[tuple[int, list[str]]]) -> Chunk:
         (candidates if isinstance(found, Candidate) else problems).append(found)
     kept, repeated = in_chunk_duplicates(candidates)
     return Chunk(kept, problems + repeated)
+
+
+_process_reader: list[RowReader] = []  # in a reading process: the reader it was forked with
+
+
+def _start_reading(reader: RowReader) -> None:
+    _process_reader[:] = [reader]
+
+
+def _read_in_process(rows: list[tuple[int, list[str]]]) -> Chunk:
+    return _read_chunk(_process_reader[0], rows)
+
+
+class _Readers:
+    """Where chunks are read and sealed while this process writes: ``count`` reading processes
+    forked from this one (they share the program, the keys and the plugins, and read and seal
+    in parallel with each other and with the writing: one interpreter per core), or, where
+    processes cannot be forked, one thread."""
+
+    def __init__(self, reader: RowReader, count: int) -> None:
+        self.reader = reader
+        self.forked = count > 0 and sys.platform == "linux"
+        if self.forked:
+            self.pool: concurrent.futures.Executor = concurrent.futures.ProcessPoolExecutor(
+                count, mp_context=multiprocessing.get_context("fork"), initializer=_start_reading, initargs=(reader,)
+            )
+        else:
+            self.pool = concurrent.futures.ThreadPoolExecutor(1, "import-reader")
+        self.ahead = max(count, 1) + 1  # chunks under way: one queued behind each reader
+
+    def read(self, rows: list[tuple[int, list[str]]]) -> asyncio.Future[Chunk]:
+        """Start reading a chunk's rows."""
+        if self.forked:
+            return asyncio.wrap_future(self.pool.submit(_read_in_process, rows))
+        return asyncio.wrap_future(self.pool.submit(_read_chunk, self.reader, rows))
+
+    def close(self, failed: bool) -> None:
+        """Stop the readers (dropping the chunks not started when the import failed)."""
+        self.pool.shutdown(wait=True, cancel_futures=failed)
 
 
 async def import_members(
@@ -880,6 +943,7 @@ async def import_members(
     actor: str = "system",
     progress: Progress | None = None,
     chunk_size: int | None = CHUNK_ROWS,
+    readers_count: int | None = None,
 ) -> ImportSummary:
     """Import the members of a CSV or Excel file into a program (see the module's docstring).
 
@@ -890,7 +954,8 @@ async def import_members(
     ``progress(rows read, rows in the file or None)`` is called after each chunk. ``chunk_size``
     rows are a transaction; None paces them as the kernel's jobs are paced (small while tills
     write, growing while they are quiet: :class:`membership.jobs.interface.Pace`). Rows already
-    imported are skipped, so after an interruption the same command carries on.
+    imported are skipped, so after an interruption the same command carries on. ``readers_count``
+    processes read and seal the rows (default: one per core, at most ``READERS``; 0: a thread).
     """
     started = time.perf_counter()
     program = await get_program(program_id)
@@ -901,12 +966,10 @@ async def import_members(
     summary = ImportSummary(file=path.name)
     file_format(path)
     _exists(path)
-    loop = asyncio.get_running_loop()
     with (
         SheetReader(path) as sheet,
         frozen_heap(),
         _fewer_collections(),
-        concurrent.futures.ThreadPoolExecutor(1, "import-reader") as reader_thread,  # one thread: one malloc arena
     ):
         total = sheet.estimated_rows()
         rows = sheet.rows()
@@ -917,7 +980,7 @@ async def import_members(
         else:
             resolved = cols.resolve(headers, mapping)
         summary.mapping = cols.describe(resolved, headers)
-        reader = RowReader(program, headers, resolved, stores, store_id, card_kind, now)
+        reader = RowReader(program, headers, resolved, stores, store_id, card_kind, now, is_sqlite())
         contra = {
             kind: str(await system_account(program.id, kind))
             for kind in (Kind.POINTS_ISSUED, Kind.STORED_VALUE_FUNDS, Kind.GROWTH_ISSUED)
@@ -952,27 +1015,35 @@ async def import_members(
                 progress(through, total)
             await pace.rest()  # SQLite: a full WAL checkpointed; the tills' turn (paced: the next chunk's size)
 
+        readers = _Readers(reader, min(READERS, os.cpu_count() or 1) if readers_count is None else readers_count)
+        reading: collections.deque[tuple[asyncio.Future[Chunk], int]] = collections.deque()  # in the file's order
         try:
             while True:
-                taken = _take(rows, header_row, resolved, pace.size)
-                if not taken:
+                while len(reading) < readers.ahead:
+                    taken = _take(rows, header_row, resolved, pace.size)
+                    if not taken:
+                        break
+                    summary.rows += len(taken)
+                    reading.append((readers.read(taken), taken[-1][0]))
+                if not reading:
                     break
-                summary.rows += len(taken)
-                # read and seal in a thread while the previous chunk is written (PostgreSQL works in
-                # its own process, SQLite's statements run without holding the interpreter)
-                context = contextvars.copy_context()  # as asyncio.to_thread, on a thread of its own
-                chunk = await loop.run_in_executor(reader_thread, context.run, _read_chunk, reader, taken)
+                future, through = reading.popleft()
+                chunk = await future
                 await _qualify(reader, chunk.candidates)
                 if writing is not None:
                     await finish(*writing)
-                task = asyncio.create_task(_write_chunk(batch, chunk))
-                writing = (task, chunk, taken[-1][0])
+                writing = (asyncio.create_task(_write_chunk(batch, chunk)), chunk, through)
             if writing is not None:
                 await finish(*writing)
         except BaseException:
             if writing is not None and not writing[0].done():
                 writing[0].cancel()
+            for future, _ in reading:
+                future.cancel()
+            readers.close(failed=True)
             raise
+        else:
+            readers.close(failed=False)
         finally:
             errors.close()
     summary.error_file = errors.path if errors.made else None
@@ -1029,9 +1100,9 @@ def _count(summary: ImportSummary, kept: list[Candidate], problems: list[Problem
     summary.stored_value += sum(c.stored_value for c in kept)
     summary.growth += sum(c.growth for c in kept)
     for problem in problems:
-        if isinstance(problem.error, DuplicateInFile):
+        if problem.kind == DUPLICATE:
             summary.duplicates_in_file += 1
-        elif isinstance(problem.error, AlreadyImported):
+        elif problem.kind == ALREADY:
             summary.already_imported += 1
         else:
             summary.errors += 1
@@ -1090,7 +1161,7 @@ async def preview(
         reader = RowReader(program, headers, mapping, stores)
         chunk = _read_chunk(reader, taken)
         _, there = await in_database(program.id, reader.card_kind, chunk.candidates)
-        why = {p.row: p.error.detail(language) for p in chunk.problems + there}
+        why = {p.row: p.detail(language) for p in chunk.problems + there}
         checked = [(number, cells, why.get(number, "")) for number, cells in taken]
     data_rows = None if total is None else max(0, total - header_row)
     return Preview(headers, mapping, checked, data_rows, problem)
