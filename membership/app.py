@@ -57,6 +57,7 @@ from membership.notifications import api as notifications_api
 from membership.notifications import optout, tracking
 from membership.org import api as org_api
 from membership.plugins import hooks
+from membership.promotions import api as promotions_api
 from membership.readers import api as readers_api
 from membership.rewards import api as rewards_api
 from membership.sales import api as sales_api
@@ -86,6 +87,7 @@ TAGS = [
     Tag(name="balances", description="积分与储值: balances, ledger, adjust, redeem, top up"),
     Tag(name="coupons", description="优惠券: templates, issuing, a member's coupons, QR codes, void, report"),
     Tag(name="rewards", description="积分商城: rewards priced in points, redeemed on their own or in a sale"),
+    Tag(name="promotions", description="促销活动: automatic promotions at the till, the best for the customer chosen"),
     Tag(name="gift cards", description="礼品卡: gift-card products, cards sold, balance by code, liability"),
     Tag(name="setup", description="开通: merchants, programs and every program setting, program as code"),
     Tag(name="stores", description="门店: open, change, close"),
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, *, open_db: bool = True) -> Lit
             *rules_api.ROUTES,
             *coupons_api.ROUTES,
             *rewards_api.ROUTES,
+            *promotions_api.ROUTES,
             *tiers_api.ROUTES,
             *finance_api.ROUTES,
             *giftcards_api.ROUTES,

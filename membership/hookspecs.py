@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from membership.notifications.interface import Channel
     from membership.org.program_plugins import PluginMeta
     from membership.org.service import ProgramConfig
+    from membership.promotions.kinds import PromotionKind
     from membership.readers.interface import ReaderDriver
     from membership.rewards.kinds import RewardKind
     from membership.sales.prices import PriceContext
@@ -478,6 +479,38 @@ def membership_register_reward_kinds() -> list[type[RewardKind]] | None:
         @hookimpl
         def membership_register_reward_kinds():
             return [Voucher]
+    """
+
+
+@hookspec
+def membership_register_promotion_kinds() -> list[type[PromotionKind]] | None:
+    """Return kinds of promotions at the till (促销活动) a promotion's ``kind`` may name.
+
+    Every implementation runs; each class is a :class:`~membership.promotions.kinds.PromotionKind`
+    with a unique ``name``, Chinese and English labels, its ``Params`` (a msgspec Struct of the
+    promotion's ``params``), ``describe`` (what it takes off, in words) and ``discounts`` (what it
+    takes off each line the promotion's conditions selected, computed on the prices before
+    promotions; the kernel caps each line at what it costs, combines stackable promotions and
+    chooses the combination best for the customer). The built-in kinds (``percent_off``,
+    ``amount_off``, ``fixed_price``, ``cheapest_item``, ``buy_n_get_m``) are registered this way;
+    a name registered twice is refused. A promotion is checked against its kind when it is saved;
+    one whose kind no plugin registers any more does not apply, and ``simulate`` says why.
+
+    :returns: a list of promotion kind classes, or None.
+
+    Example::
+
+        from membership.plugin import PromotionKind
+
+        class SecondHalf(PromotionKind):
+            name, label_zh, label_en = "second_half", "第二件半价", "second unit half price"
+
+            def discounts(self, params, lines):
+                return [line.quantity // 2 * line.price // 2 for line in lines]
+
+        @hookimpl
+        def membership_register_promotion_kinds():
+            return [SecondHalf]
     """
 
 

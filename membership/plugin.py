@@ -30,7 +30,8 @@ The groups:
   ``OrderCondition``, their ``ConditionParams`` and ``OrderFacts``; ``RuleCondition`` their base),
   ``TierBenefits``, ``ProgramConfig``, ``CredentialKindSpec``; ``Event`` (``membership_event``);
   the kinds of rewards priced in points (``RewardKind`` with its ``RewardParams`` and the
-  ``CouponTerms`` of the coupon a redemption gives).
+  ``CouponTerms`` of the coupon a redemption gives); the kinds of promotions at the till
+  (``PromotionKind`` with its ``PromotionParams``).
 * **event payloads** — ``payload_of(event)`` turns a listener's ``event.data`` into the typed
   payload of its name (:mod:`membership.event_payloads`; ``Payload`` is their base):
   ``MemberEnrolled``, ``MembersImported``, ``MemberErased``, ``MemberMerged``, ``MemberMergeUndone``,
@@ -147,6 +148,7 @@ from membership.org.program_plugins import PluginMeta, plugin_settings
 from membership.org.program_plugins import enabled as plugin_enabled
 from membership.org.program_plugins import enabled_programs as plugin_programs
 from membership.org.service import ProgramConfig, get_program, list_stores
+from membership.promotions.kinds import PromotionKind, PromotionParams
 from membership.readers.interface import (
     CredentialRead,
     ReaderDriver,
@@ -216,6 +218,8 @@ __all__ = [
     "PointsTransferred",
     "PriceContext",
     "ProgramConfig",
+    "PromotionKind",
+    "PromotionParams",
     "PurchaseRecorded",
     "ReadFault",
     "ReaderDriver",

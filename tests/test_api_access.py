@@ -18,6 +18,7 @@ from membership.ledger.transfer import transfer_points
 from membership.members import service as members
 from membership.members.merge import merge_members
 from membership.org.service import update_settings
+from membership.promotions import service as promotions
 from membership.rewards import redeeming as reward_redemptions
 from membership.rewards import service as rewards
 from membership.sales import service as sales
@@ -35,11 +36,13 @@ NOT_OBJECTS = {  # the same for every key
     "/api/v1/segment-fields",
     "/api/v1/channels",
     "/api/v1/reward-kinds",
+    "/api/v1/promotion-kinds",
 }
 BASE = {"points": 1, "per_amount": 100}
 PLAN = {"code": "prime", "name": "年卡", "tier": "gold", "fee": 19_900, "days": 365}
 COUPON = {"code": "ten-off", "name": "减10元", "kind": "amount_off", "amount_off": 1_000, "valid_days": 30}
 REWARD = {"code": "gift", "name": "10 积分换赠品", "kind": "gift", "params": {"sku": "A"}, "points": 10}
+PROMOTION = {"code": "promo", "name": "满减", "kind": "amount_off", "params": {"amount_off": 100}}
 
 
 async def _objects(shop) -> dict[str, str]:
@@ -58,6 +61,7 @@ async def _objects(shop) -> dict[str, str]:
     merge = await merge_members(twin, [duplicate], "test", actor="test")
     await rewards.create_reward(shop.program.id, REWARD)
     redemption = await reward_redemptions.redeem_reward(shop.program.id, "gift", shop.member_id)
+    await promotions.create_promotion(shop.program.id, PROMOTION)
     await giftcards.save_product(shop.program.id, "GC-100", "礼品卡", 10_000, create=True)
     sold = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-100", 1, 10_000)])
     return {
@@ -196,6 +200,7 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
             {"reason": "test"},
         ),
         ("GET", "/api/v1/reward-kinds", "/api/v1/reward-kinds", None, None),
+        ("GET", "/api/v1/promotion-kinds", "/api/v1/promotion-kinds", None, None),
         *_program_cases(o["program"], m),
         *_crm_cases(o["program"], m),
         *_gift_card_cases(o["program"], o["gift_card"]),
@@ -255,10 +260,16 @@ def _program_cases(program: str, member: str) -> list[tuple[str, str, str, dict 
         ("PUT", "rewards/{code}", None, REWARD),
         ("DELETE", "rewards/{code}", None, None),
         ("POST", "rewards/{code}/redeem", None, {"member_id": member}),
+        ("GET", "promotions", None, None),
+        ("POST", "promotions", None, {**PROMOTION, "code": f"p{uuid.uuid4().hex[:6]}"}),
+        ("GET", "promotions/{code}", None, None),
+        ("PUT", "promotions/{code}", None, PROMOTION),
+        ("DELETE", "promotions/{code}", None, None),
     ]
+    codes = {"coupon-templates/": "ten-off", "rewards/": "gift", "promotions/": "promo"}
     cases = []
     for method, tail, query, body in routes:
-        code = "ten-off" if tail.startswith("coupon-templates/") else "gift" if tail.startswith("rewards/") else "base"
+        code = next((c for prefix, c in codes.items() if tail.startswith(prefix)), "base")
         concrete = f"/api/v1/programs/{program}/{tail.replace('{code}', code)}"
         cases.append((method, f"/api/v1/programs/{{program_id}}/{tail}", concrete, query, body))
     return cases

@@ -18,6 +18,7 @@ KERNEL_APPS = (
     "membership.sales.piccolo_app",
     "membership.coupons.piccolo_app",
     "membership.rewards.piccolo_app",
+    "membership.promotions.piccolo_app",
     "membership.audit.piccolo_app",
     "membership.access.piccolo_app",
     "membership.readers.piccolo_app",

@@ -118,6 +118,28 @@ class TransactionIn(msgspec.Struct, forbid_unknown_fields=True):
             " the points and the stock back",
         ),
     ] = []
+    promotion_codes: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=r"^\s*[A-Za-z0-9_-]{1,32}\s*$")]],
+        msgspec.Meta(
+            max_length=10,
+            description="Promotion codes typed at the till (促销码): they unlock the promotions that need one;"
+            " the program's other running promotions apply by themselves; case does not matter",
+        ),
+    ] = []
+
+
+class PromotionOut(msgspec.Struct):
+    """A running promotion on the sale: whether it ``applied``, what it took off (minor units)
+    and why it did or did not, in Chinese and English (the best combination for the customer
+    is chosen among promotions that do not stack)."""
+
+    code: str
+    name: str
+    kind: str
+    applied: bool
+    discount: int
+    reason_zh: str
+    reason_en: str
 
 
 class CouponUseOut(msgspec.Struct):
@@ -190,6 +212,10 @@ class TransactionOut(msgspec.Struct):
     gift_cards: Annotated[
         list[GiftCardSoldOut], msgspec.Meta(description="Gift cards the sale sold (礼品卡), one per unit")
     ] = []
+    promotions: Annotated[
+        list[PromotionOut],
+        msgspec.Meta(description="The program's running promotions (促销活动): applied or not, what and why"),
+    ] = []
 
 
 class RuleCheckOut(msgspec.Struct):
@@ -226,6 +252,10 @@ class SimulationOut(msgspec.Struct):
     ] = []
     rewards: Annotated[
         list[RewardUseOut], msgspec.Meta(description="Rewards the sale would redeem, their points and discounts")
+    ] = []
+    promotions: Annotated[
+        list[PromotionOut],
+        msgspec.Meta(description="The program's running promotions (促销活动): would apply or not, what and why"),
     ] = []
 
 
@@ -273,6 +303,9 @@ class RefundOut(msgspec.Struct):
     ] = 0
     gift_cards_voided: Annotated[
         list[str], msgspec.Meta(description="Masked codes of the unused gift cards the refunded lines sold, now void")
+    ] = []
+    promotions_returned: Annotated[
+        list[str], msgspec.Meta(description="Codes of the promotions whose uses the refund of the whole sale gave back")
     ] = []
 
 
@@ -353,6 +386,10 @@ def _rewards(uses: tuple) -> list[RewardUseOut]:
     return [RewardUseOut(u.reward, u.name, u.points, u.coupon, u.discount) for u in uses]
 
 
+def _promotions(outcomes: tuple) -> list[PromotionOut]:
+    return [PromotionOut(o.code, o.name, o.kind, o.applied, o.discount, o.reason_zh, o.reason_en) for o in outcomes]
+
+
 def _member_prices(prices: tuple) -> list[MemberPriceOut]:
     return [MemberPriceOut(p.line_no, p.unit_price, p.member_price) for p in prices]
 
@@ -397,6 +434,7 @@ async def record_transaction(
             attributes=data.attributes,
             codes=data.codes,
             rewards=data.rewards,
+            promotion_codes=data.promotion_codes,
         )
     out = TransactionOut(
         id=result.id,
@@ -416,6 +454,7 @@ async def record_transaction(
         coupons_issued=list(result.coupons_issued),
         rewards=_rewards(result.rewards),
         gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await giftcards.sold_by(result.id)],
+        promotions=_promotions(result.promotions),
     )
     return replayable(out, 201, result.replayed)
 
@@ -468,6 +507,7 @@ async def simulate_transaction(
         attributes=data.attributes,
         codes=data.codes,
         rewards=data.rewards,
+        promotion_codes=data.promotion_codes,
     )
     return SimulationOut(
         member_id=sim.member_id,
@@ -486,6 +526,7 @@ async def simulate_transaction(
         rules=[RuleCheckOut(c.rule, c.name, c.applied, c.points, c.reason) for c in sim.rules],
         coupons_issued=list(sim.coupons_issued),
         rewards=_rewards(sim.rewards),
+        promotions=_promotions(sim.promotions),
     )
 
 
@@ -562,6 +603,7 @@ async def refund_transaction(
         rewards_returned=list(result.rewards_returned),
         gift_card_returned=result.gift_card_returned,
         gift_cards_voided=list(result.gift_cards_voided),
+        promotions_returned=list(result.promotions_returned),
     )
     return replayable(out, 201, result.replayed)
 

@@ -45,6 +45,8 @@ from membership.ledger.service import (
 from membership.members.service import active_member, member_row
 from membership.org.service import ProgramConfig, check_store, get_program
 from membership.plugins import hooks
+from membership.promotions import service as promotions
+from membership.promotions.choice import Outcome
 from membership.rewards import redeeming as reward_sales
 from membership.sales.prices import LinePrice, line_prices, member_priced
 from membership.tiers import service as tiers
@@ -89,6 +91,7 @@ class PurchaseResult:
     member_prices: tuple[LinePrice, ...] = ()
     coupons_issued: tuple[str, ...] = ()
     rewards: tuple[reward_sales.RewardUse, ...] = ()
+    promotions: tuple[Outcome, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Simulation:
     rules: tuple[RuleCheck, ...] = ()
     coupons_issued: tuple[str, ...] = ()
     rewards: tuple[reward_sales.RewardUse, ...] = ()
+    promotions: tuple[Outcome, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +140,7 @@ class RefundResult:
     rewards_returned: tuple[str, ...] = ()
     gift_card_returned: int = 0
     gift_cards_voided: tuple[str, ...] = ()
+    promotions_returned: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,17 +163,17 @@ ATTRIBUTE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TILL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
-def check_codes(codes: list[str] | None) -> tuple[str, ...]:
+def check_codes(codes: list[str] | None, field: str = "codes") -> tuple[str, ...]:
     """The codes typed at the till for a sale (活动码, for points rules with a ``code``
-    condition), checked (at most 10, letters, digits, ``-`` and ``_``, up to 32 each), trimmed,
-    upper case, each once."""
+    condition; ``promotion_codes`` for promotions), checked (at most 10, letters, digits, ``-``
+    and ``_``, up to 32 each), trimmed, upper case, each once; errors name ``field``."""
     codes = codes or []
     if len(codes) > 10:
-        raise ValidationError(field="codes", reason=Reason("at most 10", "最多 10 个"))
+        raise ValidationError(field=field, reason=Reason("at most 10", "最多 10 个"))
     for code in codes:
         if not isinstance(code, str) or not TILL_CODE.match(code.strip()):
             raise ValidationError(
-                field="codes",
+                field=field,
                 reason=Reason(
                     f"{code!r}: letters, digits, - and _, up to 32", f"{code!r}：只能用字母、数字、- 和 _，最多 32 个"
                 ),
@@ -259,17 +264,26 @@ def _payments(program: ProgramConfig, payments: list[PaymentInput] | None) -> li
     return resolved
 
 
-def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount: int = 0) -> _Priced:
+def _price(
+    lines: list[LineInput], payments: list[PaymentInput] | None, discount: int = 0, promoted: int = 0
+) -> _Priced:
     """The sale's amounts; the (checked) payments must add up to the lines' listed total less
-    what member prices took off and the coupons' ``discount`` (all cash when no payments are
-    given)."""
+    what member prices took off, the coupons' ``discount`` and what promotions took off
+    (``promoted``; all cash when no payments are given)."""
     subtotal = sum(line.listed_amount for line in lines)
     member_discount = subtotal - sum(line.amount for line in lines)
-    total = subtotal - member_discount - discount
+    total = subtotal - member_discount - discount - promoted
     resolved = payments if payments is not None else [PaymentInput("cash", total)]
     paid = sum(pay.amount for pay in resolved)
     if paid != total:
-        if member_discount:
+        if promoted:
+            reason = Reason(
+                f"add up to {paid}; the lines total {subtotal}, less {member_discount} off at member prices,"
+                f" {discount} coupon discount and {promoted} off by promotions, is {total}",
+                f"合计 {paid}；商品合计 {subtotal} 减去会员价优惠 {member_discount}、优惠券折扣 {discount}"
+                f" 和促销优惠 {promoted}，应为 {total}",
+            )
+        elif member_discount:
             reason = Reason(
                 f"add up to {paid}; the lines total {subtotal}, less {member_discount} off at member prices"
                 f" and {discount} coupon discount, is {total}",
@@ -286,7 +300,7 @@ def _price(lines: list[LineInput], payments: list[PaymentInput] | None, discount
         raise ValidationError(field="payments", reason=reason)
     return _Priced(
         subtotal=subtotal,
-        discount=member_discount + discount,
+        discount=member_discount + discount + promoted,
         member_discount=member_discount,
         total=total,
         points_spent=sum(p.points for p in resolved if p.method == "points"),
@@ -423,12 +437,14 @@ async def simulate_purchase(
     attributes: dict[str, str] | None = None,
     codes: list[str] | None = None,
     rewards: list[str] | None = None,
+    promotion_codes: list[str] | None = None,
 ) -> Simulation:
     """What :func:`record_purchase` would earn, with every award's rule and reason, each of the
     program's purchase rules with whether it applied and why (``rules``), what the ``coupons``
     would take off (they are checked, not used), the ``rewards`` it would redeem (checked as a
     purchase checks them, with their discounts) and the templates of the next-order coupons it
-    would issue (``coupons_issued``); writes nothing. ``occurred_at`` may
+    would issue (``coupons_issued``), and every running promotion with whether the sale gets it
+    and why (``promotions``); writes nothing. ``occurred_at`` may
     be ahead, to preview a member day or a rule that starts later."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments)
     now = _now()
@@ -440,8 +456,13 @@ async def simulate_purchase(
         program, member_id, store_id, reward_sales.check_reward_codes(rewards), when, now
     )
     quoted, used = await reward_sales.quote(program, member_id, store_id, coupons or [], lines, when, taken)
-    priced = _price(lines, resolved, quoted.discount)
-    giftcards.card_lines(lines, await giftcards.on_sale(program.id))
+    promo_typed = check_codes(promotion_codes, "promotion_codes")
+    cards = await giftcards.on_sale(program.id)
+    promoted = await promotions.quote(
+        program, member, store_id, *_promotable(lines, cards, quoted.discount), when, attributes, typed, promo_typed
+    )
+    priced = _price(lines, resolved, quoted.discount, promoted.discount)
+    giftcards.card_lines(lines, cards)
     await giftcards.check_payments(program.id, _gift_card_payments(priced))
     context = await _earn_context(
         program, member, store_id, lines, priced, when, None, max(now, when), attributes, typed
@@ -467,6 +488,7 @@ async def simulate_purchase(
         rules=tuple(checks),
         coupons_issued=next_time,
         rewards=used,
+        promotions=promoted.outcomes,
     )
 
 
@@ -486,6 +508,7 @@ async def record_purchase(
     attributes: dict[str, str] | None = None,
     codes: list[str] | None = None,
     rewards: list[str] | None = None,
+    promotion_codes: list[str] | None = None,
 ) -> PurchaseResult:
     """Record a member's purchase (消费): use the ``coupons`` (their discounts lower what is paid
     and what earns), take points and stored value paid, earn points and growth through the
@@ -499,10 +522,14 @@ async def record_purchase(
     purchases of one member see each other's caps and first-purchase bonuses. ``codes`` are
     typed at the till: they unlock points rules with a ``code`` condition. ``rewards`` are
     codes of rewards priced in points (one per unit) redeemed in the sale: their points are spent
-    and their coupons used by it (:mod:`membership.rewards.redeeming`)."""
+    and their coupons used by it (:mod:`membership.rewards.redeeming`). The program's running
+    promotions apply automatically, the combination best for the member chosen
+    (:mod:`membership.promotions`); ``promotion_codes`` typed at the till unlock those that need
+    one, and each promotion applied takes one of its uses."""
     program, member, resolved = await _checked(program_id, store_id, member_id, lines, payments, lock=True)
     attributes = check_attributes(attributes)
     typed = check_codes(codes)
+    promo_typed = check_codes(promotion_codes, "promotion_codes")
     now = now or _now()
     when = _occurred(program, occurred_at, now)
     codes = redemption.checked_codes(coupons) if coupons else []
@@ -519,7 +546,11 @@ async def record_purchase(
         sold = await member_priced(program, member, store_id, lines, when, attributes)
         taken = await reward_sales.take(program, member_id, store_id, wanted_rewards, sale_id, when, now, actor)
         quoted, used = await reward_sales.quote(program, member_id, store_id, codes, sold, when, taken)
-        priced = _price(sold, resolved, quoted.discount)
+        promotable, room = _promotable(sold, await giftcards.on_sale(program.id), quoted.discount)
+        promoted = await promotions.take(
+            program, member, store_id, promotable, room, when, sale_id, now, attributes, typed, promo_typed
+        )
+        priced = _price(sold, resolved, quoted.discount, promoted.discount)
         accounts = await MemberAccounts.load(program, member_id)
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, sold, priced, now, attributes)
         if quoted.applied:
@@ -596,6 +627,7 @@ async def record_purchase(
             member_prices=line_prices(sold),
             coupons_issued=issued,
             rewards=used,
+            promotions=promoted.outcomes,
         )
 
     paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
@@ -615,6 +647,8 @@ async def record_purchase(
         payload["codes"] = list(typed)
     if wanted_rewards:
         payload["rewards"] = wanted_rewards
+    if promo_typed:
+        payload["promotion_codes"] = list(promo_typed)
     return await idempotency.once(program.id, idempotency_key, "record_purchase", payload, PurchaseResult, run)
 
 
@@ -627,6 +661,13 @@ async def _receipt_recorded(program: ProgramConfig, store_id: uuid.UUID, receipt
     if not is_sqlite():
         await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"receipt:{program.id}:{receipt_no}")
     return await fetch_one("SELECT id FROM sale WHERE program_id = {} AND receipt_no = {}", program.id, receipt_no)
+
+
+def _promotable(lines: list[LineInput], cards: dict[str, Any], coupon_discount: int) -> tuple[list[LineInput], int]:
+    """The lines promotions may discount (not the gift cards sold: they are sold at face value)
+    and the most they may take off: what is left of those lines after the coupons."""
+    promotable = [line for line in lines if line.sku not in cards]
+    return promotable, max(sum(line.amount for line in promotable) - coupon_discount, 0)
 
 
 def _gift_card_payments(priced: _Priced) -> list[tuple[str, int]]:
@@ -753,8 +794,9 @@ async def refund(
     second time, points already spent become debt that later earnings repay;
     points and stored value the sale paid with are given back, points keeping their original
     expiry. When the whole sale has been refunded its coupons are given back (usable again while
-    within their validity), the next-order coupons it issued are voided unless used and the
-    rewards redeemed in it come back (their points, keeping their expiry, and their stock). Gift
+    within their validity), the next-order coupons it issued are voided unless used, the
+    rewards redeemed in it come back (their points, keeping their expiry, and their stock) and so
+    do the uses of its promotions. Gift
     cards the sale paid with get their share back; refunded lines that sold gift cards void as many
     unused cards (refused with ``GiftCardUsed`` when fewer are unused). ``now`` is the clock, as in
     :func:`record_purchase`. The member is locked for the transaction, so two refunds of one sale
@@ -848,8 +890,9 @@ async def refund(
         await fetch(
             "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
         )
-        returned, voided, reward_points, rewards_back = [], [], 0, ()
+        returned, voided, reward_points, rewards_back, promotions_back = [], [], 0, (), ()
         if status == "refunded":
+            promotions_back = await promotions.give_back(sale_id, now)
             reward_points, rewards_back = await reward_sales.give_back_sale(program, accounts, sale, reason, actor, now)
             returned = await redemption.give_back(program, sale_id, now, actor)
             voided = await next_order.void_after_refund(program, sale["member_id"], sale_id, sale["created_at"], now)
@@ -892,6 +935,7 @@ async def refund(
             rewards_returned=rewards_back,
             gift_card_returned=gc_return,
             gift_cards_voided=cards_voided,
+            promotions_returned=promotions_back,
         )
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
