@@ -19,6 +19,7 @@ from membership.ledger.rule_kinds import PARAMS
 from membership.ledger.rules import LineInput
 from membership.members.notes import add_note
 from membership.plugins import hooks
+from membership.rewards import service as rewards
 from membership.sales import service as sales
 from membership.tiers import paid
 from membership.tiers import service as tiers
@@ -80,6 +81,8 @@ async def _shop_with_data(console):
         program, {"code": "ten", "name": "减10元", "kind": "amount_off", "amount_off": 1000, "valid_days": 30}
     )
     await coupons.issue(program, "ten", [shop.member_id])
+    drink = {"code": "drink", "name": "饮品", "kind": "gift", "params": {"sku": "D1"}, "points": 300, "stock": 9}
+    await rewards.create_reward(program, {**drink, "member_limit": 2, "limit_period": "month"})
     sale = await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("A", 1, 10_000)])
     await sales.record_purchase(program, shop.other_store_id, shop.member_id, [LineInput("B", 1, 2_000)])
     await add_note(shop.member_id, "喜欢靠窗", "staff:manager")
@@ -114,6 +117,9 @@ def _pages(shop, sale) -> list[str]:
         "/console/loyalty/top-up-plans",
         "/console/loyalty/coupons",
         "/console/loyalty/coupons?edit=ten",
+        "/console/loyalty/rewards",
+        "/console/loyalty/rewards?kind=discount",
+        "/console/loyalty/rewards?edit=drink",
         "/console/loyalty/tiers",
         "/console/loyalty/paid-plans",
         "/console/segments",
@@ -144,6 +150,8 @@ async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_r
             "/console/loyalty/top-up-plans": {"plans-0-code": "a", "plans-0-name": "充", "plans-0-pay": "-1"},
             "/console/loyalty/policy": {"expiry": "days_after", "pending_days": "x"},
             "/console/loyalty/coupons/issue": {"template": "ten", "to": "members", "members": "13700000000"},
+            "/console/loyalty/rewards": {"kind": "discount", "code": "x", "name": "折", "params-percent_off": "八折"},
+            "/console/loyalty/rewards/redeem": {"reward": "drink", "member": "13812345678"},
             f"/console/members/{shop.member_id}/profile": {"name": "", "phone": "12345"},
             f"/console/members/{shop.member_id}/notes": {"text": ""},
             "/console/api-keys": {"name": "收银机"},

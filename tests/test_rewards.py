@@ -19,6 +19,7 @@ from membership.db import fetch, fetch_one
 from membership.hookspecs import hookimpl
 from membership.ledger import service as ledger
 from membership.members import service as members
+from membership.members.merge import merge_members, undo_merge
 from membership.rewards.kinds import CouponTerms, RewardKind, RewardParams
 from tests.helpers import ledger_violations
 
@@ -334,3 +335,32 @@ async def test_hook_register_reward_kinds(any_api, register_plugin, registered):
     await fetch("UPDATE reward SET kind = 'cinema' WHERE code = 'v5'")  # as if its pack were removed
     gone = await api.buy(_sale(api, CAKE, rewards=["v5"]))
     assert gone.status_code == 409 and gone.json()["code"] == "reward_kind_missing"
+
+
+async def test_a_merge_moves_the_redemptions_and_its_undo_brings_them_back(any_api):
+    api = any_api
+    await _reward(api, **GIFT, member_limit=2, limit_period="total")
+    twin = await members.enrol(
+        api.shop.program.id, {"name": "张伟", "phone": "13700001111"}, store_id=api.shop.store_id
+    )
+    for member_id, key in ((api.shop.member_id, "m1"), (twin.id, "m2")):
+        await _points(api, 300, member_id)
+        answer = await api.call(
+            "POST", _path(api, "/drink300/redeem"), "pos", {"member_id": str(member_id)}, **{"Idempotency-Key": key}
+        )
+        assert answer.status_code == 201, answer.text
+    merge = await merge_members(api.shop.member_id, [twin.id], "同一人两张卡", actor="test")
+    held = await api.call("GET", f"/members/{api.shop.member_id}/reward-redemptions", "read")
+    assert held.json()["total"] == 2  # the survivor's limit counts the merged member's redemption
+    await _points(api, 300)
+    refused = await api.call(
+        "POST",
+        _path(api, "/drink300/redeem"),
+        "pos",
+        {"member_id": str(api.shop.member_id)},
+        **{"Idempotency-Key": "m3"},
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "reward_limit_reached"
+    await undo_merge(merge.id, "分开", actor="test")
+    again = await api.call("GET", f"/members/{twin.id}/reward-redemptions", "read")
+    assert again.json()["total"] == 1

@@ -88,7 +88,7 @@ async def _page(
     draft = draft or TemplateDraft()
     kind = draft.kind if draft.kind in KINDS else "amount_off"
     figures, _ = await report.report(program.id, page_size=200)
-    templates, _ = await service.list_templates(program.id, include_retired=True, page_size=200)
+    templates, _ = await service.list_templates(program.id, include_retired=True, page_size=200, include_rewards=True)
     terms = {t["code"]: describe_terms(t, program.currency) for t in templates}
     labels = await _labels(request, program)
     fields = form_fields(

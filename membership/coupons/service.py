@@ -280,11 +280,19 @@ async def get_template(program_id: uuid.UUID, code: str) -> dict[str, Any]:
 
 
 async def list_templates(
-    program_id: uuid.UUID, include_retired: bool = False, page: int = 1, page_size: int = 50
+    program_id: uuid.UUID,
+    include_retired: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+    include_rewards: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of the program's templates by code, and how many there are."""
+    """A page of the program's templates by code, and how many there are; the templates of the
+    points mall's rewards (``issue_on`` ``reward``, kept with their rewards) only when
+    ``include_rewards``."""
     only = "" if include_retired else " AND active = {}"
     args = [program_id] + ([] if include_retired else [True])
+    if not include_rewards:
+        only += " AND issue_on <> 'reward'"
     total = await fetch_one(f"SELECT COUNT(*) AS n FROM coupon_template WHERE program_id = {{}}{only}", *args)
     rows = await fetch(
         f"SELECT * FROM coupon_template WHERE program_id = {{}}{only} ORDER BY code LIMIT {{}} OFFSET {{}}",

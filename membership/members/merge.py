@@ -51,7 +51,14 @@ LOT_TABLES = {
     "value_lot": (Kind.STORED_VALUE, Kind.STORED_VALUE_BONUS),
 }
 LOT_TABLE = {"points_lot": "points_lot", "value_lot": "stored_value_lot"}
-MEMBER_ROWS = ("sale", "coupon", "tier_change", "paid_membership", "tier_assignment")  # tables with member_id
+MEMBER_ROWS = (  # tables with member_id
+    "sale",
+    "coupon",
+    "tier_change",
+    "paid_membership",
+    "tier_assignment",
+    "reward_redemption",
+)
 REASON = "会员合并 / members merged"
 
 

@@ -67,7 +67,7 @@ def _labels(stores: dict[str, str]) -> dict[str, Label]:
     """The reward's fields and the built-in kinds' params, in the staff's words (a pack's kind
     names its own fields with ``msgspec.Meta(title=…)``)."""
     return {
-        "code": Label("兑换品编码", "Code", "字母、数字、- 或 _，如 drink300。", "Letters, digits, - or _."),
+        "code": Label("兑换品编码", "Code", "字母、数字、- 或 _，如 drink-300。", "Letters, digits, - or _."),
         "name": Label("名称", "Name", "顾客看到的名称，如 300积分换饮品。", "What members read."),
         "points": Label(
             "所需积分", "Points", "兑换一次扣的积分。", "What one redemption costs.", suffix=("积分", "points")
