@@ -11,6 +11,7 @@ import asyncio
 import csv
 import datetime as dt
 import io
+import multiprocessing
 import os
 import random
 import subprocess
@@ -164,7 +165,8 @@ async def test_a_file_lands_its_good_rows_and_reports_every_other_one(any_db, tm
     assert len(audit) == 2 and all(row["actor"] == "test" for row in audit)
 
 
-async def test_duplicates_across_chunks_are_named_as_duplicates_in_the_file(any_db, tmp_path):
+@pytest.mark.parametrize("readers", [0, 2])  # a reading thread; two reading processes (a chunk each)
+async def test_duplicates_across_chunks_are_named_as_duplicates_in_the_file(any_db, tmp_path, readers):
     shop = await make_shop()
     table = [
         ["姓名", "手机"],
@@ -174,12 +176,47 @@ async def test_duplicates_across_chunks_are_named_as_duplicates_in_the_file(any_
         ["丁", "13900000002"],
     ]
     path = write_csv(tmp_path / "m.csv", table)
-    summary = await import_members(path, shop.program.id, chunk_size=2, errors_to=tmp_path / "bad.csv")
+    summary = await import_members(
+        path, shop.program.id, chunk_size=2, errors_to=tmp_path / "bad.csv", readers_count=readers
+    )
     assert (summary.imported, summary.duplicates_in_file, summary.already_imported) == (2, 2, 0)
     with (tmp_path / "bad.csv").open(encoding="utf-8-sig") as handle:
         found = list(csv.reader(handle))
     assert [row[0] for row in found[1:]] == ["4", "5"] and "文件内重复" in found[1][1]
     assert "earlier row" in found[1][2]
+    assert multiprocessing.active_children() == []  # the reading processes ended with the import
+
+
+async def test_an_interrupted_import_carries_on_where_it_stopped(any_db, tmp_path):
+    """Stopped after its first chunk (an operator's Ctrl-C), the import leaves that chunk in the
+    database and nothing of the rest, and no reading process behind; the same command again
+    imports the rest, names the first chunk's rows as imported already, and the ledger holds."""
+    shop = await make_shop()
+    table = [["姓名", "手机", "积分"]] + [[f"会员{i}", f"139000{i:05d}", str(i + 1)] for i in range(10)]
+    path = write_csv(tmp_path / "m.csv", table)
+    members_before = await count("member")
+
+    class Stopped(Exception):
+        pass
+
+    def stop(done: int, total: int | None) -> None:
+        raise Stopped
+
+    with pytest.raises(Stopped):
+        await import_members(path, shop.program.id, chunk_size=4, progress=stop)
+    assert multiprocessing.active_children() == []
+    assert await count("member") == members_before + 4
+    assert await ledger_violations() == []
+
+    summary = await import_members(path, shop.program.id, chunk_size=4)
+    assert (summary.imported, summary.already_imported, summary.duplicates_in_file) == (6, 4, 0)
+    assert await count("member") == members_before + 10
+    issued = await fetch_one(
+        "SELECT SUM(points) AS n FROM points_lot WHERE posting_id IN"
+        " (SELECT id FROM ledger_posting WHERE kind = 'import')"
+    )
+    assert issued["n"] == sum(range(1, 11))  # every opening balance booked once
+    assert await ledger_violations() == []
 
 
 async def test_an_excel_workbook_imports_like_a_csv_file(any_db, tmp_path):
