@@ -34,6 +34,7 @@ from membership.jobs.runner import latest_runs
 from membership.ledger import console as loyalty_pages
 from membership.members import console as member_pages
 from membership.members import profile_console as member_profile_pages
+from membership.notifications import console as message_pages
 from membership.org import console as org_pages
 from membership.org import plugins_console as plugin_pages
 from membership.org import setup_console as setup_pages
@@ -138,6 +139,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *reward_pages.ROUTES,
             *tier_pages.ROUTES,
             *segment_pages.ROUTES,
+            *message_pages.ROUTES,
             *care_pages.ROUTES,
             *_plugin_handlers(pages or []),
             create_static_files_router(
