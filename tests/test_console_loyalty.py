@@ -8,7 +8,8 @@ import html
 import json
 
 from membership.coupons import service as coupons
-from membership.ledger.points_rules import list_rules
+from membership.ledger.points_rules import change_rule, list_rules
+from membership.ledger.rulebook import PointsRule
 from membership.ledger.rules import LineInput
 from membership.org.service import get_program
 from membership.sales import service as sales
@@ -175,3 +176,55 @@ async def test_coupons_are_defined_issued_and_used_at_the_counter(console):
         )
         assert "券模板已停用" in (await client.get(retired.headers["location"])).text
         assert (await coupons.get_template(shop.program.id, "ten-off"))["active"] is False
+
+
+async def test_a_rule_s_conditions_are_ticked_and_filled_in_the_form_never_as_json(console):
+    shop = console.shop
+    async with console.logged_in("manager") as client:
+        rule = {
+            "code": "drinks",
+            "name": "饮品双倍",
+            "kind": "category_multiplier",
+            "priority": "5",
+            "stacking": "stack",
+            "p-categories": "饮品",
+            "p-multiplier_pct": "2",
+            "c-label": "1",
+            "c-label-none_of": "外送、团购",
+            "c-min_quantity": "1",
+            "c-min_quantity-quantity": "2",
+            "_csrf_token": csrf_of(client),
+        }
+        form = (await client.get("/console/loyalty/rules", params={"kind": "category_multiplier"})).text
+        assert "适用条件" in form and 'name="c-label"' in form and "最低件数" in form and "活动码" in form
+        empty = await client.post("/console/loyalty/rules", data={**rule, "c-label-none_of": ""})
+        assert empty.status_code == 422 and "请填写“包含其一”“不包含”或两者" in empty.text
+        assert 'name="c-min_quantity" value="1" checked' in empty.text  # shown again as ticked
+        few = await client.post("/console/loyalty/rules", data={**rule, "c-min_quantity-quantity": "零"})
+        assert few.status_code == 422 and 'value="零"' in few.text
+        assert (await client.post("/console/loyalty/rules", data=rule)).status_code == 303
+        stored = {r["code"]: r for r in await list_rules(shop.program.id)}["drinks"]
+        assert stored["conditions"] == [
+            {"kind": "label", "any_of": [], "none_of": ["外送", "团购"]},
+            {"kind": "min_quantity", "quantity": 2},
+        ]
+        editing = (await client.get("/console/loyalty/rules", params={"edit": "drinks"})).text
+        assert 'name="c-label" value="1" checked' in editing and 'value="外送、团购"' in editing
+        untick = {k: v for k, v in rule.items() if k != "c-min_quantity"}
+        assert (await client.post("/console/loyalty/rules/drinks", data=untick)).status_code == 303
+        stored = {r["code"]: r for r in await list_rules(shop.program.id)}["drinks"]
+        assert [c["kind"] for c in stored["conditions"]] == ["label"]
+
+    two = [
+        {"kind": "category", "any_of": ["饮品"], "none_of": []},
+        {"kind": "category", "any_of": [], "none_of": ["酒"]},
+    ]
+    through_the_api = {key: stored[key] for key in PointsRule.__struct_fields__ if key in stored}
+    await change_rule(shop.program.id, "drinks", {**through_the_api, "conditions": two}, "api")
+    async with console.logged_in("manager") as client:
+        editing = (await client.get("/console/loyalty/rules", params={"edit": "drinks"})).text
+        assert "由系统接口设置" in editing and 'name="c-keep"' in editing and 'name="c-category"' not in editing
+        kept = {**rule, "c-keep": "1", "_csrf_token": csrf_of(client)}
+        assert (await client.post("/console/loyalty/rules/drinks", data=kept)).status_code == 303
+    stored = {r["code"]: r for r in await list_rules(shop.program.id)}["drinks"]
+    assert stored["conditions"] == two  # kept as they were

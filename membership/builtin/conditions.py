@@ -29,7 +29,8 @@ class NameLists(ConditionParams, frozen=True):
     def check(self) -> None:
         if not (self.any_of or self.none_of):
             raise ValidationError(
-                field="conditions", reason=Reason("give any_of, none_of or both", "请给出 any_of、none_of 或两者")
+                field="conditions",
+                reason=Reason("give “any of” (any_of), “none of” (none_of) or both", "请填写“包含其一”“不包含”或两者"),
             )
 
 

@@ -23,6 +23,7 @@ from membership.console.struct_forms import (
     convert,
     error_for,
     form_fields,
+    is_zh,
     posted,
     read_form,
     read_rows,
@@ -32,6 +33,8 @@ from membership.console.struct_forms import (
 from membership.console.workplace import staff_program, workplace
 from membership.errors import MembershipError, ValidationError
 from membership.ledger import points_rules
+from membership.ledger.condition_forms import ConditionDraft, condition_forms, draft_of, editable, read_conditions
+from membership.ledger.conditions import compile_conditions
 from membership.ledger.forms import (
     RULE_FIELDS,
     describe_params,
@@ -46,7 +49,7 @@ from membership.ledger.forms import (
 )
 from membership.ledger.policy import PointsPolicy, parse_points_policy, points_policy
 from membership.ledger.rule_kinds import PARAMS
-from membership.ledger.rulebook import STACKING, PointsRule, parse_rule
+from membership.ledger.rulebook import BASE_KINDS, BONUS_KINDS, STACKING, PointsRule, parse_rule
 from membership.ledger.rules import LineInput
 from membership.ledger.top_up_plans import TopUpPlan, parse_top_up_plans, top_up_plans
 from membership.members import service as members
@@ -56,6 +59,7 @@ from membership.sales.amounts import parse_amount
 from membership.staff.roles import Permission
 
 CONFIGURE = {"permission": Permission.CONFIGURE_PROGRAM}
+CONDITIONED = BASE_KINDS | BONUS_KINDS  # the kinds of rule that take conditions
 
 
 @dataclasses.dataclass
@@ -80,6 +84,8 @@ class RuleDraft:
     typed_params: dict[str, list[str]] | None = None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     param_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    conditions: ConditionDraft = dataclasses.field(default_factory=ConditionDraft)
+    kept: list[dict[str, Any]] | None = None  # conditions the form cannot show, kept as they are
 
 
 async def _rules_page(
@@ -126,11 +132,36 @@ async def _rules_page(
             currency=program.currency,
             typed=draft.typed_params,
         ),
+        condition_forms=condition_forms(draft.conditions, is_zh(), program.currency)
+        if kind in CONDITIONED and draft.kept is None
+        else [],
+        kept_conditions=[describe_condition(c) for c in draft.kept or []] if kind in CONDITIONED else [],
         simulation=simulation,
         trial=trial or SimulateForm(),
         editing=editing,
         **context,
     )
+
+
+def describe_condition(condition: dict[str, Any]) -> str:
+    """A stored condition in words (its kind's own description), in the page's language."""
+    compiled = compile_conditions([condition])
+    if not isinstance(compiled, list):
+        return compiled.zh if is_zh() else compiled.en
+    reason = compiled[0].describe()
+    return reason.zh if is_zh() else reason.en
+
+
+def _rule_draft(rule: dict[str, Any], kind: str) -> RuleDraft:
+    """The form of a stored rule (of ``kind`` when changing its kind)."""
+    same = kind == rule["kind"]
+    conditions = rule.get("conditions") or []
+    draft = RuleDraft(kind=kind, values=rule, params=rule["params"] if same else {})
+    if editable(conditions):
+        draft.conditions = draft_of(conditions)
+    else:
+        draft.kept = list(conditions)
+    return draft
 
 
 @get("/loyalty/rules", opt=CONFIGURE, name="console-rules")
@@ -150,9 +181,7 @@ async def rules_page(
             rule = await points_rules.get_rule(program.id, edit)
         except MembershipError as exc:
             return await _rules_page(request, status=404, error=forms.error_text(exc))
-        same = not kind or kind == rule["kind"]
-        draft = RuleDraft(kind=rule["kind"] if same else kind, values=rule, params=rule["params"] if same else {})
-        return await _rules_page(request, draft, editing=edit)
+        return await _rules_page(request, _rule_draft(rule, kind or rule["kind"]), editing=edit)
     return await _rules_page(request, RuleDraft(kind=kind or "base_rate"), notice=notices.get(done, ""))
 
 
@@ -166,14 +195,25 @@ async def _posted_rule(request: Request, program: ProgramConfig, code: str) -> t
     fields = [name for name in RULE_FIELDS if not (code and name == "code")]
     values, errors = read_form(PointsRule, form, labels, currency=program.currency, only=fields)
     params, param_errors = read_form(PARAMS[kind], form, plabels, prefix="p-", currency=program.currency)
+    kept = None
+    if form.get("c-keep") and code:  # conditions the form could not show: kept as they are
+        kept = (await points_rules.get_rule(program.id, code)).get("conditions") or []
+        conditions, condition_draft = kept, ConditionDraft()
+    elif kind in CONDITIONED:
+        conditions, condition_draft = read_conditions(form, program.currency, forms.error_text)
+    else:
+        conditions, condition_draft = [], ConditionDraft(on=set())
     draft = RuleDraft(
         kind=kind,
         typed=typed_values(form, fields),
         typed_params=typed_values(form, PARAMS[kind].__struct_fields__, "p-"),
         errors=errors,
         param_errors=param_errors,
+        conditions=condition_draft,
+        kept=kept,
     )
-    if errors or param_errors:
+    values["conditions"] = conditions
+    if errors or param_errors or condition_draft.errors:
         return draft, None
     checked, draft.param_errors = convert(PARAMS[kind], params, plabels, program.currency)
     if checked is None:
@@ -203,7 +243,7 @@ async def _save_rule(request: Request, code: str = "") -> Any:
     warnings = await rule_warnings(program, rule, await points_rules.list_rules(program.id, include_retired=True))
     if warnings and not form.get("anyway"):
         return await _rules_page(request, draft, editing=code, warnings=warnings)
-    data = {key: value for key, value in msgspec.to_builtins(rule).items() if key != "conditions"}  # kept on a change
+    data = msgspec.to_builtins(rule)
     try:
         if code:
             await points_rules.change_rule(program.id, code, data, staff.actor)
