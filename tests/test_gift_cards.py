@@ -330,3 +330,40 @@ async def test_the_console_configures_products_in_yuan_lists_cards_masked_and_lo
         assert (await client.get("/console/gift-cards")).status_code == 200  # clerks look balances up
         changed = await client.post("/console/gift-cards/products", data={**form, "_csrf_token": csrf_of(client)})
         assert changed.status_code == 403  # but do not change products
+
+
+async def test_the_counter_sells_cards_as_a_line_and_takes_a_card_as_payment(any_db):
+    from membership.app import create_app
+    from membership.db import fetch as query
+    from membership.tiers import service as tiers
+    from tests.console_client import Console, make_staff, text_of
+    from tests.helpers import make_shop
+    from tests.test_counter_sales import confirm, review
+
+    shop = await make_shop()
+    await make_staff(shop)
+    await tiers.configure(
+        shop.program.id, [{"code": "gold", "name": "金卡", "threshold": 0, "discount_pct": 5}], None, "t"
+    )
+    await query("UPDATE member SET tier = 'gold' WHERE id = {}", shop.member_id)  # 95折 on every other line
+    await giftcards.save_product(shop.program.id, "GC-100", "100元礼品卡", 10_000, create=True)
+    counter = Console(create_app(any_db, open_db=False), shop)
+    member = shop.member_id
+    cards_line = {"sku": ["GC-100"], "name": ["礼品卡"], "quantity": ["2"], "price": ["100"], "category": [""]}
+    async with counter.logged_in("clerk") as client:
+        reviewed = await review(client, member, cards_line, tender="card")
+        assert "应付 ¥200.00" in text_of(reviewed)  # sold at face value: no tier discount on a gift card
+        done = await confirm(client, member, reviewed)
+        codes = re.findall(r"<strong>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</strong>", done)
+        assert len(codes) == 2 and done.count("<svg") >= 2 and "卡号之后不再显示" in text_of(done)
+        latte = {"sku": ["6901"], "name": ["拿铁"], "quantity": ["2"], "price": ["30"], "category": [""]}
+        wrong = await review(client, member, latte, gift_card="0000-0000-0000-0000", gift_card_amount="10")
+        assert "没有这个卡号的礼品卡" in text_of(wrong) and 'aria-invalid="true"' in wrong
+        too_much = await review(client, member, latte, gift_card=codes[0], gift_card_amount="58")
+        assert "储值、积分与礼品卡合计 ¥58.00，超过应付金额 ¥57.00" in text_of(too_much)
+        reviewed = await review(client, member, latte, gift_card=codes[0].lower(), gift_card_amount="50")
+        assert "礼品卡 ¥50.00" in text_of(reviewed) and "现金 ¥7.00" in text_of(reviewed)
+        assert "已收款 ¥57.00" in text_of(await confirm(client, member, reviewed))
+    assert (await giftcards.balance(shop.program.id, codes[0]))["balance"] == 5_000
+    assert (await giftcards.balance(shop.program.id, codes[1]))["balance"] == 10_000
+    assert await ledger_violations() == []

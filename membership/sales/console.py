@@ -60,7 +60,12 @@ def tender_names() -> dict[str, str]:
 
 def payment_names() -> dict[str, str]:
     """Every payment method of a sale, as the staff member reads it."""
-    return {**tender_names(), "stored_value": i18n.gettext("Stored-value card"), "points": i18n.gettext("Points")}
+    return {
+        **tender_names(),
+        "stored_value": i18n.gettext("Stored-value card"),
+        "points": i18n.gettext("Points"),
+        "gift_card": i18n.gettext("Gift card"),
+    }
 
 
 def discount_text(pct: int) -> str:
@@ -283,7 +288,7 @@ class SaleStep:
     """Where the sale form is: ``form`` (with ``errors`` by input), ``review`` (the
     ``simulation`` of its ``lines`` and the ``payments`` it will take; ``approval`` when a
     manager must approve)
-    or ``done`` (the recorded ``result``)."""
+    or ``done`` (the recorded ``result``, with the ``gift_cards`` it sold)."""
 
     cart: Cart
     step: str = "form"
@@ -293,6 +298,7 @@ class SaleStep:
     payments: list[Any] = dataclasses.field(default_factory=list)
     approval: str = ""
     result: Any = None
+    gift_cards: list[Any] = dataclasses.field(default_factory=list)  # sold by the recorded sale
 
     def member_prices(self) -> dict[int, int]:
         """The reviewed lines' member prices (tier discounts, a pack's prices) by line number."""

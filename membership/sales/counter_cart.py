@@ -16,6 +16,7 @@ from typing import Any
 
 from membership.console import i18n
 from membership.errors import MembershipError, Reason, ValidationError
+from membership.giftcards import service as giftcards
 from membership.ledger.rules import LineInput
 from membership.sales.amounts import parse_amount
 from membership.sales.service import TENDERS, PaymentInput
@@ -23,6 +24,7 @@ from membership.sales.service import TENDERS, PaymentInput
 COUNTER_SKU = "COUNTER"  # a line typed with a price and no SKU (an amount at the counter)
 MAX_QUANTITY = 9_999
 LINE_FIELDS = ("sku", "name", "category", "quantity", "price")
+CART_FIELDS = ("coupon_codes", "stored_value", "points", "gift_card", "gift_card_amount", "tender", "receipt", "key")
 
 
 class CartErrors(Exception):
@@ -62,6 +64,8 @@ class Cart:
     tender: str = "cash"
     receipt: str = ""
     key: str = ""
+    gift_card: str = ""
+    gift_card_amount: str = ""
 
     @classmethod
     def from_form(cls, form: Any) -> Cart:
@@ -81,6 +85,8 @@ class Cart:
             tender=form.get("tender", "cash") or "cash",
             receipt=form.get("receipt", "") or "",
             key=form.get("key", "") or "",
+            gift_card=form.get("gift_card", "") or "",
+            gift_card_amount=form.get("gift_card_amount", "") or "",
         )
 
     def fields(self) -> list[tuple[str, str]]:
@@ -89,8 +95,7 @@ class Cart:
         for line in self.lines:
             pairs += [(name, getattr(line, name)) for name in LINE_FIELDS]
         pairs += [("coupon", code) for code in self.coupons]
-        for name in ("coupon_codes", "stored_value", "points", "tender", "receipt", "key"):
-            pairs.append((name, getattr(self, name)))
+        pairs += [(name, getattr(self, name)) for name in CART_FIELDS]
         return pairs
 
     def codes(self) -> list[str]:
@@ -114,6 +119,8 @@ class Order:
     tender: str
     coupons: list[str]
     receipt_no: str | None
+    gift_card: str = ""  # the card's code, canonical
+    gift_card_amount: int = 0
 
 
 def reason_of(error: ValidationError) -> str:
@@ -170,6 +177,7 @@ def read_cart(cart: Cart, currency: str) -> Order:
             points = whole_number(cart.points, minimum=0, maximum=10**9)
         except ValueError as exc:
             errors["points"] = str(exc)
+    gift_card, gift_card_amount = _gift_card(cart, currency, errors)
     if cart.tender not in TENDERS:
         errors["tender"] = i18n.gettext("choose one of the list")
     receipt = cart.receipt.strip()
@@ -177,22 +185,42 @@ def read_cart(cart: Cart, currency: str) -> Order:
         errors["receipt"] = i18n.gettext("at most 64 characters")
     if errors:
         raise CartErrors(errors)
-    return Order(lines, stored_value, points, cart.tender, cart.codes(), receipt or None)
+    return Order(lines, stored_value, points, cart.tender, cart.codes(), receipt or None, gift_card, gift_card_amount)
+
+
+def _gift_card(cart: Cart, currency: str, errors: dict[str, str]) -> tuple[str, int]:
+    """The gift card typed or scanned and what it pays (yuan typed); mistakes into ``errors``."""
+    if not cart.gift_card.strip() and not cart.gift_card_amount.strip():
+        return "", 0
+    code = amount = None
+    try:
+        code = giftcards.normalize_code(cart.gift_card)
+    except ValidationError as exc:
+        errors["gift_card"] = reason_of(exc)
+    try:
+        amount = parse_amount(cart.gift_card_amount, currency)
+    except ValidationError as exc:
+        errors["gift_card"] = i18n.gettext("required") if not cart.gift_card_amount.strip() else reason_of(exc)
+    return (code, amount) if code and amount else ("", 0)
 
 
 def payments_for(order: Order, total: int, point_value: int, currency: str) -> list[PaymentInput]:
-    """What pays the ``total``: the stored value and points typed, the tender for the rest.
+    """What pays the ``total``: the stored value, points and gift card typed, the tender for the rest.
     ``CartErrors`` when stored value and points come to more than the total."""
     points_worth = order.points * point_value
-    rest = total - order.stored_value - points_worth
+    rest = total - order.stored_value - points_worth - order.gift_card_amount
     if rest < 0:
         message = i18n.gettext(
-            "Stored value and points come to %(paid)s, more than the %(total)s due.",
-            paid=i18n.money(order.stored_value + points_worth, currency),
+            "Stored value, points and the gift card come to %(paid)s, more than the %(total)s due."
+            if order.gift_card_amount
+            else "Stored value and points come to %(paid)s, more than the %(total)s due.",
+            paid=i18n.money(order.stored_value + points_worth + order.gift_card_amount, currency),
             total=i18n.money(total, currency),
         )
-        raise CartErrors({"stored_value" if order.stored_value else "points": message})
+        raise CartErrors({"stored_value" if order.stored_value else "points" if order.points else "gift_card": message})
     payments = []
+    if order.gift_card_amount:
+        payments.append(PaymentInput("gift_card", order.gift_card_amount, code=order.gift_card))
     if order.stored_value:
         payments.append(PaymentInput("stored_value", order.stored_value))
     if order.points:
@@ -207,6 +235,9 @@ FIELD_OF_ERROR = {
     "insufficient_points": "points",
     "redemption_not_allowed": "points",
     "duplicate_receipt": "receipt",
+    "gift_card_not_found": "gift_card",
+    "gift_card_void": "gift_card",
+    "insufficient_gift_card_balance": "gift_card",
 }
 
 
@@ -225,6 +256,12 @@ def refusal_fields(error: MembershipError, currency: str) -> dict[str, str]:
             "Not enough points: %(requested)s to pay with, %(available)s available.",
             requested=i18n.number(int(params["requested"])),
             available=i18n.number(int(params["available"])),
+        )
+    elif error.code == "insufficient_gift_card_balance":
+        text = i18n.gettext(
+            "The gift card holds %(available)s, less than %(requested)s.",
+            requested=i18n.money(int(params["requested"]), currency),
+            available=i18n.money(int(params["available"]), currency),
         )
     elif error.code == "coupon_min_spend":
         text = i18n.gettext(

@@ -34,6 +34,7 @@ from membership.errors import (
     MembershipError,
     ValidationError,
 )
+from membership.giftcards import service as giftcards
 from membership.ledger import service as ledger
 from membership.ledger.top_up_plans import plan_bonus, top_up_plans
 from membership.sales import counter_rules, recent
@@ -193,7 +194,10 @@ async def confirm_sale(request: Request, member_id: FromPath[uuid.UUID]) -> Temp
         amount=i18n.money(result.total, program.currency),
         points=i18n.number(result.points_earned),
     )
-    done = SaleStep(Cart(lines=[CartLine()], key=uuid.uuid4().hex), "done", payments=payments, result=result)
+    cards = await giftcards.sold_by(result.id)
+    done = SaleStep(
+        Cart(lines=[CartLine()], key=uuid.uuid4().hex), "done", payments=payments, result=result, gift_cards=cards
+    )
     return await member_panel(staff, place, member_id, notice=notice, sale=done)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from membership.errors import Reason, ValidationError
+from membership.giftcards import service as giftcards
 from membership.ledger.rules import LineInput
 from membership.org.service import ProgramConfig
 from membership.plugins import hooks
@@ -77,7 +78,8 @@ async def member_priced(
     attributes: Mapping[str, str] | None = None,
 ) -> list[LineInput]:
     """``lines`` with the member price of each line that has one below its listed price (the
-    lowest any plugin offers); the others unchanged."""
+    lowest any plugin offers); the others unchanged. A line selling gift cards never has one: a
+    card sells at its face value."""
     context = PriceContext(
         program=program,
         member_id=member["id"],
@@ -91,8 +93,11 @@ async def member_priced(
     for answer in await hooks().line_prices(context):
         for line_no, price in _checked(answer, lines):
             best[line_no] = min(price, best.get(line_no, price))
+    cards = await giftcards.on_sale(program.id)
     return [
-        dataclasses.replace(line, member_price=best[no]) if best.get(no, line.unit_price) < line.unit_price else line
+        dataclasses.replace(line, member_price=best[no])
+        if best.get(no, line.unit_price) < line.unit_price and line.sku not in cards
+        else line
         for no, line in enumerate(lines, 1)
     ]
 
