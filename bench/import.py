@@ -17,8 +17,10 @@ error paths run too. ``--check`` (always on with ``--quick``) verifies the ledge
 the counts afterwards, and the import is run a second time (it must add nothing).
 
 PostgreSQL runs on a throwaway cluster with fsync on. Peak memory is this process's peak
-resident set (the import; the CSV is written a row at a time). It prints figures and never
-asserts them; the last line per database is::
+resident set (the import; the CSV is written a row at a time); the reading processes' (forked
+from it, sharing most of its pages) is printed beside it, with the CPU time per row of this
+process, of the readers and of the PostgreSQL server, and the load average the run began at (the
+machine is shared). It prints figures and never asserts them; the last line per database is::
 
     RESULT db=sqlite rows=1000000 rows_per_s=… peak_rss_mb=…
 """
@@ -151,9 +153,10 @@ def server_cpu_seconds(cluster: ThrowawayCluster | None) -> float:
         return 0.0
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set so far, in MB (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """This process's peak resident set so far (``RUSAGE_CHILDREN``: its largest ended child's),
+    in MB (Linux reports kilobytes)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 async def run_import(settings: Settings, path: Path, program_id, store_id, args: argparse.Namespace):
@@ -239,7 +242,7 @@ def bench(
     print(
         f"  CPU per row: {used[0] * 1e6 / summary.rows:.0f} µs this process, {used[1] * 1e6 / summary.rows:.0f} µs"
         f" reading processes{f', {used[2] * 1e6 / summary.rows:.0f} µs PostgreSQL' if cluster else ''};"
-        f" load average before: {load:.1f}",
+        f" load average before: {load:.1f}; a reader's peak RSS {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB",
         flush=True,
     )
     if args.check:
