@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from membership.access.service import create_api_key
+from membership.care import surveys, tickets
 from membership.coupons import service as coupons
-from membership.db import fetch
+from membership.db import fetch, fetch_one
 from membership.giftcards import service as giftcards
 from membership.ledger.points_rules import create_rule
 from membership.ledger.rules import LineInput
@@ -17,6 +18,7 @@ from membership.ledger.service import adjust_points
 from membership.ledger.transfer import transfer_points
 from membership.members import service as members
 from membership.members.merge import merge_members
+from membership.notifications.config import configure_channel
 from membership.org.service import update_settings
 from membership.promotions import service as promotions
 from membership.rewards import redeeming as reward_redemptions
@@ -27,7 +29,7 @@ from membership.tiers import paid
 from membership.tiers import service as tiers
 from tests.helpers import make_shop
 
-PUBLIC = {("GET", "/api/v1/health")}
+PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/survey-answers/{token}")}
 NOT_OBJECTS = {  # the same for every key
     "/api/v1/plugins",
     "/api/v1/points-rule-kinds",
@@ -64,7 +66,10 @@ async def _objects(shop) -> dict[str, str]:
     await promotions.create_promotion(shop.program.id, PROMOTION)
     await giftcards.save_product(shop.program.id, "GC-100", "礼品卡", 10_000, create=True)
     sold = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-100", 1, 10_000)])
+    ticket, token = await _care_objects(shop)
     return {
+        "ticket": ticket,
+        "token": token,
         "gift_card": (await giftcards.sold_by(sold.id))[0].code,
         "redemption": str(redemption.id),
         "transfer": str(transfer.id),
@@ -79,6 +84,58 @@ async def _objects(shop) -> dict[str, str]:
         "store": str(shop.store_id),
         "merchant": str(shop.merchant_id),
     }
+
+
+SURVEY = {"name": "工单回访", "kind": "csat", "send_after": "ticket", "question_zh": "您满意吗？"}
+
+
+async def _care_objects(shop) -> tuple[str, str]:
+    """A ticket, and the answer token of a survey invitation its closed twin gave."""
+    await configure_channel(shop.program.id, "inbox", {}, True, "test")
+    terms = surveys.SurveyTerms(**SURVEY)
+    await surveys.save_survey(shop.program.id, "after-ticket", terms, "test", new=True)
+    ticket = await tickets.open_ticket(shop.program.id, shop.member_id, "enquiry", "积分怎么用", actor="test")
+    closed = await tickets.open_ticket(shop.program.id, shop.member_id, "complaint", "送错了", actor="test")
+    await tickets.move_ticket(shop.program.id, closed["id"], "close", "test")
+    send = await fetch_one("SELECT id FROM survey_send WHERE program_id = {}", shop.program.id)
+    return str(ticket["id"]), surveys.answer_token(uuid.UUID(str(send["id"])))
+
+
+def _care_cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | None]]:
+    """Surveys, tickets and the care settings: aimed at ``o``'s; the answer link is public."""
+    program, ticket = o["program"], o["ticket"]
+    routes = [
+        ("GET", "surveys", None),
+        ("POST", "surveys", {**SURVEY, "code": f"s{uuid.uuid4().hex[:6]}"}),
+        ("GET", "surveys/{code}", None),
+        ("PUT", "surveys/{code}", SURVEY),
+        ("DELETE", "surveys/{code}", None),
+        ("GET", "surveys/{code}/results", None),
+        ("GET", "tickets", None),
+        ("POST", "tickets", {"member_id": o["member"], "kind": "enquiry", "subject": "积分"}),
+        ("GET", "care-settings", None),
+        ("PATCH", "care-settings", {"complaint": {"urgent": 1, "high": 4, "normal": 12, "low": 48}}),
+    ]
+    cases = [
+        (
+            method,
+            f"/api/v1/programs/{{program_id}}/{tail}",
+            f"/api/v1/programs/{program}/{tail.replace('{code}', 'after-ticket')}",
+            None,
+            body,
+        )
+        for method, tail, body in routes
+    ]
+    for method, tail, body in [
+        ("GET", "", None),
+        ("PATCH", "", {"priority": "high"}),
+        ("POST", "/transitions", {"action": "start"}),
+        ("POST", "/comments", {"body": "已回复"}),
+    ]:
+        cases.append((method, f"/api/v1/tickets/{{ticket_id}}{tail}", f"/api/v1/tickets/{ticket}{tail}", None, body))
+    token = o["token"]
+    cases.append(("POST", "/api/v1/survey-answers/{token}", f"/api/v1/survey-answers/{token}", None, {"score": 4}))
+    return cases
 
 
 def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | None]]:
@@ -203,6 +260,7 @@ def _cases(o: dict[str, str]) -> list[tuple[str, str, str, dict | None, dict | N
         ("GET", "/api/v1/promotion-kinds", "/api/v1/promotion-kinds", None, None),
         *_program_cases(o["program"], m),
         *_crm_cases(o["program"], m),
+        *_care_cases(o),
         *_gift_card_cases(o["program"], o["gift_card"]),
         *_loyalty_cases(o),
         *_setup_cases(o),
