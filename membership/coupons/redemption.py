@@ -36,7 +36,9 @@ class Quote:
 NO_COUPONS = Quote((), ())
 
 
-def _held(row: dict[str, Any]) -> HeldCoupon:
+def held_coupon(row: dict[str, Any]) -> HeldCoupon:
+    """A coupon (a row with its template's terms, as :data:`COUPON_SELECT` reads it) as the
+    rules of :mod:`membership.coupons.discounts` read it."""
     return HeldCoupon(
         id=row["id"],
         code=row["code"],
@@ -96,7 +98,7 @@ async def quote(
     for code in wanted:
         if code not in by_code:
             raise CouponNotFound(code=code)
-    held = [*(_held(by_code[code]) for code in wanted), *extra]
+    held = [*(held_coupon(by_code[code]) for code in wanted), *extra]
     today = occurred_at.astimezone(program.zone).date()
     applied = evaluate(held, member_id, store_id, today, lines, program.minor_per_unit, program.currency)
     return Quote(tuple(applied), tuple(c.id for c in held))

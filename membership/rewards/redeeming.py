@@ -198,25 +198,9 @@ def _held(
     template: dict[str, Any], coupon_id: uuid.UUID, code: str, member_id: uuid.UUID, first: dt.date, last: dt.date
 ) -> HeldCoupon:
     """A reward's coupon as the coupon engine reads it (issued now, or about to be)."""
-    return HeldCoupon(
-        id=coupon_id,
-        code=code,
-        member_id=member_id,
-        state="issued",
-        valid_from=first,
-        valid_until=last,
-        sale_id=None,
-        template=template["code"],
-        name=template["name"],
-        kind=template["kind"],
-        amount_off=int(template["amount_off"]),
-        percent_off=int(template["percent_off"]),
-        max_off=None if template["max_off"] is None else int(template["max_off"]),
-        free_sku=template["free_sku"],
-        min_spend=int(template["min_spend"]),
-        store_ids=tuple(uuids_of(template["store_ids"])),
-        stackable=bool(template["stackable"]),
-    )
+    coupon = {"id": coupon_id, "code": code, "member_id": member_id, "state": "issued", "sale_id": None}
+    dates = {"valid_from": first, "valid_until": last, "template": template["code"]}
+    return coupon_redemption.held_coupon({**template, **coupon, **dates})
 
 
 async def _debit(
@@ -276,7 +260,8 @@ async def _issue(
 
 
 def _reason(names: list[str]) -> str:
-    return f"积分兑换 / reward: {'、'.join(names)}"[:200]
+    joined = "、".join(names)[:90]
+    return f"积分兑换：{joined} / reward: {joined}"
 
 
 # --- on its own --------------------------------------------------------------------------------------
@@ -440,7 +425,7 @@ async def cancel_redemption(redemption_id: uuid.UUID, reason: str, actor: str = 
             )
         )
     accounts = await MemberAccounts.load(program, row["member_id"], now)
-    back = f"撤销兑换 / redemption cancelled: {reason}"[:200]
+    back = f"撤销兑换：{reason[:90]} / redemption cancelled: {reason[:90]}"
     await _give_back(program, accounts, [row], "reward_cancel", row["store_id"], None, back, actor, now)
     await fetch("UPDATE reward_redemption SET state = 'cancelled', changed_at = {} WHERE id = {}", now, redemption_id)
     details = {"reason": reason, "reward": row["reward"], "points": int(row["points"]), "coupon": row["coupon"]}
@@ -576,7 +561,7 @@ async def give_back_sale(
         now,
         *codes,
     )
-    back = f"退货退回兑换积分 / reward points returned: {reason}"[:200]
+    back = f"退货退回兑换积分：{reason[:80]} / reward points returned: {reason[:80]}"
     points = await _give_back(program, accounts, rows, "reward_refund", sale["store_id"], sale["id"], back, actor, now)
     await fetch(
         f"UPDATE reward_redemption SET state = 'refunded', changed_at = {{}} WHERE id IN ({placeholders(ids)})",

@@ -26,7 +26,6 @@ from membership.rewards.errors import RewardNotFound
 from membership.rewards.kinds import CouponTerms, RewardKind, kind_of, parse_params, reward_kinds
 
 MAX_POINTS = 1_000_000_000
-PERIODS = ("day", "week", "month", "year", "total")
 TEMPLATE_PREFIX = "reward."
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -327,11 +326,6 @@ def kinds_info() -> list[KindInfo]:
             KindInfo(name, kind.label_zh, kind.label_en, schema.get("$defs", {}).get(kind.Params.__name__, schema))
         )
     return found
-
-
-def is_reward_template(template: dict[str, Any]) -> bool:
-    """Whether a coupon template row delivers a reward (it changes with its reward only)."""
-    return template["issue_on"] == "reward"
 
 
 def period_start(program: ProgramConfig, period: str, now: dt.datetime) -> dt.datetime | None:
