@@ -12,12 +12,15 @@ import re
 import types
 import uuid
 
+from membership.care import surveys, tickets
 from membership.coupons import service as coupons
+from membership.db import fetch
 from membership.giftcards import service as giftcards
 from membership.ledger import points_rules
 from membership.ledger.rule_kinds import PARAMS
 from membership.ledger.rules import LineInput
 from membership.members.notes import add_note
+from membership.notifications.config import configure_channel
 from membership.plugins import hooks
 from membership.rewards import service as rewards
 from membership.sales import service as sales
@@ -132,12 +135,43 @@ def _pages(shop, sale) -> list[str]:
     ]
 
 
+async def _care_data(shop) -> uuid.UUID:
+    """A survey with an answer, and a ticket with a comment: what the care pages show."""
+    program = shop.program.id
+    await configure_channel(program, "inbox", {}, True, "test")
+    terms = surveys.SurveyTerms(name="工单回访", kind="nps", send_after="ticket", question_zh="您会推荐我们吗？")
+    await surveys.save_survey(program, "after-visit", terms, "test", new=True)
+    ticket = await tickets.open_ticket(program, shop.member_id, "complaint", "咖啡送错了", store_id=shop.store_id)
+    await tickets.comment(program, ticket["id"], "已致歉", "staff:manager")
+    await tickets.move_ticket(program, ticket["id"], "close", "staff:manager")
+    send = (await fetch("SELECT id FROM survey_send WHERE program_id = {}", program))[0]
+    await surveys.answer(surveys.answer_token(uuid.UUID(str(send["id"]))), 9, "很好")
+    await tickets.move_ticket(program, ticket["id"], "reopen", "staff:manager")
+    return ticket["id"]
+
+
+def _care_pages(ticket_id) -> list[str]:
+    """Surveys (the one made by :func:`_care_data` is ``after-visit``) and tickets."""
+    return [
+        "/console/surveys",
+        "/console/surveys/new",
+        "/console/surveys/after-visit",
+        "/console/surveys/after-visit/results",
+        "/console/tickets",
+        "/console/tickets?overdue=1&status=open",
+        "/console/tickets/new",
+        "/console/tickets/settings",
+        f"/console/tickets/{ticket_id}",
+    ]
+
+
 async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_reader(console):
     shop = console.shop
     sale = await _shop_with_data(console)
+    ticket_id = await _care_data(shop)
     found: dict[str, set[str]] = {}
     async with console.logged_in("owner") as client:
-        for path in _pages(shop, sale):
+        for path in [*_pages(shop, sale), *_care_pages(ticket_id)]:
             answer = await client.get(path)
             assert answer.status_code == 200, path
             words = raw_words(answer.text)
@@ -154,6 +188,10 @@ async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_r
             "/console/loyalty/rewards/redeem": {"reward": "drink", "member": "13812345678"},
             f"/console/members/{shop.member_id}/profile": {"name": "", "phone": "12345"},
             f"/console/members/{shop.member_id}/notes": {"text": ""},
+            "/console/surveys": {"new": "1", "code": "x", "name": "", "kind": "nps", "question_zh": "推荐吗"},
+            "/console/tickets": {"member": "13700000000", "kind": "complaint", "subject": "送错了"},
+            "/console/tickets/settings": {"complaint-urgent": "两小时"},
+            f"/console/tickets/{ticket_id}/move": {"action": "reopen"},
             "/console/api-keys": {"name": "收银机"},
             "/console/gift-cards/products": {"sku": "GC-50", "name": "50元卡", "face_value": "五十"},
             "/console/gift-cards/balance": {"code": "12345"},
@@ -176,7 +214,8 @@ def _shape(path: str) -> str:
 def test_every_kernel_page_is_scanned_or_listed_as_technical(console):
     sale = types.SimpleNamespace(id=uuid.uuid4())
     every_report = "/console/reports/{name:str}"  # _pages scans each registered report
-    known = {_shape(path) for path in [*_pages(console.shop, sale), *TECHNICAL, every_report, "/console"]}
+    care = [path.replace("after-visit", "{code:str}") for path in _care_pages(uuid.uuid4())]
+    known = {_shape(path) for path in [*_pages(console.shop, sale), *care, *TECHNICAL, every_report, "/console"]}
     kernel_pages = set()
     for route in console.app.routes:
         handlers = [handler for handler in getattr(route, "route_handlers", []) if "GET" in handler.http_methods]
