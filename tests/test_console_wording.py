@@ -22,6 +22,7 @@ from membership.ledger.rules import LineInput
 from membership.members.notes import add_note
 from membership.notifications.config import configure_channel
 from membership.plugins import hooks
+from membership.promotions import service as promotions
 from membership.rewards import service as rewards
 from membership.sales import service as sales
 from membership.tiers import paid
@@ -86,6 +87,13 @@ async def _shop_with_data(console):
     await coupons.issue(program, "ten", [shop.member_id])
     drink = {"code": "drink", "name": "饮品", "kind": "gift", "params": {"sku": "D1"}, "points": 300, "stock": 9}
     await rewards.create_reward(program, {**drink, "member_limit": 2, "limit_period": "month"})
+    tea = {
+        "code": "tea",
+        "name": "奶茶第二杯半价",
+        "kind": "buy_n_get_m",
+        "params": {"buy": 1, "get": 1, "percent_off": 50},
+    }
+    await promotions.create_promotion(program, {**tea, "conditions": [{"kind": "category", "any_of": ["饮品"]}]})
     sale = await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("A", 1, 10_000)])
     await sales.record_purchase(program, shop.other_store_id, shop.member_id, [LineInput("B", 1, 2_000)])
     await add_note(shop.member_id, "喜欢靠窗", "staff:manager")
@@ -123,6 +131,9 @@ def _pages(shop, sale) -> list[str]:
         "/console/loyalty/rewards",
         "/console/loyalty/rewards?kind=discount",
         "/console/loyalty/rewards?edit=drink",
+        "/console/loyalty/promotions",
+        "/console/loyalty/promotions?kind=amount_off",
+        "/console/loyalty/promotions?edit=tea",
         "/console/loyalty/tiers",
         "/console/loyalty/paid-plans",
         "/console/segments",
@@ -186,6 +197,12 @@ async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_r
             "/console/loyalty/coupons/issue": {"template": "ten", "to": "members", "members": "13700000000"},
             "/console/loyalty/rewards": {"kind": "discount", "code": "x", "name": "折", "params-percent_off": "八折"},
             "/console/loyalty/rewards/redeem": {"reward": "drink", "member": "13812345678"},
+            "/console/loyalty/promotions": {
+                "kind": "percent_off",
+                "code": "x",
+                "name": "折",
+                "params-percent_off": "八折",
+            },
             f"/console/members/{shop.member_id}/profile": {"name": "", "phone": "12345"},
             f"/console/members/{shop.member_id}/notes": {"text": ""},
             "/console/surveys": {"new": "1", "code": "x", "name": "", "kind": "nps", "question_zh": "推荐吗"},

@@ -40,6 +40,7 @@ from membership.org import plugins_console as plugin_pages
 from membership.org import setup_console as setup_pages
 from membership.outbox.service import failed_deliveries, pending_count, retry_dead
 from membership.plugins import hooks
+from membership.promotions import console as promotion_pages
 from membership.rewards import console as reward_pages
 from membership.sales import console as counter
 from membership.sales import counter_sale, counter_void
@@ -137,6 +138,7 @@ def console_router(pages: list[ConsolePage] | None, csrf: CSRFConfig) -> Router:
             *coupon_pages.ROUTES,
             *gift_card_pages.ROUTES,
             *reward_pages.ROUTES,
+            *promotion_pages.ROUTES,
             *tier_pages.ROUTES,
             *segment_pages.ROUTES,
             *message_pages.ROUTES,
