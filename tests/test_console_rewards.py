@@ -77,8 +77,12 @@ async def test_a_clerk_redeems_for_a_member_and_is_told_why_not(any_console):
     gift = {"code": "drink300", "name": "300积分换饮品", "kind": "gift", "params": {"sku": "DRINK-01"}, "points": 300}
     await rewards.create_reward(shop.program.id, {**gift, "stock": 1})
     async with any_console.logged_in("clerk") as client:
-        page = (await client.get(PAGE)).text
+        counter = (await client.get(f"/console/counter/members/{shop.member_id}")).text
+        link = re.search(r'href="(/console/loyalty/rewards\?member=[^"#]+)', counter)
+        assert link and "或兑换积分商城的兑换品" in text_of(counter)
+        page = (await client.get(link[1])).text  # from the counter: the member filled in
         assert "为会员兑换" in text_of(page) and 'name="params-sku"' not in page  # no configuration for a clerk
+        assert re.search(r'name="member" value="\d+"', page)
         refused = await client.post(PAGE, data={"kind": "gift", "code": "x", "_csrf_token": csrf_of(client)})
         assert refused.status_code == 403
         form = {"member": "13812345678", "reward": "drink300", "_csrf_token": csrf_of(client)}

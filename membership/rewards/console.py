@@ -221,10 +221,12 @@ async def rewards_page(
     coupon: FromQuery[str] = "",
     until: FromQuery[str] = "",
     points: FromQuery[int] = 0,
+    member: FromQuery[str] = "",
 ) -> Template:
     """The points mall: every reward with its price, stock, limit, window and redemptions; a form
     for a new reward of ``kind`` or, with ``edit``, that reward's terms (managers and owners); a
-    form to redeem one for a member; after a redemption, the coupon to hand over."""
+    form to redeem one for a member (``member``: filled in, from the counter); after a
+    redemption, the coupon to hand over."""
     if edit:
         program = await staff_program(current_staff(request))
         try:
@@ -248,7 +250,9 @@ async def rewards_page(
             until=until,
         ),
     }
-    return await _page(request, draft=Draft(kind=kind or "gift"), notice=notices.get(done, ""))
+    return await _page(
+        request, draft=Draft(kind=kind or "gift"), redeem_form=RedeemForm(member=member), notice=notices.get(done, "")
+    )
 
 
 async def _save(request: Request, code: str = "") -> Any:
