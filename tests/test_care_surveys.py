@@ -5,7 +5,6 @@ by store, tier and week match a hand computation on a fixed data set."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from decimal import Decimal
 
@@ -14,9 +13,11 @@ from membership.care.reports import SatisfactionTrend
 from membership.db import fetch, fetch_one
 from membership.jobs.runner import run_job
 from membership.members import service as members
+from membership.notifications.config import configure_channel
 from membership.outbox import service as outbox
 from membership.testing import make_member, make_sale
 from membership.tiers import service as tiers
+from tests.console_client import csrf_of, text_of
 
 NPS = {
     "code": "after-visit",
@@ -200,3 +201,46 @@ async def test_nps_and_csat_by_store_tier_and_week_match_a_hand_computation(any_
         ("2026-11-30", "csat", 4, None, Decimal("4.25")),
         ("2026-12-07", "nps", 3, Decimal("0.0"), None),
     ]
+
+
+async def test_staff_make_a_survey_in_the_console_and_read_its_results(any_console):
+    console = any_console
+    shop = console.shop
+    await configure_channel(shop.program.id, "inbox", {}, True, "test")
+    async with console.logged_in("manager") as client:
+        form = await client.get("/console/surveys/new")
+        assert form.status_code == 200 and "站内信" in form.text and "您有多大可能向朋友推荐我们？" in form.text
+        typed = {
+            "new": "1",
+            "code": "after-visit",
+            "name": "到店体验",
+            "kind": "nps",
+            "send_after": "purchase",
+            "question_zh": "您有多大可能向朋友推荐我们？",
+            "question_en": "How likely are you to recommend us?",
+            "delay_minutes": "两小时",
+            "sample_pct": "100",
+            "valid_days": "7",
+            "channels": "inbox",
+            "active": "1",
+            "_csrf_token": csrf_of(client),
+        }
+        refused = await client.post("/console/surveys", data=typed)
+        assert refused.status_code == 422 and "请填写整数" in refused.text and "到店体验" in refused.text
+        saved = await client.post("/console/surveys", data={**typed, "delay_minutes": "0"})
+        assert saved.status_code == 303 and saved.headers["location"] == "/console/surveys?done=saved"
+        listed = await client.get(saved.headers["location"])
+        assert "到店体验" in listed.text and "调查已保存" in listed.text
+
+        await members.update_profile(shop.member_id, {"consents": {"marketing_inbox": True}})
+        await make_sale(shop.program.id, shop.store_id, shop.member_id, 3_000)
+        await outbox.wait_for_background()
+        await run_job("deliver-events")
+        send = await fetch_one("SELECT id FROM survey_send WHERE member_id = {}", shop.member_id)
+        assert await surveys.answer(surveys.answer_token(uuid.UUID(str(send["id"]))), 6, "排队太久") == "recorded"
+        results = await client.get("/console/surveys/after-visit/results")
+        text = text_of(results.text)
+        assert results.status_code == 200 and "NPS -100.0" in text and "排队太久" in text and "一号店" in text
+        assert 'id="trend-data"' in results.text and "/console/static/survey-trend.js" in results.text
+    async with console.logged_in("clerk") as client:
+        assert (await client.get("/console/surveys")).status_code == 403
