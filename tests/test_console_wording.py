@@ -14,12 +14,15 @@ import uuid
 
 from membership.care import surveys, tickets
 from membership.coupons import service as coupons
+from membership.crm import campaigns
 from membership.db import fetch
 from membership.giftcards import service as giftcards
 from membership.ledger import points_rules
 from membership.ledger.rule_kinds import PARAMS
 from membership.ledger.rules import LineInput
 from membership.members.notes import add_note
+from membership.notifications import config as channel_config
+from membership.notifications import templates as message_templates
 from membership.notifications.config import configure_channel
 from membership.plugins import hooks
 from membership.promotions import service as promotions
@@ -56,6 +59,9 @@ TECHNICAL = {
     "/console/segments/{code:str}/count": "a fragment: the live count the segment editor asks for",
     "/console/segments/row": "a fragment: one more condition row the segment editor asks for",
     "/console/segments/{code:str}": "a saved segment: the same editor as /console/segments/new, scanned there",
+    "/console/campaigns/{code:str}": "scanned as /console/campaigns/spring (a path parameter)",
+    "/console/campaigns/{code:str}/results": "scanned as /console/campaigns/spring/results (a path parameter)",
+    "/console/message-templates/{code:str}": "scanned as /console/message-templates/hello (a path parameter)",
 }
 IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_@./:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?![A-Za-z0-9_@/:-])")
 
@@ -97,6 +103,12 @@ async def _shop_with_data(console):
     sale = await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("A", 1, 10_000)])
     await sales.record_purchase(program, shop.other_store_id, shop.member_id, [LineInput("B", 1, 2_000)])
     await add_note(shop.member_id, "喜欢靠窗", "staff:manager")
+    await channel_config.configure_channel(program, "inbox", {}, True, "test")
+    hello = message_templates.TemplateTerms(name="问候", body_zh="{{ member.name }}，您好")
+    await message_templates.save_template(program, "hello", hello, "test", new=True)
+    spring = {"name": "生日礼遇", "when": {"kind": "trigger", "event": "birthday"}, "template": "hello"}
+    spring |= {"channels": ["inbox"], "points": 10, "control_pct": 10}
+    await campaigns.save_campaign(program, "spring", campaigns.parse_terms(spring), "test", new=True)
     await giftcards.save_product(program, "GC-100", "100元礼品卡", 10_000, create=True)
     await sales.record_purchase(program, shop.store_id, shop.member_id, [LineInput("GC-100", 2, 10_000)])
     return sale
@@ -138,6 +150,16 @@ def _pages(shop, sale) -> list[str]:
         "/console/loyalty/paid-plans",
         "/console/segments",
         "/console/segments/new",
+        "/console/campaigns",
+        "/console/campaigns/new",
+        "/console/campaigns/spring",
+        "/console/campaigns/spring/results",
+        "/console/message-templates",
+        "/console/message-templates/new",
+        "/console/message-templates/hello",
+        "/console/channels",
+        "/console/tags",
+        f"{member}/messages",
         "/console/gift-cards",
         "/console/gift-cards?edit=GC-100",
         *kinds,
@@ -210,6 +232,11 @@ async def test_no_console_page_shows_an_english_key_or_a_raw_code_to_a_chinese_r
             "/console/tickets/settings": {"complaint-urgent": "两小时"},
             f"/console/tickets/{ticket_id}/move": {"action": "reopen"},
             "/console/api-keys": {"name": "收银机"},
+            "/console/campaigns": {"new": "1", "code": "x", "name": "活动", "kind": "once", "points": "五十"},
+            "/console/message-templates": {"new": "1", "code": "x", "name": "模板", "body_zh": "{{ member.name"},
+            "/console/channels/email": {"s-host": "smtp.example.com", "s-port": "八百", "s-sender": "a@b.c"},
+            "/console/channels/policy": {"p-quiet_start": "25:00"},
+            "/console/tags/rules": {"tag": "", "segment": "none"},
             "/console/gift-cards/products": {"sku": "GC-50", "name": "50元卡", "face_value": "五十"},
             "/console/gift-cards/balance": {"code": "12345"},
         }

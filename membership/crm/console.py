@@ -18,7 +18,7 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
-from membership.crm import campaign_console, rules, scores, segments
+from membership.crm import campaign_console, rules, scores, segments, tags_console
 from membership.crm.rules import COMPARE, FIELDS
 from membership.errors import MembershipError, Reason, ValidationError
 from membership.org.service import ProgramConfig, list_stores
@@ -402,4 +402,5 @@ ROUTES = [
     upload_members,
     delete_segment,
     *campaign_console.ROUTES,
+    *tags_console.ROUTES,
 ]

@@ -20,10 +20,10 @@ from litestar.response import Template
 from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.struct_forms import Label, form_fields, posted, read_form
-from membership.console.workplace import staff_program
+from membership.console.workplace import member_of_merchant, staff_program
 from membership.crm.rules import CODE
 from membership.errors import MembershipError, Reason, ValidationError
-from membership.notifications import config, templates
+from membership.notifications import config, delivery, templates
 from membership.notifications import policy as policy_module
 from membership.notifications.interface import Channel, Message
 from membership.notifications.service import send_for_program
@@ -436,7 +436,53 @@ async def preview(request: Request) -> Template:
     return Template("notifications/preview.html", context={"shown": shown, "errors": errors})
 
 
+# -- a member's messages ---------------------------------------------------------------------------
+
+MESSAGE_STATES = {
+    "pending": ("等待发送", "Waiting"),
+    "sending": ("发送中", "Sending"),
+    "sent": ("已送达服务商", "Sent"),
+    "failed": ("发送失败", "Failed"),
+    "suppressed": ("未发送", "Not sent"),
+}
+SUPPRESSED_REASONS = {
+    "no_consent": ("会员未同意接收", "no consent"),
+    "frequency_cap": ("超过频次上限", "over the frequency cap"),
+    "no_address": ("没有该渠道的联系方式", "no address for the channel"),
+    "no_unsubscribe_address": ("未设置退订地址", "no opt-out address set up"),
+    "member_gone": ("会员已注销", "member gone"),
+    "channel_off": ("渠道已停用", "channel switched off"),
+}
+MESSAGES_PAGE_SIZE = 10
+
+
+@get("/members/{member_id:uuid}/messages", opt={"permission": Permission.VIEW_MEMBERS})
+async def member_messages(request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1) -> Template:
+    """A fragment of the member page: the member's messages, newest first, each with its channel
+    and how its delivery went (why it was not sent, the provider's error), a page at a time."""
+    staff = current_staff(request)
+    await member_of_merchant(staff, member_id)
+    page = max(1, page)
+    rows, total = await delivery.member_messages(member_id, page, MESSAGES_PAGE_SIZE)
+    language = 0 if _zh() else 1
+    from_hooks = hooks().channels()
+    for row in rows:
+        cls = from_hooks.get(row["channel"])
+        row["channel_label"] = (cls.label_zh if _zh() else cls.label_en) if cls else row["channel"]
+        row["state_label"] = MESSAGE_STATES.get(row["state"], (row["state"], row["state"]))[language]
+        row["reason_label"] = SUPPRESSED_REASONS.get(row["reason"], (row["reason"], row["reason"]))[language]
+    context = {
+        "member_id": member_id,
+        "messages": rows,
+        "page": page,
+        "pages": max(1, -(-total // MESSAGES_PAGE_SIZE)),
+        "time_zone": (await staff_program(staff)).time_zone,
+    }
+    return Template("notifications/member_messages.html", context=context)
+
+
 ROUTES = [
+    member_messages,
     channels_page,
     save_channel,
     test_channel,
