@@ -367,3 +367,33 @@ async def test_the_counter_sells_cards_as_a_line_and_takes_a_card_as_payment(any
     assert (await giftcards.balance(shop.program.id, codes[0]))["balance"] == 5_000
     assert (await giftcards.balance(shop.program.id, codes[1]))["balance"] == 10_000
     assert await ledger_violations() == []
+
+
+async def test_a_card_still_pays_after_a_key_rotation_retires_the_old_key(any_db):
+    from membership.config import new_secret_key
+    from membership.ledger.rules import LineInput
+    from membership.members.rotation import rotate
+    from membership.sales import service as sales
+    from membership.sales.service import PaymentInput
+    from tests.conftest import SECRET
+    from tests.helpers import make_shop
+    from tests.security.test_keys import _reopen
+
+    shop = await make_shop()
+    await giftcards.save_product(shop.program.id, "GC-100", "礼品卡", 10_000, create=True)
+    sold = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-100", 2, 10_000)])
+    codes = [card.code for card in await giftcards.sold_by(sold.id)]
+    other = new_secret_key()
+    await _reopen(other, SECRET)
+    await rotate(lambda done, total: None, chunk=1)
+    await _reopen(other)  # the old key forgotten
+    assert [card.code for card in await giftcards.sold_by(sold.id)] == codes  # unsealed with the new key
+    await sales.record_purchase(
+        shop.program.id,
+        shop.other_store_id,
+        shop.member_id,
+        [LineInput("A", 1, 2_500)],
+        payments=[PaymentInput("gift_card", 2_500, code=codes[1])],
+    )
+    assert (await giftcards.balance(shop.program.id, codes[1]))["balance"] == 7_500
+    assert await ledger_violations() == []

@@ -32,7 +32,7 @@ import segno
 from cachetools import TTLCache
 
 from membership.audit import service as audit
-from membership.db import any_of, fetch, fetch_one, fetch_page, new_id, use_case
+from membership.db import any_of, fetch, fetch_one, fetch_page, is_sqlite, new_id, use_case
 from membership.db.engine import database_cache
 from membership.errors import Reason, ValidationError
 from membership.giftcards.errors import (
@@ -492,6 +492,34 @@ async def void_refunded(
         await audit.record(actor, "gift_card.void", "gift_card", card["id"], program.id, {"sale_id": str(sale_id)})
     await writer.close()
     return tuple(masked(card["code_hint"]) for _, _, card in chosen)
+
+
+# -- key rotation --------------------------------------------------------------------------------
+
+
+@use_case
+async def reseal_chunk(current: str, size: int) -> int:
+    """Move the next ``size`` cards sealed under another master key to the current one (``current``
+    its fingerprint): the code sealed again and its keyed hash recomputed, so a card still pays
+    once the old key is retired (``membership keys rotate``); how many moved."""
+    lock = "" if is_sqlite() else " FOR UPDATE"
+    rows = await fetch(
+        f"SELECT id, code_sealed, key_fp FROM gift_card WHERE key_fp <> {{}} ORDER BY id LIMIT {{}}{lock}",
+        current,
+        size,
+    )
+    sealing = vault()
+    for row in rows:
+        field = f"{HASH_FIELD}/{row['id']}"
+        code = vault_of(row["key_fp"]).decrypt(field, row["code_sealed"])
+        await fetch(
+            "UPDATE gift_card SET code_sealed = {}, code_hash = {}, key_fp = {} WHERE id = {}",
+            sealing.encrypt(field, code),
+            sealing.lookup_hash(HASH_FIELD, code),
+            sealing.fingerprint,
+            row["id"],
+        )
+    return len(rows)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -162,13 +162,18 @@ async def _finish(retiring: list[str]) -> None:
 
 async def rotate(progress: Callable[[int, int], None], chunk: int = CHUNK) -> RotationState:
     """Begin (or resume) the rotation to the configured key and move every member to it,
-    reporting ``progress(done, total)``; the old key is retired at the end."""
+    reporting ``progress(done, total)``, then the gift cards' codes; the old key is retired at the
+    end."""
+    from membership.giftcards import service as giftcards  # it seals with members' vaults: imported late
+
     state = await begin_rotation()
     total, done = state.remaining, 0
     progress(0, total)
     while moved := await _move_chunk(state.current, chunk):
         done += moved
         progress(done, max(total, done))
+    while await giftcards.reseal_chunk(state.current, chunk):  # bearer gift cards' codes, sealed alike
+        pass
     if state.retiring:
         await _finish(state.retiring)
     return await rotation_state()
