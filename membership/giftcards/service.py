@@ -494,6 +494,12 @@ async def void_refunded(
     return tuple(masked(card["code_hint"]) for _, _, card in chosen)
 
 
+async def lines_sold(sale_id: uuid.UUID) -> set[int]:
+    """The numbers of a sale's lines that sold gift cards."""
+    rows = await fetch("SELECT DISTINCT line_no FROM gift_card WHERE sale_id = {}", sale_id)
+    return {int(row["line_no"]) for row in rows}
+
+
 # -- key rotation --------------------------------------------------------------------------------
 
 

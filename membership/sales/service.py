@@ -841,8 +841,9 @@ async def refund(
         else:
             before, after, whole = before_qty, after_qty, sold_qty
         amount = _pro_rata(sale["total"], before, after, whole)
-        points_back = _pro_rata(sale["points_earned"], before, after, whole)
-        growth_back = _pro_rata(sale["growth_earned"], before, after, whole)
+        earned = await _earning_share(sale_id, sold, changed) or (before, after, whole)
+        points_back = _pro_rata(sale["points_earned"], *earned)
+        growth_back = _pro_rata(sale["growth_earned"], *earned)
         points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
         paid_sv = await fetch_one(
             "SELECT COALESCE(SUM(amount), 0) AS n FROM sale_payment WHERE sale_id = {} AND method = 'stored_value'",
@@ -940,6 +941,21 @@ async def refund(
 
     payload = {"sale_id": sale_id, "lines": lines, "reason": reason}
     return await idempotency.once(program.id, idempotency_key, "refund", payload, RefundResult, run)
+
+
+async def _earning_share(
+    sale_id: uuid.UUID, sold: list[dict[str, Any]], changed: list[tuple[int, int]]
+) -> tuple[int, int, int] | None:
+    """(before, after, whole) of a refund over the lines that earned, for a sale that sold gift
+    cards (which earn nothing): refunding a card takes back none of what the other lines earned.
+    None when the sale sold no gift card (every line earned)."""
+    cards = await giftcards.lines_sold(sale_id)
+    if not cards:
+        return None
+    prices = {row["line_no"]: _paid_price(row) for row in sold if row["line_no"] not in cards}
+    whole = sum(row["quantity"] * prices[row["line_no"]] for row in sold if row["line_no"] in prices)
+    before = sum(row["refunded_quantity"] * prices[row["line_no"]] for row in sold if row["line_no"] in prices)
+    return before, before + sum(quantity * prices[no] for no, quantity in changed if no in prices), whole
 
 
 async def _expired_share(sale_id: uuid.UUID, posting_id: uuid.UUID, accounts: MemberAccounts, points: int) -> int:
