@@ -167,7 +167,7 @@ class Problem:
         """Why, in ``language`` (``zh`` or ``en``)."""
         return self.why[0] if language == "zh" else self.why[1]
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickled as its fields: 10 times faster than a dataclass's state
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as its fields (a slotted dataclass's state is slow)
         return Problem, (self.row, self.cells, self.why, self.kind)
 
 
@@ -1158,7 +1158,7 @@ async def preview(
     if problem:
         checked = [(number, cells, "") for number, cells in taken]
     else:
-        reader = RowReader(program, headers, mapping, stores)
+        reader = RowReader(program, headers, mapping, stores, sqlite=is_sqlite())
         chunk = _read_chunk(reader, taken)
         _, there = await in_database(program.id, reader.card_kind, chunk.candidates)
         why = {p.row: p.detail(language) for p in chunk.problems + there}
