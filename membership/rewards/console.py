@@ -250,9 +250,8 @@ async def rewards_page(
             until=until,
         ),
     }
-    return await _page(
-        request, draft=Draft(kind=kind or "gift"), redeem_form=RedeemForm(member=member), notice=notices.get(done, "")
-    )
+    draft = Draft(kind=kind or "gift", values={"coupon_days": 30, "limit_period": "month"})
+    return await _page(request, draft=draft, redeem_form=RedeemForm(member=member), notice=notices.get(done, ""))
 
 
 async def _save(request: Request, code: str = "") -> Any:
