@@ -58,6 +58,19 @@ async def test_a_manager_makes_a_scheduled_and_a_weekly_campaign_runs_one_and_re
         terms = campaigns.terms_of(await campaigns.campaign_row(shop.program.id, "spring"))
         assert terms.when.kind == "once" and terms.when.at == earlier.replace(tzinfo=zone)
         assert (terms.points, terms.coupon, terms.channels, terms.conversion_days) == (50, "ten", ["inbox"], 7)
+        bad_link = {**ONCE, "code": "bad", "at": at, "link": "http://shop.example", "_csrf_token": csrf_of(client)}
+        refused = await client.post("/console/campaigns", data=bad_link)
+        assert (
+            refused.status_code == 422 and 'data-error="link"' in refused.text and "活动链接" in text_of(refused.text)
+        )
+        linked = {**ONCE, "code": "linked", "at": at, "link": "https://shop.example/spring"}
+        assert (
+            await client.post("/console/campaigns", data={**linked, "_csrf_token": csrf_of(client)})
+        ).status_code == 303
+        kept = {**linked, "new": "0", "name": "春季回馈（改）", "_csrf_token": csrf_of(client)}
+        assert (await client.post("/console/campaigns", data=kept)).status_code == 303
+        stored = campaigns.terms_of(await campaigns.campaign_row(shop.program.id, "linked"))
+        assert stored.link == "https://shop.example/spring" and stored.name == "春季回馈（改）"
 
         weekly = {**ONCE, "code": "wed", "name": "周三会员日", "kind": "recurring", "repeat": "weekly"}
         weekly |= {"repeat_time": "09:30", "weekday": "3", "control_pct": "10"}

@@ -4,7 +4,12 @@ member page's messages with their delivery per channel, paged; clerks kept out o
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+
 from membership.crm import segments, tags
+from membership.crm.reports import record_program_sizes
 from membership.db import fetch
 from membership.jobs.runner import run_job
 from membership.members import service as members
@@ -90,3 +95,18 @@ async def test_the_member_page_lists_the_members_messages_with_their_delivery(an
         await client.post("/console/language", data={"language": "en", "next": "/", "_csrf_token": csrf_of(client)})
         english = await client.get(f"/console/members/{shop.member_id}/messages?page=2")
         assert "Not sent: no consent" in text_of(english.text).replace("：", ": ")
+
+
+async def test_the_segments_page_charts_the_daily_segment_sizes(any_console):
+    shop = any_console.shop
+    program = shop.program.id
+    async with any_console.logged_in("manager") as client:
+        assert 'id="chart-segment-sizes"' not in (await client.get("/console/segments")).text  # no snapshot yet
+        await members.enrol(program, {"name": "李娜", "phone": "13900000702", "gender": "female"})
+        await segments.create_segment(program, "women", "女性会员", "rules", FEMALE, "test")
+        await record_program_sizes(shop.program, dt.datetime.now(dt.UTC))
+        page = await client.get("/console/segments")
+        assert 'id="chart-segment-sizes"' in page.text and "segment-sizes.js" in page.text
+        chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page.text, re.S)[1])
+        today = dt.datetime.now(shop.program.zone).date().isoformat()
+        assert chart == {"days": [today], "series": [{"name": "女性会员", "data": [1]}]}

@@ -61,6 +61,7 @@ FIELDS = {
     "points": ("points", "赠送积分", "points"),
     "control_pct": ("control_pct", "对照组比例", "control group"),
     "conversion_days": ("conversion_days", "转化窗口", "conversion window"),
+    "link": ("link", "活动链接", "link"),
 }
 
 
@@ -90,6 +91,7 @@ class CampaignForm:
     points: str = ""
     control_pct: str = "0"
     conversion_days: str = "14"
+    link: str = ""
     active: bool = True
     new: bool = True
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -160,6 +162,7 @@ def terms_of_form(
         "points": _whole(form.points, "points") if form.points.strip() else None,
         "control_pct": _whole(form.control_pct or "0", "control_pct"),
         "conversion_days": _whole(form.conversion_days or "14", "conversion_days"),
+        "link": form.link.strip(),
         "active": form.active,
     }
     if not raw["name"]:
@@ -184,6 +187,7 @@ def form_of(row: dict[str, Any], program: ProgramConfig) -> CampaignForm:
         points=str(terms.points or ""),
         control_pct=str(terms.control_pct),
         conversion_days=str(terms.conversion_days),
+        link=terms.link,
         active=bool(row["active"]),
         new=False,
     )
@@ -231,6 +235,7 @@ def _read_form(posted: Any) -> CampaignForm:
         points=text("points"),
         control_pct=text("control_pct", "0"),
         conversion_days=text("conversion_days", "14"),
+        link=text("link"),
         active=posted.get("active") == "1",
         new=posted.get("new") == "1",
     )

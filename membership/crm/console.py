@@ -7,6 +7,7 @@ they are. Every change goes through the segments' use cases (checked, audited)."
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import decimal
 import re
 from typing import Any
@@ -19,6 +20,7 @@ from membership.console import forms, i18n
 from membership.console.auth import current_staff
 from membership.console.workplace import staff_program
 from membership.crm import campaign_console, rules, scores, segments, tags_console
+from membership.crm.reports import SegmentSizes
 from membership.crm.rules import COMPARE, FIELDS
 from membership.errors import MembershipError, Reason, ValidationError
 from membership.org.service import ProgramConfig, list_stores
@@ -216,6 +218,20 @@ async def _form_page(
     )
 
 
+async def size_chart(program: ProgramConfig, days: int = 90) -> dict[str, Any]:
+    """The segments' sizes over the last ``days`` local days (the nightly snapshots), as the
+    chart draws them: the days, and per segment its size each day (None where none was taken)."""
+    today = dt.datetime.now(program.zone).date()
+    params = {"start": today - dt.timedelta(days=days - 1), "end": today}
+    rows = (await SegmentSizes().run(program.id, params)).rows
+    shown = sorted({row[0] for row in rows})
+    sizes: dict[str, dict[dt.date, int]] = {}
+    for day, name, members in rows:
+        sizes.setdefault(name, {})[day] = members
+    series = [{"name": name, "data": [by_day.get(day) for day in shown]} for name, by_day in sorted(sizes.items())]
+    return {"days": [day.isoformat() for day in shown], "series": series}
+
+
 async def _list_page(request: Request, program: ProgramConfig, status: int = 200, **notes: str) -> Template:
     found, total = await segments.list_segments(program.id, 1, 200)
     language = "zh" if i18n.current_language() == "zh_CN" else "en"
@@ -230,6 +246,7 @@ async def _list_page(request: Request, program: ProgramConfig, status: int = 200
         language=language,
         stages=await scores.stage_counts(program.id),
         refreshed=await scores.last_refresh(program.id),
+        sizes=await size_chart(program),
         **notes,
     )
 
