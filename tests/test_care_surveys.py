@@ -73,7 +73,10 @@ async def test_a_purchase_invites_through_the_inbox_after_the_delay_and_the_link
     await run_job("deliver-messages", as_of=due + dt.timedelta(minutes=1))
     inbox = await fetch("SELECT body, link FROM inbox_message WHERE member_id = {}", member)
     assert len(inbox) == 1 and "您有多大可能向朋友推荐我们？" in inbox[0]["body"]
-    link = inbox[0]["link"]
+    tracked = inbox[0]["link"]  # the message's link counts the click, then leads to the answer page
+    followed = await api.client.get(tracked.removeprefix("https://vip.example"))
+    assert tracked.startswith("https://vip.example/m/") and followed.status_code == 302
+    link = followed.headers["location"]
     assert link.startswith("https://vip.example/s/") and link in inbox[0]["body"]
     path = link.removeprefix("https://vip.example")
 
@@ -242,5 +245,10 @@ async def test_staff_make_a_survey_in_the_console_and_read_its_results(any_conso
         text = text_of(results.text)
         assert results.status_code == 200 and "NPS -100.0" in text and "排队太久" in text and "一号店" in text
         assert 'id="trend-data"' in results.text and "/console/static/survey-trend.js" in results.text
+        token = csrf_of(client)
+        unconfirmed = await client.post("/console/surveys/after-visit/delete", data={"_csrf_token": token})
+        assert unconfirmed.status_code == 422
+        kept = await client.post("/console/surveys/after-visit/delete", data={"confirm": "yes", "_csrf_token": token})
+        assert kept.status_code == 409 and "不能删除，请改为停用" in kept.text
     async with console.logged_in("clerk") as client:
         assert (await client.get("/console/surveys")).status_code == 403

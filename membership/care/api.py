@@ -443,11 +443,11 @@ TICKET_OUT = {
 }
 
 
-async def _ticket_out(row: dict[str, Any], with_history: bool = True) -> TicketOut:
+async def _ticket_out(row: dict[str, Any]) -> TicketOut:
     member = (await members.get_member(uuid.UUID(str(row["member_id"])))).phone  # masked
     history = [EntryOut(**{f: e[f] for f in EntryOut.__struct_fields__}) for e in await tickets.history(row["id"])]
     fields = {f: row[f] for f in TicketOut.__struct_fields__ if f in row and f not in ("member_phone", "history")}
-    return TicketOut(**fields, member_phone=member, history=history if with_history else [])
+    return TicketOut(**fields, member_phone=member, history=history)
 
 
 async def _ticket_for(request: Request, ticket_id: uuid.UUID) -> dict[str, Any]:

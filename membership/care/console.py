@@ -154,20 +154,17 @@ def _shown(f: surveys.Figures | None, kind: str) -> str:
 async def surveys_page(request: Request, done: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     """Every survey: what it asks, after what, its invitations and answers, its NPS or average."""
     program = await staff_program(current_staff(request))
-    page = max(1, page)
+    notices = {"saved": i18n.gettext("Survey saved."), "deleted": i18n.gettext("Survey removed.")}
+    return await _surveys_list(request, program, max(1, page), notice=notices.get(done, ""))
+
+
+async def _surveys_list(request: Request, program: ProgramConfig, page: int, status: int = 200, **notes: str):
     rows, total = await surveys.list_surveys(program.id, page, PAGE_SIZE)
     overall = {str(f.group): f for f in await surveys.figures(program.id, "survey")}
     listed = [{**row, "figure": _shown(overall.get(row["code"]), row["kind"])} for row in rows]
-    notices = {"saved": i18n.gettext("Survey saved."), "deleted": i18n.gettext("Survey removed.")}
+    pages = max(1, -(-total // PAGE_SIZE))
     return forms.page(
-        request,
-        "care/surveys.html",
-        "surveys",
-        surveys=listed,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
-        notice=notices.get(done, ""),
+        request, "care/surveys.html", "surveys", status, surveys=listed, total=total, page=page, pages=pages, **notes
     )
 
 
@@ -220,13 +217,13 @@ async def delete_survey(request: Request, code: FromPath[str]) -> Any:
     """Remove a survey that invited nobody (else: switch it off)."""
     staff = current_staff(request)
     program = await staff_program(staff)
+    confirmed = (await request.form()).get("confirm") == "yes"
     try:
+        if not confirmed:
+            return await _surveys_list(request, program, 1, 422, error=forms.not_confirmed())
         await surveys.delete_survey(program.id, code, staff.actor)
     except MembershipError as exc:
-        rows, total = await surveys.list_surveys(program.id, 1, PAGE_SIZE)
-        listed = [{**row, "figure": "–"} for row in rows]
-        context = {"surveys": listed, "total": total, "page": 1, "pages": 1, "error": forms.error_text(exc)}
-        return forms.page(request, "care/surveys.html", "surveys", 409, **context)
+        return await _surveys_list(request, program, 1, 409, error=forms.error_text(exc))
     return forms.done("/console/surveys", "deleted")
 
 

@@ -30,9 +30,9 @@ class CareSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     """Response-time SLA in hours per ticket kind (complaint 投诉, enquiry 咨询, suggestion 建议)
     and priority (urgent, high, normal, low)."""
 
-    complaint: SlaHours = SlaHours(urgent=2, high=4, normal=24, low=48)
-    enquiry: SlaHours = SlaHours(urgent=4, high=8, normal=24, low=72)
-    suggestion: SlaHours = SlaHours(urgent=24, high=48, normal=72, low=168)
+    complaint: SlaHours = msgspec.field(default_factory=lambda: SlaHours(urgent=2, high=4, normal=24, low=48))
+    enquiry: SlaHours = msgspec.field(default_factory=lambda: SlaHours(urgent=4, high=8, normal=24, low=72))
+    suggestion: SlaHours = msgspec.field(default_factory=lambda: SlaHours(urgent=24, high=48, normal=72, low=168))
 
     def hours(self, kind: str, priority: str) -> int:
         """The SLA of a ticket of ``kind`` and ``priority``, in hours."""

@@ -494,7 +494,7 @@ async def figures(
 ) -> list[Figures]:
     """Answers counted in SQL per group (``by``: store, tier, week, survey; ``""``: one group),
     of one survey (``code``) or all the program's, answered in ``[since, until)``, at a store."""
-    group = GROUP_SQL.get(by, "NULL") if by else "NULL"
+    group = GROUP_SQL[by] if by else "NULL"
     where, args = ["d.program_id = {}", "d.answered_at IS NOT NULL"], [program_id]
     for clause, value in (("s.code = {}", code), ("d.answered_at >= {}", since), ("d.answered_at < {}", until)):
         if value is not None:
