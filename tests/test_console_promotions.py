@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 
+from membership.db import fetch
 from membership.promotions import service as promotions
 from tests.console_client import csrf_of, text_of
+from tests.test_counter_sales import confirm, review
 
 PAGE = "/console/loyalty/promotions"
 
@@ -101,3 +103,31 @@ async def test_the_page_in_english(console):
         assert (
             "Promotions" in page and "Cake day fixed price 15.00 CNY a unit every product No, alone 100 in all" in page
         )
+
+
+async def test_the_counter_shows_the_promotions_and_takes_a_promotion_code(any_console):
+    program = any_console.shop.program.id
+    drinks = [{"kind": "category", "any_of": ["饮品"]}]
+    await promotions.create_promotion(
+        program,
+        {"code": "tea8", "name": "饮品8折", "kind": "percent_off", "params": {"percent_off": 20}, "conditions": drinks},
+    )
+    await promotions.create_promotion(
+        program,
+        {"code": "vip", "name": "会员立减5元", "kind": "amount_off", "params": {"amount_off": 500}, "till_code": "VIP"},
+    )
+    member = any_console.shop.member_id
+    tea = {"sku": "TEA", "name": "奶茶", "category": "饮品", "quantity": "2", "price": "10"}
+    async with any_console.logged_in("clerk") as client:
+        shown = text_of(await review(client, member, lines=tea))
+        assert "促销 饮品8折 −¥4.00" in shown and "会员立减5元：未享受：须在收银台输入活动码" in shown
+        wrong = text_of(await review(client, member, lines=tea, promotion_codes="NOPE"))
+        assert "没有使用活动码 “NOPE” 的进行中促销活动" in wrong
+        reviewed = await review(client, member, lines=tea, promotion_codes="vip")
+        shown = text_of(reviewed)
+        # the two do not stack: 5.00 off beats 4.00 off, and the review says why
+        assert "促销 会员立减5元 −¥5.00" in shown and "饮品8折：未享受：该活动不可与其他活动同享" in shown
+        await confirm(client, member, reviewed)
+    sale = (await fetch("SELECT total, discount FROM sale"))[0]
+    assert (sale["total"], sale["discount"]) == (1500, 500)
+    assert (await promotions.get_promotion(program, "vip"))["used_count"] == 1

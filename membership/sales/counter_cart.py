@@ -24,7 +24,17 @@ from membership.sales.service import TENDERS, PaymentInput
 COUNTER_SKU = "COUNTER"  # a line typed with a price and no SKU (an amount at the counter)
 MAX_QUANTITY = 9_999
 LINE_FIELDS = ("sku", "name", "category", "quantity", "price")
-CART_FIELDS = ("coupon_codes", "stored_value", "points", "gift_card", "gift_card_amount", "tender", "receipt", "key")
+CART_FIELDS = (
+    "coupon_codes",
+    "promotion_codes",
+    "stored_value",
+    "points",
+    "gift_card",
+    "gift_card_amount",
+    "tender",
+    "receipt",
+    "key",
+)
 
 
 class CartErrors(Exception):
@@ -52,13 +62,14 @@ class CartLine:
 
 @dataclasses.dataclass
 class Cart:
-    """The sale form as posted: its lines, the coupons ticked or scanned, the parts paid with
-    stored value (yuan) and points, the tender that takes the rest, an optional receipt number,
-    and the form's idempotency key."""
+    """The sale form as posted: its lines, the coupons ticked or scanned, the promotion codes
+    typed (促销码), the parts paid with stored value (yuan) and points, the tender that takes the
+    rest, an optional receipt number, and the form's idempotency key."""
 
     lines: list[CartLine] = dataclasses.field(default_factory=list)
     coupons: list[str] = dataclasses.field(default_factory=list)
     coupon_codes: str = ""
+    promotion_codes: str = ""
     stored_value: str = ""
     points: str = ""
     tender: str = "cash"
@@ -80,6 +91,7 @@ class Cart:
             lines=lines,
             coupons=list(dict.fromkeys(code.strip() for code in form.getall("coupon", []) if code.strip())),
             coupon_codes=form.get("coupon_codes", "") or "",
+            promotion_codes=form.get("promotion_codes", "") or "",
             stored_value=form.get("stored_value", "") or "",
             points=form.get("points", "") or "",
             tender=form.get("tender", "cash") or "cash",
@@ -111,7 +123,7 @@ def _at(values: Sequence[str], i: int, default: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class Order:
     """A cart read: the lines, what stored value and points pay (minor units; points), the
-    tender for the rest, the coupon codes and the receipt number."""
+    tender for the rest, the coupon codes, the receipt number and the promotion codes typed."""
 
     lines: list[LineInput]
     stored_value: int
@@ -121,6 +133,7 @@ class Order:
     receipt_no: str | None
     gift_card: str = ""  # the card's code, canonical
     gift_card_amount: int = 0
+    promotion_codes: tuple[str, ...] = ()
 
 
 def reason_of(error: ValidationError) -> str:
@@ -185,7 +198,18 @@ def read_cart(cart: Cart, currency: str) -> Order:
         errors["receipt"] = i18n.gettext("at most 64 characters")
     if errors:
         raise CartErrors(errors)
-    return Order(lines, stored_value, points, cart.tender, cart.codes(), receipt or None, gift_card, gift_card_amount)
+    promotion_codes = tuple(re.split(r"[\s,，]+", cart.promotion_codes.strip())) if cart.promotion_codes.strip() else ()
+    return Order(
+        lines,
+        stored_value,
+        points,
+        cart.tender,
+        cart.codes(),
+        receipt or None,
+        gift_card,
+        gift_card_amount,
+        promotion_codes,
+    )
 
 
 def _gift_card(cart: Cart, currency: str, errors: dict[str, str]) -> tuple[str, int]:
@@ -274,4 +298,6 @@ def refusal_fields(error: MembershipError, currency: str) -> dict[str, str]:
         text = error.detail("zh" if i18n.current_language() == "zh_CN" else "en")
     if error.code.startswith("coupon_"):
         return {"coupons": text}
+    if error.params.get("field") == "promotion_codes":
+        return {"promotion_codes": text}
     return {FIELD_OF_ERROR.get(error.code, "form"): text}

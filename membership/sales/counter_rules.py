@@ -125,6 +125,7 @@ async def sell(
     receipt_no: str | None = None,
     idempotency_key: str | None = None,
     approver: StaffInfo | None = None,
+    promotion_codes: list[str] | None = None,
 ) -> sales.PurchaseResult:
     """Record a sale at the counter (:func:`~membership.sales.service.record_purchase`), taken
     by ``operator``. A total above their limit needs ``approver`` (from :func:`check_approver`):
@@ -139,6 +140,7 @@ async def sell(
         idempotency_key=idempotency_key,
         actor=operator.actor,
         coupons=coupons,
+        promotion_codes=promotion_codes,
     )
     if not result.replayed and over_limit(operator, program, result.total):
         if approver is None:

@@ -89,7 +89,14 @@ async def cart_line(request: Request, sku: FromQuery[str] = "", scan: FromQuery[
 async def _priced(place: Workplace, member_id: uuid.UUID, order: Order) -> tuple[Any, list[sales.PaymentInput]]:
     """The simulation of ``order`` with the payments that settle it."""
     program = place.program
-    first = await sales.simulate_purchase(program.id, place.store_id, member_id, order.lines, coupons=order.coupons)
+
+    async def simulate(payments: list[sales.PaymentInput] | None = None) -> Any:
+        codes = list(order.promotion_codes)
+        return await sales.simulate_purchase(
+            program.id, place.store_id, member_id, order.lines, payments, coupons=order.coupons, promotion_codes=codes
+        )
+
+    first = await simulate()
     payments = payments_for(order, first.total, program.point_value_minor, program.currency)
     balances = await ledger.balances(member_id)
     available = balances.stored_value + balances.stored_value_bonus
@@ -99,10 +106,7 @@ async def _priced(place: Workplace, member_id: uuid.UUID, order: Order) -> tuple
     if order.points > balances.points:
         short = InsufficientPoints(requested=order.points, available=balances.points)
         raise CartErrors(refusal_fields(short, program.currency))
-    simulation = await sales.simulate_purchase(
-        program.id, place.store_id, member_id, order.lines, payments, coupons=order.coupons
-    )
-    return simulation, payments
+    return await simulate(payments), payments
 
 
 async def _review(staff: StaffInfo, place: Workplace, member_id: uuid.UUID, cart: Cart, **extra: Any) -> Template:
@@ -174,6 +178,7 @@ async def confirm_sale(request: Request, member_id: FromPath[uuid.UUID]) -> Temp
             order.lines,
             payments,
             coupons=order.coupons,
+            promotion_codes=list(order.promotion_codes),
             receipt_no=order.receipt_no,
             idempotency_key=f"console:{cart.key}" if cart.key else None,
             approver=approver,
