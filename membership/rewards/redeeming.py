@@ -498,11 +498,11 @@ async def take(
     by_code = await _rows(program, codes)
     today = when.astimezone(program.zone).date()
     counts = Counter(codes)
-    for code, quantity in counts.items():
+    for code in sorted(counts):  # stock rows taken in one order: two sales never wait on each other
         row = by_code[code]
         check_redeemable(program, row, store_id, today)
-        await check_limit(program, row, member_id, quantity, now)
-        await take_stock(row, quantity)
+        await check_limit(program, row, member_id, counts[code], now)
+        await take_stock(row, counts[code])
     points = sum(int(by_code[code]["points"]) for code in codes)
     names = list(dict.fromkeys(by_code[code]["name"] for code in codes))
     posting_id, _ = await _debit(program, member_id, points, store_id, sale_id, _reason(names), actor, now)
