@@ -245,6 +245,13 @@ async def test_parallel_sales_never_pass_the_limit_in_all(any_api):
     assert await _used("first3") == 3
     assert (await fetch_one("SELECT COUNT(*) AS n FROM promotion_use"))["n"] == 3
 
+    # one member at four tills at once, a promotion once per member: one sale gets it
+    await _promotion(api, "mine1", "amount_off", {"amount_off": 100}, member_limit=1, stackable=True)
+    answers = await asyncio.gather(*(api.buy(_sale(api, BREAD)) for _ in range(4)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert sorted("mine1" in _applied(a.json()) for a in answers) == [False, False, False, True]
+    assert await _used("mine1") == 1
+
 
 class SecondHalf(PromotionKind):
     name, label_zh, label_en = "second_half", "第二件半价", "second unit half price"
