@@ -186,7 +186,8 @@ class GiftCardSoldOut(msgspec.Struct):
 
 class TransactionOut(msgspec.Struct):
     """A recorded purchase: ``subtotal`` (the lines at their listed prices) less ``discount``
-    (``member_discount``, what member prices took off, and the ``coupons``) is the ``total`` paid;
+    (``member_discount``, what member prices took off, the ``coupons`` and the ``promotions``
+    applied) is the ``total`` paid;
     what it earned and redeemed, and the balances after it."""
 
     id: uuid.UUID
@@ -408,8 +409,10 @@ async def record_transaction(
     idempotency_key: IdempotencyKey,
     data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)],
 ) -> Response[TransactionOut]:
-    """Use the coupons, pay with points and stored value, earn points and growth through the
-    points rules on what is paid after discounts, re-evaluate the tier: one database transaction.
+    """Use the coupons, apply the program's running promotions (the combination best for the
+    customer; ``promotion_codes`` unlock those that need a code; each applied takes one of its
+    uses), pay with points and stored value, earn points and growth through the points rules on
+    what is paid after discounts, re-evaluate the tier: one database transaction.
     A coupon that cannot be used is refused with a code saying why (``coupon_expired``,
     ``coupon_min_spend``, ``coupon_wrong_store`` …, 409; an unknown code is ``coupon_not_found``,
     422) and nothing is recorded; a coupon is used by one sale only. Retrying with the same ``Idempotency-Key`` and
@@ -489,9 +492,10 @@ async def record_transaction(
 async def simulate_transaction(
     request: Request, data: Annotated[TransactionIn, body(TRANSACTION_EXAMPLE)]
 ) -> SimulationOut:
-    """Run the same checks and rules as ``POST /transactions`` (coupons included) and explain
-    every point and discount, and each of the program's purchase rules: whether it applied and
-    why not (``rules``); nothing is written and no coupon is used."""
+    """Run the same checks and rules as ``POST /transactions`` (coupons and promotions included)
+    and explain every point and discount, each of the program's purchase rules (``rules``) and
+    each running promotion (``promotions``): whether it applied and why not; nothing is written,
+    no coupon is used and no promotion use is taken."""
     key = current_key(request)
     program, member_id = await _buyer(key, data)
     store = await required_store(key, program, data.store_id)
@@ -569,7 +573,8 @@ async def refund_transaction(
     paid (a coupon discount spreads over the lines); earned points and growth are reversed pro
     rata (points that expired are not taken back again: ``points_expired``; points already spent
     become a debt), points and stored value paid are given back. Once the whole sale is refunded
-    its coupons come back, usable while within their validity (``coupons_returned``). A key bound
+    its coupons come back, usable while within their validity (``coupons_returned``), and so do
+    its promotions' uses (``promotions_returned``). A key bound
     to a store refunds only that store's sales (403)."""
     key = current_key(request)
     sale = await service.sale_row(sale_id)
