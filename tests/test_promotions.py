@@ -275,6 +275,9 @@ async def test_hook_register_promotion_kinds(any_api, register_plugin, registere
     await _promotion(api, "half", "second_half", {}, conditions=_sku("TEA"))
     sold = await api.buy(_sale(api, TEA))
     assert sold.status_code == 201 and _applied(sold.json()) == {"half": 500}
+    await fetch("UPDATE promotion SET params = {} WHERE code = 'half'", '{"percent": 5}')  # its pack changed
+    changed = await api.call("POST", "/transactions/simulate", "pos", _sale(api, TEA))
+    assert _applied(changed.json()) == {} and "save the promotion again" in _reasons(changed.json())["half"][1]
     await fetch("UPDATE promotion SET kind = 'cinema' WHERE code = 'half'")  # as if its pack were removed
     gone = await api.call("POST", "/transactions/simulate", "pos", _sale(api, TEA))
     assert _applied(gone.json()) == {} and "not available" in _reasons(gone.json())["half"][1]

@@ -149,9 +149,9 @@ def choose(
     taken = best[1] if best else {}
     outcomes = []
     for offer in offers:
-        said = offer.kind.describe(offer.params)
         verdict = found[offer.code]
         if offer.code in taken:
+            said = offer.kind.describe(offer.params)
             off = money(taken[offer.code])
             reason = Reason(f"applied: {said.en}, {off} off", f"已享受：{said.zh}，优惠 {off}")
         elif isinstance(verdict, Reason):
