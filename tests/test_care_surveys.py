@@ -18,6 +18,9 @@ from membership.outbox import service as outbox
 from membership.testing import make_member, make_sale
 from membership.tiers import service as tiers
 from tests.console_client import csrf_of, text_of
+from tests.fakes import smtp_server, smtp_settings
+
+__all__ = ["smtp_server"]  # the fixture, used by name
 
 NPS = {
     "code": "after-visit",
@@ -252,3 +255,13 @@ async def test_staff_make_a_survey_in_the_console_and_read_its_results(any_conso
         assert kept.status_code == 409 and "不能删除，请改为停用" in kept.text
     async with console.logged_in("clerk") as client:
         assert (await client.get("/console/surveys")).status_code == 403
+
+
+async def test_a_survey_sent_outside_the_console_needs_the_public_address(any_api, smtp_server):
+    api = any_api
+    program = f"/programs/{api.shop.program.id}"
+    await api.call("PUT", f"{program}/channels/email", "admin", {"settings": smtp_settings(smtp_server[1])})
+    refused = await api.call("POST", f"{program}/surveys", "admin", {**NPS, "channels": ["email"]})
+    assert refused.status_code == 422 and "public_url" in refused.json()["detail"]
+    await api.call("PATCH", f"{program}/notification-policy", "admin", {"public_url": "https://vip.example"})
+    assert (await api.call("POST", f"{program}/surveys", "admin", {**NPS, "channels": ["email"]})).status_code == 201

@@ -42,7 +42,7 @@ from membership.errors import Reason, ValidationError
 from membership.events import Event
 from membership.members import personal_data as pd
 from membership.notifications import delivery
-from membership.notifications.config import channel_settings
+from membership.notifications.config import channel_class, channel_settings
 from membership.notifications.policy import policy_of
 from membership.notifications.templates import TemplateTerms, save_template
 from membership.org import program_plugins
@@ -130,13 +130,23 @@ async def list_surveys(program_id: uuid.UUID, page: int, page_size: int) -> tupl
 
 
 async def _check(program: ProgramConfig, terms: SurveyTerms, actor: str) -> None:
-    """Its channels are set up and on; its template exists (the invitation template is made)."""
+    """Its channels are set up and on, and a channel that leaves the console (SMS, e-mail, WeChat)
+    has the program's public address to link to; its template exists (the invitation template is
+    made)."""
     for channel in terms.channels:
         configured = await channel_settings(program.id, channel)
         if configured is None or not configured.enabled:
             raise ValidationError(
                 field="channels",
                 reason=Reason(f"channel {channel!r} is not set up", f"通知渠道“{channel}”尚未设置或已停用"),
+            )
+        if channel_class(channel).address != "member" and not policy_of(program).public_url:
+            raise ValidationError(
+                field="channels",
+                reason=Reason(
+                    f"channel {channel!r} needs the program's public address (notification policy public_url)",
+                    f"通过“{channel}”发送需要先在通知设置中填写会员可访问的网址（public_url）",
+                ),
             )
     found = await fetch_one(
         "SELECT id FROM message_template WHERE program_id = {} AND code = {}", program.id, terms.template
