@@ -202,32 +202,35 @@ async def _queue(
     nobody = {"name": "", "member_no": "", "tier": ""}
     render(terms, program.language, member_context(nobody, program.name, {**sample, "link": link}))  # lacks one: 422
     now = now or _now()
-    for channel in dict.fromkeys(channels):
+    wanted = list(dict.fromkeys(channels))
+    for channel in wanted:
         configured = await channel_settings(program.id, channel)
         if configured is None or not configured.enabled:
             raise ValidationError(
                 field="channels",
                 reason=Reason(f"channel {channel!r} is not set up", f"通知渠道 {channel!r} 尚未设置或已停用"),
             )
-        await execute(
-            "INSERT INTO notification (id, program_id, member_id, channel, purpose, template_code, dedup_key, cause,"
-            " language, subject, body, provider, template_values, link, state, attempts, next_attempt_at, created_at)"
-            " SELECT uuid7(), m.program_id, m.id, {}, {}, {}, substr(s.dedup || ':' || {}, 1, 200), {}, '', '', '', {},"
-            f" s.template_values, {{}}, 'pending', 0, {{}}, {{}} FROM ({source}) AS s"
-            " JOIN member m ON m.id = s.member_id"
-            " WHERE m.program_id = {} ON CONFLICT (program_id, dedup_key) DO NOTHING",
-            channel,
-            terms.purpose,
-            template,
-            channel,
-            cause[:100],
-            "{}",
-            link[:500],
-            now,
-            now,
-            *args,
-            program.id,
-        )
+    if not wanted:
+        return
+    each = " UNION ALL ".join("SELECT CAST({} AS TEXT) AS channel" for _ in wanted)  # a row per member and channel
+    await execute(
+        "INSERT INTO notification (id, program_id, member_id, channel, purpose, template_code, dedup_key, cause,"
+        " language, subject, body, provider, template_values, link, state, attempts, next_attempt_at, created_at)"
+        " SELECT uuid7(), m.program_id, m.id, c.channel, {}, {}, substr(s.dedup || ':' || c.channel, 1, 200), {},"
+        f" '', '', '', {{}}, s.template_values, {{}}, 'pending', 0, {{}}, {{}} FROM ({source}) AS s"
+        f" JOIN member m ON m.id = s.member_id CROSS JOIN ({each}) AS c"
+        " WHERE m.program_id = {} ON CONFLICT (program_id, dedup_key) DO NOTHING",
+        terms.purpose,
+        template,
+        cause[:100],
+        "{}",
+        link[:500],
+        now,
+        now,
+        *args,
+        *wanted,
+        program.id,
+    )
 
 
 def _json(values: dict[str, Any]) -> str:
