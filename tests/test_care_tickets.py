@@ -174,3 +174,31 @@ async def test_the_ticket_page_shows_the_members_history_masked_by_role_and_clos
         assert "138****5678" in page.text and "显示完整信息" in page.text
     async with console.logged_in("analyst") as client:
         assert (await client.get(where)).status_code == 403
+
+
+async def test_what_an_erased_member_wrote_is_forgotten_and_the_figures_stay(any_db):
+    from membership.members.rights import erase_member
+    from tests.helpers import make_shop
+
+    shop = await make_shop()
+    program = shop.program.id
+    await configure_channel(program, "inbox", {}, True, "test")
+    terms = surveys.SurveyTerms(name="回访", kind="csat", send_after="ticket", question_zh="满意吗？")
+    await surveys.save_survey(program, "after-ticket", terms, "test", new=True)
+    ticket = await tickets.open_ticket(program, shop.member_id, "complaint", "张伟说卡丢了", "电话 13812345678")
+    await tickets.comment(program, ticket["id"], "已联系张伟", "staff:manager")
+    await tickets.move_ticket(program, ticket["id"], "close", "staff:manager", "张伟满意")
+    send = await fetch_one("SELECT id FROM survey_send WHERE member_id = {}", shop.member_id)
+    assert await surveys.answer(surveys.answer_token(uuid.UUID(str(send["id"]))), 4, "我是张伟") == "recorded"
+    await erase_member(shop.member_id, actor="test", reason="会员申请")
+
+    run = await run_job("forget-erased-feedback")
+    assert run.result.processed == 5  # the comment, the ticket, and its three history texts
+    assert (await run_job("forget-erased-feedback")).result.processed == 0
+    row = await fetch_one("SELECT subject, description, status FROM service_ticket WHERE id = {}", ticket["id"])
+    assert (row["subject"], row["description"], row["status"]) == (tickets.ERASED, "", "closed")
+    words = await fetch("SELECT body FROM ticket_entry WHERE ticket_id = {}", ticket["id"])
+    assert all("张伟" not in w["body"] and "138" not in w["body"] for w in words)
+    kept = (await surveys.figures(program, "", "after-ticket"))[0]
+    assert (kept.answers, kept.score_sum) == (1, 4)
+    assert (await fetch_one("SELECT comment FROM survey_send WHERE id = {}", send["id"]))["comment"] == ""

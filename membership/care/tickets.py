@@ -452,3 +452,29 @@ async def read_notices(staff_id: uuid.UUID, ticket_id: uuid.UUID, now: dt.dateti
         ticket_id,
     )
     return len(rows)
+
+
+ERASED = "（已注销）"
+
+
+@use_case
+async def forget_erased() -> tuple[int, int]:
+    """Blank what erased members wrote or had written about them: survey comments, and their
+    tickets' subjects, descriptions and history texts. Returns (comments, ticket texts) blanked;
+    a second run blanks nothing."""
+    erased = "SELECT id FROM member WHERE status = 'erased'"
+    comments = await fetch(
+        f"UPDATE survey_send SET comment = '' WHERE comment <> '' AND member_id IN ({erased}) RETURNING id"
+    )
+    mine = f"SELECT id FROM service_ticket WHERE member_id IN ({erased})"
+    texts = await fetch(
+        f"UPDATE service_ticket SET subject = {{}}, description = '' WHERE subject <> {{}} AND id IN ({mine})"
+        " RETURNING id",
+        ERASED,
+        ERASED,
+    )
+    entries = await fetch(
+        f"UPDATE ticket_entry SET body = '' WHERE body <> '' AND kind IN ('created', 'comment', 'status')"
+        f" AND ticket_id IN ({mine}) RETURNING id"
+    )
+    return len(comments), len(texts) + len(entries)
