@@ -113,6 +113,13 @@ class ChannelView:
     result_ok: bool = False
 
 
+def _defaults(schema: type[msgspec.Struct] | None) -> dict[str, Any]:
+    """The settings' defaults (a new channel's form shows them: port 587, a 10-second timeout)."""
+    if schema is None:
+        return {}
+    return {f.name: f.default for f in msgspec.structs.fields(schema) if f.default is not msgspec.NODEFAULT}
+
+
 async def _channel_view(
     program: ProgramConfig,
     name: str,
@@ -121,7 +128,7 @@ async def _channel_view(
     errors: dict[str, str] | None = None,
 ) -> ChannelView:
     stored = await config.channel_settings(program.id, name)
-    values = dict(stored.settings) if stored else {}
+    values = _defaults(cls.settings_type) | (dict(stored.settings) if stored else {})
     for secret in cls.secrets:  # never sent back: an empty input keeps the stored secret
         values[secret] = ""
     fields = (
