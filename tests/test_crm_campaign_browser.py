@@ -1,7 +1,8 @@
 """The campaign form in a real headless Chromium against a real server: choosing "repeatedly"
 shows the weekly choices (CSS only, no script), a weekly campaign giving points is saved and
-listed with its next run. Screenshots go to ``test-output/screenshots`` (campaign-form.png,
-campaigns.png)."""
+listed with its next run, and its results page draws its chart. Screenshots go to
+``test-output/screenshots`` (campaign-form.png, campaigns.png, campaign-results.png,
+message-template.png, channels.png)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def test_a_manager_creates_a_weekly_campaign_and_sees_it_listed(page, console_se
     expect(row).to_contain_text("周期发送")
     expect(row.locator("td").nth(3)).to_contain_text("09:30")  # next run: a Wednesday at 09:30
     page.screenshot(path=SHOTS / "campaigns.png", full_page=True)
+    row.locator("a", has_text="效果").click()
+    expect(page.locator("#chart-campaign canvas")).to_be_visible()  # drawn by the static script
+    expect(page.locator("tr[data-group=target]")).to_contain_text("目标组")
+    page.screenshot(path=SHOTS / "campaign-results.png", full_page=True)
 
 
 def test_a_manager_writes_a_message_template_watching_its_preview(page, console_server):

@@ -450,6 +450,7 @@ async def _results_page(
         program=program,
         code=row["code"],
         name=campaigns.terms_of(row).name,
+        control_pct=campaigns.terms_of(row).control_pct,
         target=target,
         control=control,
         rates=rates,
