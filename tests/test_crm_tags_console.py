@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 
 from membership.crm import segments, tags
 from membership.crm.reports import record_program_sizes
@@ -14,7 +15,7 @@ from membership.db import fetch
 from membership.jobs.runner import run_job
 from membership.members import service as members
 from membership.notifications import config as channel_config
-from membership.notifications import delivery
+from membership.notifications import delivery, inbox
 from membership.notifications import templates as message_templates
 from tests.console_client import csrf_of, text_of
 
@@ -80,6 +81,8 @@ async def test_the_member_page_lists_the_members_messages_with_their_delivery(an
     await delivery.enqueue(program, shop.member_id, "hello", ["inbox"], {}, "t-hello", cause="test")
     await delivery.enqueue(program, shop.member_id, "offer", ["inbox"], {}, "t-offer", cause="test")
     await run_job("deliver-messages")
+    kept = await fetch("SELECT id FROM inbox_message WHERE member_id = {}", shop.member_id)
+    assert len(kept) == 1 and await inbox.mark_read(shop.member_id, uuid.UUID(str(kept[0]["id"])))
     for n in range(11):  # two pages
         await delivery.enqueue(program, shop.member_id, "hello", ["inbox"], {}, f"t-more-{n}", cause="test")
     async with any_console.logged_in("clerk") as client:
@@ -91,6 +94,7 @@ async def test_the_member_page_lists_the_members_messages_with_their_delivery(an
         shown = text_of(last.text)
         assert "站内信" in shown and "已送达服务商" in shown and "未发送：会员未同意接收" in shown
         assert 'data-state="sent"' in last.text and 'data-state="suppressed"' in last.text
+        assert "会员已阅读" in shown and shown.count("会员已阅读") == 1
     async with any_console.logged_in("owner") as client:
         await client.post("/console/language", data={"language": "en", "next": "/", "_csrf_token": csrf_of(client)})
         english = await client.get(f"/console/members/{shop.member_id}/messages?page=2")

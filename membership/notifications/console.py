@@ -22,6 +22,7 @@ from membership.console.auth import current_staff
 from membership.console.struct_forms import Label, form_fields, posted, read_form
 from membership.console.workplace import member_of_merchant, staff_program
 from membership.crm.rules import CODE
+from membership.db import fetch
 from membership.errors import MembershipError, Reason, ValidationError
 from membership.notifications import config, delivery, templates
 from membership.notifications import policy as policy_module
@@ -466,18 +467,28 @@ MESSAGES_PAGE_SIZE = 10
 @get("/members/{member_id:uuid}/messages", opt={"permission": Permission.VIEW_MEMBERS})
 async def member_messages(request: Request, member_id: FromPath[uuid.UUID], page: FromQuery[int] = 1) -> Template:
     """A fragment of the member page: the member's messages, newest first, each with its channel
-    and how its delivery went (why it was not sent, the provider's error), a page at a time."""
+    and how its delivery went (why it was not sent, the provider's error; opened and clicked where
+    the channel tells), a page at a time."""
     staff = current_staff(request)
     await member_of_merchant(staff, member_id)
     page = max(1, page)
     rows, total = await delivery.member_messages(member_id, page, MESSAGES_PAGE_SIZE)
     language = 0 if _zh() else 1
     from_hooks = hooks().channels()
+    seen: dict[str, dict[str, Any]] = {}
+    if rows:
+        ids = ", ".join("{}" for _ in rows)
+        found = await fetch(
+            f"SELECT id, opened_at, clicked_at FROM notification WHERE id IN ({ids})", *[row["id"] for row in rows]
+        )
+        seen = {str(r["id"]): r for r in found}
     for row in rows:
         cls = from_hooks.get(row["channel"])
         row["channel_label"] = (cls.label_zh if _zh() else cls.label_en) if cls else row["channel"]
         row["state_label"] = MESSAGE_STATES.get(row["state"], (row["state"], row["state"]))[language]
         row["reason_label"] = SUPPRESSED_REASONS.get(row["reason"], (row["reason"], row["reason"]))[language]
+        tracked = seen.get(str(row["id"]), {})
+        row["opened_at"], row["clicked_at"] = tracked.get("opened_at"), tracked.get("clicked_at")
     context = {
         "member_id": member_id,
         "messages": rows,
