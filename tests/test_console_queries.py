@@ -13,7 +13,8 @@ from membership.sales import service as sales
 LIMITS = {
     "/console/counter": 3,
     "/console/dashboard": 7,  # the session, the stores to filter by, one per report (5 of them)
-    "/console/counter/members/{member}": 9,  # with the member's latest sales and the store's recent items
+    # with the member's latest sales, the store's recent items and the points mall's rewards on offer there
+    "/console/counter/members/{member}": 10,
     "/console/members/{member}": 18,  # one per section of the page (consent history, points lots, spend, notes)
     "/console/members?q=张": 8,  # a name, and one indexed lookup per card kind
 }

@@ -10,6 +10,7 @@ import re
 from membership.ledger import service as ledger
 from membership.rewards import service as rewards
 from tests.console_client import csrf_of, text_of
+from tests.test_counter_sales import confirm, review
 
 PAGE = "/console/loyalty/rewards"
 
@@ -110,3 +111,23 @@ async def test_the_page_in_english(any_console):
         await client.post("/console/language", data=chosen)
         page = text_of((await client.get(PAGE)).text)
     assert "Points mall" in page and "Ten off discount 10.00 off" in page and "Redeem for a member" in page
+
+
+async def test_a_reward_redeemed_inside_a_sale_at_the_counter(any_console):
+    shop = any_console.shop
+    gift = {"code": "drink300", "name": "300积分换饮品", "kind": "gift", "params": {"sku": "6901"}, "points": 300}
+    await rewards.create_reward(shop.program.id, {**gift, "stock": 5})
+    await rewards.create_reward(shop.program.id, {**gift, "code": "later", "available_from": "2099-01-01"})
+    await ledger.adjust_points(shop.member_id, 400, "活动", "admin")
+    lines = {"sku": ["6901", "6902"], "name": ["拿铁", "可颂"], "quantity": ["1", "1"], "price": ["30", "15"]}
+    async with any_console.logged_in("clerk") as client:
+        panel = (await client.get(f"/console/counter/members/{shop.member_id}")).text
+        assert 'name="reward" value="drink300"' in panel and 'value="later"' not in panel  # not yet redeemable
+        reviewed = await review(client, shop.member_id, lines, reward="drink300")
+        shown = text_of(reviewed)
+        assert "积分商城 300积分换饮品 300 积分" in shown and "应付 ¥15.00" in shown.replace("应收", "应付")
+        await confirm(client, shop.member_id, reviewed)
+        assert (await ledger.balances(shop.member_id)).points == 100 + 15  # 400 − 300, then ¥15 earns 15
+        assert (await rewards.get_reward(shop.program.id, "drink300"))["stock"] == 4
+        refused = await review(client, shop.member_id, lines, reward="drink300")  # 115 points left
+        assert "积分不足" in text_of(refused)

@@ -306,6 +306,22 @@ async def list_rewards(
     return [reward_out(row) for row in rows], int(total["n"])
 
 
+async def redeemable_rewards(program: ProgramConfig, store_id: uuid.UUID, today: dt.date) -> list[dict[str, Any]]:
+    """The rewards a member could redeem at ``store_id`` on the local date ``today`` (on the
+    catalogue, within their window, stocked), cheapest first, in one statement: what the counter
+    offers (limits and points are checked when one is chosen)."""
+    rows = await fetch(
+        "SELECT * FROM reward WHERE program_id = {} AND active = {} AND (stock IS NULL OR stock > 0)"
+        " AND (available_from IS NULL OR available_from <= {}) AND (available_until IS NULL OR available_until >= {})"
+        " ORDER BY points, code LIMIT 50",
+        program.id,
+        True,
+        today,
+        today,
+    )
+    return [reward_out(row) for row in rows if not uuids_of(row["store_ids"]) or store_id in uuids_of(row["store_ids"])]
+
+
 @dataclasses.dataclass(frozen=True)
 class KindInfo:
     """A registered reward kind as clients and the console see it: its name, labels and the JSON

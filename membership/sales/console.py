@@ -34,6 +34,7 @@ from membership.members.personal_data import normalize_phone
 from membership.org.settings_form import point_value_text
 from membership.plugins import hooks
 from membership.readers.api import REPLAY_SECONDS, read_events
+from membership.rewards.service import redeemable_rewards
 from membership.sales import recent
 from membership.sales import service as sales
 from membership.sales.amounts import amount_text as amount_text
@@ -259,6 +260,7 @@ async def member_panel(
         "notes": await hooks().counter_notes(program, member_id, i18n.current_language()),
         "balances": await ledger.balances(member_id),
         "coupons": await coupons.recent_coupons(member_id, 20, usable_on=today),
+        "rewards": await redeemable_rewards(program, place.store_id, today),
         "plans": top_up_plans(program.settings),
         "paid_plans": paid_plans(program.settings),
         "recent_sales": await sales.member_sales(member_id, 5),

@@ -77,6 +77,7 @@ class Cart:
     key: str = ""
     gift_card: str = ""
     gift_card_amount: str = ""
+    rewards: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_form(cls, form: Any) -> Cart:
@@ -99,6 +100,7 @@ class Cart:
             key=form.get("key", "") or "",
             gift_card=form.get("gift_card", "") or "",
             gift_card_amount=form.get("gift_card_amount", "") or "",
+            rewards=list(dict.fromkeys(code.strip() for code in form.getall("reward", []) if code.strip())),
         )
 
     def fields(self) -> list[tuple[str, str]]:
@@ -107,6 +109,7 @@ class Cart:
         for line in self.lines:
             pairs += [(name, getattr(line, name)) for name in LINE_FIELDS]
         pairs += [("coupon", code) for code in self.coupons]
+        pairs += [("reward", code) for code in self.rewards]
         pairs += [(name, getattr(self, name)) for name in CART_FIELDS]
         return pairs
 
@@ -134,6 +137,7 @@ class Order:
     gift_card: str = ""  # the card's code, canonical
     gift_card_amount: int = 0
     promotion_codes: tuple[str, ...] = ()
+    rewards: tuple[str, ...] = ()  # rewards of the points mall redeemed in the sale
 
 
 def reason_of(error: ValidationError) -> str:
@@ -209,6 +213,7 @@ def read_cart(cart: Cart, currency: str) -> Order:
         gift_card,
         gift_card_amount,
         promotion_codes,
+        tuple(cart.rewards),
     )
 
 
@@ -298,6 +303,8 @@ def refusal_fields(error: MembershipError, currency: str) -> dict[str, str]:
         text = error.detail("zh" if i18n.current_language() == "zh_CN" else "en")
     if error.code.startswith("coupon_"):
         return {"coupons": text}
+    if error.code.startswith("reward_"):
+        return {"rewards": text}
     if error.params.get("field") == "promotion_codes":
         return {"promotion_codes": text}
     return {FIELD_OF_ERROR.get(error.code, "form"): text}

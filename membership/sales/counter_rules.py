@@ -126,6 +126,7 @@ async def sell(
     idempotency_key: str | None = None,
     approver: StaffInfo | None = None,
     promotion_codes: list[str] | None = None,
+    rewards: list[str] | None = None,
 ) -> sales.PurchaseResult:
     """Record a sale at the counter (:func:`~membership.sales.service.record_purchase`), taken
     by ``operator``. A total above their limit needs ``approver`` (from :func:`check_approver`):
@@ -141,6 +142,7 @@ async def sell(
         actor=operator.actor,
         coupons=coupons,
         promotion_codes=promotion_codes,
+        rewards=rewards,
     )
     if not result.replayed and over_limit(operator, program, result.total):
         if approver is None:

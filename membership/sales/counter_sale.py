@@ -93,7 +93,14 @@ async def _priced(place: Workplace, member_id: uuid.UUID, order: Order) -> tuple
     async def simulate(payments: list[sales.PaymentInput] | None = None) -> Any:
         codes = list(order.promotion_codes)
         return await sales.simulate_purchase(
-            program.id, place.store_id, member_id, order.lines, payments, coupons=order.coupons, promotion_codes=codes
+            program.id,
+            place.store_id,
+            member_id,
+            order.lines,
+            payments,
+            coupons=order.coupons,
+            promotion_codes=codes,
+            rewards=list(order.rewards),
         )
 
     first = await simulate()
@@ -179,6 +186,7 @@ async def confirm_sale(request: Request, member_id: FromPath[uuid.UUID]) -> Temp
             payments,
             coupons=order.coupons,
             promotion_codes=list(order.promotion_codes),
+            rewards=list(order.rewards),
             receipt_no=order.receipt_no,
             idempotency_key=f"console:{cart.key}" if cart.key else None,
             approver=approver,
