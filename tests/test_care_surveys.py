@@ -232,7 +232,8 @@ async def test_staff_make_a_survey_in_the_console_and_read_its_results(any_conso
             "_csrf_token": csrf_of(client),
         }
         refused = await client.post("/console/surveys", data=typed)
-        assert refused.status_code == 422 and "请填写整数" in refused.text and "到店体验" in refused.text
+        assert refused.status_code == 422 and "延迟分钟数无效：请填写整数" in text_of(refused.text)
+        assert "到店体验" in refused.text
         saved = await client.post("/console/surveys", data={**typed, "delay_minutes": "0"})
         assert saved.status_code == 303 and saved.headers["location"] == "/console/surveys?done=saved"
         listed = await client.get(saved.headers["location"])

@@ -10,10 +10,12 @@ import datetime as dt
 import uuid
 
 from membership.care import surveys, tickets
+from membership.care.settings import care_settings
 from membership.coupons import service as coupons
 from membership.db import fetch, fetch_one
 from membership.jobs.runner import run_job
 from membership.notifications.config import configure_channel
+from membership.org.service import get_program
 from membership.testing import make_sale
 from tests.console_client import csrf_of, text_of
 
@@ -113,6 +115,24 @@ async def test_a_ticket_past_its_sla_is_escalated_once_and_the_manager_and_owner
         assert "会员卡无法使用" in overdue.text and "发票未开" not in overdue.text
         await client.get(f"/console/tickets/{late['id']}")  # opening the ticket reads its notice
         assert "需要您处理" not in (await client.get("/console/tickets")).text
+        hours = {
+            f"{k}-{p}": "24"
+            for k in ("complaint", "enquiry", "suggestion")
+            for p in ("urgent", "high", "normal", "low")
+        }
+        typo = await client.post(
+            "/console/tickets/settings", data={**hours, "complaint-urgent": "两小时", "_csrf_token": csrf_of(client)}
+        )
+        assert typo.status_code == 422 and "投诉（紧急）：请填写 1 到 2160 之间的整数小时" in typo.text
+        saved = await client.post(
+            "/console/tickets/settings", data={**hours, "complaint-urgent": "1", "_csrf_token": csrf_of(client)}
+        )
+        assert saved.status_code == 303
+    program = await get_program(shop.program.id)
+    assert (
+        care_settings(program).hours("complaint", "urgent") == 1
+        and care_settings(program).hours("enquiry", "low") == 24
+    )
 
 
 async def test_the_ticket_page_shows_the_members_history_masked_by_role_and_closing_invites_a_survey(any_console):

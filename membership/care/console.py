@@ -517,6 +517,21 @@ async def change_ticket(request: Request, ticket_id: FromPath[uuid.UUID]) -> Any
     return await _act(request, ticket_id, "changed", action)
 
 
+def _hours(kind: str, priority: str, text: str) -> int:
+    """SLA hours typed for one kind and priority: a whole number from 1 to 2,160 (90 days)."""
+    text = text.strip()
+    if text.isdigit() and 1 <= int(text) <= 24 * 90:
+        return int(text)
+    (kind_zh, kind_en), (priority_zh, priority_en) = tickets.KIND_NAMES[kind], tickets.PRIORITY_NAMES[priority]
+    raise ValidationError(
+        field="hours",
+        reason=Reason(
+            f"{kind_en}, {priority_en.lower()}: a whole number of hours from 1 to 2160",
+            f"{kind_zh}（{priority_zh}）：请填写 1 到 2160 之间的整数小时",
+        ),
+    )
+
+
 def _sla_rows(values: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[tuple[str, str, Any]]]]:
     kinds, priorities = _named(tickets.KIND_NAMES), _named(tickets.PRIORITY_NAMES)
     return [(k, kinds[k], [(p, priorities[p], values[k][p]) for p in PRIORITIES]) for k in KINDS]
@@ -539,7 +554,7 @@ async def save_sla(request: Request) -> Any:
     data = await request.form()
     typed = {k: {p: str(data.get(f"{k}-{p}", "")) for p in PRIORITIES} for k in KINDS}
     try:
-        values = {k: {p: _whole(f"{k}.{p}", v) for p, v in row.items()} for k, row in typed.items()}
+        values = {k: {p: _hours(k, p, v) for p, v in row.items()} for k, row in typed.items()}
         await change_care_settings(program.id, values, staff.actor)
     except MembershipError as exc:
         page = forms.page(request, "care/sla.html", "tickets", 422, rows=_sla_rows(typed), error=forms.error_text(exc))
