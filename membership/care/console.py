@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, get, post
@@ -331,7 +332,7 @@ async def tickets_page(
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         query=query,
-        paging="&".join(f"{k}={v}" for k, v in query.items() if v),
+        paging=urlencode({k: v for k, v in query.items() if v}),
         names=_names(),
         staff_choices=await _staff_choices(staff),
         notices=await tickets.staff_notices(staff.id),
