@@ -22,7 +22,7 @@ import msgspec
 
 from membership.audit import service as audit
 from membership.coupons.service import date_of, local_today, uuids_of
-from membership.db import fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.db import fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
 from membership.db.sql import json_column
 from membership.errors import Reason, ValidationError
 from membership.ledger.conditions import compile_conditions, parse_conditions
@@ -123,7 +123,7 @@ def promotion_out(row: dict[str, Any]) -> dict[str, Any]:
         "till_code": row["till_code"],
         "member_limit": row["member_limit"],
         "total_limit": None if row["total_limit"] is None else int(row["total_limit"]),
-        "used_count": int(row["used_count"]),
+        "used_count": int(row["uses"]),
         "valid_from": date_of(row["valid_from"]),
         "valid_until": date_of(row["valid_until"]),
         "store_ids": uuids_of(row["store_ids"]),
@@ -139,11 +139,19 @@ async def promotion_row(program_id: uuid.UUID, code: str, lock: bool = False) ->
     """A promotion's row by its code in the program (locked when ``lock``); ``PromotionNotFound``."""
     if not 1 <= len(code) <= 48:
         raise PromotionNotFound(code=code)
-    suffix = " FOR UPDATE" if lock and not is_sqlite() else ""
-    row = await fetch_one(f"SELECT * FROM promotion WHERE program_id = {{}} AND code = {{}}{suffix}", program_id, code)
+    suffix = " FOR UPDATE OF p" if lock and not is_sqlite() else ""
+    row = await fetch_one(
+        f"SELECT p.*, {_USES} FROM promotion p WHERE p.program_id = {{}} AND p.code = {{}}{suffix}", program_id, code
+    )
     if row is None:
         raise PromotionNotFound(code=code)
     return row
+
+
+# the uses not given back: counted from the uses themselves, since only a promotion with a limit in
+# all keeps a counter (``used_count``, checked and raised by each sale under its row's lock); an
+# unlimited one's row is never updated by a sale, so concurrent sales do not queue on it
+_USES = "(SELECT COUNT(*) FROM promotion_use u WHERE u.promotion_id = p.id AND u.returned_at IS NULL) AS uses"
 
 
 def _values(promotion: PromotionDef) -> list[Any]:
@@ -223,16 +231,16 @@ async def change_promotion(
     program = await get_program(program_id)
     row = await promotion_row(program_id, code, lock=True)
     promotion = await _checked(program, {**data, "code": code})
-    if promotion.total_limit is not None and promotion.total_limit < int(row["used_count"]):
+    uses = int(row["uses"])
+    if promotion.total_limit is not None and promotion.total_limit < uses:
         raise ValidationError(
             field="total_limit",
-            reason=Reason(
-                f"already used {row['used_count']} times: at least that", f"已使用 {row['used_count']} 次，不能少于此数"
-            ),
+            reason=Reason(f"already used {uses} times: at least that", f"已使用 {uses} 次，不能少于此数"),
         )
     await fetch(
-        f"UPDATE promotion SET {_SET}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
+        f"UPDATE promotion SET {_SET}, used_count = {{}}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
         *_values(promotion),
+        uses,  # the counter a limit is checked against starts from the uses so far
         True,
         _now(),
         row["id"],
@@ -264,7 +272,7 @@ async def list_promotions(
     args = [program_id] + ([] if include_ended else [True])
     total = await fetch_one(f"SELECT COUNT(*) AS n FROM promotion WHERE program_id = {{}}{only}", *args)
     rows = await fetch(
-        f"SELECT * FROM promotion WHERE program_id = {{}}{only} ORDER BY code LIMIT {{}} OFFSET {{}}",
+        f"SELECT p.*, {_USES} FROM promotion p WHERE program_id = {{}}{only} ORDER BY code LIMIT {{}} OFFSET {{}}",
         *args,
         page_size,
         (page - 1) * page_size,
@@ -461,26 +469,29 @@ async def take(
         offers = await _offers(program, member["id"], store_id, today, typed, exhausted)
         choice = choose(offers, lines, context, today, room)
         claimed, lost = [], None
+        applied = await _limits(program.id, choice.applied)
         for code in choice.applied:
-            row = await fetch(
-                "UPDATE promotion SET used_count = used_count + 1 WHERE program_id = {} AND code = {}"
-                " AND (total_limit IS NULL OR used_count < total_limit) RETURNING id",
-                program.id,
-                code,
-            )
-            if not row:
-                lost = code
-                break
-            claimed.append((code, row[0]["id"]))
+            promotion_id, limited = applied[code]
+            if limited:  # only a limited promotion's row is updated: others take no lock a sale waits on
+                row = await fetch(
+                    "UPDATE promotion SET used_count = used_count + 1 WHERE id = {} AND used_count < total_limit"
+                    " RETURNING id",
+                    promotion_id,
+                )
+                if not row:
+                    lost = code
+                    break
+            claimed.append((code, promotion_id, limited))
         if lost is None:
             break
-        for _, promotion_id in claimed:  # undo this round's claims: the choice changes
-            await fetch("UPDATE promotion SET used_count = used_count - 1 WHERE id = {}", promotion_id)
+        for _, promotion_id, limited in claimed:  # undo this round's claims: the choice changes
+            if limited:
+                await fetch("UPDATE promotion SET used_count = used_count - 1 WHERE id = {}", promotion_id)
         exhausted |= {lost}
     discounts = {o.code: o.discount for o in choice.outcomes if o.applied}
     if claimed:
         args: list[Any] = []
-        for code, promotion_id in claimed:
+        for code, promotion_id, _ in claimed:
             args += [new_id(), program.id, promotion_id, member["id"], sale_id, store_id, discounts[code], now]
         await fetch(
             "INSERT INTO promotion_use (id, program_id, promotion_id, member_id, sale_id, store_id, discount,"
@@ -500,8 +511,20 @@ async def give_back(sale_id: uuid.UUID, now: dt.datetime) -> tuple[str, ...]:
     )
     codes = []
     for row in back:
-        moved = await fetch(
-            "UPDATE promotion SET used_count = used_count - 1 WHERE id = {} RETURNING code", row["promotion_id"]
-        )
-        codes.append(moved[0]["code"])
+        found = await fetch_one("SELECT code, total_limit FROM promotion WHERE id = {}", row["promotion_id"])
+        if found["total_limit"] is not None:
+            await fetch("UPDATE promotion SET used_count = used_count - 1 WHERE id = {}", row["promotion_id"])
+        codes.append(found["code"])
     return tuple(sorted(codes))
+
+
+async def _limits(program_id: uuid.UUID, codes: Sequence[str]) -> dict[str, tuple[Any, bool]]:
+    """(id, whether it has a limit in all) of the promotions ``codes``."""
+    if not codes:
+        return {}
+    rows = await fetch(
+        f"SELECT id, code, total_limit FROM promotion WHERE program_id = {{}} AND code IN ({placeholders(codes)})",
+        program_id,
+        *codes,
+    )
+    return {row["code"]: (row["id"], row["total_limit"] is not None) for row in rows}

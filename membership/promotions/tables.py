@@ -18,8 +18,11 @@ class Promotion(Table, tablename="promotion"):
     that is not applies alone. ``till_code``: when set, the promotion applies only when the
     cashier types it (``promotion_codes``). ``member_limit`` uses per member and ``total_limit``
     uses in all (None: no limit); ``used_count`` counts the uses not given back by a refund and
-    never passes ``total_limit``. Valid from ``valid_from`` to ``valid_until`` (local dates,
-    inclusive; None: open) at ``store_ids`` (empty: every store)."""
+    never passes ``total_limit``; sales keep it only while there is a limit in all (a sale of an
+    unlimited promotion leaves its row alone, so parallel sales never queue on it: its uses are
+    counted from ``promotion_use``), and a change of the terms sets it to the uses so far. Valid
+    from ``valid_from`` to ``valid_until`` (local dates, inclusive; None: open) at ``store_ids``
+    (empty: every store)."""
 
     id = UUID(primary_key=True)
     program_id = ForeignKey(Program, on_delete=OnDelete.restrict, index=True)

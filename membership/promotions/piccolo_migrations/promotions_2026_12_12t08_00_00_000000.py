@@ -40,6 +40,7 @@ async def forwards():
         # a member's uses of a promotion not given back: the per-member limit
         await ddl.index("promotion_use", "promotion_use_member", ["member_id", "promotion_id"], where="returned_at IS NULL")
         await ddl.index("promotion_use", "promotion_use_sale", ["sale_id"])
+        await ddl.index("promotion_use", "promotion_use_promotion", ["promotion_id"], where="returned_at IS NULL")
         await ddl.check("promotion_use", "promotion_use_discount", "discount > 0")
 
     manager.add_raw(promotions)
