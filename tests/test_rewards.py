@@ -124,6 +124,8 @@ async def test_a_reward_redeemed_on_its_own_gives_a_coupon_used_later_and_can_be
     again = await api.call("POST", path, "pos", member, **{"Idempotency-Key": "app-1"})
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["coupon"] == got["coupon"] and await _balance(api) == 700 and await _stock("off20") == 4
+    other = await api.call("POST", path, "pos", {"member_id": str(api.shop.member_id)}, **{"Idempotency-Key": "app-1"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_conflict"  # same key, another body
     used = await api.buy(_sale(api, CAKE, coupons=[got["coupon"]]))
     assert used.status_code == 201 and used.json()["discount"] == 1000, used.text
     refused = await api.call("POST", f"/reward-redemptions/{got['id']}/cancel", "admin", {"reason": "改换"})
