@@ -399,3 +399,27 @@ async def test_a_card_still_pays_after_a_key_rotation_retires_the_old_key(any_db
     )
     assert (await giftcards.balance(shop.program.id, codes[1]))["balance"] == 7_500
     assert await ledger_violations() == []
+
+
+async def test_coupons_never_discount_the_gift_cards_sold(any_api):
+    """A coupon counts and discounts the other lines only: a card bought with a coupon would be
+    stored money sold below its value."""
+    api = any_api
+    await _product(api)
+    program = f"/programs/{api.shop.program.id}"
+    coupon = {"code": "hundred", "name": "满100减20", "kind": "amount_off", "amount_off": 2_000, "min_spend": 10_000}
+    assert (
+        await api.call("POST", f"{program}/coupon-templates", "admin", {**coupon, "valid_days": 30})
+    ).status_code == 201
+    issued = await api.call(
+        "POST", f"{program}/coupon-templates/hundred/issue", "admin", {"member_ids": [str(api.shop.member_id)]}
+    )
+    code = issued.json()["issued"][0]["code"]
+    card = {**CARDS_LINE, "quantity": 1}
+    refused = await api.buy(_sale(api, [card, MILK], coupons=[code]))  # the milk alone is below 100 yuan
+    assert refused.status_code == 409 and refused.json()["code"] == "coupon_min_spend", refused.text
+    wine = {"sku": "7001", "name": "红酒", "quantity": 1, "unit_price": 12_000}
+    sold = await api.buy(_sale(api, [card, wine], coupons=[code]))
+    assert sold.status_code == 201, sold.text
+    assert sold.json()["total"] == 10_000 + 12_000 - 2_000 and sold.json()["gift_cards"][0]["balance"] == 10_000
+    assert await ledger_violations() == []

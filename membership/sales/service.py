@@ -455,9 +455,10 @@ async def simulate_purchase(
     taken = await reward_sales.preview(
         program, member_id, store_id, reward_sales.check_reward_codes(rewards), when, now
     )
-    quoted, used = await reward_sales.quote(program, member_id, store_id, coupons or [], lines, when, taken)
-    promo_typed = check_codes(promotion_codes, "promotion_codes")
     cards = await giftcards.on_sale(program.id)
+    discountable = _discountable(lines, cards)
+    quoted, used = await reward_sales.quote(program, member_id, store_id, coupons or [], discountable, when, taken)
+    promo_typed = check_codes(promotion_codes, "promotion_codes")
     promoted = await promotions.quote(
         program, member, store_id, *_promotable(lines, cards, quoted.discount), when, attributes, typed, promo_typed
     )
@@ -545,8 +546,10 @@ async def record_purchase(
         sale_id = new_id()
         sold = await member_priced(program, member, store_id, lines, when, attributes)
         taken = await reward_sales.take(program, member_id, store_id, wanted_rewards, sale_id, when, now, actor)
-        quoted, used = await reward_sales.quote(program, member_id, store_id, codes, sold, when, taken)
-        promotable, room = _promotable(sold, await giftcards.on_sale(program.id), quoted.discount)
+        cards = await giftcards.on_sale(program.id)
+        discountable = _discountable(sold, cards)
+        quoted, used = await reward_sales.quote(program, member_id, store_id, codes, discountable, when, taken)
+        promotable, room = _promotable(discountable, cards, quoted.discount)
         promoted = await promotions.take(
             program, member, store_id, promotable, room, when, sale_id, now, attributes, typed, promo_typed
         )
@@ -661,6 +664,12 @@ async def _receipt_recorded(program: ProgramConfig, store_id: uuid.UUID, receipt
     if not is_sqlite():
         await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"receipt:{program.id}:{receipt_no}")
     return await fetch_one("SELECT id FROM sale WHERE program_id = {} AND receipt_no = {}", program.id, receipt_no)
+
+
+def _discountable(lines: list[LineInput], cards: dict[str, Any]) -> list[LineInput]:
+    """The lines coupons and promotions may discount: not the gift cards sold (sold at face value,
+    or a coupon would buy stored money below its value)."""
+    return [line for line in lines if line.sku not in cards]
 
 
 def _promotable(lines: list[LineInput], cards: dict[str, Any], coupon_discount: int) -> tuple[list[LineInput], int]:
