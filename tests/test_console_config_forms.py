@@ -179,14 +179,18 @@ async def test_rules_of_every_kind_are_added_in_their_forms(any_console):
         assert "品类：生鲜、酒水；倍数：2 倍" in listing and "每周几：周三、周六" in listing
         assert "按什么送：每种商品" in listing and "\\u751f" not in listing
 
-        # conditions (set through the API) stay when the form changes the rest; stop is in the form
+        # conditions set through the API show ticked in the form and stay when it is posted back as
+        # shown, the rest changed; stop is in the form
         conditions = [{"kind": "category", "any_of": ["生鲜"]}]
         await points_rules.change_rule(
             shop.program.id,
             "points-per-order",
             {"kind": "points_per_order", "name": "每单", "params": {"points": 10}, "conditions": conditions},
         )
+        shown = (await client.get("/console/loyalty/rules", params={"edit": "points-per-order"})).text
+        assert 'name="c-category" value="1" checked' in shown and 'value="生鲜"' in shown
         form = {"name": "每单送 20", "kind": "points_per_order", "priority": "0", "p-points": "20", "stop": "1"}
+        form |= {"c-category": "1", "c-category-any_of": "生鲜"}
         changed = await client.post(
             "/console/loyalty/rules/points-per-order", data={**form, "_csrf_token": csrf_of(client)}
         )
