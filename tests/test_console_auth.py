@@ -117,6 +117,8 @@ def _concrete(path: str, member_id: uuid.UUID, credential_id: uuid.UUID) -> list
         ("{code:str}", "no-such-rule"),
         ("{token:str}", "no-such-token"),
         ("{kind:str}", "members"),
+        ("{tag:str}", "no-such-tag"),
+        ("{ticket_id:uuid}", uuid.uuid4()),
     ):
         path = path.replace(parameter, str(value))
     assert "{" not in path.replace("{action:str}", ""), f"give {path} a value in _concrete"
