@@ -59,6 +59,7 @@ from membership.db import (
     job_chunk,
     use_case,
 )
+from membership.db.engine import SQLITE_CACHE_KIB
 from membership.db.ids import new_id_text
 from membership.db.references import may_skip_reference_checks, proven_references
 from membership.db.sql import insert_rows
@@ -87,6 +88,7 @@ from membership.transfer.sheets import SheetReader, SheetWriter, file_format
 
 CHUNK_ROWS = 5000
 READERS = 2  # reading processes at most (one per core)
+IMPORT_CACHE_KIB = 131_072  # SQLite: the writer's page cache while an import runs (128 MiB)
 REASON = "导入期初余额 / imported opening balance"
 ENTRY_REASON = "导入期初余额 / imported"
 SOURCE = "import"
@@ -1017,6 +1019,9 @@ async def import_members(
 
         readers = _Readers(reader, min(READERS, os.cpu_count() or 1) if readers_count is None else readers_count)
         reading: collections.deque[tuple[asyncio.Future[Chunk], int]] = collections.deque()  # in the file's order
+        sqlite = is_sqlite()
+        if sqlite:
+            await _writer_cache(IMPORT_CACHE_KIB)
         try:
             while True:
                 while len(reading) < readers.ahead:
@@ -1046,10 +1051,20 @@ async def import_members(
             readers.close(failed=False)
         finally:
             errors.close()
+            if sqlite:
+                await _writer_cache(SQLITE_CACHE_KIB)
     summary.error_file = errors.path if errors.made else None
     summary.seconds = time.perf_counter() - started
     await _record(program.id, actor, summary)
     return summary
+
+
+@job_chunk
+async def _writer_cache(kib: int) -> None:
+    """SQLite: the page cache of the connection every write runs on. An import grows it for its
+    run: past a few hundred thousand members the indexes of random keys (member numbers, phone
+    and card hashes) outgrow the usual 64 MiB, and the inserts read their pages back again."""
+    await execute(f"PRAGMA cache_size = -{kib}")
 
 
 @contextlib.contextmanager
