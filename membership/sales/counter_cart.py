@@ -239,13 +239,18 @@ def payments_for(order: Order, total: int, point_value: int, currency: str) -> l
     points_worth = order.points * point_value
     rest = total - order.stored_value - points_worth - order.gift_card_amount
     if rest < 0:
-        message = i18n.gettext(
-            "Stored value, points and the gift card come to %(paid)s, more than the %(total)s due."
-            if order.gift_card_amount
-            else "Stored value and points come to %(paid)s, more than the %(total)s due.",
-            paid=i18n.money(order.stored_value + points_worth + order.gift_card_amount, currency),
-            total=i18n.money(total, currency),
-        )
+        paid = i18n.money(order.stored_value + points_worth + order.gift_card_amount, currency)
+        due = i18n.money(total, currency)
+        if order.gift_card_amount:
+            message = i18n.gettext(
+                "Stored value, points and the gift card come to %(paid)s, more than the %(total)s due.",
+                paid=paid,
+                total=due,
+            )
+        else:
+            message = i18n.gettext(
+                "Stored value and points come to %(paid)s, more than the %(total)s due.", paid=paid, total=due
+            )
         raise CartErrors({"stored_value" if order.stored_value else "points" if order.points else "gift_card": message})
     payments = []
     if order.gift_card_amount:
