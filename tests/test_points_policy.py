@@ -102,9 +102,7 @@ async def test_expiry_policies(db, policy, expected_local):
     shop = await make_shop()
     await _policy(shop, **policy)
     earned = dt.datetime(2026, 11, 15, 10, 30, tzinfo=shop.program.zone)
-    await sales.record_purchase(
-        shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 100)], now=earned
-    )
+    await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 100)], now=earned)
     lot = await fetch_one("SELECT expires_at FROM points_lot")
     expected = expected_local and expected_local.replace(tzinfo=shop.program.zone).astimezone(dt.UTC)
     assert lot["expires_at"] == expected

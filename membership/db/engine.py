@@ -42,6 +42,13 @@ def database_cache(cache: MutableMapping[Any, Any]) -> MutableMapping[Any, Any]:
     return cache
 
 
+def clear_caches() -> None:
+    """Forget everything the database caches keep (programs, rules, promotions, keys…): done when a
+    database is opened or closed, and by whoever changed rows behind the kernel's back."""
+    for cache in _caches:
+        cache.clear()
+
+
 def _uuid4_text() -> str:  # gen_random_uuid(), as early migrations call it
     return str(uuid.uuid4())
 
@@ -449,6 +456,13 @@ def make_engine(settings: Settings) -> Engine:
     raise NotConfigured(what="database_url", hint=f"unsupported URL {url!r} (sqlite:/// or postgresql://)")
 
 
+async def _keep_session(connection: Any) -> None:
+    """Return a PostgreSQL connection to the pool as it is. asyncpg's default reset sends one more
+    round trip per release (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``, three
+    of a purchase's statements); the kernel keeps no session state (only transaction-level advisory
+    locks and ``SET LOCAL``) and asyncpg still rolls back a transaction left open."""
+
+
 def bind_tables(engine: Engine) -> None:
     """Point every kernel and plugin table (and Piccolo's migration table) at ``engine``."""
     from membership.db.piccolo_conf import app_registry
@@ -465,10 +479,9 @@ async def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings)
     if not isinstance(engine, SQLiteEngine):
         size = max(2, settings.pg_pool_size)
-        await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+        await engine.start_connection_pool(min_size=min(2, size), max_size=size, reset=_keep_session)
     _state["engine"], _state["settings"] = engine, settings
-    for cache in _caches:
-        cache.clear()
+    clear_caches()
     bind_tables(engine)
     return engine
 
@@ -482,8 +495,7 @@ async def close_database() -> None:
         await wait_for_background()
     engine = _state["engine"]
     _state["engine"] = None
-    for cache in _caches:
-        cache.clear()
+    clear_caches()
     if isinstance(engine, MembershipSQLiteEngine):
         await engine.close_connections()
     elif engine is not None and not isinstance(engine, SQLiteEngine) and engine.pool:

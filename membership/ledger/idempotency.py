@@ -1,8 +1,10 @@
 """Idempotency keys: a retried request has one effect and gets the same answer.
 
-:func:`once` runs inside the use case's transaction. The key row is inserted first with
-``ON CONFLICT DO NOTHING``, and the answer is stored in the same transaction as the effects, so
-it exists exactly when they do. A request whose key is still being processed elsewhere gets
+:func:`once` runs inside the use case's transaction. It looks the key up first (a replay returns
+the stored answer), runs the use case, then inserts the key with its answer in the same
+transaction as the effects, so it exists exactly when they do: two statements. The key's unique
+index arbitrates a race: the loser's insert fails, its transaction rolls back and runs again,
+finding the winner's answer. A request whose key is still being processed elsewhere gets
 ``IdempotencyKeyInUse`` instead of waiting: on PostgreSQL the first request holds a transaction
 advisory lock on the key, which others try without blocking; in one process, :func:`in_flight`
 marks keys before they queue for SQLite's single writer. (Two processes on one SQLite file are
@@ -50,43 +52,49 @@ async def once(
     if not 1 <= len(key) <= 255:
         raise ValidationError(field="idempotency_key", reason=Reason("1 to 255 characters", "1 到 255 个字符"))
     fingerprint = request_hash(operation, payload)
-    if not is_sqlite():
-        lock = await fetch_one(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended({}, 0)) AS ok", f"idempotency:{scope}:{key}"
-        )
-        if not lock["ok"]:
-            raise IdempotencyKeyInUse(key=key)
-    now = dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(days=current_settings().idempotency_ttl_days)
-    inserted = await fetch(
-        "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
-        " VALUES ({}, {}, {}, {}, {}, NULL, {}, {}) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-        new_id(),
-        str(scope),
-        key,
-        operation,
-        fingerprint,
-        now,
-        expires,
-    )
-    if not inserted:
-        row = await fetch_one(
-            "SELECT request_hash, response FROM idempotency_key WHERE scope = {} AND key = {}", str(scope), key
-        )
-        if row is None:  # inserted by a transaction that has not committed yet
-            raise IdempotencyKeyInUse(key=key)
+    row = await _stored(scope, key)
+    if row is not None:
         if row["request_hash"] != fingerprint or row["response"] is None:
             raise IdempotencyConflict(key=key)
         stored = msgspec.json.decode(row["response"], type=result_type)
         return dataclasses.replace(stored, replayed=True)  # type: ignore[type-var]
     result = await run()
-    await fetch(
-        "UPDATE idempotency_key SET response = {} WHERE scope = {} AND key = {}",
+    now = dt.datetime.now(dt.UTC)
+    await fetch(  # a unique violation: the key committed meanwhile; the use case runs again and replays
+        "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+        new_id(),
+        str(scope),
+        key,
+        operation,
+        fingerprint,
         msgspec.json.encode(result).decode(),
+        now,
+        now + dt.timedelta(days=current_settings().idempotency_ttl_days),
+    )
+    return result
+
+
+async def _stored(scope: uuid.UUID, key: str) -> dict[str, Any] | None:
+    """The key's stored request and answer, if it committed. On PostgreSQL the same statement takes
+    the key's advisory lock, or raises ``IdempotencyKeyInUse`` when another transaction holds it
+    (and has not stored the key yet)."""
+    if is_sqlite():  # the write lock is held: nothing else runs meanwhile
+        return await fetch_one(
+            "SELECT request_hash, response FROM idempotency_key WHERE scope = {} AND key = {}", str(scope), key
+        )
+    row = await fetch_one(
+        "SELECT l.ok, k.request_hash, k.response FROM (SELECT pg_try_advisory_xact_lock(hashtextextended({}, 0))"
+        " AS ok) AS l LEFT JOIN idempotency_key k ON k.scope = {} AND k.key = {}",
+        f"idempotency:{scope}:{key}",
         str(scope),
         key,
     )
-    return result
+    if row["request_hash"] is not None:
+        return row
+    if not row["ok"]:
+        raise IdempotencyKeyInUse(key=key)
+    return None
 
 
 _in_flight: set[tuple[str, str]] = set()

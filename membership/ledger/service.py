@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 from membership.audit import service as audit
-from membership.db import emit, fetch, fetch_one, fetch_page, is_sqlite, new_id, use_case
+from membership.db import emit, fetch, fetch_one, fetch_page, is_sqlite, new_id, placeholders, use_case
 from membership.errors import InsufficientPoints, InsufficientStoredValue, Reason, RedemptionNotAllowed, ValidationError
 from membership.events import Event
 from membership.ledger import idempotency
@@ -157,6 +157,7 @@ class MemberAccounts:
         self.due = int(points.get("due") or 0)
         days = expiring_days(program)
         self.expiring = ExpiringPoints(int(points.get("soon") or 0), days, _moment(points.get("next_at")))
+        self._credits: dict[Kind, int] = {}  # queued by credit_later, written by settle
 
     @classmethod
     async def load(cls, program: ProgramConfig, member_id: uuid.UUID, now: dt.datetime | None = None) -> MemberAccounts:
@@ -185,6 +186,8 @@ class MemberAccounts:
 
     def balances(self) -> Balances:
         """The balances as a value: spendable points (lots past their expiry left out)."""
+        if self._credits:
+            raise RuntimeError("credits queued with credit_later were not settled")
         return Balances(
             points=self.spendable_points(),
             points_debt=self.balance[Kind.POINTS_DEBT],
@@ -216,6 +219,35 @@ class MemberAccounts:
         await self._moved(kind, row["balance"], self.balance[kind] + delta)
         self.balance[kind] = row["balance"]
         return True
+
+    def credit_later(self, kind: Kind, delta: int) -> None:
+        """Queue a credit (``delta`` ≥ 0; a repayment on the debt account) that :meth:`settle`
+        writes with the others: credits cannot overdraw, so a purchase's points and growth move in
+        one statement. Debits stay with :meth:`change`, whose guard refuses an overdraft."""
+        if delta < 0:
+            raise ValueError("credit_later takes credits; debit with change()")
+        self._credits[kind] = self._credits.get(kind, 0) + delta
+
+    async def settle(self, now: dt.datetime) -> None:
+        """Write the queued credits in one ``UPDATE … RETURNING`` and take the fresh balances."""
+        credits = {kind: delta for kind, delta in self._credits.items() if delta}
+        self._credits.clear()
+        if not credits:
+            return
+        cases = " ".join("WHEN {} THEN CAST({} AS BIGINT)" for _ in credits)
+        args: list[Any] = [value for kind, delta in credits.items() for value in (self.ids[kind], delta)]
+        rows = await fetch(
+            f"UPDATE ledger_account SET balance = balance + CASE id {cases} END, updated_at = {{}}"
+            f" WHERE id IN ({placeholders(credits)}) RETURNING id, balance",
+            *args,
+            now,
+            *(self.ids[kind] for kind in credits),
+        )
+        kinds = {str(self.ids[kind]): kind for kind in credits}
+        for row in rows:
+            kind = kinds[str(row["id"])]
+            await self._moved(kind, row["balance"], self.balance[kind] + credits[kind])
+            self.balance[kind] = row["balance"]
 
     async def _moved(self, kind: Kind, fresh: int, expected: int) -> None:
         """When another transaction moved the points balance since it was read (the expiry job
@@ -367,7 +399,8 @@ async def credit_points(
         for award in awards:
             await writer.contra(counter, -award.points, award.rule, award.reason)
             writer.add(accounts.ids[Kind.POINTS_PENDING], award.points, award.rule, award.reason)
-        await accounts.change(Kind.POINTS_PENDING, total, writer.now)
+        accounts.credit_later(Kind.POINTS_PENDING, total)
+        await accounts.settle(writer.now)
         expiry = hooks().points_expiry(accounts.program, earned_at)
         await add_lot(writer, accounts, total, expiry, earned_at, earned_at + dt.timedelta(days=pending_days))
         return 0
@@ -382,10 +415,11 @@ async def credit_points(
     if repay:
         writer.add(accounts.ids[Kind.POINTS], -repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
         writer.add(accounts.ids[Kind.POINTS_DEBT], repay, DEBT_REPAYMENT, "偿还积分欠款 / debt repaid")
-        await accounts.change(Kind.POINTS_DEBT, repay, writer.now)
+        accounts.credit_later(Kind.POINTS_DEBT, repay)
     kept = total - repay
+    accounts.credit_later(Kind.POINTS, kept)
+    await accounts.settle(writer.now)  # with what the caller queued (a purchase's growth)
     if kept:
-        await accounts.change(Kind.POINTS, kept, writer.now)
         if lots is None:
             lots = [(total, hooks().points_expiry(accounts.program, earned_at))]
         skip = repay  # repaid points come off the first lots

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
+from cachetools import TTLCache
 
 from membership.audit import service as audit
 from membership.coupons.service import date_of, local_today, uuids_of
-from membership.db import fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
+from membership.db import after_commit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
+from membership.db.engine import database_cache
 from membership.db.sql import json_column
 from membership.errors import Reason, ValidationError
 from membership.ledger.conditions import compile_conditions, parse_conditions
@@ -69,6 +71,10 @@ class PromotionDef(PromotionTerms, frozen=True, kw_only=True):
     """A promotion: its terms (:class:`PromotionTerms`) and its code, unique in the program."""
 
     code: Code
+
+
+PROMOTIONS_CACHE_SECONDS = 5.0
+_running = database_cache(TTLCache(maxsize=1024, ttl=PROMOTIONS_CACHE_SECONDS))
 
 
 def _now() -> dt.datetime:
@@ -216,6 +222,7 @@ async def create_promotion(program_id: uuid.UUID, data: dict[str, Any], actor: s
         now,
         now,
     )
+    _changed(program_id)
     await audit.record(
         actor, "promotion.create", "promotion", promotion.code, program_id, msgspec.to_builtins(promotion)
     )
@@ -247,6 +254,7 @@ async def change_promotion(
     )
     before = {k: v for k, v in promotion_out(row).items() if k not in ("created_at", "updated_at")}
     details = {"before": msgspec.to_builtins(before), "after": msgspec.to_builtins(promotion)}
+    _changed(program_id)
     await audit.record(actor, "promotion.change", "promotion", code, program_id, details)
     return await get_promotion(program_id, code)
 
@@ -256,6 +264,7 @@ async def end_promotion(program_id: uuid.UUID, code: str, actor: str = "system")
     """End a promotion now (停用): no sale gets it any more; its uses stay. Audited."""
     row = await promotion_row(program_id, code)
     await fetch("UPDATE promotion SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
+    _changed(program_id)
     await audit.record(actor, "promotion.end", "promotion", code, program_id)
 
 
@@ -365,6 +374,28 @@ class _Gone(PromotionKind):
         return [0 for _ in lines]
 
 
+async def running(program_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The program's active promotions, by code: their terms kept :data:`PROMOTIONS_CACHE_SECONDS`
+    (dropped when one changes here; other processes see a change within that time) and the uses in
+    all of those with a limit read fresh, so every sale sees the current count."""
+    rows = _running.get(program_id)
+    if rows is None:
+        rows = _running[program_id] = await fetch(
+            "SELECT * FROM promotion WHERE program_id = {} AND active = {} ORDER BY code", program_id, True
+        )
+    limited = [row["id"] for row in rows if row["total_limit"] is not None]
+    if not limited:
+        return rows
+    counts = await fetch(f"SELECT id, used_count FROM promotion WHERE id IN ({placeholders(limited)})", *limited)
+    used = {str(row["id"]): row["used_count"] for row in counts}
+    return [{**row, "used_count": used.get(str(row["id"]), row["used_count"])} for row in rows]
+
+
+def _changed(program_id: uuid.UUID) -> None:
+    """Forget the program's cached promotions once the change commits."""
+    after_commit(lambda: _running.pop(program_id, None))
+
+
 async def _offers(
     program: ProgramConfig,
     member_id: uuid.UUID,
@@ -376,7 +407,7 @@ async def _offers(
     """The program's running promotions as the sale sees them, by code; a typed code no running
     promotion has is refused (``promotion_codes``). ``exhausted``: promotions whose last use
     another sale just took."""
-    rows = await fetch("SELECT * FROM promotion WHERE program_id = {} AND active = {} ORDER BY code", program.id, True)
+    rows = await running(program.id)
     unknown = set(typed) - {row["till_code"] for row in rows}
     if unknown:
         code = sorted(unknown)[0]

@@ -23,7 +23,7 @@ from membership.ledger.rules import LineInput
 from membership.ledger.service import MAX_AMOUNT
 from membership.members import service as members
 from membership.members.credentials import CredentialKindName
-from membership.org.service import ProgramConfig, get_program
+from membership.org.service import ProgramConfig, get_program, list_programs
 from membership.sales import service
 
 TAGS = ["transactions"]
@@ -354,14 +354,35 @@ async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, u
             field="member_id/credential", reason=Reason("give exactly one of them", "须且只能给出其中一项")
         )
     if data.member_id is not None:
-        row = await member_for(key, data.member_id)
-        program = await get_program(row["program_id"])
-        if data.program_id not in (None, program.id):
-            raise MemberNotFound(member_id=data.member_id)
+        program = await _merchant_program(key, data.program_id)
+        if program is None:  # the member's row says which program
+            row = await member_for(key, data.member_id)
+            program = await get_program(row["program_id"])
+            if data.program_id not in (None, program.id):
+                raise MemberNotFound(member_id=data.member_id)
         return program, data.member_id
     assert data.credential is not None
     program = await program_for(key, data.program_id)
     return program, await members.identify(program.id, data.credential.kind, data.credential.value)
+
+
+async def _cards_sold(result: service.PurchaseResult) -> list[giftcards.IssuedCard]:
+    """The gift cards the sale sold, read only when it sold any (an answer stored before the count
+    was kept is read)."""
+    return [] if result.gift_cards_sold == 0 else await giftcards.sold_by(result.id)
+
+
+async def _merchant_program(key: ApiKeyInfo, program_id: uuid.UUID | None) -> ProgramConfig | None:
+    """The program a merchant's key buys in when it is known without reading the member: the one
+    named, if the merchant owns it, or the merchant's only program. The purchase then checks, under
+    the member's lock, that the member belongs to it (``MemberNotFound`` otherwise), which saves
+    the till a round trip to the database. None: read the member."""
+    if key.merchant_id is None:
+        return None
+    programs = [p for p in await list_programs() if p.merchant_id == key.merchant_id]
+    if program_id is not None:
+        return next((p for p in programs if p.id == program_id), None)
+    return programs[0] if len(programs) == 1 else None
 
 
 def _sale_input(data: TransactionIn) -> tuple[list[LineInput], list[service.PaymentInput] | None]:
@@ -456,7 +477,7 @@ async def record_transaction(
         member_prices=_member_prices(result.member_prices),
         coupons_issued=list(result.coupons_issued),
         rewards=_rewards(result.rewards),
-        gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await giftcards.sold_by(result.id)],
+        gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await _cards_sold(result)],
         promotions=_promotions(result.promotions),
     )
     return replayable(out, 201, result.replayed)

@@ -92,6 +92,7 @@ class PurchaseResult:
     coupons_issued: tuple[str, ...] = ()
     rewards: tuple[reward_sales.RewardUse, ...] = ()
     promotions: tuple[Outcome, ...] = ()
+    gift_cards_sold: int | None = None  # None in answers stored before it was counted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -558,7 +559,7 @@ async def record_purchase(
         await _insert_sale(program, sale_id, member_id, store_id, receipt_no, when, sold, priced, now, attributes)
         if quoted.applied:
             await redemption.redeem(program, member_id, quoted, sale_id, store_id, now)
-        await giftcards.issue_for_sale(program, sale_id, store_id, sold, now, actor)
+        cards_sold = await giftcards.issue_for_sale(program, sale_id, store_id, sold, now, actor)
         if gift_card_paid := _gift_card_payments(priced):
             await giftcards.spend_for_sale(program, gift_card_paid, store_id, sale_id, now, actor)
         writer = await PostingWriter(
@@ -586,13 +587,13 @@ async def record_purchase(
         context = await _earn_context(program, member, store_id, sold, priced, when, sale_id, now, attributes, typed)
         awards = _positive(await hooks().points_awards(context))
         growth = _positive(await hooks().growth_awards(context))
-        await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
         growth_total = sum(a.points for a in growth)
-        if growth_total:
-            await accounts.change(Kind.GROWTH, growth_total, now)
-            for award in growth:
-                writer.add(accounts.ids[Kind.GROWTH], award.points, award.rule, award.reason)
-                await writer.contra(Kind.GROWTH_ISSUED, -award.points, award.rule, award.reason)
+        accounts.credit_later(Kind.GROWTH, growth_total)  # written with the points, in one statement
+        for award in growth:
+            writer.add(accounts.ids[Kind.GROWTH], award.points, award.rule, award.reason)
+            await writer.contra(Kind.GROWTH_ISSUED, -award.points, award.rule, award.reason)
+        await credit_points(writer, accounts, awards, Kind.POINTS_ISSUED, earned_at=when)
+        await accounts.settle(now)  # the growth, when no points were credited
         await writer.close()
         points_earned = sum(a.points for a in awards)
         await fetch(
@@ -631,6 +632,7 @@ async def record_purchase(
             coupons_issued=issued,
             rewards=used,
             promotions=promoted.outcomes,
+            gift_cards_sold=cards_sold,
         )
 
     paid = resolved if resolved is not None else [PaymentInput("cash", sum(line.amount for line in lines))]
