@@ -1,17 +1,20 @@
 """Earn benchmark: POST /transactions throughput and latency on SQLite and PostgreSQL.
 
-For each database it loads members (with their four ledger accounts and a card each), starts the
-real server (uvicorn, ``--workers`` as given), drives ``--clients`` concurrent keep-alive clients
-issuing ``POST /api/v1/transactions`` with fresh idempotency keys, then ``GET /api/v1/identify``
-with random cards; and, in the same run, the raw-SQL floor: the same statements a purchase
-issues, sent straight through the driver (sqlite3 / asyncpg) with no framework. It prints figures
-and never asserts them. The last line per database is machine-readable::
+For each database it loads members (with their ledger accounts and a card each), starts the real
+server (uvicorn, ``--workers`` as given), drives ``--clients`` concurrent keep-alive clients
+issuing ``POST /api/v1/transactions`` with fresh idempotency keys (the maximum, at saturation),
+then an open loop at ``--half-load`` of that maximum (the latency a till sees on a normal day),
+then ``GET /api/v1/identify`` with random cards; and, in the same run, the database's floor: the
+least a double-entry ledger writes for a purchase (the sale, its posting, the entry pair, the
+balance) sent straight through the driver (sqlite3 / asyncpg), committed one by one with the same
+durability. It prints figures and never asserts them. The last line per database is
+machine-readable::
 
-    RESULT db=sqlite earn_tps=… p99_ms=… floor_tps=… ratio=… identify_p99_ms=…
+    RESULT db=sqlite earn_tps=… p99_ms=… p99_half_load_ms=… floor_tps=… ratio=… identify_p99_ms=…
 
     python bench/earn.py --quick                 # ~1 minute: 20k members, 5 s per phase
     python bench/earn.py                         # 100k members earning, identify at 1M members
-    python bench/earn.py --db postgres --workers 2 --clients 64 --profile
+    python bench/earn.py --db postgres --workers 2 --clients 64 --profile --socket
 
 ``--profile`` records the first server worker with py-spy during the earn phase
 (``bench/profile-<db>.txt``, collapsed stacks) and prints the top frames.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import hashlib
 import os
 import random
 import sqlite3
@@ -227,6 +229,33 @@ async def drive(url: str, clients: int, seconds: float, request) -> tuple[float,
     return len(latencies) / seconds, latencies, statuses
 
 
+async def open_loop(url: str, rate: float, seconds: float, request) -> tuple[float, list[float], Counter]:
+    """Requests sent at a fixed ``rate`` per second whatever the answers (open loop: a till does not
+    wait for another till's answer) for ``seconds`` after a one-second warm-up. Latency counts from
+    the moment a request was due, so a server that falls behind shows it (no coordinated omission)."""
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    connector = aiohttp.TCPConnector(limit=1024, force_close=False)
+    async with aiohttp.ClientSession(url, connector=connector) as session:
+        start = time.perf_counter()
+        warm_until = start + 1.0
+
+        async def one(n: int, due: float) -> None:
+            status = await request(session, random.Random(n))
+            if due >= warm_until:
+                latencies.append((time.perf_counter() - due) * 1000)
+                statuses[status] += 1
+
+        tasks = []
+        for n in range(int(rate * (seconds + 1.0))):
+            due = start + n / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.create_task(one(n, due)))
+        await asyncio.gather(*tasks)
+    return len(latencies) / seconds, latencies, statuses
+
+
 def percentile(values: list[float], p: float) -> float:
     """The ``p``-th percentile (nearest rank)."""
     ordered = sorted(values)
@@ -268,40 +297,17 @@ def identify_request(data: dict):
 # -- the raw-SQL floor ---------------------------------------------------------------------------
 
 
-class _Text(str):
-    """A value that stays text on PostgreSQL even when it looks like a UUID (idempotency scope/key)."""
-
-
-def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: dict, now: str, amount: int) -> list:
-    """The writes (and reads) one purchase issues, in order, with ``?`` placeholders."""
-    sale, posting, idem, lot = (str(uuid.uuid4()) for _ in range(4))
+def _floor_statements(program_id: str, store_id: str, member_id: str, ids: dict, now: str, amount: int) -> list:
+    """The database's floor for a purchase: the least a double-entry ledger writes for one (the sale,
+    its posting, the posting's pair of entries in one INSERT, the balance), ``?`` placeholders."""
+    sale, posting = str(uuid.uuid4()), str(uuid.uuid4())
     points = amount // 100
-    expires = str(dt.datetime.fromisoformat(now) + dt.timedelta(days=365))
-    fingerprint = hashlib.sha256(idem.encode()).hexdigest()
     return [
-        ("SELECT * FROM program WHERE id = ?", (program_id,)),
-        ("SELECT merchant_id FROM store WHERE id = ?", (store_id,)),
-        ("SELECT * FROM member WHERE id = ?", (member_id,)),
-        (
-            "INSERT INTO idempotency_key (id, scope, key, operation, request_hash, response, created_at, expires_at)"
-            " VALUES (?, ?, ?, 'record_purchase', ?, NULL, ?, ?) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
-            (str(uuid.uuid4()), _Text(program_id), _Text(idem), fingerprint, now, expires),
-        ),
-        ("SELECT id, kind, balance FROM ledger_account WHERE member_id = ?", (member_id,)),
         (
             "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, points_earned,"
             " points_redeemed, growth_earned, refunded_amount, status, created_at)"
-            " VALUES (?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 'completed', ?)",
-            (sale, program_id, member_id, store_id, now, amount, now),
-        ),
-        (
-            "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, amount,"
-            " refunded_quantity) VALUES (?, ?, 1, '6901', '牛奶', '', 1, ?, ?, 0)",
-            (str(uuid.uuid4()), sale, amount, amount),
-        ),
-        (
-            "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES (?, ?, 'cash', ?, 0)",
-            (str(uuid.uuid4()), sale, amount),
+            " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, 0, 0, 'completed', ?)",
+            (sale, program_id, member_id, store_id, now, amount, points, now),
         ),
         (
             "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason,"
@@ -309,58 +315,16 @@ def _purchase_statements(program_id: str, store_id: str, member_id: str, ids: di
             (posting, program_id, member_id, store_id, sale, now),
         ),
         (
-            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
-            (points, now, ids["points"]),
-        ),
-        (
-            "INSERT INTO points_lot (id, program_id, account_id, posting_id, store_id, points, remaining, expired,"
-            " earned_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            (lot, program_id, ids["points"], posting, store_id, points, points, now, expires),
-        ),
-        (
-            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
-            (points, now, ids["growth"]),
-        ),
-        (
             "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-            " VALUES (?, ?, ?, ?, 'base', 'r', ?, ?), (?, ?, ?, ?, 'base', 'r', ?, ?),"
-            " (?, ?, ?, ?, 'growth', 'r', ?, ?), (?, ?, ?, ?, 'growth', 'r', ?, ?)",
+            " VALUES (?, ?, ?, ?, 'base', 'r', ?, ?), (?, ?, ?, ?, 'base', 'r', ?, ?)",
             (
-                str(uuid.uuid4()),
-                posting,
-                ids["points"],
-                points,
-                store_id,
-                now,
-                str(uuid.uuid4()),
-                posting,
-                ids["system.points_issued"],
-                -points,
-                store_id,
-                now,
-                str(uuid.uuid4()),
-                posting,
-                ids["growth"],
-                points,
-                store_id,
-                now,
-                str(uuid.uuid4()),
-                posting,
-                ids["system.growth_issued"],
-                -points,
-                store_id,
-                now,
+                *(str(uuid.uuid4()), posting, ids["points"], points, store_id, now),
+                *(str(uuid.uuid4()), posting, ids["system.points_issued"], -points, store_id, now),
             ),
         ),
-        ("UPDATE sale SET points_earned = ?, growth_earned = ? WHERE id = ?", (points, points, sale)),
         (
-            "SELECT COUNT(*), COALESCE(SUM(total - refunded_amount), 0) FROM sale"
-            " WHERE member_id = ? AND status <> 'refunded'",
-            (member_id,),
-        ),
-        (
-            "UPDATE idempotency_key SET response = ? WHERE scope = ? AND key = ?",
-            ('{"id": "' + sale + '"}', _Text(program_id), _Text(idem)),
+            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
+            (points, now, ids["points"]),
         ),
     ]
 
@@ -396,7 +360,7 @@ def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -
         member = rng.choice(members)
         now = str(dt.datetime.now(dt.UTC))
         db.execute("BEGIN IMMEDIATE")
-        for sql, args in _purchase_statements(program_id, data["store"], member, accounts[member], now, 1234):
+        for sql, args in _floor_statements(program_id, data["store"], member, accounts[member], now, 1234):
             db.execute(sql, args).fetchall()
         db.execute("COMMIT")
         done += 1
@@ -429,7 +393,7 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
                 member = rng.choice(members)
                 now = dt.datetime.now(dt.UTC)
                 async with connection.transaction():
-                    for sql, args in _purchase_statements(
+                    for sql, args in _floor_statements(
                         program_id, data["store"], member, accounts[member], str(now), 1234
                     ):
                         query = statements.setdefault(sql, dollar(sql))
@@ -443,8 +407,6 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
 
 def _pg_value(query: str, value):
     """asyncpg wants real types: UUID text to UUID, timestamps to datetimes."""
-    if isinstance(value, _Text):
-        return str(value)
     if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
         return uuid.UUID(value)
     if isinstance(value, str) and len(value) >= 25 and value[4] == "-" and value[10] == " ":
@@ -473,7 +435,7 @@ def run(db: str, args: argparse.Namespace) -> str:
             await connection.close()
 
         asyncio.run(create())
-        url = f"{cluster.dsn}/bench"
+        url = cluster.url("bench", socket=args.socket)
     settings = Settings(database_url=url, secret_key=new_secret_key(), base_dir=folder, pg_pool_size=args.pool)
     os.environ["MEMBERSHIP_SECRET_KEY"] = settings.secret_key
     os.environ["MEMBERSHIP_PG_POOL_SIZE"] = str(args.pool)
@@ -489,6 +451,10 @@ def run(db: str, args: argparse.Namespace) -> str:
             )
             if profiler is not None:
                 _stop_profiler(profiler, db)
+            half_rate = max(1.0, earn_tps * args.half_load)
+            _, half_ms, half_status = asyncio.run(
+                open_loop(base, half_rate, args.seconds, earn_request(data, args.members))
+            )
             id_tps, id_ms, id_status = asyncio.run(
                 drive(base, args.identify_clients, args.seconds, identify_request(data))
             )
@@ -503,19 +469,28 @@ def run(db: str, args: argparse.Namespace) -> str:
         if cluster is not None:
             cluster.stop()
     p = {q: percentile(earn_ms, q) for q in (50, 95, 99)}
+    hp = {q: percentile(half_ms, q) for q in (50, 99)}
     ip = {q: percentile(id_ms, q) for q in (50, 99)}
     ratio = earn_tps / floor if floor else 0.0
     print(
         f"[{db}] earn      {earn_tps:8.0f} tx/s  p50 {p[50]:.1f} ms  p95 {p[95]:.1f} ms  p99 {p[99]:.1f} ms"
         f"  ({args.clients} clients, {args.workers} workers, statuses {dict(earn_status)})"
     )
-    print(f"[{db}] floor     {floor:8.0f} tx/s  (same statements straight through the driver)  ratio {ratio:.2f}")
+    print(
+        f"[{db}] half load {half_rate:8.0f} tx/s  p50 {hp[50]:.1f} ms  p99 {hp[99]:.1f} ms"
+        f"  (open loop at {args.half_load:.0%} of the maximum, statuses {dict(half_status)})"
+    )
+    print(
+        f"[{db}] floor     {floor:8.0f} tx/s  (sale, posting, entry pair, balance straight through the driver)"
+        f"  ratio {ratio:.2f}"
+    )
     print(
         f"[{db}] identify  {id_tps:8.0f} req/s p50 {ip[50]:.1f} ms  p99 {ip[99]:.1f} ms"
         f"  ({total:,} members, {args.identify_clients} clients, statuses {dict(id_status)})"
     )
     result = (
-        f"RESULT db={db} earn_tps={earn_tps:.0f} p99_ms={p[99]:.1f} floor_tps={floor:.0f} ratio={ratio:.3f}"
+        f"RESULT db={db} earn_tps={earn_tps:.0f} p99_ms={p[99]:.1f} p99_half_load_ms={hp[99]:.1f}"
+        f" floor_tps={floor:.0f} ratio={ratio:.3f}"
         f" identify_p99_ms={ip[99]:.1f}"
     )
     print(result, flush=True)
@@ -582,7 +557,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients for earn")
     parser.add_argument("--identify-clients", type=int, default=8, help="concurrent clients for identify")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
+    parser.add_argument("--half-load", type=float, default=0.5, help="open-loop rate, a share of the maximum")
     parser.add_argument("--pool", type=int, default=20, help="PostgreSQL pool size per worker")
+    parser.add_argument(
+        "--socket", action="store_true", help="PostgreSQL over its Unix socket instead of TCP on 127.0.0.1"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the first worker during earn")
     args = parser.parse_args()
     if args.quick:

@@ -63,6 +63,13 @@ class ThrowawayCluster:
         """The server's address, without a database name."""
         return f"postgresql://postgres@127.0.0.1:{self.port}"
 
+    def url(self, database: str, socket: bool = False) -> str:
+        """The address of ``database``: over TCP, or (``socket``) over the server's Unix socket,
+        which spares each statement the loopback TCP stack (a client on the server's machine)."""
+        if socket:
+            return f"postgresql://postgres@/{database}?host={self.root / 'sock'}&port={self.port}"
+        return f"{self.dsn}/{database}"
+
     def start(self) -> ThrowawayCluster:
         """initdb and start; returns self."""
         os.chmod(self.root, 0o777)

@@ -718,10 +718,12 @@ async def _insert_sale(
     now: dt.datetime,
     attributes: dict[str, str],
 ) -> None:
-    await fetch(
+    sale_sql = (
         "INSERT INTO sale (id, program_id, member_id, store_id, receipt_no, occurred_at, total, subtotal, discount,"
         " member_discount, points_earned, points_redeemed, growth_earned, refunded_amount, status, attributes,"
-        " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {}, {})",
+        " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, 0, 0, 'completed', {}, {})"
+    )
+    sale_args: list[Any] = [
         sale_id,
         program.id,
         member_id,
@@ -735,10 +737,10 @@ async def _insert_sale(
         priced.points_spent,
         json.dumps(attributes, ensure_ascii=False),
         now,
-    )
-    args: list[Any] = []
+    ]
+    line_args: list[Any] = []
     for no, line in enumerate(lines, 1):
-        args += [
+        line_args += [
             new_id(),
             sale_id,
             no,
@@ -752,19 +754,25 @@ async def _insert_sale(
             line.brand,
             json.dumps(list(line.labels), ensure_ascii=False),
         ]
-    await fetch(
+    lines_sql = (
         "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, member_price,"
         " amount, brand, labels, refunded_quantity) VALUES "
-        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines),
-        *args,
+        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines)
     )
-    args = []
+    pay_args: list[Any] = []
     for pay in priced.payments:
-        args += [new_id(), sale_id, pay.method, pay.amount, pay.points]
+        pay_args += [new_id(), sale_id, pay.method, pay.amount, pay.points]
+    payments_sql = "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES " + ", ".join(
+        "({}, {}, {}, {}, {})" for _ in priced.payments
+    )
+    if is_sqlite():  # in-process: three statements cost microseconds
+        await fetch(sale_sql, *sale_args)
+        await fetch(lines_sql, *line_args)
+        await fetch(payments_sql, *pay_args)
+        return
+    # PostgreSQL: one round trip (the foreign keys are checked at the end of the statement)
     await fetch(
-        "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES "
-        + ", ".join("({}, {}, {}, {}, {})" for _ in priced.payments),
-        *args,
+        f"WITH sold AS ({sale_sql}), sold_lines AS ({lines_sql}) {payments_sql}", *sale_args, *line_args, *pay_args
     )
 
 
