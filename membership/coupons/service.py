@@ -187,7 +187,7 @@ async def _checked_template(program: ProgramConfig, data: dict[str, Any]) -> Tem
 async def _template_row(program_id: uuid.UUID, code: str, lock: bool = False) -> dict[str, Any]:
     if not TEMPLATE_CODE.match(code):
         raise CouponTemplateNotFound(code=code)
-    suffix = " FOR UPDATE" if lock and not is_sqlite() else ""
+    suffix = " FOR NO KEY UPDATE" if lock and not is_sqlite() else ""
     row = await fetch_one(
         f"SELECT * FROM coupon_template WHERE program_id = {{}} AND code = {{}}{suffix}", program_id, code
     )

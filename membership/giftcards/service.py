@@ -508,7 +508,7 @@ async def reseal_chunk(current: str, size: int) -> int:
     """Move the next ``size`` cards sealed under another master key to the current one (``current``
     its fingerprint): the code sealed again and its keyed hash recomputed, so a card still pays
     once the old key is retired (``membership keys rotate``); how many moved."""
-    lock = "" if is_sqlite() else " FOR UPDATE"
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     rows = await fetch(
         f"SELECT id, code_sealed, key_fp FROM gift_card WHERE key_fp <> {{}} ORDER BY id LIMIT {{}}{lock}",
         current,

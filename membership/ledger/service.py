@@ -199,7 +199,7 @@ class MemberAccounts:
 
     async def lock(self, kind: Kind) -> int:
         """Lock one account for the rest of the transaction and return its fresh balance."""
-        suffix = "" if is_sqlite() else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE already locks
+        suffix = "" if is_sqlite() else " FOR NO KEY UPDATE"  # SQLite: BEGIN IMMEDIATE already locks
         row = await fetch_one(f"SELECT balance FROM ledger_account WHERE id = {{}}{suffix}", self.ids[kind])
         await self._moved(kind, row["balance"], self.balance[kind])
         self.balance[kind] = row["balance"]

@@ -260,7 +260,7 @@ async def reverse_transfer(
     async def run() -> TransferResult:
         now = dt.datetime.now(dt.UTC)
         await _lock_members(giver_id, receiver_id)
-        suffix = "" if is_sqlite() else " FOR UPDATE"
+        suffix = "" if is_sqlite() else " FOR NO KEY UPDATE"
         fresh = await fetch_one(f"SELECT reversed_at FROM points_transfer WHERE id = {{}}{suffix}", transfer_id)
         if fresh["reversed_at"] is not None:
             raise TransferReversed(transfer_id=transfer_id)

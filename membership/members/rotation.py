@@ -130,7 +130,7 @@ async def begin_rotation() -> RotationState:
 @use_case
 async def _move_chunk(current: str, size: int) -> int:
     """Move the next ``size`` members (and their cards) to the current key; how many moved."""
-    lock = "" if is_sqlite() else " FOR UPDATE"
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     rows = await fetch(
         "SELECT id, status, data_key, key_fp, phone_enc, email_enc, id_number_enc, address_enc FROM member"
         f" WHERE key_fp IS NULL OR key_fp <> {{}} ORDER BY id LIMIT {{}}{lock}",

@@ -145,7 +145,7 @@ async def promotion_row(program_id: uuid.UUID, code: str, lock: bool = False) ->
     """A promotion's row by its code in the program (locked when ``lock``); ``PromotionNotFound``."""
     if not 1 <= len(code) <= 48:
         raise PromotionNotFound(code=code)
-    suffix = " FOR UPDATE OF p" if lock and not is_sqlite() else ""
+    suffix = " FOR NO KEY UPDATE OF p" if lock and not is_sqlite() else ""
     row = await fetch_one(
         f"SELECT p.*, {_USES} FROM promotion p WHERE p.program_id = {{}} AND p.code = {{}}{suffix}", program_id, code
     )

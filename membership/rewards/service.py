@@ -129,7 +129,7 @@ async def reward_row(program_id: uuid.UUID, code: str, lock: bool = False) -> di
     ``RewardNotFound``."""
     if not 1 <= len(code) <= 48:
         raise RewardNotFound(code=code)
-    suffix = " FOR UPDATE" if lock and not is_sqlite() else ""
+    suffix = " FOR NO KEY UPDATE" if lock and not is_sqlite() else ""
     row = await fetch_one(f"SELECT * FROM reward WHERE program_id = {{}} AND code = {{}}{suffix}", program_id, code)
     if row is None:
         raise RewardNotFound(code=code)

@@ -23,7 +23,7 @@ brings the sale's entries to what its lines say now:
 
 Delivery is at least once and two purchases of one member may be delivered at the same time: the
 listener skips an event id it handled (``catering_event``), the reconciliation is idempotent, and
-the member's card row is locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite runs one write
+the member's card row is locked (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL; SQLite runs one write
 transaction at a time) while a sale changes it, so concurrent purchases never give a stamp twice
 or skip a reward. The order of the two events does not matter either.
 """
@@ -319,7 +319,7 @@ async def locked_card(program_id: uuid.UUID, scheme: dict[str, Any], member_id: 
         member_id,
         now(),
     )
-    lock = "" if is_sqlite() else " FOR UPDATE"
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     row = await fetch_one(
         "SELECT id, card_no, stamps, started_at, expires_at FROM catering_stamp_card"
         f" WHERE scheme_id = {{}} AND member_id = {{}}{lock}",

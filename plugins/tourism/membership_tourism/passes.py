@@ -178,7 +178,7 @@ async def person_row(person_id: uuid.UUID) -> dict[str, Any] | None:
 async def places_of(program_id: uuid.UUID, member_id: uuid.UUID, lock: bool = False) -> list[dict[str, Any]]:
     """The passes the member is on now (as holder first), each with the person's row id; ``lock``
     holds those rows until the transaction ends (two gates deciding at once wait in turn)."""
-    suffix = " FOR UPDATE OF p" if lock and not is_sqlite() else ""
+    suffix = " FOR NO KEY UPDATE OF p" if lock and not is_sqlite() else ""
     return await fetch(
         "SELECT p.id AS person_id, p.role, p.relation, s.id AS pass_id, s.holder_id, s.plan_code, s.secret"
         " FROM tourism_pass_person p JOIN tourism_pass s ON s.id = p.pass_id"
@@ -192,7 +192,7 @@ async def places_of(program_id: uuid.UUID, member_id: uuid.UUID, lock: bool = Fa
 async def lock_person(person_id: uuid.UUID) -> None:
     """Hold a person's row until the transaction ends (PostgreSQL; SQLite writes one at a time)."""
     if not is_sqlite():
-        await fetch("SELECT id FROM tourism_pass_person WHERE id = {} FOR UPDATE", person_id)
+        await fetch("SELECT id FROM tourism_pass_person WHERE id = {} FOR NO KEY UPDATE", person_id)
 
 
 async def member_passes(program: ProgramConfig, member_id: uuid.UUID, at: dt.datetime | None = None) -> list[dict]:
@@ -230,7 +230,7 @@ async def add_family(pass_id: uuid.UUID, member_id: uuid.UUID, relation: str, ac
         raise ValidationError(
             field="relation", reason=Reason("spouse, child, parent or other", "只能是配偶、子女、父母或其他亲友")
         )
-    lock = "" if is_sqlite() else " FOR UPDATE"
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     row = await fetch_one(f"SELECT * FROM tourism_pass WHERE id = {{}}{lock}", pass_id)
     if row is None:
         raise PassNotFound(pass_id=pass_id)

@@ -19,7 +19,7 @@ from membership_tourism.gates import save_gate
 
 async def test_the_e_card_code_opens_the_gate_once_and_a_screenshot_later_does_not(park):
     pass_row = await park.sell()
-    now = dt.datetime.now(dt.UTC)
+    now = at_local(park.program, dt.datetime.now(park.program.zone).date() + DAY, 10)  # +40 min: same day
     token = await park.code(pass_row, at=now)
     assert token.startswith("TP1.")
     first = await park.enter("pass_qr", token, now)
