@@ -315,11 +315,11 @@ def _floor_statements(program_id: str, store_id: str, member_id: str, ids: dict,
             (posting, program_id, member_id, store_id, sale, now),
         ),
         (
-            "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-            " VALUES (?, ?, ?, ?, 'base', 'r', ?, ?), (?, ?, ?, ?, 'base', 'r', ?, ?)",
+            "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, 'base', 'r', ?, ?), (?, ?, ?, ?, ?, 'base', 'r', ?, ?)",
             (
-                *(str(uuid.uuid4()), posting, ids["points"], points, store_id, now),
-                *(str(uuid.uuid4()), posting, ids["system.points_issued"], -points, store_id, now),
+                *(str(uuid.uuid4()), program_id, posting, ids["points"], points, store_id, now),
+                *(str(uuid.uuid4()), program_id, posting, ids["system.points_issued"], -points, store_id, now),
             ),
         ),
         (

@@ -149,7 +149,9 @@ def load_statements(d: Dialect, ids: dict, members: int, lots: int) -> list[tupl
         f"SELECT a.id, a.balance, {MEMBER_I} AS i FROM ledger_account a JOIN member m ON m.id = a.member_id"
         f" WHERE a.program_id = {program} AND a.kind = "
     )
-    entry = "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+    entry = (
+        "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+    )
     posting = (
         "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
         " VALUES ({}, " + program + ", NULL, 'adjust', " + store + ", NULL, 'bench', 'bench import', {})"
@@ -184,18 +186,18 @@ def load_statements(d: Dialect, ids: dict, members: int, lots: int) -> list[tupl
         ),
         (
             "ledger entries",
-            f"{entry} SELECT {d.new_id()}, {points_post}, x.id, x.balance, 'import', 'bench import', {store},"
-            f" {d.ts('-400')} FROM ({accounts_i}'points') x WHERE x.balance <> 0",
+            f"{entry} SELECT {d.new_id()}, {program}, {points_post}, x.id, x.balance, 'import', 'bench import',"
+            f" {store}, {d.ts('-400')} FROM ({accounts_i}'points') x WHERE x.balance <> 0",
         ),
         (
             "",
-            f"{entry} SELECT {d.new_id()}, {growth_post}, x.id, x.balance, 'import', 'bench import', {store},"
-            f" {d.ts(GROWTH_DAYS)} FROM ({accounts_i}'growth') x WHERE x.balance <> 0",
+            f"{entry} SELECT {d.new_id()}, {program}, {growth_post}, x.id, x.balance, 'import', 'bench import',"
+            f" {store}, {d.ts(GROWTH_DAYS)} FROM ({accounts_i}'growth') x WHERE x.balance <> 0",
         ),
         *(
             (
                 "",
-                f"{entry} SELECT {d.new_id()}, {post}, {d.uuid(ids[contra])}, -CAST(SUM(balance) AS BIGINT),"
+                f"{entry} SELECT {d.new_id()}, {program}, {post}, {d.uuid(ids[contra])}, -CAST(SUM(balance) AS BIGINT),"
                 f" 'import', 'bench import', {store}, {d.ts('-400')} FROM ledger_account"
                 f" WHERE program_id = {program} AND member_id IS NOT NULL AND kind = '{kind}'",
             )

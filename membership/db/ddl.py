@@ -1,4 +1,5 @@
-"""Portable DDL for migrations: unique (optionally partial) indexes and check constraints.
+"""Portable DDL for migrations: unique (optionally partial) indexes, check constraints, and the
+program carried down to a child table.
 
 Piccolo adds constraints with ``ALTER TABLE … ADD CONSTRAINT``, which SQLite lacks. Migrations
 call these helpers instead: a unique index works on both engines (and serves ``ON CONFLICT``);
@@ -41,6 +42,22 @@ async def check(table: str, name: str, condition: str) -> None:
             f'CREATE TRIGGER IF NOT EXISTS {name}_{event.lower()} BEFORE {event} ON "{table}"'
             f" WHEN NOT ({new_condition}) BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
         )
+
+
+async def carry_program(table: str, parent: str, parent_key: str) -> None:
+    """Give ``table`` its rows' ``program_id``, copied from the ``parent`` row its ``parent_key``
+    names, and require it from then on: every table a sale touches carries the program, so each
+    can be distributed by it (docs/scaling.md) and each hot statement filters by it."""
+    engine = engine_finder()
+    await engine.run_ddl(f'ALTER TABLE "{table}" ADD COLUMN "program_id" UUID DEFAULT null')
+    await engine.run_ddl(
+        f'UPDATE "{table}" SET "program_id" = (SELECT p."program_id" FROM "{parent}" p'
+        f' WHERE p."id" = "{table}"."{parent_key}")'
+    )
+    if isinstance(engine, SQLiteEngine):
+        await check(table, f"{table}_program_set", "program_id is not null")
+    else:
+        await engine.run_ddl(f'ALTER TABLE "{table}" ALTER COLUMN "program_id" SET NOT NULL')
 
 
 def _columns(condition: str) -> set[str]:

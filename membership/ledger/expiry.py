@@ -120,11 +120,12 @@ WITH candidate AS (
 ), contra AS (
   SELECT id FROM ledger_account WHERE id = {} FOR KEY SHARE
 ), entry AS (
-  INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)
-  SELECT uuid7(), p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
+  INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)
+  SELECT uuid7(), p.program, p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
   FROM (SELECT account_id, -points AS points FROM total
         UNION ALL SELECT (SELECT id FROM contra), SUM(points) FROM total HAVING COUNT(*) > 0) AS x
-  CROSS JOIN (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
+  CROSS JOIN (SELECT CAST({} AS uuid) AS mark, CAST({} AS uuid) AS program, CAST({} AS text) AS reason,
+              CAST({} AS timestamptz) AS at) AS p
 ), balance AS (
   UPDATE ledger_account SET balance = ledger_account.balance - total.points, updated_at = {}
   FROM total WHERE ledger_account.id = total.account_id
@@ -143,7 +144,7 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
             _POSTGRES.replace("{}{}", "{}" + only, 1),
             *(c.program_id, c.now, *account, c.chunk_size, c.mark, c.now),
             *(c.program_id, c.member_id, c.mark, REASON, c.now),
-            *(c.contra, c.mark, REASON, c.now),
+            *(c.contra, c.mark, c.program_id, REASON, c.now),
             c.now,
         )
     return ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
@@ -194,10 +195,10 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
         *(c.mark, c.program_id, c.member_id, REASON, c.now),
     )
     await execute(
-        "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        " SELECT uuid7(), {}, account_id, -points, 'expiry', {}, NULL, {} FROM temp.expiring_account"
-        " UNION ALL SELECT uuid7(), {}, {}, {}, 'expiry', {}, NULL, {}",
-        *(c.mark, REASON, c.now, c.mark, c.contra, chunk.points, REASON, c.now),
+        "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id,"
+        " created_at) SELECT uuid7(), {}, {}, account_id, -points, 'expiry', {}, NULL, {}"
+        " FROM temp.expiring_account UNION ALL SELECT uuid7(), {}, {}, {}, {}, 'expiry', {}, NULL, {}",
+        *(c.program_id, c.mark, REASON, c.now, c.program_id, c.mark, c.contra, chunk.points, REASON, c.now),
     )
     await execute(
         "UPDATE ledger_account SET balance = balance - x.points, updated_at = {}"

@@ -54,18 +54,20 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
         f" WHERE id IN ({marks}) GROUP BY account_id"
     )
     await fetch(
-        "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        f" SELECT uuid7(), {{}}, x.account_id, -x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x",
+        "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+        f" SELECT uuid7(), {{}}, {{}}, x.account_id, -x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x",
+        program.id,
         writer.id,
         REASON,
         now,
         *ids,
     )
     await fetch(
-        "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
-        f" SELECT uuid7(), {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
+        "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+        f" SELECT uuid7(), {{}}, {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
         " JOIN ledger_account pend ON pend.id = x.account_id"
         " JOIN ledger_account pa ON pa.member_id = pend.member_id AND pa.kind = 'points'",
+        program.id,
         writer.id,
         REASON,
         now,

@@ -116,8 +116,9 @@ _ACCOUNTS = (
     " CAST(COALESCE(SUM(CASE WHEN l.expires_at <= {} THEN l.remaining ELSE 0 END), 0) AS BIGINT) AS due,"
     " CAST(COALESCE(SUM(CASE WHEN l.expires_at > {} AND l.expires_at <= {} THEN l.remaining ELSE 0 END), 0)"
     " AS BIGINT) AS soon, MIN(CASE WHEN l.expires_at > {} THEN l.expires_at END) AS next_at FROM points_lot l"
-    " WHERE l.account_id = (SELECT p.id FROM ledger_account p WHERE p.member_id = {} AND p.kind = 'points')"
-    " AND l.remaining > 0 AND l.expires_at IS NOT NULL) AS x WHERE a.member_id = {}"
+    " WHERE l.program_id = {} AND l.account_id = (SELECT p.id FROM ledger_account p WHERE p.program_id = {}"
+    " AND p.member_id = {} AND p.kind = 'points') AND l.remaining > 0 AND l.expires_at IS NOT NULL) AS x"
+    " WHERE a.program_id = {} AND a.member_id = {}"
 )
 
 
@@ -165,7 +166,7 @@ class MemberAccounts:
         real time), in one statement."""
         now = now or dt.datetime.now(dt.UTC)
         soon = now + dt.timedelta(days=expiring_days(program))
-        rows = await fetch(_ACCOUNTS, now, now, soon, now, member_id, member_id)
+        rows = await fetch(_ACCOUNTS, now, now, soon, now, program.id, program.id, member_id, program.id, member_id)
         return cls(program, member_id, rows, now)
 
     async def read_due(self) -> int:
@@ -173,7 +174,8 @@ class MemberAccounts:
         moved the points balance since it was read)."""
         row = await fetch_one(
             "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS due FROM points_lot"
-            " WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
+            " WHERE program_id = {} AND account_id = {} AND remaining > 0 AND expires_at <= {}",
+            self.program.id,
             self.ids[Kind.POINTS],
             self.now,
         )
@@ -200,7 +202,11 @@ class MemberAccounts:
     async def lock(self, kind: Kind) -> int:
         """Lock one account for the rest of the transaction and return its fresh balance."""
         suffix = "" if is_sqlite() else " FOR NO KEY UPDATE"  # SQLite: BEGIN IMMEDIATE already locks
-        row = await fetch_one(f"SELECT balance FROM ledger_account WHERE id = {{}}{suffix}", self.ids[kind])
+        row = await fetch_one(
+            f"SELECT balance FROM ledger_account WHERE program_id = {{}} AND id = {{}}{suffix}",
+            self.program.id,
+            self.ids[kind],
+        )
         await self._moved(kind, row["balance"], self.balance[kind])
         self.balance[kind] = row["balance"]
         return row["balance"]
@@ -208,9 +214,10 @@ class MemberAccounts:
     async def change(self, kind: Kind, delta: int, now: dt.datetime) -> bool:
         """Move a balance by ``delta``; False (and nothing written) when it would overdraw."""
         guard = "" if delta >= 0 or kind is Kind.POINTS_DEBT else " AND balance >= {}"
-        args: list[Any] = [delta, now, self.ids[kind]] + ([-delta] if guard else [])
+        args: list[Any] = [delta, now, self.program.id, self.ids[kind]] + ([-delta] if guard else [])
         row = await fetch_one(
-            f"UPDATE ledger_account SET balance = balance + {{}}, updated_at = {{}} WHERE id = {{}}{guard}"
+            "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE program_id = {} AND id = {}"
+            f"{guard}"
             " RETURNING balance",
             *args,
         )
@@ -238,9 +245,10 @@ class MemberAccounts:
         args: list[Any] = [value for kind, delta in credits.items() for value in (self.ids[kind], delta)]
         rows = await fetch(
             f"UPDATE ledger_account SET balance = balance + CASE id {cases} END, updated_at = {{}}"
-            f" WHERE id IN ({placeholders(credits)}) RETURNING id, balance",
+            f" WHERE program_id = {{}} AND id IN ({placeholders(credits)}) RETURNING id, balance",
             *args,
             now,
+            self.program.id,
             *(self.ids[kind] for kind in credits),
         )
         kinds = {str(self.ids[kind]): kind for kind in credits}
@@ -327,12 +335,13 @@ class PostingWriter:
             raise AssertionError(f"posting {self.kind} does not balance: {total}")
         if not self.entries:
             return
-        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in self.entries)
+        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in self.entries)
         args: list[Any] = []
         for account_id, amount, rule, reason in self.entries:
-            args += [new_id(), self.id, account_id, amount, rule, reason, self.store_id, self.now]
+            args += [new_id(), self.program.id, self.id, account_id, amount, rule, reason, self.store_id, self.now]
         await fetch(
-            "INSERT INTO ledger_entry (id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+            "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id,"
+            " created_at)"
             f" VALUES {values}",
             *args,
         )
@@ -443,12 +452,13 @@ async def consume_lots(
         f"{prefer}CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, earned_at, id"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
         " FROM points_lot WHERE account_id = {} AND remaining > 0)"
-        " INSERT INTO points_lot_consumption (id, posting_id, lot_id, points)"
-        " SELECT uuid7(), {}, id,"
+        " INSERT INTO points_lot_consumption (id, program_id, posting_id, lot_id, points)"
+        " SELECT uuid7(), {}, {}, id,"
         " CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM ordered WHERE running - remaining < {}",
         *args,
         account_id,
+        writer.program.id,
         writer.id,
         points,
         points,
@@ -697,11 +707,12 @@ async def top_up(
 async def _consume_value(writer: PostingWriter, account_id: uuid.UUID, amount: int) -> None:
     """Take ``amount`` from the account's stored-value lots, oldest first (two statements)."""
     await fetch(
-        "INSERT INTO stored_value_consumption (id, posting_id, lot_id, amount)"
-        " SELECT uuid7(), {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
+        "INSERT INTO stored_value_consumption (id, program_id, posting_id, lot_id, amount)"
+        " SELECT uuid7(), {}, {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM (SELECT id, remaining, SUM(remaining) OVER (ORDER BY created_at, id"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
         " FROM stored_value_lot WHERE account_id = {} AND remaining > 0) AS ordered WHERE running - remaining < {}",
+        writer.program.id,
         writer.id,
         amount,
         amount,

@@ -42,6 +42,7 @@ class Entry(Table, tablename="ledger_entry"):
     """One signed amount on one account; ``rule`` and ``reason`` say why."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the posting's (every table a sale touches carries it)
     posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
     account_id = ForeignKey(Account, on_delete=OnDelete.restrict, index=True)
     amount = BigInt()
@@ -75,6 +76,7 @@ class LotConsumption(Table, tablename="points_lot_consumption"):
     """How many points of which lot a posting used (refunds give them back with their expiry)."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the posting's (every table a sale touches carries it)
     posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
     lot_id = ForeignKey(PointsLot, on_delete=OnDelete.restrict)
     points = BigInt()
@@ -138,6 +140,7 @@ class StoredValueConsumption(Table, tablename="stored_value_consumption"):
     """How much of which stored-value lot a posting spent (refunds give it back to the same kind)."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the posting's (every table a sale touches carries it)
     posting_id = ForeignKey(Posting, on_delete=OnDelete.restrict, index=True)
     lot_id = ForeignKey(StoredValueLot, on_delete=OnDelete.restrict)
     amount = BigInt()

@@ -176,8 +176,9 @@ def _lookups(profile: dict[str, Any]) -> dict[str, list[str]]:
     return {f"{field}_hashes": pd.lookup_hashes(field, profile[field]) for field in HASHED if profile.get(field)}
 
 
-async def member_row(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
-    """The member's row (erased members included); ``MemberNotFound`` when there is none.
+async def member_row(member_id: uuid.UUID, lock: bool = False, program_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The member's row (erased members included); ``MemberNotFound`` when there is none (in
+    ``program_id`` when given: the till's statements name the program they work in).
 
     ``lock`` holds the row until the transaction ends: a use case that decides from the member's
     history (a daily cap, a first-purchase bonus, a coupon limit) takes it before reading that
@@ -185,17 +186,23 @@ async def member_row(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]
     (``FOR NO KEY UPDATE``: rows that merely reference the member are not held up); SQLite's
     write transaction already runs alone."""
     suffix = " FOR NO KEY UPDATE" if lock and not is_sqlite() else ""
-    row = await fetch_one(f"SELECT * FROM member WHERE id = {{}}{suffix}", member_id)
+    if program_id is None:
+        row = await fetch_one(f"SELECT * FROM member WHERE id = {{}}{suffix}", member_id)
+    else:
+        in_program = f"SELECT * FROM member WHERE program_id = {{}} AND id = {{}}{suffix}"
+        row = await fetch_one(in_program, program_id, member_id)
     if row is None:
         raise MemberNotFound(member_id=member_id)
     return row
 
 
-async def active_member(member_id: uuid.UUID, lock: bool = False) -> dict[str, Any]:
-    """The member's row (locked as :func:`member_row` says when ``lock``);
-    ``MemberNotFound``/``MemberErased`` when it cannot be used, ``MemberMerged`` (naming the
-    member it was merged into) for a merged one."""
-    row = await member_row(member_id, lock)
+async def active_member(
+    member_id: uuid.UUID, lock: bool = False, program_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """The member's row (locked as :func:`member_row` says when ``lock``; in ``program_id`` when
+    given); ``MemberNotFound``/``MemberErased`` when it cannot be used, ``MemberMerged`` (naming
+    the member it was merged into) for a merged one."""
+    row = await member_row(member_id, lock, program_id)
     if row["status"] == "erased":
         raise MemberErased(member_id=member_id)
     if row["status"] == "merged":

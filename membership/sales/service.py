@@ -14,7 +14,6 @@ from membership.coupons.discounts import AppliedCoupon
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.errors import (
     DuplicateReceipt,
-    MemberNotFound,
     Reason,
     RefundExceedsSale,
     SaleFullyRefunded,
@@ -420,9 +419,7 @@ async def _checked(
     the coupons are)."""
     program = await get_program(program_id)
     await check_store(program, store_id)
-    member = await active_member(member_id, lock=lock)
-    if member["program_id"] != program.id:
-        raise MemberNotFound(member_id=member_id)
+    member = await active_member(member_id, lock=lock, program_id=program.id)
     _check_lines(lines)
     return program, member, _payments(program, payments)
 
@@ -597,7 +594,11 @@ async def record_purchase(
         await writer.close()
         points_earned = sum(a.points for a in awards)
         await fetch(
-            "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE id = {}", points_earned, growth_total, sale_id
+            "UPDATE sale SET points_earned = {}, growth_earned = {} WHERE program_id = {} AND id = {}",
+            points_earned,
+            growth_total,
+            program.id,
+            sale_id,
         )
         issued = await next_order.issue_after_purchase(context, sale_id, actor, now)
         tier = await tiers.reevaluate(program, member_id, member["tier"], now)
@@ -742,6 +743,7 @@ async def _insert_sale(
     for no, line in enumerate(lines, 1):
         line_args += [
             new_id(),
+            program.id,
             sale_id,
             no,
             line.sku,
@@ -755,15 +757,15 @@ async def _insert_sale(
             json.dumps(list(line.labels), ensure_ascii=False),
         ]
     lines_sql = (
-        "INSERT INTO sale_line (id, sale_id, line_no, sku, name, category, quantity, unit_price, member_price,"
-        " amount, brand, labels, refunded_quantity) VALUES "
-        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines)
+        "INSERT INTO sale_line (id, program_id, sale_id, line_no, sku, name, category, quantity, unit_price,"
+        " member_price, amount, brand, labels, refunded_quantity) VALUES "
+        + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0)" for _ in lines)
     )
     pay_args: list[Any] = []
     for pay in priced.payments:
-        pay_args += [new_id(), sale_id, pay.method, pay.amount, pay.points]
-    payments_sql = "INSERT INTO sale_payment (id, sale_id, method, amount, points) VALUES " + ", ".join(
-        "({}, {}, {}, {}, {})" for _ in priced.payments
+        pay_args += [new_id(), program.id, sale_id, pay.method, pay.amount, pay.points]
+    payments_sql = "INSERT INTO sale_payment (id, program_id, sale_id, method, amount, points) VALUES " + ", ".join(
+        "({}, {}, {}, {}, {}, {})" for _ in priced.payments
     )
     if is_sqlite():  # in-process: three statements cost microseconds
         await fetch(sale_sql, *sale_args)
@@ -918,10 +920,11 @@ async def refund(
             voided = await next_order.void_after_refund(program, sale["member_id"], sale_id, sale["created_at"], now)
         refund_id = new_id()
         await fetch(
-            "INSERT INTO sale_refund (id, sale_id, amount, lines, points_reversed, points_debt, points_expired,"
-            " points_returned, growth_reversed, stored_value_returned, created_at)"
-            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO sale_refund (id, program_id, sale_id, amount, lines, points_reversed, points_debt,"
+            " points_expired, points_returned, growth_reversed, stored_value_returned, created_at)"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             refund_id,
+            program.id,
             sale_id,
             amount,
             json.dumps([{"line_no": n, "quantity": q} for n, q in changed]),

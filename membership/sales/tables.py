@@ -39,6 +39,7 @@ class SaleLine(Table, tablename="sale_line"):
     what the line cost the member."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the sale's (every table a sale touches carries it)
     sale_id = ForeignKey(Sale, on_delete=OnDelete.restrict, index=True)
     line_no = Integer()
     sku = Varchar(length=64)
@@ -57,6 +58,7 @@ class SalePayment(Table, tablename="sale_payment"):
     """How a sale was paid: cash, card, stored_value or points (``points`` spent for ``amount``)."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the sale's (every table a sale touches carries it)
     sale_id = ForeignKey(Sale, on_delete=OnDelete.restrict, index=True)
     method = Varchar(length=16)
     amount = BigInt()
@@ -67,6 +69,7 @@ class Refund(Table, tablename="sale_refund"):
     """A whole or partial refund and what it reversed."""
 
     id = UUID(primary_key=True)
+    program_id = UUID()  # the sale's (every table a sale touches carries it)
     sale_id = ForeignKey(Sale, on_delete=OnDelete.restrict, index=True)
     amount = BigInt()
     lines = JSON(default="[]")

@@ -79,20 +79,27 @@ def ranks(config: TierConfig) -> dict[str | None, int]:
 
 def _with_metrics(chosen: str) -> str:
     """A query of the members of ``chosen`` (a query of their ``id`` and ``tier``), with their
-    growth, net spend, points and visits since a time bound twice after ``chosen``'s arguments:
-    one statement however many members."""
+    growth, net spend, points and visits since a time: after ``chosen``'s arguments it takes
+    ``_metrics_args(program, since)``. One statement however many members, each table filtered
+    by the program (SQLite's ``+`` keeps it from choosing the program's index over the member's)."""
+    same = "+" if is_sqlite() else ""
     return (
         f"WITH chosen AS MATERIALIZED ({chosen}) SELECT c.id AS member_id, c.tier, COALESCE(g.total, 0) AS growth,"
         " COALESCE(s.spend, 0) AS spend, COALESCE(s.visits, 0) AS visits, COALESCE(s.points, 0) AS points"
         " FROM chosen c LEFT JOIN (SELECT a.member_id, SUM(e.amount) AS total FROM ledger_entry e"
-        " JOIN ledger_account a ON a.id = e.account_id WHERE a.kind = 'growth'"
-        " AND a.member_id IN (SELECT id FROM chosen) AND e.created_at >= {} GROUP BY a.member_id) g"
-        " ON g.member_id = c.id"
+        f" JOIN ledger_account a ON a.id = e.account_id WHERE {same}e.program_id = {{}} AND {same}a.program_id = {{}}"
+        " AND a.kind = 'growth' AND a.member_id IN (SELECT id FROM chosen) AND e.created_at >= {}"
+        " GROUP BY a.member_id) g ON g.member_id = c.id"
         " LEFT JOIN (SELECT member_id, SUM(total - refunded_amount) AS spend,"
         " SUM(CASE WHEN status <> 'refunded' THEN 1 ELSE 0 END) AS visits, SUM(points_earned) AS points"
-        " FROM sale WHERE member_id IN (SELECT id FROM chosen) AND occurred_at >= {} GROUP BY member_id) s"
-        " ON s.member_id = c.id"
+        f" FROM sale WHERE {same}program_id = {{}} AND member_id IN (SELECT id FROM chosen) AND occurred_at >= {{}}"
+        " GROUP BY member_id) s ON s.member_id = c.id"
     )
+
+
+def _metrics_args(program: ProgramConfig, since: dt.datetime) -> list[Any]:
+    """The arguments :func:`_with_metrics` takes after those of its members' query."""
+    return [program.id, program.id, since, program.id, since]
 
 
 def _metrics_of(row: dict[str, Any]) -> TierMetrics:
@@ -112,8 +119,13 @@ async def window_metrics(
     however many members."""
     chosen, ids = id_set(member_ids)
     since = _since(program, now)
+    same = "+" if is_sqlite() else ""
+    members = f"SELECT id, tier FROM member WHERE {same}program_id = {{}} AND id IN (SELECT id FROM ({chosen}) AS ids)"
     rows = await fetch(
-        _with_metrics(f"SELECT id, tier FROM member WHERE id IN (SELECT id FROM ({chosen}) AS ids)"), ids, since, since
+        _with_metrics(members),
+        program.id,
+        ids,
+        *_metrics_args(program, since),
     )
     return {row["member_id"]: _metrics_of(row) for row in rows}
 
@@ -311,7 +323,7 @@ async def _review_chunk(
         due += " ORDER BY tier_review_at LIMIT {} FOR NO KEY UPDATE SKIP LOCKED"
         args = [program.id, now, chunk_size]
     since = _since(program, now)
-    rows = await fetch(_with_metrics(due), *args, since, since)
+    rows = await fetch(_with_metrics(due), *args, *_metrics_args(program, since))
     if not rows:
         return Counter(), after
     config = tier_config(program.settings)

@@ -751,6 +751,7 @@ async def _write_balances(batch: Batch, kept: list[Candidate]) -> None:
     )
     entries += [(new_id_text(), batch.contra[kind], -total, batch.store_id) for kind, total in totals.items() if total]
     shared = {"posting_id": posting_id, "rule": SOURCE, "reason": ENTRY_REASON, "created_at": now}
+    shared = {"program_id": program.id, **shared}
     await _insert("ledger_entry", ENTRY_COLUMNS, entries, shared)
     await _insert(
         "points_lot",
