@@ -3,6 +3,10 @@
 The cluster is started once per session with the machine's ``initdb``/``pg_ctl`` (as the
 ``postgres`` user when running as root: initdb refuses root). Without binaries the PostgreSQL
 tests skip loudly, unless ``MEMBERSHIP_TEST_POSTGRES=required`` (CI), where that is a failure.
+
+With ``MEMBERSHIP_TEST_CITUS`` set (``1``, or ``required``: a missing Citus fails), the tests on
+PostgreSQL also run on a throwaway Citus cluster (a coordinator and two workers, the schema
+distributed by program: :mod:`membership.db.citus`), marked ``citus``.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ import pytest
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, free_port, pg_bindir
+from membership.db.throwaway import ThrowawayCitus, ThrowawayCluster, citus_available, free_port, pg_bindir
 
 SECRET = new_secret_key()
+CITUS = os.environ.get("MEMBERSHIP_TEST_CITUS", "")
+SERVERS = [pytest.param("postgres", marks=pytest.mark.postgres)]
+if CITUS:
+    SERVERS.append(pytest.param("citus", marks=[pytest.mark.postgres, pytest.mark.citus]))
 
 
 def _run_sync(coroutine) -> None:
@@ -69,6 +77,52 @@ def pg_template(pg_server) -> str:
 
     _run_sync(build())
     return "membership_template"
+
+
+@pytest.fixture(scope="session")
+def citus_server():
+    """A throwaway Citus cluster: a coordinator and two workers (``../shared/vendor/citus``)."""
+    bindir = pg_bindir()
+    if bindir is None or not citus_available(bindir):
+        reason = "the Citus extension is not installed (../shared/vendor/citus/install.sh)"
+        if CITUS == "required":
+            pytest.fail(f"{reason} and MEMBERSHIP_TEST_CITUS=required")
+        pytest.skip(f"!!! {reason}: Citus tests skipped !!!")
+    cluster = ThrowawayCitus(bindir, durable=False).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def citus_template(citus_server) -> str:
+    """A migrated (so distributed) Citus database that each test copies on every node."""
+
+    async def build() -> None:
+        await citus_server.create_database("membership_template")
+        settings = Settings(database_url=citus_server.url("membership_template"), secret_key=SECRET, pg_pool_size=2)
+        await open_database(settings)
+        await migrate()
+        await close_database()
+
+    _run_sync(build())
+    return "membership_template"
+
+
+async def _open_citus(cluster: ThrowawayCitus, template: str) -> Settings:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await cluster.create_database(name, template)
+    settings = Settings(database_url=cluster.url(name), secret_key=SECRET, pg_pool_size=20)
+    await open_database(settings)
+    return settings
+
+
+async def open_server(request: pytest.FixtureRequest, kind: str) -> Settings:
+    """A fresh migrated database for one test on ``kind``: ``postgres`` or ``citus``."""
+    if kind == "citus":
+        return await _open_citus(request.getfixturevalue("citus_server"), request.getfixturevalue("citus_template"))
+    return await _open_postgres(request.getfixturevalue("pg_server"), request.getfixturevalue("pg_template"))
 
 
 @pytest.fixture(scope="session")
@@ -114,21 +168,29 @@ async def db(tmp_path, sqlite_template):
 
 
 @pytest.fixture
-async def pg_db(pg_server, pg_template):
-    """A migrated PostgreSQL database for one test of what only PostgreSQL does."""
+async def plain_pg_db(pg_server, pg_template):
+    """A migrated database on the plain PostgreSQL server (for tests that also use the server:
+    backups, restores)."""
     settings = await _open_postgres(pg_server, pg_template)
     yield settings
     await close_database()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=SERVERS)
+async def pg_db(request):
+    """A migrated PostgreSQL database for one test of what only PostgreSQL does (and Citus)."""
+    settings = await open_server(request, request.param)
+    yield settings
+    await close_database()
+
+
+@pytest.fixture(params=["sqlite", *SERVERS])
 async def any_db(request, tmp_path, sqlite_template):
-    """The same test on SQLite and on PostgreSQL."""
+    """The same test on SQLite and on PostgreSQL (and Citus)."""
     if request.param == "sqlite":
         settings = await _open_sqlite(tmp_path, sqlite_template)
     else:
-        server = request.getfixturevalue("pg_server")
-        settings = await _open_postgres(server, request.getfixturevalue("pg_template"))
+        settings = await open_server(request, request.param)
     yield settings
     await close_database()
 

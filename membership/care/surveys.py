@@ -276,7 +276,7 @@ async def invite(
     rows = await fetch(
         "INSERT INTO survey_send (id, program_id, survey_id, member_id, occasion, store_id, tier, due_at, expires_at,"
         " created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
-        " ON CONFLICT (survey_id, occasion) DO NOTHING RETURNING id",
+        " ON CONFLICT (survey_id, occasion, program_id) DO NOTHING RETURNING id",
         new_id(),
         program.id,
         survey["id"],

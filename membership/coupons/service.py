@@ -363,7 +363,7 @@ async def issue_rows(
             "INSERT INTO coupon (id, template_id, program_id, member_id, code, state, occasion, issued_by,"
             " issued_at, valid_from, valid_until, discount, changed_at) VALUES "
             + ", ".join("({}, {}, {}, {}, {}, 'issued', {}, {}, {}, {}, {}, 0, {})" for _ in chunk)
-            + " ON CONFLICT (template_id, member_id, occasion) DO NOTHING RETURNING id, member_id, code",
+            + " ON CONFLICT (template_id, member_id, occasion, program_id) DO NOTHING RETURNING id, member_id, code",
             *args,
         )
         for row in rows:
@@ -571,8 +571,10 @@ async def issue_by_trigger(
         year = local_today(program, now).year
         occasion = occasion_for(trigger, tier=tier, referred_member_id=referred_member_id, year=year)
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"  # the member's coupon limits, one issue at a time
-    member = await fetch_one(f"SELECT program_id, status FROM member WHERE id = {{}}{lock}", member_id)
-    if member is None or member["program_id"] != program_id or member["status"] != "active":
+    member = await fetch_one(
+        f"SELECT program_id, status FROM member WHERE program_id = {{}} AND id = {{}}{lock}", program_id, member_id
+    )
+    if member is None or member["status"] != "active":
         raise MemberNotFound(member_id=member_id)
     issued: list[dict[str, Any]] = []
     for template in rows:
@@ -603,8 +605,10 @@ async def issue_coupon(
     program = await get_program(program_id)
     template = await _template_row(program_id, template_code)
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"  # the member's coupon limits, one issue at a time
-    member = await fetch_one(f"SELECT program_id, status FROM member WHERE id = {{}}{lock}", member_id)
-    if member is None or member["program_id"] != program_id or member["status"] != "active":
+    member = await fetch_one(
+        f"SELECT program_id, status FROM member WHERE program_id = {{}} AND id = {{}}{lock}", program_id, member_id
+    )
+    if member is None or member["status"] != "active":
         raise MemberNotFound(member_id=member_id)
     earlier = await fetch_one(
         COUPON_SELECT + " WHERE c.template_id = {} AND c.member_id = {} AND c.occasion = {}",

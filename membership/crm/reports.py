@@ -45,7 +45,7 @@ async def record_program_sizes(program: ProgramConfig, now: dt.datetime) -> int:
         await fetch(
             f"INSERT INTO segment_size (segment_id, program_id, day, members)"
             f" SELECT {{}}, {{}}, {{}}, COUNT(*) FROM member m WHERE {where}"
-            " ON CONFLICT (segment_id, day) DO UPDATE SET members = excluded.members",
+            " ON CONFLICT (segment_id, day, program_id) DO UPDATE SET members = excluded.members",
             row["id"],
             program.id,
             _date(day),

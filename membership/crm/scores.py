@@ -136,7 +136,7 @@ def _chunk_statement(program: ProgramConfig, cuts: Cuts, bounds: dict[str, dt.da
         " FROM member m LEFT JOIN sale s ON s.program_id = {} AND s.member_id = m.id AND s.occurred_at >= {}"
         f" AND s.occurred_at <= {{}} AND s.{PURCHASES} WHERE {member_program} = {{}} AND m.id > {{}} AND m.id <= {{}}"
         " GROUP BY m.id, m.program_id, m.created_at) a WHERE true"
-        " ON CONFLICT (member_id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,"
+        " ON CONFLICT (member_id, program_id) DO UPDATE SET last_purchase_at = excluded.last_purchase_at,"
         " frequency = excluded.frequency, monetary = excluded.monetary, r = excluded.r, f = excluded.f,"
         " m = excluded.m, stage = excluded.stage, stage_since = CASE WHEN member_score.stage = excluded.stage"
         f" THEN member_score.stage_since ELSE excluded.stage_since END WHERE {changed} RETURNING member_id"

@@ -9,6 +9,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 
+from membership.db import citus
 from membership.db.engine import bind_tables, current_engine
 from membership.db.piccolo_conf import app_registry
 from membership.errors import NotConfigured
@@ -40,4 +41,6 @@ async def migrate() -> list[str]:
         result = await run_forwards(app_name="all")
     if not result.success:
         raise NotConfigured(what="database schema", hint=f"migration failed: {result.message}\n{output.getvalue()}")
+    if await citus.is_citus():
+        await citus.distribute()
     return pending

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster for tests and benchmarks, started with the machine's binaries.
+"""Throwaway PostgreSQL clusters for tests and benchmarks, started with the machine's binaries:
+one server, or a Citus cluster (a coordinator and workers on one machine).
 
 ``initdb`` refuses to run as root, so as root the cluster is created and run as the ``postgres``
 user. The cluster listens on 127.0.0.1 at a free port, trusts local connections and is removed on
@@ -90,3 +91,89 @@ class ThrowawayCluster:
             _as_postgres(f"{self.bindir}/pg_ctl -D {self.root / 'data'} -m immediate stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+CITUS_NODE_SETTINGS = {
+    "shared_preload_libraries": "citus",
+    "max_prepared_transactions": "200",  # two-phase commits of transactions over several nodes
+    "citus.enable_repartition_joins": "on",  # reports joining tables by other columns than the program
+}
+
+
+def citus_available(bindir: Path) -> bool:
+    """True when the Citus extension is installed for these binaries (``../shared/vendor/citus``)."""
+    libdir = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True)
+    folder = Path(libdir.stdout.strip()) if libdir.returncode == 0 else bindir.parent / "lib"
+    return (folder / "citus.so").exists()
+
+
+class ThrowawayCitus:
+    """A Citus cluster in temporary folders: a coordinator (``dsn``) and ``workers`` servers, each
+    a :class:`ThrowawayCluster` with Citus preloaded. :meth:`create_database` makes a database on
+    every node (Citus keeps a distributed table's shards in the worker's database of the same
+    name), with the extension and the nodes registered; ``template`` copies one on every node."""
+
+    def __init__(self, bindir: Path, workers: int = 2, durable: bool = True, max_connections: int = 300) -> None:
+        def node() -> ThrowawayCluster:
+            return ThrowawayCluster(bindir, durable, max_connections, dict(CITUS_NODE_SETTINGS))
+
+        self.coordinator = node()
+        self.workers = [node() for _ in range(workers)]
+
+    @property
+    def nodes(self) -> list[ThrowawayCluster]:
+        """The coordinator, then the workers."""
+        return [self.coordinator, *self.workers]
+
+    @property
+    def dsn(self) -> str:
+        """The coordinator's address, without a database name: the application connects here."""
+        return self.coordinator.dsn
+
+    def url(self, database: str, socket: bool = False) -> str:
+        """The coordinator's address of ``database`` (over TCP, or its Unix socket)."""
+        return self.coordinator.url(database, socket)
+
+    def start(self) -> ThrowawayCitus:
+        """Start every node; returns self."""
+        for n in self.nodes:
+            n.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every node and remove its files."""
+        for n in self.nodes:
+            n.stop()
+
+    async def create_database(self, name: str, template: str | None = None) -> None:
+        """``name`` on every node: a copy of ``template`` (which is then already a Citus database
+        naming the same nodes), or a new database with the extension, the coordinator and the
+        workers registered."""
+        import asyncpg
+
+        copy = f" TEMPLATE {template}" if template else ""
+        for n in self.nodes:
+            conn = await asyncpg.connect(f"{n.dsn}/postgres")
+            try:
+                if template:  # Citus's maintenance daemon stays connected to the template
+                    await conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template
+                    )
+                await conn.execute(f"CREATE DATABASE {name}{copy}")
+            finally:
+                await conn.close()
+        if template:
+            return
+        for n in self.nodes:
+            conn = await asyncpg.connect(f"{n.dsn}/{name}")
+            try:
+                await conn.execute("CREATE EXTENSION citus")
+            finally:
+                await conn.close()
+        conn = await asyncpg.connect(f"{self.coordinator.dsn}/{name}")
+        try:
+            await conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', $1)", self.coordinator.port)
+            for w in self.workers:
+                await conn.execute("SELECT citus_add_node('127.0.0.1', $1)", w.port)
+        finally:
+            await conn.close()

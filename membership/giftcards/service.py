@@ -461,8 +461,10 @@ async def void_refunded(
     cards of the line are unused than refunded (nothing is refunded then). The masked codes."""
     cards = await fetch(
         "SELECT g.id, g.account_id, g.line_no, g.face_value, g.code_hint, a.balance FROM gift_card g"
-        " JOIN ledger_account a ON a.id = g.account_id WHERE g.sale_id = {} AND g.status = 'active'"
-        " ORDER BY g.issued_at DESC, g.id DESC",
+        " JOIN ledger_account a ON a.id = g.account_id WHERE g.program_id = {} AND a.program_id = {}"
+        " AND g.sale_id = {} AND g.status = 'active' ORDER BY g.issued_at DESC, g.id DESC",
+        program.id,
+        program.id,
         sale_id,
     )
     chosen = []

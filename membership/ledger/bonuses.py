@@ -94,7 +94,7 @@ async def sign_in(member_id: uuid.UUID, actor: str = "app", now: dt.datetime | N
     awards = sign_in_awards(await active_rules(program.id), today, streak)
     inserted = await fetch(
         "INSERT INTO sign_in (id, program_id, member_id, day, streak, points, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, day) DO NOTHING RETURNING id",
+        " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, day, program_id) DO NOTHING RETURNING id",
         new_id(),
         program.id,
         member_id,

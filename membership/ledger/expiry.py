@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
-from membership.db import emit, execute, fetch_one, is_sqlite, job_chunk, new_id
+from membership.db import citus, emit, execute, fetch, fetch_one, is_sqlite, job_chunk, new_id
 from membership.db.references import may_skip_reference_checks, proven_references
 from membership.events import Event
 from membership.jobs.interface import (
@@ -81,7 +81,10 @@ async def expire_chunk(
     ``chunk_size`` accounts in account order after ``after`` on SQLite. ``unchecked`` skips the
     foreign-key checks of PostgreSQL's statement (only when :func:`may_skip_reference_checks`)."""
     contra = await system_account(program.id, Kind.POINTS_EXPIRED)
-    expire = _expire_on_sqlite if is_sqlite() else _expire_on_postgres
+    if is_sqlite():
+        expire = _expire_on_sqlite
+    else:
+        expire = _expire_on_citus if await citus.is_citus() else _expire_on_postgres
     chunk = await expire(
         _Chunk(program.id, now, chunk_size, account_id, member_id, new_id(), contra, part, after, unchecked)
     )
@@ -105,10 +108,11 @@ WITH candidate AS (
   SELECT account_id FROM points_lot WHERE program_id = {} AND remaining > 0 AND expires_at <= {}{}
   ORDER BY expires_at LIMIT {}
 ), account AS (
-  SELECT id FROM ledger_account WHERE id IN (SELECT account_id FROM candidate) FOR NO KEY UPDATE SKIP LOCKED
+  SELECT id FROM ledger_account WHERE program_id = {} AND id IN (SELECT account_id FROM candidate)
+  FOR NO KEY UPDATE SKIP LOCKED
 ), lot AS (
   UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}
-  WHERE account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {}
+  WHERE program_id = {} AND account_id IN (SELECT id FROM account) AND remaining > 0 AND expires_at <= {}
   RETURNING account_id, expired
 ), total AS (
   SELECT account_id, CAST(SUM(expired) AS BIGINT) AS points FROM lot GROUP BY account_id
@@ -118,7 +122,7 @@ WITH candidate AS (
   FROM (SELECT CAST({} AS uuid) AS mark, CAST({} AS text) AS reason, CAST({} AS timestamptz) AS at) AS p
   WHERE EXISTS (SELECT 1 FROM lot)
 ), contra AS (
-  SELECT id FROM ledger_account WHERE id = {} FOR KEY SHARE
+  SELECT id FROM ledger_account WHERE program_id = {} AND id = {} FOR KEY SHARE
 ), entry AS (
   INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)
   SELECT uuid7(), p.program, p.mark, x.account_id, x.points, 'expiry', p.reason, NULL, p.at
@@ -128,7 +132,7 @@ WITH candidate AS (
               CAST({} AS timestamptz) AS at) AS p
 ), balance AS (
   UPDATE ledger_account SET balance = ledger_account.balance - total.points, updated_at = {}
-  FROM total WHERE ledger_account.id = total.account_id
+  FROM total WHERE ledger_account.program_id = {} AND ledger_account.id = total.account_id
 )
 SELECT (SELECT COUNT(*) FROM lot) AS lots, COALESCE(SUM(points), 0) AS points, COUNT(*) AS accounts FROM total
 """
@@ -142,12 +146,66 @@ async def _expire_on_postgres(c: _Chunk) -> ExpiredChunk:
     async with proven_references(c.unchecked):
         totals = await fetch_one(
             _POSTGRES.replace("{}{}", "{}" + only, 1),
-            *(c.program_id, c.now, *account, c.chunk_size, c.mark, c.now),
+            *(c.program_id, c.now, *account, c.chunk_size, c.program_id, c.mark, c.program_id, c.now),
             *(c.program_id, c.member_id, c.mark, REASON, c.now),
-            *(c.contra, c.mark, c.program_id, REASON, c.now),
-            c.now,
+            *(c.program_id, c.contra, c.mark, c.program_id, REASON, c.now),
+            *(c.now, c.program_id),
         )
     return ExpiredChunk(int(totals["lots"]), int(totals["points"]), int(totals["accounts"]))
+
+
+async def _expire_on_citus(c: _Chunk) -> ExpiredChunk:
+    """Citus: PostgreSQL's steps as separate statements, each filtered by the program so the one
+    worker holding it runs it (Citus plans the single statement's inserts from a CTE through the
+    coordinator). The accounts are locked as on PostgreSQL, skipping those a till holds."""
+    only, account = (" AND account_id = {}", [c.account_id]) if c.account_id else ("", [])
+    part, parts = c.part
+    if parts > 1:
+        only, account = only + " AND get_byte(uuid_send(account_id), 15) % {} = {}", [*account, parts, part]
+    locked = await fetch(
+        "SELECT id FROM ledger_account WHERE program_id = {} AND id IN (SELECT account_id FROM points_lot"
+        f" WHERE program_id = {{}} AND remaining > 0 AND expires_at <= {{}}{only} ORDER BY expires_at LIMIT {{}})"
+        " FOR NO KEY UPDATE SKIP LOCKED",
+        *(c.program_id, c.program_id, c.now, *account, c.chunk_size),
+    )
+    if not locked:
+        return ExpiredChunk(0, 0, 0)
+    lots = await fetch(
+        "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
+        " WHERE program_id = {} AND account_id = ANY({}) AND remaining > 0 AND expires_at <= {}"
+        " RETURNING account_id, expired",
+        *(c.mark, c.program_id, [row["id"] for row in locked], c.now),
+    )
+    totals: dict[uuid.UUID, int] = {}
+    for lot in lots:
+        totals[lot["account_id"]] = totals.get(lot["account_id"], 0) + int(lot["expired"])
+    if not totals:
+        return ExpiredChunk(0, 0, 0)
+    points = sum(totals.values())
+    await execute(
+        "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
+        " VALUES ({}, {}, {}, 'expire', NULL, NULL, '', {}, {})",
+        *(c.mark, c.program_id, c.member_id, REASON, c.now),
+    )
+    entries = [*((a, -n) for a, n in totals.items()), (c.contra, points)]
+    args: list = []
+    for account_id, amount in entries:
+        args += [new_id(), c.program_id, c.mark, account_id, amount, REASON, c.now]
+    await execute(
+        "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
+        " VALUES " + ", ".join("({}, {}, {}, {}, {}, 'expiry', {}, NULL, {})" for _ in entries),
+        *args,
+    )
+    cases = " ".join("WHEN id = {} THEN CAST({} AS BIGINT)" for _ in totals)
+    await execute(
+        f"UPDATE ledger_account SET balance = balance - CASE {cases} END, updated_at = {{}}"
+        " WHERE program_id = {} AND id = ANY({})",
+        *(value for pair in totals.items() for value in pair),
+        c.now,
+        c.program_id,
+        list(totals),
+    )
+    return ExpiredChunk(len(lots), points, len(totals))
 
 
 async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:

@@ -167,25 +167,31 @@ async def member_facts(
     local = occurred_at.astimezone(program.zone)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     birthday_codes = [rule.code for rule in rules if rule.kind == "birthday" and rule.params.get("gift_points")]
-    gift_given = "0"
+    gift_given, gift_args = "0", []
     if birthday_codes:
         marks = placeholders(birthday_codes)
         gift_given = (
             "(SELECT COUNT(*) FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-            f" WHERE a.member_id = m.id AND a.kind = 'points' AND e.rule IN ({marks}) AND e.created_at >= {{}})"
+            " WHERE e.program_id = {} AND a.program_id = {} AND a.member_id = m.id AND a.kind = 'points'"
+            f" AND e.rule IN ({marks}) AND e.created_at >= {{}})"
         )
-    row = await fetch_one(
+        gift_args = [program.id, program.id, *birthday_codes, year_start]
+    row = await fetch_one(  # every table filtered by the program: one node answers on Citus
         "SELECT m.birthday, m.birthday_calendar,"
-        " (SELECT COUNT(*) FROM sale s WHERE s.member_id = m.id AND s.id <> {} AND s.status <> 'refunded')"
-        " AS purchases_before,"
+        " (SELECT COUNT(*) FROM sale s WHERE s.program_id = {} AND s.member_id = m.id AND s.id <> {}"
+        " AND s.status <> 'refunded') AS purchases_before,"
         " (SELECT COALESCE(SUM(s.points_earned - COALESCE((SELECT SUM(r.points_reversed) FROM sale_refund r"
-        " WHERE r.sale_id = s.id), 0)), 0) FROM sale s WHERE s.member_id = m.id AND s.created_at >= {}"
-        " AND s.created_at < {}) AS earned_today,"
-        f" {gift_given} AS gifts FROM member m WHERE m.id = {{}}",
+        " WHERE r.program_id = {} AND r.sale_id = s.id), 0)), 0) FROM sale s WHERE s.program_id = {}"
+        " AND s.member_id = m.id AND s.created_at >= {} AND s.created_at < {}) AS earned_today,"
+        f" {gift_given} AS gifts FROM member m WHERE m.program_id = {{}} AND m.id = {{}}",
+        program.id,
         sale_id or NO_SALE,
+        program.id,
+        program.id,
         day_start,
         day_end,
-        *([*birthday_codes, year_start] if birthday_codes else []),
+        *gift_args,
+        program.id,
         member_id,
     )
     birthday = row["birthday"]

@@ -241,10 +241,10 @@ class MemberAccounts:
         self._credits.clear()
         if not credits:
             return
-        cases = " ".join("WHEN {} THEN CAST({} AS BIGINT)" for _ in credits)
+        cases = " ".join("WHEN id = {} THEN CAST({} AS BIGINT)" for _ in credits)  # Citus: not CASE id WHEN
         args: list[Any] = [value for kind, delta in credits.items() for value in (self.ids[kind], delta)]
         rows = await fetch(
-            f"UPDATE ledger_account SET balance = balance + CASE id {cases} END, updated_at = {{}}"
+            f"UPDATE ledger_account SET balance = balance + CASE {cases} END, updated_at = {{}}"
             f" WHERE program_id = {{}} AND id IN ({placeholders(credits)}) RETURNING id, balance",
             *args,
             now,
@@ -451,12 +451,13 @@ async def consume_lots(
         "WITH ordered AS (SELECT id, remaining, SUM(remaining) OVER (ORDER BY "
         f"{prefer}CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, earned_at, id"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
-        " FROM points_lot WHERE account_id = {} AND remaining > 0)"
+        " FROM points_lot WHERE program_id = {} AND account_id = {} AND remaining > 0)"
         " INSERT INTO points_lot_consumption (id, program_id, posting_id, lot_id, points)"
         " SELECT uuid7(), {}, {}, id,"
         " CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM ordered WHERE running - remaining < {}",
         *args,
+        writer.program.id,
         account_id,
         writer.program.id,
         writer.id,
@@ -466,8 +467,11 @@ async def consume_lots(
     )
     await fetch(
         "UPDATE points_lot SET remaining = remaining - c.points FROM points_lot_consumption c"
-        " WHERE c.posting_id = {} AND c.lot_id = points_lot.id AND points_lot.account_id = {}",
+        " WHERE c.program_id = {} AND c.posting_id = {} AND c.lot_id = points_lot.id"
+        " AND points_lot.program_id = {} AND points_lot.account_id = {}",
+        writer.program.id,
         writer.id,
+        writer.program.id,
         account_id,
     )
 
@@ -711,18 +715,23 @@ async def _consume_value(writer: PostingWriter, account_id: uuid.UUID, amount: i
         " SELECT uuid7(), {}, {}, id, CASE WHEN running <= {} THEN remaining ELSE remaining - (running - {}) END"
         " FROM (SELECT id, remaining, SUM(remaining) OVER (ORDER BY created_at, id"
         " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running"
-        " FROM stored_value_lot WHERE account_id = {} AND remaining > 0) AS ordered WHERE running - remaining < {}",
+        " FROM stored_value_lot WHERE program_id = {} AND account_id = {} AND remaining > 0) AS ordered"
+        " WHERE running - remaining < {}",
         writer.program.id,
         writer.id,
         amount,
         amount,
+        writer.program.id,
         account_id,
         amount,
     )
     await fetch(
         "UPDATE stored_value_lot SET remaining = remaining - c.amount FROM stored_value_consumption c"
-        " WHERE c.posting_id = {} AND c.lot_id = stored_value_lot.id AND stored_value_lot.account_id = {}",
+        " WHERE c.program_id = {} AND c.posting_id = {} AND c.lot_id = stored_value_lot.id"
+        " AND stored_value_lot.program_id = {} AND stored_value_lot.account_id = {}",
+        writer.program.id,
         writer.id,
+        writer.program.id,
         account_id,
     )
 
@@ -746,7 +755,8 @@ async def settle(writer: PostingWriter, account_id: uuid.UUID, kind: Kind) -> No
         "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
         " value, created_at) SELECT uuid7(), {}, {}, x.store_id, {}, {},"
         " CAST(SUM(x.units) AS BIGINT), CAST(SUM(x.units) * {} AS BIGINT), {}"
-        f" FROM ({spent} WHERE c.posting_id = {{}} AND l.account_id = {{}}) AS x"
+        f" FROM ({spent} WHERE c.program_id = {{}} AND c.posting_id = {{}} AND l.program_id = {{}}"
+        " AND l.account_id = {}) AS x"
         " WHERE x.store_id IS NOT NULL AND x.store_id <> {} GROUP BY x.store_id",
         writer.program.id,
         writer.id,
@@ -754,7 +764,9 @@ async def settle(writer: PostingWriter, account_id: uuid.UUID, kind: Kind) -> No
         kind.value,
         per_unit,
         writer.now,
+        writer.program.id,
         writer.id,
+        writer.program.id,
         account_id,
         writer.store_id,
     )
@@ -884,8 +896,10 @@ async def give_back_points(
     stores owed this one for them is taken back from the settlement."""
     rows = await fetch(
         "SELECT c.points, l.expires_at, l.store_id FROM points_lot_consumption c JOIN points_lot l ON l.id = c.lot_id"
-        " WHERE c.posting_id = {} AND l.account_id = {}",
+        " WHERE c.program_id = {} AND c.posting_id = {} AND l.program_id = {} AND l.account_id = {}",
+        writer.program.id,
         purchase,
+        writer.program.id,
         accounts.ids[Kind.POINTS],
     )
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -905,14 +919,22 @@ async def give_back_stored_value(
     earlier refunds gave back; what their stores owed this one is taken back from the settlement."""
     rows = await fetch(
         "SELECT c.amount, l.id AS lot_id, l.store_id, l.account_id, l.created_at FROM stored_value_consumption c"
-        " JOIN stored_value_lot l ON l.id = c.lot_id WHERE c.posting_id = {}",
+        " JOIN stored_value_lot l ON l.id = c.lot_id"
+        " WHERE c.program_id = {} AND c.posting_id = {} AND l.program_id = {}",
+        writer.program.id,
         purchase,
+        writer.program.id,
     )
     bonus_account = accounts.ids[Kind.STORED_VALUE_BONUS]
     rows.sort(key=lambda r: (r["account_id"] == bonus_account, r["created_at"], str(r["lot_id"])), reverse=True)
     for row, part in _allocate(rows, already, amount, "amount"):
         kind = Kind.STORED_VALUE_BONUS if row["account_id"] == bonus_account else Kind.STORED_VALUE
-        await fetch("UPDATE stored_value_lot SET remaining = remaining + {} WHERE id = {}", part, row["lot_id"])
+        await fetch(
+            "UPDATE stored_value_lot SET remaining = remaining + {} WHERE program_id = {} AND id = {}",
+            part,
+            writer.program.id,
+            row["lot_id"],
+        )
         await accounts.change(kind, part, writer.now)
         writer.add(accounts.ids[kind], part, "refund", reason)
         await writer.contra(Kind.STORED_VALUE_SPENT, -part, "refund", reason)

@@ -401,7 +401,7 @@ async def cancel_redemption(redemption_id: uuid.UUID, reason: str, actor: str = 
     sale comes back by refunding that sale. Audited."""
     row = await redemption_row(redemption_id)
     program = await get_program(row["program_id"])
-    await member_row(row["member_id"], lock=True)
+    await member_row(row["member_id"], lock=True, program_id=program.id)
     row = await redemption_row(redemption_id)  # as it is now that the member is locked
     if row["state"] != "redeemed":
         raise RedemptionNotCancellable(reason=Reason(f"it is already {row['state']}", "它已撤销或已退回"))
@@ -549,23 +549,28 @@ async def give_back_sale(
     """Inside the refund of a whole sale: its rewards come back — their coupons voided, their
     points given back (keeping their expiry), their stock returned. (The points, the codes.)"""
     rows = await fetch(
-        _REDEMPTION_SELECT + " WHERE rr.sale_id = {} AND rr.state = 'redeemed' ORDER BY rr.created_at, rr.id",
+        _REDEMPTION_SELECT + " WHERE rr.program_id = {} AND r.program_id = {} AND c.program_id = {}"
+        " AND rr.sale_id = {} AND rr.state = 'redeemed' ORDER BY rr.created_at, rr.id",
+        *(program.id, program.id, program.id),
         sale["id"],
     )
     if not rows:
         return 0, ()
     ids, codes = [row["id"] for row in rows], [row["coupon"] for row in rows]
     await fetch(
-        f"UPDATE coupon SET state = 'void', changed_at = {{}} WHERE code IN ({placeholders(codes)})"
-        " AND state = 'redeemed'",
+        "UPDATE coupon SET state = 'void', changed_at = {} WHERE program_id = {}"
+        f" AND code IN ({placeholders(codes)}) AND state = 'redeemed'",
         now,
+        program.id,
         *codes,
     )
     back = f"退货退回兑换积分：{reason[:80]} / reward points returned: {reason[:80]}"
     points = await _give_back(program, accounts, rows, "reward_refund", sale["store_id"], sale["id"], back, actor, now)
     await fetch(
-        f"UPDATE reward_redemption SET state = 'refunded', changed_at = {{}} WHERE id IN ({placeholders(ids)})",
+        f"UPDATE reward_redemption SET state = 'refunded', changed_at = {{}} WHERE program_id = {{}}"
+        f" AND id IN ({placeholders(ids)})",
         now,
+        program.id,
         *ids,
     )
     for row in rows:

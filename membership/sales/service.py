@@ -824,7 +824,7 @@ async def refund(
     at once cannot both take its lines."""
     sale = await sale_row(sale_id)
     program = await get_program(sale["program_id"])
-    await member_row(sale["member_id"], lock=True)
+    await member_row(sale["member_id"], lock=True, program_id=program.id)
     now = now or _now()
 
     async def run() -> RefundResult:

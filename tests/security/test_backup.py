@@ -220,8 +220,10 @@ async def _scratch_databases(server: str) -> list[str]:
 
 
 @pytest.mark.postgres
-async def test_a_postgres_backup_under_load_holds_every_acknowledged_purchase_and_restores(pg_db, pg_server, tmp_path):
-    before, done = await _backup_under_load(pg_db, tmp_path / "backup.dump")
+async def test_a_postgres_backup_under_load_holds_every_acknowledged_purchase_and_restores(
+    plain_pg_db, pg_server, tmp_path
+):
+    before, done = await _backup_under_load(plain_pg_db, tmp_path / "backup.dump")
     assert done.path.read_bytes()[:5] == b"PGDMP" and done.verified.members == 4
     assert oct(done.path.stat().st_mode & 0o777) == "0o600"
     assert await _scratch_databases(pg_server) == []  # the verify's scratch database is gone
@@ -241,19 +243,19 @@ async def test_a_postgres_backup_under_load_holds_every_acknowledged_purchase_an
 
 
 @pytest.mark.postgres
-async def test_a_postgres_backup_of_a_changed_entry_or_a_damaged_dump_fails_verify(pg_db, pg_server, tmp_path):
+async def test_a_postgres_backup_of_a_changed_entry_or_a_damaged_dump_fails_verify(plain_pg_db, pg_server, tmp_path):
     shop = await make_shop()
     await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("A", 1, 9_900)])
-    sound = await backup(pg_db, tmp_path / "sound.dump")
+    sound = await backup(plain_pg_db, tmp_path / "sound.dump")
     truncated = tmp_path / "truncated.dump"
     truncated.write_bytes(sound.path.read_bytes()[: sound.size // 2])
     with pytest.raises(BackupInvalid) as damaged:
-        await verify_backup(pg_db, truncated)
+        await verify_backup(plain_pg_db, truncated)
     assert "pg_restore" in damaged.value.detail("en")
 
     await execute("UPDATE ledger_entry SET amount = amount + 100 WHERE id = (SELECT id FROM ledger_entry LIMIT 1)")
     with pytest.raises(BackupInvalid) as tampered:
-        await backup(pg_db, tmp_path / "tampered.dump")
+        await backup(plain_pg_db, tmp_path / "tampered.dump")
     assert "ledger" in tampered.value.detail("en")
     assert (tmp_path / "tampered.dump").exists()  # kept: a faithful copy of what the database holds
     assert await _scratch_databases(pg_server) == []

@@ -30,7 +30,7 @@ from membership.ledger.rules import LineInput
 from membership.members import service as members
 from membership.sales import service as sales
 from membership.sales.service import PaymentInput
-from tests.conftest import SECRET, _open_postgres
+from tests.conftest import SECRET, SERVERS, open_server
 from tests.helpers import ledger_violations, make_shop
 
 CAP = 3_000
@@ -161,13 +161,12 @@ def machine(open_db):
     return ConcurrentBooks
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("engine", ["sqlite", *SERVERS])
 def test_concurrent_bursts_keep_the_books_to_the_model(engine, request, sqlite_template):
-    if engine == "postgres":
-        server, template = request.getfixturevalue("pg_server"), request.getfixturevalue("pg_template")
+    if engine != "sqlite":
 
         async def open_db():
-            await _open_postgres(server, template)
+            await open_server(request, engine)
 
     else:
 

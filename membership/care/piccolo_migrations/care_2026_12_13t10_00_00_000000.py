@@ -1,0 +1,18 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from membership.db import ddl
+
+ID = "2026-12-13T10:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "a survey sent once per occasion, unique in the program (the key carries it)"
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="care", description=DESCRIPTION)
+
+    async def with_program():
+        await ddl.unique_with_program("survey_send", "survey_send_occasion_unique", ["survey_id", "occasion"])
+
+    manager.add_raw(with_program)
+
+    return manager
