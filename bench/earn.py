@@ -42,7 +42,7 @@ from serving import start_server  # bench/ is on the path when run as python ben
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
-from membership.db.throwaway import ThrowawayCluster, pg_bindir
+from membership.db.throwaway import ThrowawayCitus, ThrowawayCluster, citus_available, pg_bindir
 from membership.ledger.accounts import MEMBER_KINDS
 
 HERE = Path(__file__).resolve().parent
@@ -52,9 +52,9 @@ CHUNK = 20_000
 # -- data ----------------------------------------------------------------------------------------
 
 
-async def prepare(settings: Settings, members: int) -> dict:
-    """Migrate, create a merchant/store/program, bulk-load members with accounts and cards, and an
-    API key; returns what the load needs."""
+async def prepare(settings: Settings, members: int, programs: int = 1) -> dict:
+    """Migrate, create a merchant/store and ``programs`` programs, bulk-load members (spread over the
+    programs in turn) with accounts and cards, and an API key; returns what the load needs."""
     from membership.access.service import create_api_key
     from membership.members.personal_data import vault
     from membership.org import service as org
@@ -63,7 +63,8 @@ async def prepare(settings: Settings, members: int) -> dict:
     await migrate()
     merchant = await org.create_merchant("压测连锁")
     store = await org.create_store(merchant, "B01", "压测店")
-    program = await org.create_program(merchant, "压测会员", points_expiry_days=365)
+    every = [await org.create_program(merchant, f"压测会员{n}", points_expiry_days=365) for n in range(programs)]
+    program = every[0]
     key = await create_api_key("bench", ["pos"], merchant_id=merchant, rate_limit=100_000)
     await close_database()
     keeper = vault()
@@ -71,24 +72,34 @@ async def prepare(settings: Settings, members: int) -> dict:
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     member_ids: list[str] = []
+    member_program: dict[str, str] = {}
     cards: list[str] = []
     writer = _SQLiteLoader(settings) if settings.is_sqlite else await _PostgresLoader.open(settings)
     for first in range(0, members, CHUNK):
         count = min(CHUNK, members - first)
         rows_m, rows_a, rows_c = [], [], []
         for i in range(first, first + count):
-            member_id, card = uuid.uuid4(), f"B{i:011X}"
+            member_id, card, home = uuid.uuid4(), f"B{i:011X}", every[i % programs].id
             member_ids.append(str(member_id))
+            member_program[str(member_id)] = str(home)
             cards.append(card)
-            rows_m.append((member_id, program.id, f"9{i:011d}", f"会员{i}", store, now))
-            rows_a += [(uuid.uuid4(), program.id, member_id, kind, now) for kind in _KINDS]
+            rows_m.append((member_id, home, f"9{i:011d}", f"会员{i}", store, now))
+            rows_a += [(uuid.uuid4(), home, member_id, kind, now) for kind in _KINDS]
             digest = keeper.lookup_hash("credential:card_uid", card)
-            rows_c.append((uuid.uuid4(), program.id, member_id, digest, enc, card[-4:], store, now))
+            rows_c.append((uuid.uuid4(), home, member_id, digest, enc, card[-4:], store, now))
         await writer.load(rows_m, rows_a, rows_c)
         print(f"\r  loaded {first + count:,} members", end="", flush=True)
     await writer.close()
     print(f"  ({time.perf_counter() - started:.1f} s)")
-    return {"key": key.secret, "store": str(store), "program": program, "members": member_ids, "cards": cards}
+    return {
+        "key": key.secret,
+        "store": str(store),
+        "program": program,
+        "programs": [p.id for p in every],
+        "members": member_ids,
+        "member_program": member_program,
+        "cards": cards,
+    }
 
 
 _KINDS = tuple(kind.value for kind in MEMBER_KINDS)  # every account a member has
@@ -267,8 +278,10 @@ def earn_request(data: dict, earning_members: int):
     members = data["members"][:earning_members]
 
     async def send(session: aiohttp.ClientSession, rng: random.Random) -> int:
+        member = rng.choice(members)
         body = {
-            "member_id": rng.choice(members),
+            "member_id": member,
+            "program_id": data["member_program"][member],
             "store_id": data["store"],
             "lines": [{"sku": "6901", "name": "牛奶", "quantity": 1, "unit_price": rng.randrange(100, 50_000)}],
         }
@@ -284,9 +297,11 @@ def earn_request(data: dict, earning_members: int):
 def identify_request(data: dict):
     headers = {"Authorization": f"Bearer {data['key']}"}
     cards = data["cards"]
+    programs = [data["member_program"][m] for m in data["members"]]  # the card's member's program
 
     async def send(session: aiohttp.ClientSession, rng: random.Random) -> int:
-        params = {"kind": "card_uid", "value": rng.choice(cards)}
+        i = rng.randrange(len(cards))
+        params = {"kind": "card_uid", "value": cards[i], "program_id": programs[i]}
         async with session.get("/api/v1/identify", params=params, headers=headers) as answer:
             await answer.read()
             return answer.status
@@ -323,8 +338,9 @@ def _floor_statements(program_id: str, store_id: str, member_id: str, ids: dict,
             ),
         ),
         (
-            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE id = ? RETURNING balance",
-            (points, now, ids["points"]),
+            "UPDATE ledger_account SET balance = balance + ?, updated_at = ? WHERE program_id = ? AND id = ?"
+            " RETURNING balance",
+            (points, now, program_id, ids["points"]),
         ),
     ]
 
@@ -353,7 +369,7 @@ def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -
         db.execute("SELECT id, member_id, kind FROM ledger_account WHERE program_id = ?", (program_id,)).fetchall(),
         program_id,
     )
-    members = data["members"][:earning]
+    members = [m for m in data["members"][:earning] if data["member_program"][m] == program_id]
     rng = random.Random(7)
     done, stop_at = 0, time.perf_counter() + seconds
     while time.perf_counter() < stop_at:
@@ -376,7 +392,7 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
     pool = await asyncpg.create_pool(settings.database_url, min_size=clients, max_size=clients)
     rows = await pool.fetch("SELECT id, member_id, kind FROM ledger_account WHERE program_id = $1", data["program"].id)
     accounts = _account_ids([(r["id"], r["member_id"], r["kind"]) for r in rows], program_id)
-    members = data["members"][:earning]
+    members = [m for m in data["members"][:earning] if data["member_program"][m] == program_id]
     statements = {}
     done = 0
     stop_at = time.perf_counter() + seconds
@@ -417,6 +433,29 @@ def _pg_value(query: str, value):
 # -- one database --------------------------------------------------------------------------------
 
 
+async def _create_database(dsn: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(f"{dsn}/postgres")
+    await connection.execute("CREATE DATABASE bench")
+    await connection.close()
+
+
+async def _placement(settings: Settings, data: dict) -> None:
+    """Where the purchases went: sales and programs per worker (each program on one)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(settings.database_url)
+    rows = await connection.fetch(
+        "SELECT n.nodeport, COUNT(DISTINCT s.program_id) AS programs, COUNT(*) AS sales FROM sale s"
+        " JOIN LATERAL (SELECT nodeport FROM citus_shards WHERE shardid ="
+        " get_shard_id_for_distribution_column('sale', s.program_id)) n ON true GROUP BY n.nodeport ORDER BY 1"
+    )
+    await connection.close()
+    for row in rows:
+        print(f"  worker :{row['nodeport']}: {row['programs']} programs, {row['sales']:,} sales")
+
+
 def run(db: str, args: argparse.Namespace) -> str:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{db}-"))
     cluster = None
@@ -426,15 +465,14 @@ def run(db: str, args: argparse.Namespace) -> str:
         bindir = pg_bindir()
         if bindir is None:
             raise SystemExit("PostgreSQL binaries not found (MEMBERSHIP_PG_BINDIR)")
-        cluster = ThrowawayCluster(bindir, durable=True, max_connections=300).start()
-        import asyncpg
-
-        async def create() -> None:
-            connection = await asyncpg.connect(f"{cluster.dsn}/postgres")
-            await connection.execute("CREATE DATABASE bench")
-            await connection.close()
-
-        asyncio.run(create())
+        if db == "citus":
+            if not citus_available(bindir):
+                raise SystemExit("Citus is not installed (../shared/vendor/citus/install.sh)")
+            cluster = ThrowawayCitus(bindir, durable=True, max_connections=300).start()
+            asyncio.run(cluster.create_database("bench"))
+        else:
+            cluster = ThrowawayCluster(bindir, durable=True, max_connections=300).start()
+            asyncio.run(_create_database(cluster.dsn))
         url = cluster.url("bench", socket=args.socket)
     settings = Settings(database_url=url, secret_key=new_secret_key(), base_dir=folder, pg_pool_size=args.pool)
     os.environ["MEMBERSHIP_SECRET_KEY"] = settings.secret_key
@@ -442,7 +480,7 @@ def run(db: str, args: argparse.Namespace) -> str:
     try:
         total = max(args.members, args.identify_members)
         print(f"[{db}] loading {total:,} members")
-        data = asyncio.run(prepare(settings, total))
+        data = asyncio.run(prepare(settings, total, args.programs))
         server, base = start_server(settings, folder, workers=args.workers)
         try:
             profiler = _start_profiler(server, db) if args.profile else None
@@ -461,6 +499,8 @@ def run(db: str, args: argparse.Namespace) -> str:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        if db == "citus":  # the purchases through the API, before the floor adds its own
+            asyncio.run(_placement(settings, data))
         if db == "sqlite":
             floor = sqlite_floor(settings, data, args.members, args.seconds)
         else:
@@ -549,7 +589,8 @@ def _stop_profiler(profiler: subprocess.Popen, db: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both (comma-separated)")
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres, citus (comma-separated)")
+    parser.add_argument("--programs", type=int, default=1, help="programs the members are spread over")
     parser.add_argument("--quick", action="store_true", help="20k members, 5 s phases: under a minute")
     parser.add_argument("--members", type=int, default=100_000, help="members that earn")
     parser.add_argument("--identify-members", type=int, default=1_000_000, help="members loaded for identify")

@@ -297,9 +297,9 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
     if event == "dormant":
         sql = (
             f"SELECT m.id, s.stage_since FROM member m JOIN member_score s ON s.member_id = m.id WHERE {where}"
-            " AND s.stage = 'dormant' AND s.stage_since <= {}"
+            " AND s.stage = 'dormant' AND s.stage_since <= {} AND s.program_id = {}"
         )
-        rows = await fetch(sql, *args, now - dt.timedelta(days=days))
+        rows = await fetch(sql, *args, now - dt.timedelta(days=days), program.id)
         return [Due(uuid.UUID(str(r["id"])), f"dormant:{str(r['stage_since'])[:10]}", {"days": days}) for r in rows]
     if event == "first_purchase":
         sql = (

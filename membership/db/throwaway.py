@@ -8,12 +8,15 @@ user. The cluster listens on 127.0.0.1 at a free port, trusts local connections 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -78,17 +81,36 @@ class ThrowawayCluster:
         sockets.mkdir()
         os.chmod(sockets, 0o777)
         _as_postgres(f"{self.bindir}/initdb -D {data} --auth=trust -U postgres -E UTF8 --no-sync >/dev/null")
+        return self.resume()
+
+    def resume(self) -> ThrowawayCluster:
+        """Start the server on its existing files (after :meth:`kill`: crash recovery); returns self."""
+        sockets = self.root / "sock"
         options = f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections={self.max_connections}"
         if not self.durable:
             options += " -c fsync=off"
         options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
-        _as_postgres(f'{self.bindir}/pg_ctl -D {data} -l {self.root}/log -w -o "{options}" start')
+        _as_postgres(f'{self.bindir}/pg_ctl -D {self.root / "data"} -l {self.root}/log -w -o "{options}" start')
         return self
+
+    def kill(self) -> None:
+        """``kill -9`` the server and all its processes at once, as a crash of its machine would
+        stop it; :meth:`resume` starts it again."""
+        pid = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        processes = [pid, *map(int, children.split())]
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{p}").exists() for p in processes) and time.monotonic() < deadline:
+            time.sleep(0.05)  # gone (reaped) before it may start again on the same files
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
         try:
-            _as_postgres(f"{self.bindir}/pg_ctl -D {self.root / 'data'} -m immediate stop")
+            with contextlib.suppress(subprocess.CalledProcessError):  # not running (killed): nothing to stop
+                _as_postgres(f"{self.bindir}/pg_ctl -D {self.root / 'data'} -m immediate stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -977,8 +977,9 @@ async def next_expiry(accounts: MemberAccounts) -> NextExpiry | None:
     last_day = (at - dt.timedelta(microseconds=1)).astimezone(zone).date()
     day_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
     row = await fetch_one(
-        "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS points FROM points_lot WHERE account_id = {}"
-        " AND remaining > 0 AND expires_at > {} AND expires_at <= {}",
+        "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS points FROM points_lot WHERE program_id = {}"
+        " AND account_id = {} AND remaining > 0 AND expires_at > {} AND expires_at <= {}",
+        accounts.program.id,
         accounts.ids[Kind.POINTS],
         accounts.now,
         day_end,

@@ -419,7 +419,7 @@ async def identify(
     422 ``unknown_credential_kind``, naming the known ones."""
     program = await program_for(current_key(request), program_id)
     member_id = await service.identify(program.id, kind, value)
-    row = await service.member_row(member_id)
+    row = await service.member_row(member_id, program_id=program.id)
     accounts = await MemberAccounts.load(program, member_id)
     soon = NextExpiryOut.of(await next_expiry(accounts))
     return IdentifyOut(member_id, row["member_no"], row["name"], row["tier"], BalancesOut.of(accounts.balances()), soon)

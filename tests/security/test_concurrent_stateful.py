@@ -128,7 +128,9 @@ def machine(open_db):
             redeemed = self.run(
                 fetch_one(
                     "SELECT COALESCE(SUM(e.amount), 0) AS n FROM ledger_entry e JOIN ledger_account a"
-                    " ON a.id = e.account_id WHERE e.rule = 'redeem' AND a.member_id IS NOT NULL"
+                    " ON a.id = e.account_id WHERE e.program_id = {} AND a.program_id = {} AND e.rule = 'redeem'"
+                    " AND a.member_id IS NOT NULL",  # every table by the program: one node answers on Citus
+                    *(self.shop.program.id, self.shop.program.id),
                 )
             )
             assert -int(redeemed["n"]) == self.redeemed
@@ -137,7 +139,9 @@ def machine(open_db):
                 sold = self.run(
                     fetch(
                         "SELECT s.created_at, s.status, s.points_earned - COALESCE((SELECT SUM(r.points_reversed)"
-                        " FROM sale_refund r WHERE r.sale_id = s.id), 0) AS kept FROM sale s WHERE s.member_id = {}",
+                        " FROM sale_refund r WHERE r.program_id = {} AND r.sale_id = s.id), 0) AS kept FROM sale s"
+                        " WHERE s.program_id = {} AND s.member_id = {}",
+                        *(self.shop.program.id, self.shop.program.id),
                         member_id,
                     )
                 )
@@ -149,7 +153,9 @@ def machine(open_db):
                 bonus = self.run(
                     fetch(
                         "SELECT e.rule FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-                        " WHERE a.member_id = {} AND e.rule IN ('first', 'sign') AND e.amount > 0",
+                        " WHERE e.program_id = {} AND a.program_id = {} AND a.member_id = {}"
+                        " AND e.rule IN ('first', 'sign') AND e.amount > 0",
+                        *(self.shop.program.id, self.shop.program.id),
                         member_id,
                     )
                 )
