@@ -140,3 +140,49 @@ async def test_a_worker_killed_during_purchases_loses_no_acknowledged_purchase()
         await close_database()
     finally:
         cluster.stop()
+
+
+async def test_an_existing_postgresql_database_moves_to_citus_with_its_rows(citus_server):
+    from membership.config import Settings
+
+    name = f"m_{uuid.uuid4().hex[:10]}"
+    await _on(citus_server.coordinator.dsn, "postgres", f"CREATE DATABASE {name}")
+    settings = Settings(database_url=citus_server.url(name), secret_key=SECRET, pg_pool_size=4)
+    await open_database(settings)  # a plain PostgreSQL database in use: no extension yet
+    await migrate()
+    async for api in _api(settings):
+        for amount in (9_900, 1_200, 35_000):
+            assert (await api.buy(api.sale(amount), key="store")).status_code == 201
+    before = await fetch_one("SELECT COUNT(*) AS sales, SUM(total) AS total FROM sale")
+    await close_database()
+    for worker in citus_server.workers:  # the documented steps: each worker's database, then the nodes
+        await _on(worker.dsn, "postgres", f"CREATE DATABASE {name}")
+        await _on(worker.dsn, name, "CREATE EXTENSION citus")
+    await _on(citus_server.coordinator.dsn, name, "CREATE EXTENSION citus")
+    await _on(
+        citus_server.coordinator.dsn,
+        name,
+        f"SELECT citus_set_coordinator_host('127.0.0.1', {citus_server.coordinator.port})",
+    )
+    for worker in citus_server.workers:
+        await _on(citus_server.coordinator.dsn, name, f"SELECT citus_add_node('127.0.0.1', {worker.port})")
+    await open_database(settings)
+    try:
+        assert await migrate() == []  # nothing to migrate: the tables are placed all the same
+        placed = await citus.placement()
+        assert placed["sale"] == placed["ledger_entry"] == "distributed" and placed["program"] == "reference"
+        after = await fetch_one("SELECT COUNT(*) AS sales, SUM(total) AS total FROM sale")
+        assert (after["sales"], after["total"]) == (before["sales"], before["total"]) == (3, 46_100)
+        assert await ledger_violations() == []
+        async for api in _api(settings):  # and sells on, distributed
+            assert (await api.buy(api.sale(), key="store")).status_code == 201
+    finally:
+        await close_database()
+
+
+async def _on(dsn: str, database: str, statement: str) -> None:
+    conn = await asyncpg.connect(f"{dsn}/{database}")
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

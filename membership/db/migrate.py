@@ -31,10 +31,14 @@ async def pending_migrations() -> list[str]:
 
 
 async def migrate() -> list[str]:
-    """Apply every pending migration (kernel apps first, then plugin apps); returns what ran."""
+    """Apply every pending migration (kernel apps first, then plugin apps); returns what ran. On a
+    database with the Citus extension, then place every table not placed yet
+    (:func:`membership.db.citus.distribute`)."""
     bind_tables(current_engine())  # plugin tables registered since the database was opened
     pending = await pending_migrations()
     if not pending:
+        if await citus.is_citus():  # Citus added to a database whose schema was up to date: place it
+            await citus.distribute()
         return []
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
