@@ -15,6 +15,9 @@ Fixtures:
   ``/api/v1`` of the real app over the test's database, with a fresh API key of that scope;
 * ``chromium`` — a headless Debian Chromium driven by Playwright, for console tests (sync tests).
 
+:func:`app_for` gives the application over a database a test has opened (built once per secret key
+and set of registered plugins: building one registers some 400 routes and takes half a second).
+
 Factories (each one use case of the kernel, as a till or the console would call it):
 :func:`make_merchant`, :func:`make_program` (with settings, and plugins enabled with theirs),
 :func:`make_store`, :func:`make_member`, :func:`make_card`, :func:`make_sale`,
@@ -384,7 +387,6 @@ async def api_client(membership_db: Settings) -> AsyncIterator[Callable[..., Awa
     import httpx
 
     from membership.access.service import create_api_key
-    from membership.app import create_app
 
     clients: list[httpx.AsyncClient] = []
     apps: list[Any] = []
@@ -397,7 +399,7 @@ async def api_client(membership_db: Settings) -> AsyncIterator[Callable[..., Awa
         lang: str = "zh-CN",
     ) -> httpx.AsyncClient:
         if not apps:
-            apps.append(create_app(membership_db, open_db=False))
+            apps.append(app_for(membership_db))
         key = await create_api_key(f"test-{scope}", [scope], merchant_id=merchant_id, store_id=store_id)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=apps[0]),  # the app runs in the test's own event loop
@@ -410,6 +412,26 @@ async def api_client(membership_db: Settings) -> AsyncIterator[Callable[..., Awa
     yield open_client
     for client in clients:
         await client.aclose()
+
+
+_apps: dict[tuple, tuple[Any, list[object]]] = {}
+
+
+def app_for(settings: Settings) -> Any:
+    """The application (``create_app(settings, open_db=False)``) over the database the test has
+    opened. Apps are kept and shared between tests with the same secret key and the same registered
+    plugins (the app reads everything else from the open database); a test that registers a plugin
+    gets an app with that plugin's routes and pages."""
+    from membership.app import create_app
+    from membership.plugins import hooks
+
+    plugins = hooks().pm.list_name_plugin()
+    key = (settings.secret_key, settings.language, tuple((name, id(plugin)) for name, plugin in plugins))
+    if key not in _apps:
+        if len(_apps) >= 8:  # plugin objects of past tests are let go
+            _apps.pop(next(iter(_apps)))
+        _apps[key] = (create_app(settings, open_db=False), [plugin for _, plugin in plugins])  # ids stay theirs
+    return _apps[key][0]
 
 
 # -- a demo served in a child process ---------------------------------------------------------------

@@ -198,13 +198,13 @@ async def any_db(request, tmp_path, sqlite_template):
 async def _api(settings: Settings):
     import httpx
 
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.api_client import Api, make_keys
     from tests.helpers import make_shop
 
     shop = await make_shop()
     keys = await make_keys(shop)
-    app = create_app(settings, open_db=False)
+    app = app_for(settings)
     transport = httpx.ASGITransport(app=app)  # runs the app in the test's own event loop
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Api(client, app, shop, keys)
@@ -225,13 +225,13 @@ async def any_api(any_db):
 
 
 async def _console(settings: Settings):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import Console, make_staff
     from tests.helpers import make_shop
 
     shop = await make_shop()
     await make_staff(shop)
-    return Console(create_app(settings, open_db=False), shop)
+    return Console(app_for(settings), shop)
 
 
 @pytest.fixture

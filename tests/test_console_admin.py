@@ -152,7 +152,7 @@ async def test_the_plugins_page_lists_builtins_and_what_they_registered(console)
 
 
 async def test_a_plugin_page_is_served_with_its_namespaced_template_to_its_roles_only(db, register_plugin):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import make_staff
     from tests.example_plugin import console as example
     from tests.helpers import make_shop
@@ -160,7 +160,7 @@ async def test_a_plugin_page_is_served_with_its_namespaced_template_to_its_roles
     register_plugin(example, name="example-console")
     shop = await make_shop()
     await make_staff(shop)
-    app = Console(create_app(db, open_db=False), shop)
+    app = Console(app_for(db), shop)
     async with app.logged_in("manager") as manager:
         page = await manager.get("/console/example/shelf")
         counter = await manager.get("/console/counter")

@@ -48,9 +48,9 @@ OWNER_PASSWORD = "Yuexiang-2026"
 @pytest.fixture
 async def fresh(db):
     """The console over an empty, migrated database: no merchant yet."""
-    from membership.app import create_app
+    from membership.testing import app_for
 
-    return Console(create_app(db, open_db=False), None)
+    return Console(app_for(db), None)
 
 
 class _Form(HTMLParser):

@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 
-from membership.app import create_app
 from membership.coupons import service as coupons
 from membership.db import fetch, fetch_one
 from membership.errors import ApprovalRefused, ApprovalRequired, LoginFailed
@@ -26,6 +25,7 @@ from membership.org.settings import change_settings
 from membership.sales import counter_rules
 from membership.sales import service as sales
 from membership.staff import service as staff_service
+from membership.testing import app_for
 from membership.tiers import paid
 from membership.tiers import service as tiers
 from tests.console_client import PASSWORD, Console, csrf_of, make_staff, text_of
@@ -53,7 +53,7 @@ async def counter(any_db):
     await coupons.create_template(shop.program.id, TEN_OFF)
     await coupons.issue(shop.program.id, "ten-off", [shop.member_id])
     await ledger.top_up(shop.member_id, 5_000, shop.store_id)
-    return Console(create_app(any_db, open_db=False), shop)
+    return Console(app_for(any_db), shop)
 
 
 class _Forms(html.parser.HTMLParser):

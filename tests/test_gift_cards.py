@@ -335,8 +335,8 @@ async def test_the_console_configures_products_in_yuan_lists_cards_masked_and_lo
 
 
 async def test_the_counter_sells_cards_as_a_line_and_takes_a_card_as_payment(any_db):
-    from membership.app import create_app
     from membership.db import fetch as query
+    from membership.testing import app_for
     from membership.tiers import service as tiers
     from tests.console_client import Console, make_staff, text_of
     from tests.helpers import make_shop
@@ -349,7 +349,7 @@ async def test_the_counter_sells_cards_as_a_line_and_takes_a_card_as_payment(any
     )
     await query("UPDATE member SET tier = 'gold' WHERE id = {}", shop.member_id)  # 95折 on every other line
     await giftcards.save_product(shop.program.id, "GC-100", "100元礼品卡", 10_000, create=True)
-    counter = Console(create_app(any_db, open_db=False), shop)
+    counter = Console(app_for(any_db), shop)
     member = shop.member_id
     cards_line = {"sku": ["GC-100"], "name": ["礼品卡"], "quantity": ["2"], "price": ["100"], "category": [""]}
     async with counter.logged_in("clerk") as client:

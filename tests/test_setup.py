@@ -76,10 +76,10 @@ async def test_from_a_fresh_folder_to_the_first_sale_without_the_demo(tmp_path, 
         settings = dataclasses.replace(settings, database_url=database_env["MEMBERSHIP_DATABASE_URL"])
     await open_database(settings)
     try:
-        from membership.app import create_app
+        from membership.testing import app_for
 
         assert len(await org.list_merchants()) == 1 and len(await org.list_programs()) == 1
-        transport = httpx.ASGITransport(app=create_app(settings, open_db=False))
+        transport = httpx.ASGITransport(app=app_for(settings))
         headers = {"Authorization": f"Bearer {secret}", "Accept-Language": "zh"}
 
         async def key(request: httpx.Request) -> None:  # a till sends one with every write

@@ -16,12 +16,12 @@ import msgspec
 import pytest
 
 from membership.api.input_checks import MAX_JSON_DEPTH
-from membership.app import create_app
 from membership.config import Settings
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
 from membership.db.throwaway import ThrowawayCluster, _as_postgres, pg_bindir
 from membership.db.unavailable import is_unavailable
+from membership.testing import app_for
 from tests.api_client import Api, make_keys
 from tests.conftest import SECRET
 from tests.console_client import PASSWORD, csrf_of, log_in, make_staff, text_of
@@ -177,7 +177,7 @@ async def test_requests_answer_503_with_retry_after_while_postgresql_is_down(pg_
     shop = await make_shop()
     keys = await make_keys(shop)
     await make_staff(shop)
-    app = create_app(settings, open_db=False)
+    app = app_for(settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         api = Api(client, app, shop, keys)

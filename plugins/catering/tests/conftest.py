@@ -134,7 +134,7 @@ async def api(restaurant, any_db):
     import httpx
 
     from membership.access.service import create_api_key
-    from membership.app import create_app
+    from membership.testing import app_for
 
     keys = {
         scope: (await create_api_key(f"test-{scope}", [scope], merchant_id=restaurant.merchant_id)).secret
@@ -142,6 +142,6 @@ async def api(restaurant, any_db):
     }
     stranger = await make_merchant("别家餐厅")
     keys["stranger"] = (await create_api_key("stranger", ["admin"], merchant_id=stranger)).secret
-    transport = httpx.ASGITransport(app=create_app(any_db, open_db=False))
+    transport = httpx.ASGITransport(app=app_for(any_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield Client(http, keys)

@@ -14,11 +14,11 @@ from membership_catering import dining_rules, stamps
 
 @pytest.fixture
 async def console(restaurant, any_db):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import Console, make_staff
 
     await make_staff(restaurant)
-    return Console(create_app(any_db, open_db=False), restaurant)
+    return Console(app_for(any_db), restaurant)
 
 
 def _text(html: str) -> str:

@@ -46,8 +46,7 @@ async def api(bank, any_db):
     from finance_bank import Client
 
     from membership.access.service import create_api_key
-    from membership.app import create_app
-    from membership.testing import make_merchant
+    from membership.testing import app_for, make_merchant
 
     keys = {
         scope: (await create_api_key(f"test-{scope}", [scope], merchant_id=bank.merchant_id)).secret
@@ -56,7 +55,7 @@ async def api(bank, any_db):
     keys["till"] = (await create_api_key("card-centre", ["pos"], store_id=bank.centre)).secret
     stranger = await make_merchant("别家银行")
     keys["stranger"] = (await create_api_key("stranger", ["admin"], merchant_id=stranger)).secret
-    transport = httpx.ASGITransport(app=create_app(any_db, open_db=False))
+    transport = httpx.ASGITransport(app=app_for(any_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield Client(http, keys)
 

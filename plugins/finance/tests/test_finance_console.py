@@ -20,11 +20,11 @@ from membership_finance.values import month_of, now, previous_month
 
 @pytest.fixture
 async def console(bank, any_db):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import Console, make_staff
 
     await make_staff(bank)
-    return Console(create_app(any_db, open_db=False), bank)
+    return Console(app_for(any_db), bank)
 
 
 def _text(html: str) -> str:

@@ -60,9 +60,9 @@ async def retail_api(retail, any_db):
     (built after the pack was loaded, so its routes are mounted), with a fresh key of the shop's
     merchant (bound to ``store_id`` when given)."""
     from membership.access.service import create_api_key
-    from membership.app import create_app
+    from membership.testing import app_for
 
-    app = create_app(any_db, open_db=False)
+    app = app_for(any_db)
     clients: list[httpx.AsyncClient] = []
 
     async def client(scope: str = "pos", store_id: uuid.UUID | None = None, lang: str = "zh-CN") -> httpx.AsyncClient:

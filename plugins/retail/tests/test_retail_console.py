@@ -22,10 +22,10 @@ PAGES = ("/", "/prices", "/catalogue", "/rules", "/claims", "/repurchase", "/bas
 @pytest.fixture
 async def console(retail, any_db):
     """The console over the retail shop, built after the pack was loaded, with a staff member per role."""
-    from membership.app import create_app
+    from membership.testing import app_for
 
     await make_staff(retail.shop)
-    return Console(create_app(any_db, open_db=False), retail.shop)
+    return Console(app_for(any_db), retail.shop)
 
 
 async def test_every_page_in_chinese_and_in_english(console, retail):

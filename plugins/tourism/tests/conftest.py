@@ -42,8 +42,7 @@ async def api(park, any_db):
     from tourism_park import Client
 
     from membership.access.service import create_api_key
-    from membership.app import create_app
-    from membership.testing import make_merchant
+    from membership.testing import app_for, make_merchant
 
     keys = {
         scope: (await create_api_key(f"test-{scope}", [scope], merchant_id=park.merchant_id)).secret
@@ -53,6 +52,6 @@ async def api(park, any_db):
     keys["hotel"] = (await create_api_key("hotel-till", ["pos"], store_id=park.hotel)).secret
     stranger = await make_merchant("别家景区")
     keys["stranger"] = (await create_api_key("stranger", ["admin"], merchant_id=stranger)).secret
-    transport = httpx.ASGITransport(app=create_app(any_db, open_db=False))
+    transport = httpx.ASGITransport(app=app_for(any_db))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield Client(http, keys)

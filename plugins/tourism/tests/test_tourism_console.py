@@ -17,11 +17,11 @@ from membership_tourism import pass_plans, passes
 
 @pytest.fixture
 async def console(park, any_db):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import Console, make_staff
 
     await make_staff(park)
-    return Console(create_app(any_db, open_db=False), park)
+    return Console(app_for(any_db), park)
 
 
 def _text(html: str) -> str:

@@ -73,13 +73,13 @@ async def test_the_e_card_code_identifies_its_person_at_any_till(park):
 
 
 async def test_the_counter_shows_the_members_pass(park, any_db):
-    from membership.app import create_app
+    from membership.testing import app_for
     from tests.console_client import Console, make_staff, text_of
 
     row = await park.sell()
     await park.enter("pass_qr", await park.code(row))
     await make_staff(park)
-    console = Console(create_app(any_db, open_db=False), park)
+    console = Console(app_for(any_db), park)
     async with console.logged_in("clerk") as client:
         page = await client.get(f"/console/counter/members/{park.member_id}")
         assert page.status_code == 200, page.text
