@@ -426,7 +426,7 @@ def app_for(settings: Settings) -> Any:
     from membership.plugins import hooks
 
     plugins = hooks().pm.list_name_plugin()
-    key = (settings.secret_key, settings.language, tuple((name, id(plugin)) for name, plugin in plugins))
+    key = (settings.secret_key, tuple((name, id(plugin)) for name, plugin in plugins))
     if key not in _apps:
         if len(_apps) >= 8:  # plugin objects of past tests are let go
             _apps.pop(next(iter(_apps)))

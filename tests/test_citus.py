@@ -146,7 +146,7 @@ async def test_an_existing_postgresql_database_moves_to_citus_with_its_rows(citu
     from membership.config import Settings
 
     name = f"m_{uuid.uuid4().hex[:10]}"
-    await _on(citus_server.coordinator.dsn, "postgres", f"CREATE DATABASE {name}")
+    await citus_server.coordinator.execute("postgres", f"CREATE DATABASE {name}")
     settings = Settings(database_url=citus_server.url(name), secret_key=SECRET, pg_pool_size=4)
     await open_database(settings)  # a plain PostgreSQL database in use: no extension yet
     await migrate()
@@ -155,17 +155,7 @@ async def test_an_existing_postgresql_database_moves_to_citus_with_its_rows(citu
             assert (await api.buy(api.sale(amount), key="store")).status_code == 201
     before = await fetch_one("SELECT COUNT(*) AS sales, SUM(total) AS total FROM sale")
     await close_database()
-    for worker in citus_server.workers:  # the documented steps: each worker's database, then the nodes
-        await _on(worker.dsn, "postgres", f"CREATE DATABASE {name}")
-        await _on(worker.dsn, name, "CREATE EXTENSION citus")
-    await _on(citus_server.coordinator.dsn, name, "CREATE EXTENSION citus")
-    await _on(
-        citus_server.coordinator.dsn,
-        name,
-        f"SELECT citus_set_coordinator_host('127.0.0.1', {citus_server.coordinator.port})",
-    )
-    for worker in citus_server.workers:
-        await _on(citus_server.coordinator.dsn, name, f"SELECT citus_add_node('127.0.0.1', {worker.port})")
+    await citus_server.make_distributed(name)  # the documented steps: workers' databases, extension, nodes
     await open_database(settings)
     try:
         assert await migrate() == []  # nothing to migrate: the tables are placed all the same
@@ -178,11 +168,3 @@ async def test_an_existing_postgresql_database_moves_to_citus_with_its_rows(citu
             assert (await api.buy(api.sale(), key="store")).status_code == 201
     finally:
         await close_database()
-
-
-async def _on(dsn: str, database: str, statement: str) -> None:
-    conn = await asyncpg.connect(f"{dsn}/{database}")
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()

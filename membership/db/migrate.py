@@ -36,15 +36,12 @@ async def migrate() -> list[str]:
     (:func:`membership.db.citus.distribute`)."""
     bind_tables(current_engine())  # plugin tables registered since the database was opened
     pending = await pending_migrations()
-    if not pending:
-        if await citus.is_citus():  # Citus added to a database whose schema was up to date: place it
-            await citus.distribute()
-        return []
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        result = await run_forwards(app_name="all")
-    if not result.success:
-        raise NotConfigured(what="database schema", hint=f"migration failed: {result.message}\n{output.getvalue()}")
-    if await citus.is_citus():
+    if pending:
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            result = await run_forwards(app_name="all")
+        if not result.success:
+            raise NotConfigured(what="database schema", hint=f"migration failed: {result.message}\n{output.getvalue()}")
+    if await citus.is_citus():  # also when Citus came to a database whose schema was up to date
         await citus.distribute()
     return pending

@@ -74,6 +74,16 @@ class ThrowawayCluster:
             return f"postgresql://postgres@/{database}?host={self.root / 'sock'}&port={self.port}"
         return f"{self.dsn}/{database}"
 
+    async def execute(self, database: str, statement: str, *args: object) -> None:
+        """Run one statement in ``database`` on this server, on a connection of its own."""
+        import asyncpg
+
+        conn = await asyncpg.connect(f"{self.dsn}/{database}")
+        try:
+            await conn.execute(statement, *args)
+        finally:
+            await conn.close()
+
     def start(self) -> ThrowawayCluster:
         """initdb and start; returns self."""
         os.chmod(self.root, 0o777)
@@ -169,33 +179,27 @@ class ThrowawayCitus:
 
     async def create_database(self, name: str, template: str | None = None) -> None:
         """``name`` on every node: a copy of ``template`` (which is then already a Citus database
-        naming the same nodes), or a new database with the extension, the coordinator and the
-        workers registered."""
-        import asyncpg
-
-        copy = f" TEMPLATE {template}" if template else ""
-        for n in self.nodes:
-            conn = await asyncpg.connect(f"{n.dsn}/postgres")
-            try:
-                if template:  # Citus's maintenance daemon stays connected to the template
-                    await conn.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template
-                    )
-                await conn.execute(f"CREATE DATABASE {name}{copy}")
-            finally:
-                await conn.close()
-        if template:
+        naming the same nodes), or a new database made a Citus one (:meth:`make_distributed`)."""
+        if not template:
+            await self.coordinator.execute("postgres", f"CREATE DATABASE {name}")
+            await self.make_distributed(name)
             return
+        for n in self.nodes:  # Citus's maintenance daemon stays connected to the template
+            await n.execute(
+                "postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template
+            )
+            await n.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {template}")
+
+    async def make_distributed(self, name: str) -> None:
+        """Make the coordinator's database ``name`` (new, or a plain PostgreSQL database in use) a
+        Citus one, by the steps of docs/scaling.md: the database on each worker, the extension on
+        every node, the coordinator and the workers registered."""
+        for w in self.workers:
+            await w.execute("postgres", f"CREATE DATABASE {name}")
         for n in self.nodes:
-            conn = await asyncpg.connect(f"{n.dsn}/{name}")
-            try:
-                await conn.execute("CREATE EXTENSION citus")
-            finally:
-                await conn.close()
-        conn = await asyncpg.connect(f"{self.coordinator.dsn}/{name}")
-        try:
-            await conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', $1)", self.coordinator.port)
-            for w in self.workers:
-                await conn.execute("SELECT citus_add_node('127.0.0.1', $1)", w.port)
-        finally:
-            await conn.close()
+            await n.execute(name, "CREATE EXTENSION citus")
+        await self.coordinator.execute(
+            name, "SELECT citus_set_coordinator_host('127.0.0.1', $1)", self.coordinator.port
+        )
+        for w in self.workers:
+            await self.coordinator.execute(name, "SELECT citus_add_node('127.0.0.1', $1)", w.port)
