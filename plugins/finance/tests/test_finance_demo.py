@@ -61,6 +61,9 @@ def test_serve_demo_industry_finance_from_an_empty_folder(demo_server):
         form = {"username": "demo", "password": demo_server.password, "next": "/console/counter"}
         logged = console.post("/console/login", data={**form, "_csrf_token": console.cookies["csrftoken"]})
         assert logged.status_code == 303, logged.text
+        # the server is shared with the browser test, which leaves the demo owner in English
+        chinese = {"language": "zh_CN", "_csrf_token": console.cookies["csrftoken"]}
+        assert console.post("/console/language", data=chinese).status_code == 303
         for path, words in (
             (f"?q={member_no}", "621888******"),
             ("/mcc", "餐饮双倍积分"),
