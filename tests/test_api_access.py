@@ -70,7 +70,7 @@ async def _objects(shop) -> dict[str, str]:
     return {
         "ticket": ticket,
         "token": token,
-        "gift_card": (await giftcards.sold_by(sold.id))[0].code,
+        "gift_card": (await giftcards.sold_by(shop.program.id, sold.id))[0].code,
         "redemption": str(redemption.id),
         "transfer": str(transfer.id),
         "merge": str(merge.id),

@@ -316,7 +316,7 @@ async def test_the_console_configures_products_in_yuan_lists_cards_masked_and_lo
         sold = await sales.record_purchase(
             shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-200", 2, 20_000)]
         )
-        code = (await giftcards.sold_by(sold.id))[0].code
+        code = (await giftcards.sold_by(shop.program.id, sold.id))[0].code
         page = text_of((await client.get("/console/gift-cards")).text)
         assert "礼品卡" in page and "共 2 张" in page and "未使用" in page and "¥400.00" in page
         assert code not in page and f"****-****-****-{code[-4:]}" in page
@@ -384,12 +384,14 @@ async def test_a_card_still_pays_after_a_key_rotation_retires_the_old_key(any_db
     shop = await make_shop()
     await giftcards.save_product(shop.program.id, "GC-100", "礼品卡", 10_000, create=True)
     sold = await sales.record_purchase(shop.program.id, shop.store_id, shop.member_id, [LineInput("GC-100", 2, 10_000)])
-    codes = [card.code for card in await giftcards.sold_by(sold.id)]
+    codes = [card.code for card in await giftcards.sold_by(shop.program.id, sold.id)]
     other = new_secret_key()
     await _reopen(other, SECRET)
     await rotate(lambda done, total: None, chunk=1)
     await _reopen(other)  # the old key forgotten
-    assert [card.code for card in await giftcards.sold_by(sold.id)] == codes  # unsealed with the new key
+    assert [
+        card.code for card in await giftcards.sold_by(shop.program.id, sold.id)
+    ] == codes  # unsealed with the new key
     await sales.record_purchase(
         shop.program.id,
         shop.other_store_id,

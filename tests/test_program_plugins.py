@@ -209,6 +209,38 @@ async def test_listeners_run_after_the_commit_isolated_and_retried(api, register
     assert {row["state"] for row in delivered} == {"delivered"}
 
 
+async def test_old_events_are_forgotten_once_delivered_everywhere(any_api, register_plugin, monkeypatch):
+    import datetime as dt
+
+    failed_once: list[str] = []
+
+    class Flaky:
+        @hookimpl
+        def membership_event(self, event):
+            if not failed_once:
+                failed_once.append(str(event.id))
+                raise RuntimeError("the SMS gateway is down")
+
+    register_plugin(Flaky(), name="flaky")
+    for amount in (1_000, 2_000, 3_000):
+        assert (await any_api.buy(any_api.sale(amount))).status_code == 201
+    await outbox.wait_for_background()
+    events = {row["id"] for row in await fetch("SELECT id FROM event_outbox")}
+    waiting = {
+        str(row["event_id"]) for row in await fetch("SELECT event_id FROM event_delivery WHERE state <> 'delivered'")
+    }
+    assert len(events) >= 3 and waiting == set(failed_once)
+
+    monkeypatch.setattr(outbox, "PURGE_CHUNK", 2)  # several chunks, one event held back in one of them
+    now = dt.datetime.now(dt.UTC)
+    assert await outbox.purge_delivered(now - dt.timedelta(days=1)) == 0  # none old enough
+    assert await outbox.purge_delivered(now + dt.timedelta(seconds=1)) == len(events) - 1
+    kept = await fetch("SELECT id FROM event_outbox")
+    assert [str(row["id"]) for row in kept] == failed_once
+    left = await fetch("SELECT event_id FROM event_delivery")
+    assert {str(row["event_id"]) for row in left} == set(failed_once)  # the forgotten events' deliveries went too
+
+
 async def test_an_owner_switches_a_plugin_on_and_sets_it_in_a_form(console, register_plugin):
     from tests.console_client import csrf_of, text_of
 

@@ -60,8 +60,8 @@ def _reasons(answer: dict) -> dict[str, tuple[str, str]]:
 async def _used(code: str) -> int:
     """The uses not given back; for a promotion limited in all, its counter must say the same."""
     row = await fetch_one(
-        "SELECT p.used_count, p.total_limit, (SELECT COUNT(*) FROM promotion_use u WHERE u.promotion_id = p.id"
-        " AND u.returned_at IS NULL) AS uses FROM promotion p WHERE p.code = {}",
+        "SELECT p.used_count, p.total_limit, (SELECT COUNT(*) FROM promotion_use u WHERE u.program_id = p.program_id"
+        " AND u.promotion_id = p.id AND u.returned_at IS NULL) AS uses FROM promotion p WHERE p.code = {}",
         code,
     )
     if row["total_limit"] is not None:

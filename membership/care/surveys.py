@@ -120,8 +120,10 @@ async def survey_row(program_id: uuid.UUID, code: str) -> dict[str, Any]:
 async def list_surveys(program_id: uuid.UUID, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
     """One page of the program's surveys by code, each with its invitations and answers so far."""
     return await fetch_page(
-        "SELECT s.*, (SELECT COUNT(*) FROM survey_send d WHERE d.survey_id = s.id) AS invited,"
-        " (SELECT COUNT(*) FROM survey_send d WHERE d.survey_id = s.id AND d.answered_at IS NOT NULL) AS answered,"
+        "SELECT s.*, (SELECT COUNT(*) FROM survey_send d WHERE d.program_id = s.program_id AND d.survey_id = s.id)"
+        " AS invited,"
+        " (SELECT COUNT(*) FROM survey_send d WHERE d.program_id = s.program_id AND d.survey_id = s.id"
+        " AND d.answered_at IS NOT NULL) AS answered,"
         " COUNT(*) OVER () AS listed FROM survey s WHERE s.program_id = {} ORDER BY s.code",
         program_id,
         page=page,
@@ -383,7 +385,8 @@ async def invitation(token: str, now: dt.datetime | None = None) -> Invitation |
         return None
     row = await fetch_one(
         "SELECT d.id, d.score, d.answered_at, d.expires_at, s.kind, s.question_zh, s.question_en, p.name AS program"
-        " FROM survey_send d JOIN survey s ON s.id = d.survey_id JOIN program p ON p.id = d.program_id"
+        " FROM survey_send d JOIN survey s ON s.program_id = d.program_id AND s.id = d.survey_id JOIN program p ON"
+        " p.id = d.program_id"
         " WHERE d.id = {}",
         send_id,
     )
@@ -519,8 +522,8 @@ async def figures(
         " SUM(CASE WHEN d.score <= 6 THEN 1 ELSE 0 END) AS detractors,"
         " SUM(CASE WHEN d.score >= 4 THEN 1 ELSE 0 END) AS satisfied,"
         " CAST(SUM(d.score) AS BIGINT) AS score_sum"
-        f" FROM survey_send d JOIN survey s ON s.id = d.survey_id WHERE {' AND '.join(where)}"
-        + (f" GROUP BY {group} ORDER BY {group}" if by else ""),
+        " FROM survey_send d JOIN survey s ON s.program_id = d.program_id AND s.id = d.survey_id"
+        f" WHERE {' AND '.join(where)}" + (f" GROUP BY {group} ORDER BY {group}" if by else ""),
         *args,
     )
     return [
@@ -540,7 +543,7 @@ async def figures(
 async def invited(program_id: uuid.UUID, code: str) -> int:
     """How many members the survey invited."""
     row = await fetch_one(
-        "SELECT COUNT(*) AS n FROM survey_send d JOIN survey s ON s.id = d.survey_id"
+        "SELECT COUNT(*) AS n FROM survey_send d JOIN survey s ON s.program_id = d.program_id AND s.id = d.survey_id"
         " WHERE s.program_id = {} AND s.code = {}",
         program_id,
         code,
@@ -552,8 +555,9 @@ async def recent_answers(program_id: uuid.UUID, code: str, page: int, page_size:
     """One page of a survey's answers, newest first: score, comment, store, tier and member."""
     return await fetch_page(
         "SELECT d.score, d.comment, d.answered_at, d.tier, d.store_id, st.name AS store, m.member_no, m.name,"
-        " d.member_id, COUNT(*) OVER () AS listed FROM survey_send d JOIN survey s ON s.id = d.survey_id"
-        " JOIN member m ON m.id = d.member_id LEFT JOIN store st ON st.id = d.store_id"
+        " d.member_id, COUNT(*) OVER () AS listed FROM survey_send d JOIN survey s ON s.program_id = d.program_id"
+        " AND s.id = d.survey_id"
+        " JOIN member m ON m.program_id = d.program_id AND m.id = d.member_id LEFT JOIN store st ON st.id = d.store_id"
         " WHERE s.program_id = {} AND s.code = {} AND d.answered_at IS NOT NULL"
         " ORDER BY d.answered_at DESC, d.id DESC",
         program_id,

@@ -178,7 +178,8 @@ async def ticket_row(ticket_id: uuid.UUID, program_ids: set[uuid.UUID] | None = 
     when there is none (or it is not in ``program_ids``)."""
     row = await fetch_one(
         "SELECT t.*, m.member_no, m.name AS member_name, s.display_name AS assignee, st.name AS store"
-        " FROM service_ticket t JOIN member m ON m.id = t.member_id LEFT JOIN staff s ON s.id = t.assignee_id"
+        " FROM service_ticket t JOIN member m ON m.program_id = t.program_id AND m.id = t.member_id LEFT JOIN staff"
+        " s ON s.id = t.assignee_id"
         " LEFT JOIN store st ON st.id = t.store_id WHERE t.id = {}",
         ticket_id,
     )
@@ -329,7 +330,8 @@ async def list_tickets(
     return await fetch_page(
         "SELECT t.id, t.number, t.kind, t.subject, t.priority, t.status, t.created_at, t.respond_by, t.responded_at,"
         " t.escalated_at, t.member_id, m.member_no, m.name AS member_name, s.display_name AS assignee,"
-        " COUNT(*) OVER () AS listed FROM service_ticket t JOIN member m ON m.id = t.member_id"
+        " COUNT(*) OVER () AS listed FROM service_ticket t JOIN member m ON m.program_id = t.program_id AND m.id ="
+        " t.member_id"
         f" LEFT JOIN staff s ON s.id = t.assignee_id WHERE {' AND '.join(where)}"
         " ORDER BY t.created_at DESC, t.id DESC",
         *args,
@@ -352,7 +354,8 @@ async def member_history(program_id: uuid.UUID, member_id: uuid.UUID, ticket_id:
         "SELECT COALESCE(SUM(balance), 0) AS n FROM ledger_account WHERE member_id = {} AND kind = 'points'", member_id
     )
     coupons = await fetch(
-        "SELECT c.code, c.valid_until, t.name FROM coupon c JOIN coupon_template t ON t.id = c.template_id"
+        "SELECT c.code, c.valid_until, t.name FROM coupon c JOIN coupon_template t ON t.program_id = c.program_id"
+        " AND t.id = c.template_id"
         " WHERE c.member_id = {} AND c.state = 'issued' ORDER BY c.valid_until, c.code LIMIT 10",
         member_id,
     )

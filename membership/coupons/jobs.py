@@ -73,7 +73,8 @@ async def birthday_members(program: ProgramConfig, template: dict[str, Any], tod
         solar = f"{_month_day('m.birthday')} IN ({placeholders(solar_days)})"
         solar_args = list(solar_days)
     fresh = (
-        " AND NOT EXISTS (SELECT 1 FROM coupon c WHERE c.template_id = {} AND c.member_id = m.id AND c.occasion = {})"
+        " AND NOT EXISTS (SELECT 1 FROM coupon c WHERE c.program_id = m.program_id AND c.template_id = {}"
+        " AND c.member_id = m.id AND c.occasion = {})"
     )
     base = "SELECT m.id, m.birthday, m.birthday_calendar FROM member m WHERE m.program_id = {} AND m.status = 'active'"
     rows = await fetch(

@@ -16,7 +16,8 @@ _REPORT = (
     " COALESCE(SUM(CASE WHEN c.state = 'expired' THEN 1 ELSE 0 END), 0) AS expired,"
     " COALESCE(SUM(CASE WHEN c.state = 'void' THEN 1 ELSE 0 END), 0) AS voided,"
     " CAST(COALESCE(SUM(CASE WHEN c.state = 'redeemed' THEN c.discount ELSE 0 END), 0) AS BIGINT) AS discount"
-    " FROM coupon_template t LEFT JOIN coupon c ON c.template_id = t.id WHERE t.program_id = {}"
+    " FROM coupon_template t LEFT JOIN coupon c ON c.program_id = t.program_id AND c.template_id = t.id WHERE"
+    " t.program_id = {}"
 )
 
 

@@ -62,7 +62,7 @@ COUPON_SELECT = (
     "SELECT c.id, c.code, c.program_id, c.member_id, c.state, c.occasion, c.issued_at, c.valid_from,"
     " c.valid_until, c.redeemed_at, c.sale_id, c.store_id, c.discount, t.code AS template, t.name, t.kind,"
     " t.amount_off, t.percent_off, t.max_off, t.free_sku, t.min_spend, t.store_ids, t.stackable"
-    " FROM coupon c JOIN coupon_template t ON t.id = c.template_id"
+    " FROM coupon c JOIN coupon_template t ON t.program_id = c.program_id AND t.id = c.template_id"
 )
 
 
@@ -683,7 +683,7 @@ async def recent_coupons(
     usable = " AND c.state = 'issued' AND c.valid_from <= {} AND c.valid_until >= {}" if usable_on else ""
     return await fetch(
         "SELECT c.code, t.name, c.state, c.valid_from, c.valid_until, c.redeemed_at FROM coupon c"
-        " JOIN coupon_template t ON t.id = c.template_id WHERE c.member_id = {}"
+        " JOIN coupon_template t ON t.program_id = c.program_id AND t.id = c.template_id WHERE c.member_id = {}"
         + usable
         + " ORDER BY c.issued_at DESC LIMIT {}",
         member_id,

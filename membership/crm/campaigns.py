@@ -296,7 +296,8 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
         return await _birthdays(program, where, args, now, days)
     if event == "dormant":
         sql = (
-            f"SELECT m.id, s.stage_since FROM member m JOIN member_score s ON s.member_id = m.id WHERE {where}"
+            "SELECT m.id, s.stage_since FROM member m JOIN member_score s ON s.program_id = m.program_id AND"
+            f" s.member_id = m.id WHERE {where}"
             " AND s.stage = 'dormant' AND s.stage_since <= {} AND s.program_id = {}"
         )
         rows = await fetch(sql, *args, now - dt.timedelta(days=days), program.id)
@@ -311,7 +312,8 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
     if event in ("tier_up", "tier_down"):
         reason = "upgrade" if event == "tier_up" else "downgrade"
         sql = (
-            f"SELECT m.id, t.id AS change, t.to_tier FROM member m JOIN tier_change t ON t.member_id = m.id"
+            "SELECT m.id, t.id AS change, t.to_tier FROM member m JOIN tier_change t ON t.program_id = m.program_id"
+            " AND t.member_id = m.id"
             f" WHERE {where} AND t.reason = {{}} AND t.created_at > {{}} AND t.created_at <= {{}}"
         )
         rows = await fetch(sql, *args, reason, since, now)
@@ -319,8 +321,9 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
     if event == "points_expiring":
         sql = (
             f"SELECT m.id, SUM(l.remaining) AS points, MIN(l.expires_at) AS first FROM member m"
-            f" JOIN ledger_account a ON a.member_id = m.id AND a.kind = 'points'"
-            f" JOIN points_lot l ON l.account_id = a.id WHERE {where} AND l.remaining > 0 AND l.expires_at > {{}}"
+            f" JOIN ledger_account a ON a.program_id = m.program_id AND a.member_id = m.id AND a.kind = 'points'"
+            f" JOIN points_lot l ON l.program_id = a.program_id AND l.account_id = a.id WHERE {where} AND l.remaining"
+            f" > 0 AND l.expires_at > {{}}"
             " AND l.expires_at <= {} GROUP BY m.id"
         )
         rows = await fetch(sql, *args, now, ahead)
@@ -333,7 +336,8 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
     if event == "coupon_expiring":
         day = _local(program, now).date() + dt.timedelta(days=days)
         sql = (
-            f"SELECT m.id, COUNT(*) AS n FROM member m JOIN coupon c ON c.member_id = m.id WHERE {where}"
+            "SELECT m.id, COUNT(*) AS n FROM member m JOIN coupon c ON c.program_id = m.program_id AND c.member_id ="
+            f" m.id WHERE {where}"
             " AND c.state = 'issued' AND c.valid_until = {} GROUP BY m.id"
         )
         rows = await fetch(sql, *args, _date(day))
@@ -342,7 +346,8 @@ async def occasions_due(program: ProgramConfig, campaign: dict[str, Any], now: d
             for r in rows
         ]
     sql = (  # paid_expiring
-        f"SELECT m.id, p.id AS paid, p.ends_at FROM member m JOIN paid_membership p ON p.member_id = m.id"
+        "SELECT m.id, p.id AS paid, p.ends_at FROM member m JOIN paid_membership p ON p.program_id = m.program_id"
+        " AND p.member_id = m.id"
         f" WHERE {where} AND p.status = 'active' AND p.ends_at > {{}} AND p.ends_at <= {{}}"
     )
     rows = await fetch(sql, *args, now, ahead)

@@ -87,7 +87,8 @@ class SegmentSizes(Report):
         program = await get_program(program_id)
         first, last = period(program, params).local_dates(program)
         rows = await fetch(
-            "SELECT z.day, s.name, z.members FROM segment_size z JOIN segment s ON s.id = z.segment_id"
+            "SELECT z.day, s.name, z.members FROM segment_size z JOIN segment s ON s.program_id = z.program_id AND"
+            " s.id = z.segment_id"
             " WHERE z.program_id = {} AND z.day >= {} AND z.day <= {} ORDER BY z.day, s.code",
             program_id,
             _date(first),

@@ -201,7 +201,8 @@ async def _lunar_birthday_months(program: ProgramConfig, now: dt.datetime) -> in
     birthdays need nothing (segments read their month from the date). How many changed."""
     year = now.astimezone(ZoneInfo(program.time_zone)).year
     rows = await fetch(
-        "SELECT m.id, m.birthday, s.birthday_month FROM member m JOIN member_score s ON s.member_id = m.id"
+        "SELECT m.id, m.birthday, s.birthday_month FROM member m JOIN member_score s ON s.program_id = m.program_id"
+        " AND s.member_id = m.id"
         " WHERE m.program_id = {} AND s.program_id = {} AND m.birthday_calendar = 'lunar' AND m.birthday IS NOT NULL",
         program.id,
         program.id,

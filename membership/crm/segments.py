@@ -122,7 +122,8 @@ async def segment_members(
     where, args = await segment_where(program, code, now or _now())
     return await fetch_page(
         "SELECT m.id, m.member_no, m.name, m.tier, m.created_at, sc.stage, sc.r, sc.f, sc.m,"
-        " COUNT(*) OVER () AS listed FROM member m LEFT JOIN member_score sc ON sc.member_id = m.id"
+        " COUNT(*) OVER () AS listed FROM member m LEFT JOIN member_score sc ON sc.program_id = m.program_id AND"
+        " sc.member_id = m.id"
         f" WHERE {where} ORDER BY m.created_at DESC, m.id DESC",
         *args,
         page=page,

@@ -119,7 +119,7 @@ async def list_tag_rules(program_id: uuid.UUID, page: int = 1, page_size: int = 
     """One page of the program's tag rules by tag, and how many there are."""
     rows, total = await fetch_page(
         "SELECT r.tag, s.code, r.created_at, COUNT(*) OVER () AS listed FROM tag_rule r"
-        " JOIN segment s ON s.id = r.segment_id WHERE r.program_id = {} ORDER BY r.tag",
+        " JOIN segment s ON s.program_id = r.program_id AND s.id = r.segment_id WHERE r.program_id = {} ORDER BY r.tag",
         program_id,
         page=page,
         page_size=page_size,
@@ -156,7 +156,8 @@ async def apply_tag_rules(program: ProgramConfig, now: dt.datetime) -> tuple[int
     the segment: (tags given, tags taken)."""
     given = taken = 0
     rules = await fetch(
-        "SELECT r.tag, s.code FROM tag_rule r JOIN segment s ON s.id = r.segment_id WHERE r.program_id = {}"
+        "SELECT r.tag, s.code FROM tag_rule r JOIN segment s ON s.program_id = r.program_id AND s.id = r.segment_id"
+        " WHERE r.program_id = {}"
         " ORDER BY r.tag",
         program.id,
     )

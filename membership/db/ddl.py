@@ -60,13 +60,14 @@ async def carry_program(table: str, parent: str, parent_key: str) -> None:
         await engine.run_ddl(f'ALTER TABLE "{table}" ALTER COLUMN "program_id" SET NOT NULL')
 
 
-async def unique_with_program(table: str, name: str, columns: list[str]) -> None:
-    """Make the unique index ``name`` on ``columns`` carry ``program_id`` too (created when the
-    columns are the table's primary key, which stays): it refuses what it refused before (the
-    rows it compares belong to one program), and a distributed table's unique keys must hold the
-    program it is distributed by (Citus), so writes name it as their ``ON CONFLICT`` target."""
+async def unique_with_program(table: str, name: str, columns: list[str], where: str | None = None) -> None:
+    """Make the unique index ``name`` on ``columns`` (partial when ``where``) carry ``program_id``
+    too (created when the columns are the table's primary key, which stays): it refuses what it
+    refused before (the rows it compares belong to one program), and a distributed table's unique
+    keys must hold the program it is distributed by (Citus), so writes name it as their
+    ``ON CONFLICT`` target."""
     await engine_finder().run_ddl(f'DROP INDEX IF EXISTS "{name}"')
-    await unique_index(table, name, [*columns, "program_id"])
+    await unique_index(table, name, [*columns, "program_id"], where)
 
 
 def _columns(condition: str) -> set[str]:

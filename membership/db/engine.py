@@ -66,6 +66,9 @@ class InlineConnection:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
         self.waited = False  # the last BEGIN found another process holding the write lock
+        # held while a statement runs: closing waits for a COMMIT still running in a worker thread
+        # (its task may have been cancelled meanwhile), as closing under it crashes the process
+        self.running = threading.Lock()
 
     async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         """Run one statement and return its rows."""
@@ -97,15 +100,21 @@ class InlineConnection:
             self.connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
     def _run(self, sql: str, args: Any) -> list[dict[str, Any]]:
-        cursor = self.connection.execute(sql, args or ())
-        try:
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        with self.running:
+            cursor = self.connection.execute(sql, args or ())
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
 
     async def close(self) -> None:
-        """Close the connection."""
-        self.connection.close()
+        """Close the connection (once a statement running in a worker thread is done)."""
+        if not self.running.acquire(blocking=False):
+            await asyncio.to_thread(self.running.acquire)
+        try:
+            self.connection.close()
+        finally:
+            self.running.release()
 
 
 class _Connections:
@@ -463,6 +472,18 @@ async def _keep_session(connection: Any) -> None:
     locks and ``SET LOCAL``) and asyncpg still rolls back a transaction left open."""
 
 
+async def _citus_session(connection: Any) -> None:
+    """A new connection's session on Citus (nothing on plain PostgreSQL): a transaction's
+    statements over many shards run on one connection per worker (``multi_shard_modify_mode =
+    sequential``), so a transaction that read several programs' rows may still write a reference
+    table (a program, a store) after it, which Citus refuses after a parallel read. Statements
+    the kernel runs in a transaction name one program and reach one shard anyway."""
+    await connection.execute(
+        "SELECT set_config('citus.multi_shard_modify_mode', 'sequential', false) FROM pg_extension"
+        " WHERE extname = 'citus'"
+    )
+
+
 def bind_tables(engine: Engine) -> None:
     """Point every kernel and plugin table (and Piccolo's migration table) at ``engine``."""
     from membership.db.piccolo_conf import app_registry
@@ -479,7 +500,9 @@ async def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings)
     if not isinstance(engine, SQLiteEngine):
         size = max(2, settings.pg_pool_size)
-        await engine.start_connection_pool(min_size=min(2, size), max_size=size, reset=_keep_session)
+        await engine.start_connection_pool(
+            min_size=min(2, size), max_size=size, reset=_keep_session, init=_citus_session
+        )
     _state["engine"], _state["settings"] = engine, settings
     clear_caches()
     bind_tables(engine)

@@ -8,6 +8,7 @@ user. The cluster listens on 127.0.0.1 at a free port, trusts local connections 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -141,13 +142,21 @@ def citus_available(bindir: Path) -> bool:
 
 class ThrowawayCitus:
     """A Citus cluster in temporary folders: a coordinator (``dsn``) and ``workers`` servers, each
-    a :class:`ThrowawayCluster` with Citus preloaded. :meth:`create_database` makes a database on
-    every node (Citus keeps a distributed table's shards in the worker's database of the same
-    name), with the extension and the nodes registered; ``template`` copies one on every node."""
+    a :class:`ThrowawayCluster` with Citus preloaded and ``settings`` on every node.
+    :meth:`create_database` makes a database on every node (Citus keeps a distributed table's
+    shards in the worker's database of the same name), with the extension and the nodes
+    registered; ``template`` copies one on every node."""
 
-    def __init__(self, bindir: Path, workers: int = 2, durable: bool = True, max_connections: int = 300) -> None:
+    def __init__(
+        self,
+        bindir: Path,
+        workers: int = 2,
+        durable: bool = True,
+        max_connections: int = 300,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         def node() -> ThrowawayCluster:
-            return ThrowawayCluster(bindir, durable, max_connections, dict(CITUS_NODE_SETTINGS))
+            return ThrowawayCluster(bindir, durable, max_connections, {**CITUS_NODE_SETTINGS, **(settings or {})})
 
         self.coordinator = node()
         self.workers = [node() for _ in range(workers)]
@@ -184,11 +193,20 @@ class ThrowawayCitus:
             await self.coordinator.execute("postgres", f"CREATE DATABASE {name}")
             await self.make_distributed(name)
             return
-        for n in self.nodes:  # Citus's maintenance daemon stays connected to the template
-            await n.execute(
-                "postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template
-            )
-            await n.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {template}")
+        import asyncpg
+
+        for n in self.nodes:
+            for attempt in range(20):  # Citus's maintenance daemon connects to the template again and again
+                await n.execute(
+                    "postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template
+                )
+                try:
+                    await n.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {template}")
+                    break
+                except asyncpg.ObjectInUseError:
+                    if attempt == 19:
+                        raise
+                    await asyncio.sleep(0.05)
 
     async def make_distributed(self, name: str) -> None:
         """Make the coordinator's database ``name`` (new, or a plain PostgreSQL database in use) a

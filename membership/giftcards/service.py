@@ -303,13 +303,15 @@ class IssuedCard:
     qr_svg: str
 
 
-async def sold_by(sale_id: uuid.UUID) -> list[IssuedCard]:
-    """The cards a sale sold, codes unsealed: only for the answer that sold them (or its
-    idempotent replay), which the till prints; nothing else shows a whole code."""
+async def sold_by(program_id: uuid.UUID, sale_id: uuid.UUID) -> list[IssuedCard]:
+    """The cards a sale of the program sold, codes unsealed: only for the answer that sold them
+    (or its idempotent replay), which the till prints; nothing else shows a whole code."""
     rows = await fetch(
         "SELECT g.id, g.code_sealed, g.key_fp, g.code_hint, g.face_value, p.sku, a.balance FROM gift_card g"
-        " JOIN gift_card_product p ON p.id = g.product_id JOIN ledger_account a ON a.id = g.account_id"
-        " WHERE g.sale_id = {} ORDER BY g.line_no, g.id",
+        " JOIN gift_card_product p ON p.program_id = g.program_id AND p.id = g.product_id"
+        " JOIN ledger_account a ON a.program_id = g.program_id AND a.id = g.account_id"
+        " WHERE g.program_id = {} AND g.sale_id = {} ORDER BY g.line_no, g.id",
+        program_id,
         sale_id,
     )
     issued = []
@@ -334,7 +336,8 @@ async def sold_by(sale_id: uuid.UUID) -> list[IssuedCard]:
 _CARD = (
     "SELECT g.id, g.program_id, g.account_id, g.code_hint, g.face_value, g.status, g.store_id, g.sale_id,"
     " g.issued_at, g.voided_at, p.sku, p.name, a.balance FROM gift_card g"
-    " JOIN gift_card_product p ON p.id = g.product_id JOIN ledger_account a ON a.id = g.account_id"
+    " JOIN gift_card_product p ON p.program_id = g.program_id AND p.id = g.product_id"
+    " JOIN ledger_account a ON a.program_id = g.program_id AND a.id = g.account_id"
 )
 
 
@@ -393,10 +396,11 @@ async def spend_for_sale(
         card = await find(program.id, code)
         usable(card, amount)
         row = await fetch_one(
-            "UPDATE ledger_account SET balance = balance - {}, updated_at = {} WHERE id = {} AND balance >= {}"
-            " RETURNING balance",
+            "UPDATE ledger_account SET balance = balance - {}, updated_at = {} WHERE program_id = {} AND id = {}"
+            " AND balance >= {} RETURNING balance",
             amount,
             now,
+            program.id,
             card["account_id"],
             amount,
         )
@@ -423,9 +427,11 @@ async def give_back(
     what the cards' stores owed this one for it is taken back from the settlement."""
     rows = await fetch(
         "SELECT g.account_id, g.store_id, CAST(SUM(-e.amount) AS BIGINT) AS left_to_return FROM ledger_entry e"
-        " JOIN ledger_posting p ON p.id = e.posting_id JOIN gift_card g ON g.account_id = e.account_id"
-        " WHERE p.sale_id = {} AND p.kind IN ('gift_card_pay', 'gift_card_back')"
+        " JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id"
+        " JOIN gift_card g ON g.program_id = e.program_id AND g.account_id = e.account_id"
+        " WHERE e.program_id = {} AND p.sale_id = {} AND p.kind IN ('gift_card_pay', 'gift_card_back')"
         " GROUP BY g.account_id, g.store_id ORDER BY g.account_id",
+        program.id,
         sale_id,
     )
     writer = await PostingWriter(program, "gift_card_back", None, now, store_id, sale_id, actor, reason).open()
@@ -435,9 +441,10 @@ async def give_back(
             continue
         amount -= part
         await fetch(
-            "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE id = {}",
+            "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE program_id = {} AND id = {}",
             part,
             now,
+            program.id,
             row["account_id"],
         )
         writer.add(row["account_id"], part, "refund", reason)
@@ -461,7 +468,8 @@ async def void_refunded(
     cards of the line are unused than refunded (nothing is refunded then). The masked codes."""
     cards = await fetch(
         "SELECT g.id, g.account_id, g.line_no, g.face_value, g.code_hint, a.balance FROM gift_card g"
-        " JOIN ledger_account a ON a.id = g.account_id WHERE g.program_id = {} AND a.program_id = {}"
+        " JOIN ledger_account a ON a.program_id = g.program_id AND a.id = g.account_id WHERE g.program_id = {} AND"
+        " a.program_id = {}"
         " AND g.sale_id = {} AND g.status = 'active' ORDER BY g.issued_at DESC, g.id DESC",
         program.id,
         program.id,
@@ -481,14 +489,21 @@ async def void_refunded(
     writer = await PostingWriter(program, "gift_card_void", None, now, store_id, sale_id, actor, reason).open()
     for line_no, quantity, card in chosen:
         row = await fetch_one(
-            "UPDATE ledger_account SET balance = 0, updated_at = {} WHERE id = {} AND balance = {} RETURNING id",
+            "UPDATE ledger_account SET balance = 0, updated_at = {} WHERE program_id = {} AND id = {} AND balance = {}"
+            " RETURNING id",
             now,
+            program.id,
             card["account_id"],
             card["face_value"],
         )
         if row is None:  # spent by a sale that committed meanwhile
             raise GiftCardUsed(line_no=line_no, unused=quantity - 1, requested=quantity)
-        await fetch("UPDATE gift_card SET status = 'void', voided_at = {} WHERE id = {}", now, card["id"])
+        await fetch(
+            "UPDATE gift_card SET status = 'void', voided_at = {} WHERE program_id = {} AND id = {}",
+            now,
+            program.id,
+            card["id"],
+        )
         writer.add(card["account_id"], -int(card["face_value"]), "gift_card_void", reason)
         await writer.contra(Kind.GIFT_CARD_SOLD, int(card["face_value"]), "gift_card_void", reason)
         await audit.record(actor, "gift_card.void", "gift_card", card["id"], program.id, {"sale_id": str(sale_id)})
@@ -496,9 +511,11 @@ async def void_refunded(
     return tuple(masked(card["code_hint"]) for _, _, card in chosen)
 
 
-async def lines_sold(sale_id: uuid.UUID) -> set[int]:
-    """The numbers of a sale's lines that sold gift cards."""
-    rows = await fetch("SELECT DISTINCT line_no FROM gift_card WHERE sale_id = {}", sale_id)
+async def lines_sold(program_id: uuid.UUID, sale_id: uuid.UUID) -> set[int]:
+    """The numbers of the lines of a sale of the program that sold gift cards."""
+    rows = await fetch(
+        "SELECT DISTINCT line_no FROM gift_card WHERE program_id = {} AND sale_id = {}", program_id, sale_id
+    )
     return {int(row["line_no"]) for row in rows}
 
 
@@ -506,13 +523,15 @@ async def lines_sold(sale_id: uuid.UUID) -> set[int]:
 
 
 @use_case
-async def reseal_chunk(current: str, size: int) -> int:
-    """Move the next ``size`` cards sealed under another master key to the current one (``current``
-    its fingerprint): the code sealed again and its keyed hash recomputed, so a card still pays
-    once the old key is retired (``membership keys rotate``); how many moved."""
+async def reseal_chunk(current: str, size: int, program_id: uuid.UUID) -> int:
+    """Move the program's next ``size`` cards sealed under another master key to the current one
+    (``current`` its fingerprint): the code sealed again and its keyed hash recomputed, so a card
+    still pays once the old key is retired (``membership keys rotate``); how many moved."""
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     rows = await fetch(
-        f"SELECT id, code_sealed, key_fp FROM gift_card WHERE key_fp <> {{}} ORDER BY id LIMIT {{}}{lock}",
+        "SELECT id, code_sealed, key_fp FROM gift_card WHERE program_id = {} AND key_fp <> {}"
+        f" ORDER BY id LIMIT {{}}{lock}",
+        program_id,
         current,
         size,
     )
@@ -521,10 +540,11 @@ async def reseal_chunk(current: str, size: int) -> int:
         field = f"{HASH_FIELD}/{row['id']}"
         code = vault_of(row["key_fp"]).decrypt(field, row["code_sealed"])
         await fetch(
-            "UPDATE gift_card SET code_sealed = {}, code_hash = {}, key_fp = {} WHERE id = {}",
+            "UPDATE gift_card SET code_sealed = {}, code_hash = {}, key_fp = {} WHERE program_id = {} AND id = {}",
             sealing.encrypt(field, code),
             sealing.lookup_hash(HASH_FIELD, code),
             sealing.fingerprint,
+            program_id,
             row["id"],
         )
     return len(rows)
@@ -602,10 +622,12 @@ async def liability(program_id: uuid.UUID) -> Liability:
         " (SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_account"
         " WHERE program_id = {} AND kind = 'gift_card') AS outstanding,"
         " (SELECT CAST(COALESCE(SUM(-e.amount), 0) AS BIGINT) FROM ledger_entry e"
-        " JOIN ledger_account a ON a.id = e.account_id WHERE a.program_id = {} AND a.member_id IS NULL"
+        " JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id WHERE a.program_id = {} AND"
+        " a.member_id IS NULL"
         " AND a.kind = 'system.gift_card_sold') AS sold,"
         " (SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM ledger_entry e"
-        " JOIN ledger_account a ON a.id = e.account_id WHERE a.program_id = {} AND a.member_id IS NULL"
+        " JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id WHERE a.program_id = {} AND"
+        " a.member_id IS NULL"
         " AND a.kind = 'system.gift_card_redeemed') AS spent",
         program_id,
         program_id,

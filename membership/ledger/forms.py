@@ -218,7 +218,8 @@ async def _unseen(program: ProgramConfig, column: str, names: Sequence[str], tod
     (none when the program has no such sale lines at all)."""
     since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS), dt.time(), tzinfo=program.zone)
     rows = await fetch(
-        f"SELECT DISTINCT l.{column} AS value FROM sale_line l JOIN sale s ON s.id = l.sale_id"
+        f"SELECT DISTINCT l.{column} AS value FROM sale_line l JOIN sale s ON s.program_id = l.program_id AND s.id ="
+        " l.sale_id"
         f" WHERE s.program_id = {{}} AND s.occurred_at >= {{}} AND l.{column} <> ''",
         program.id,
         since,

@@ -24,12 +24,14 @@ from membership.org.service import ProgramConfig, list_programs
 
 REASON = "待生效积分转为可用 / pending points available"
 _DUE = (
-    "SELECT l.id FROM points_lot l JOIN ledger_account pend ON pend.id = l.account_id"
-    " WHERE pend.kind = 'points_pending' AND l.program_id = {} AND l.available_at <= {} AND l.remaining > 0"
+    "SELECT l.id FROM points_lot l"
+    " JOIN ledger_account pend ON pend.program_id = l.program_id AND pend.id = l.account_id WHERE pend.kind ="
+    " 'points_pending' AND l.program_id = {} AND l.available_at <= {} AND l.remaining > 0"
 )
-_POINTS_ACCOUNT = (
-    "SELECT pa.id FROM ledger_account pend JOIN ledger_account pa"
-    " ON pa.member_id = pend.member_id AND pa.kind = 'points' WHERE pend.id = points_lot.account_id"
+_POINTS_ACCOUNT = (  # the points account of a pending lot's member (Citus: joined on the program too)
+    "SELECT pa.id FROM ledger_account pend JOIN ledger_account pa ON pa.program_id = pend.program_id"
+    " AND pa.member_id = pend.member_id AND pa.kind = 'points'"
+    " WHERE pend.program_id = points_lot.program_id AND pend.id = points_lot.account_id"
 )
 
 
@@ -47,11 +49,13 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
     if not ids:
         return Released(0, 0)
     marks = placeholders(ids)
-    total = int((await fetch_one(f"SELECT SUM(remaining) AS n FROM points_lot WHERE id IN ({marks})", *ids))["n"])
+    chosen = [program.id, *ids]  # every statement names the program: on Citus one worker runs it
+    in_chunk = f"program_id = {{}} AND id IN ({marks})"
+    lots = f"FROM points_lot WHERE {in_chunk}"
+    total = int((await fetch_one(f"SELECT SUM(remaining) AS n {lots}", *chosen))["n"])
     writer = await PostingWriter(program, "release", None, now, reason=REASON).open()
     per_account = (
-        "SELECT account_id, CAST(SUM(remaining) AS BIGINT) AS n FROM points_lot"
-        f" WHERE id IN ({marks}) GROUP BY account_id"
+        f"SELECT program_id, account_id, CAST(SUM(remaining) AS BIGINT) AS n {lots} GROUP BY program_id, account_id"
     )
     await fetch(
         "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
@@ -60,34 +64,36 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
         writer.id,
         REASON,
         now,
-        *ids,
+        *chosen,
     )
     await fetch(
         "INSERT INTO ledger_entry (id, program_id, posting_id, account_id, amount, rule, reason, store_id, created_at)"
         f" SELECT uuid7(), {{}}, {{}}, pa.id, x.n, 'release', {{}}, NULL, {{}} FROM ({per_account}) AS x"
-        " JOIN ledger_account pend ON pend.id = x.account_id"
-        " JOIN ledger_account pa ON pa.member_id = pend.member_id AND pa.kind = 'points'",
+        " JOIN ledger_account pend ON pend.program_id = x.program_id AND pend.id = x.account_id"
+        " JOIN ledger_account pa ON pa.program_id = pend.program_id AND pa.member_id = pend.member_id"
+        " AND pa.kind = 'points'",
         program.id,
         writer.id,
         REASON,
         now,
-        *ids,
+        *chosen,
     )
     await fetch(
         f"UPDATE ledger_account SET balance = balance - x.n, updated_at = {{}} FROM ({per_account}) AS x"
-        " WHERE ledger_account.id = x.account_id",
+        " WHERE ledger_account.program_id = x.program_id AND ledger_account.id = x.account_id",
         now,
-        *ids,
+        *chosen,
     )
     await fetch(
         f"UPDATE ledger_account SET balance = ledger_account.balance + x.n, updated_at = {{}} FROM ({per_account}) AS x"
-        " JOIN ledger_account pend ON pend.id = x.account_id"
-        " WHERE ledger_account.member_id = pend.member_id AND ledger_account.kind = 'points'",
+        " JOIN ledger_account pend ON pend.program_id = x.program_id AND pend.id = x.account_id"
+        " WHERE ledger_account.program_id = pend.program_id AND ledger_account.member_id = pend.member_id"
+        " AND ledger_account.kind = 'points'",
         now,
-        *ids,
+        *chosen,
     )
     await fetch(
-        f"UPDATE points_lot SET account_id = ({_POINTS_ACCOUNT}), available_at = NULL WHERE id IN ({marks})", *ids
+        f"UPDATE points_lot SET account_id = ({_POINTS_ACCOUNT}), available_at = NULL WHERE {in_chunk}", *chosen
     )
     await writer.close(written=0)
     await _repay_debts(program, now, ids)
@@ -98,9 +104,11 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
 async def _repay_debts(program: ProgramConfig, now: dt.datetime, lot_ids: list[uuid.UUID]) -> None:
     """Members of the released lots who owe points repay them now (rare: one by one)."""
     owing = await fetch(
-        "SELECT DISTINCT a.member_id FROM points_lot l JOIN ledger_account a ON a.id = l.account_id"
-        " JOIN ledger_account d ON d.member_id = a.member_id AND d.kind = 'points_debt'"
-        f" WHERE l.id IN ({placeholders(lot_ids)}) AND d.balance < 0",
+        "SELECT DISTINCT a.member_id FROM points_lot l"
+        " JOIN ledger_account a ON a.program_id = l.program_id AND a.id = l.account_id"
+        " JOIN ledger_account d ON d.program_id = a.program_id AND d.member_id = a.member_id AND d.kind = 'points_debt'"
+        f" WHERE l.program_id = {{}} AND l.id IN ({placeholders(lot_ids)}) AND d.balance < 0",
+        program.id,
         *lot_ids,
     )
     for row in owing:

@@ -171,7 +171,8 @@ async def member_facts(
     if birthday_codes:
         marks = placeholders(birthday_codes)
         gift_given = (
-            "(SELECT COUNT(*) FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
+            "(SELECT COUNT(*) FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id ="
+            " e.account_id"
             " WHERE e.program_id = {} AND a.program_id = {} AND a.member_id = m.id AND a.kind = 'points'"
             f" AND e.rule IN ({marks}) AND e.created_at >= {{}})"
         )

@@ -747,10 +747,10 @@ async def settle(writer: PostingWriter, account_id: uuid.UUID, kind: Kind) -> No
             "SELECT l.store_id, c.points AS units FROM points_lot_consumption c",
             writer.program.point_value_minor,
         )
-        spent += " JOIN points_lot l ON l.id = c.lot_id"
+        spent += " JOIN points_lot l ON l.program_id = c.program_id AND l.id = c.lot_id"
     else:
         spent, per_unit = "SELECT l.store_id, c.amount AS units FROM stored_value_consumption c", 1
-        spent += " JOIN stored_value_lot l ON l.id = c.lot_id"
+        spent += " JOIN stored_value_lot l ON l.program_id = c.program_id AND l.id = c.lot_id"
     await fetch(
         "INSERT INTO settlement_entry (id, program_id, posting_id, issuer_store_id, redeemer_store_id, kind, units,"
         " value, created_at) SELECT uuid7(), {}, {}, x.store_id, {}, {},"
@@ -895,7 +895,8 @@ async def give_back_points(
     expiry (latest first) and issuing store, skipping what earlier refunds gave back; what their
     stores owed this one for them is taken back from the settlement."""
     rows = await fetch(
-        "SELECT c.points, l.expires_at, l.store_id FROM points_lot_consumption c JOIN points_lot l ON l.id = c.lot_id"
+        "SELECT c.points, l.expires_at, l.store_id FROM points_lot_consumption c JOIN points_lot l ON l.program_id ="
+        " c.program_id AND l.id = c.lot_id"
         " WHERE c.program_id = {} AND c.posting_id = {} AND l.program_id = {} AND l.account_id = {}",
         writer.program.id,
         purchase,
@@ -919,7 +920,7 @@ async def give_back_stored_value(
     earlier refunds gave back; what their stores owed this one is taken back from the settlement."""
     rows = await fetch(
         "SELECT c.amount, l.id AS lot_id, l.store_id, l.account_id, l.created_at FROM stored_value_consumption c"
-        " JOIN stored_value_lot l ON l.id = c.lot_id"
+        " JOIN stored_value_lot l ON l.program_id = c.program_id AND l.id = c.lot_id"
         " WHERE c.program_id = {} AND c.posting_id = {} AND l.program_id = {}",
         writer.program.id,
         purchase,
@@ -1009,7 +1010,8 @@ async def points_lots_page(
         " l.store_id, l.posting_id, CASE WHEN a.kind = 'points_pending' THEN 'pending'"
         " WHEN l.remaining > 0 AND NOT " + past + " THEN 'available'"
         " WHEN l.expired > 0 OR l.remaining > 0 THEN 'expired' ELSE 'spent' END AS state,"
-        " COUNT(*) OVER () AS listed FROM points_lot l JOIN ledger_account a ON a.id = l.account_id"
+        " COUNT(*) OVER () AS listed FROM points_lot l JOIN ledger_account a ON a.program_id = l.program_id AND a.id"
+        " = l.account_id"
         " WHERE a.member_id = {} AND a.kind IN ('points', 'points_pending')"
         " ORDER BY l.earned_at DESC, l.id DESC",
         *(now, now, now),  # one per `past`
@@ -1031,14 +1033,15 @@ async def ledger_page(member_id: uuid.UUID, page: int = 1, page_size: int = 50) 
         )
     await active_member(member_id)
     total = await fetch_one(
-        "SELECT COUNT(*) AS n FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id WHERE a.member_id = {}",
+        "SELECT COUNT(*) AS n FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id ="
+        " e.account_id WHERE a.member_id = {}",
         member_id,
     )
     rows = await fetch(
         "SELECT e.id, e.created_at, p.kind AS posting, a.kind AS account, e.amount, e.rule,"
         " CASE WHEN e.reason = '' THEN p.reason ELSE e.reason END AS reason, p.store_id, p.sale_id, p.operator"
-        " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-        " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {}"
+        " FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id"
+        " JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id WHERE a.member_id = {}"
         " ORDER BY e.created_at DESC, e.id LIMIT {} OFFSET {}",
         member_id,
         page_size,

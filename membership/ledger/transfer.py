@@ -83,12 +83,12 @@ def _reason(reason: str) -> str:
     return reason
 
 
-async def _lock_members(first: uuid.UUID, second: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
-    """Both members' rows, locked in id order (two transfers between the same members, in either
+async def _lock_members(program_id: uuid.UUID, first: uuid.UUID, second: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
+    """Both members' rows (of the program), locked in id order (two transfers between the same members, in either
     direction, wait for each other instead of deadlocking)."""
     rows = {}
     for member_id in sorted((first, second)):
-        rows[member_id] = await active_member(member_id, lock=True)
+        rows[member_id] = await active_member(member_id, lock=True, program_id=program_id)
     return rows
 
 
@@ -96,8 +96,9 @@ async def _given_today(program: ProgramConfig, member_id: uuid.UUID, now: dt.dat
     """Points ``member_id`` gave today (the program's local day), reversed transfers left out."""
     midnight = now.astimezone(program.zone).replace(hour=0, minute=0, second=0, microsecond=0)
     row = await fetch_one(
-        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) AS n FROM points_transfer WHERE from_member_id = {}"
-        " AND created_at >= {} AND reversed_at IS NULL",
+        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) AS n FROM points_transfer WHERE program_id = {}"
+        " AND from_member_id = {} AND created_at >= {} AND reversed_at IS NULL",
+        program.id,
         member_id,
         midnight.astimezone(dt.UTC),
     )
@@ -139,12 +140,14 @@ async def _receive(
         await credit_points(writer, accounts, [award], None, [(award.points, expiry)], issuer=row["store_id"])
 
 
-async def _consumed(posting_id: uuid.UUID, account_id: uuid.UUID) -> list[dict[str, Any]]:
+async def _consumed(program_id: uuid.UUID, posting_id: uuid.UUID, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """What a posting took from an account's lots, by expiry and issuing store."""
     return await fetch(
         "SELECT CAST(SUM(c.points) AS BIGINT) AS points, l.expires_at, l.store_id FROM points_lot_consumption c"
-        " JOIN points_lot l ON l.id = c.lot_id WHERE c.posting_id = {} AND l.account_id = {}"
+        " JOIN points_lot l ON l.program_id = c.program_id AND l.id = c.lot_id"
+        " WHERE c.program_id = {} AND c.posting_id = {} AND l.account_id = {}"
         " GROUP BY l.expires_at, l.store_id ORDER BY l.expires_at, l.store_id",
+        program_id,
         posting_id,
         account_id,
     )
@@ -177,7 +180,7 @@ async def transfer_points(
 
     async def run() -> TransferResult:
         now = dt.datetime.now(dt.UTC)
-        await _lock_members(from_member_id, to_member_id)
+        await _lock_members(program.id, from_member_id, to_member_id)
         await _check_limits(program, from_member_id, points, now)
         source = await MemberAccounts.load(program, from_member_id, now)
         target = await MemberAccounts.load(program, to_member_id, now)
@@ -191,7 +194,9 @@ async def transfer_points(
         await consume_lots(writer, source.ids[Kind.POINTS], points, None)
         writer.add(source.ids[Kind.POINTS], -points, "transfer_out", text)
         await target.lock(Kind.POINTS)
-        await _receive(writer, target, await _consumed(writer.id, source.ids[Kind.POINTS]), "transfer_in", text)
+        await _receive(
+            writer, target, await _consumed(program.id, writer.id, source.ids[Kind.POINTS]), "transfer_in", text
+        )
         await writer.close()
         transfer_id = new_id()
         await fetch(
@@ -219,11 +224,12 @@ async def transfer_row(transfer_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
-async def _expired_of(posting_id: uuid.UUID, account_id: uuid.UUID) -> int:
+async def _expired_of(program_id: uuid.UUID, posting_id: uuid.UUID, account_id: uuid.UUID) -> int:
     """Points of the lots a posting gave the account that have expired (written off)."""
     row = await fetch_one(
         "SELECT CAST(COALESCE(SUM(expired), 0) AS BIGINT) AS n FROM points_lot"
-        " WHERE account_id = {} AND posting_id = {}",
+        " WHERE program_id = {} AND account_id = {} AND posting_id = {}",
+        program_id,
         account_id,
         posting_id,
     )
@@ -259,9 +265,13 @@ async def reverse_transfer(
 
     async def run() -> TransferResult:
         now = dt.datetime.now(dt.UTC)
-        await _lock_members(giver_id, receiver_id)
+        await _lock_members(program.id, giver_id, receiver_id)
         suffix = "" if is_sqlite() else " FOR NO KEY UPDATE"
-        fresh = await fetch_one(f"SELECT reversed_at FROM points_transfer WHERE id = {{}}{suffix}", transfer_id)
+        fresh = await fetch_one(
+            f"SELECT reversed_at FROM points_transfer WHERE program_id = {{}} AND id = {{}}{suffix}",
+            program.id,
+            transfer_id,
+        )
         if fresh["reversed_at"] is not None:
             raise TransferReversed(transfer_id=transfer_id)
         giver = await MemberAccounts.load(program, giver_id, now)
@@ -271,18 +281,18 @@ async def reverse_transfer(
             program, "transfer_reversal", receiver_id, now, None, operator=actor, reason=text
         ).open()
         await lock_points(receiver, now)  # lots past their expiry are written off first
-        back = points - min(points, await _expired_of(row["posting_id"], receiver.ids[Kind.POINTS]))
+        back = points - min(points, await _expired_of(program.id, row["posting_id"], receiver.ids[Kind.POINTS]))
         debt = 0
         if back:
             debt = await reverse_points(writer, receiver, back, row["posting_id"], text, None, "transfer_reversal")
             await giver.lock(Kind.POINTS)
-            given = await _consumed(row["posting_id"], giver.ids[Kind.POINTS])
+            given = await _consumed(program.id, row["posting_id"], giver.ids[Kind.POINTS])
             await _receive(writer, giver, _latest_first(given, back), "transfer_reversal", text)
         await writer.close()
         await fetch(
             "UPDATE points_transfer SET reversed_at = {}, reversal_posting_id = {}, reversed_by = {},"
-            " reversal_reason = {} WHERE id = {}",
-            *(now, writer.id, actor, reason, transfer_id),
+            " reversal_reason = {} WHERE program_id = {} AND id = {}",
+            *(now, writer.id, actor, reason, program.id, transfer_id),
         )
         details = {"transfer_id": str(transfer_id), "points": back, "debt": debt, "reason": reason}
         await audit.record(actor, "points.transfer_reverse", "member", giver_id, program.id, details)

@@ -76,13 +76,17 @@ class MergeResult:
     undone: bool = False
 
 
-async def _lock(member_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The members' rows and their accounts, locked in id order (a till waits for the merge)."""
+async def _lock(program_id: uuid.UUID, member_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The program's members' rows and their accounts, locked in id order (a till waits for the
+    merge; the program named, as a locking read on Citus must)."""
     chosen, ids = any_of("id", member_ids)
     suffix = "" if is_sqlite() else " ORDER BY id FOR UPDATE"
-    rows = {row["id"]: row for row in await fetch(f"SELECT * FROM member WHERE {chosen}{suffix}", ids)}
+    rows = {
+        row["id"]: row
+        for row in await fetch(f"SELECT * FROM member WHERE program_id = {{}} AND {chosen}{suffix}", program_id, ids)
+    }
     owned, ids = any_of("member_id", member_ids)
-    await fetch(f"SELECT id FROM ledger_account WHERE {owned}{suffix}", ids)
+    await fetch(f"SELECT id FROM ledger_account WHERE program_id = {{}} AND {owned}{suffix}", program_id, ids)
     return rows
 
 
@@ -230,7 +234,7 @@ async def merge_members(
             raise MemberNotFound(member_id=member_id)
     program = await get_program(survivor["program_id"])
     everyone = [survivor_id, *merged]
-    rows = await _lock(everyone)
+    rows = await _lock(program.id, everyone)
     if any(rows[m]["status"] != "active" for m in everyone):  # merged or erased meanwhile
         for member_id in everyone:
             await active_member(member_id)
@@ -337,7 +341,8 @@ async def _refusal(merge: dict[str, Any], survivor: dict[str, Any], now: dt.date
     for record, consumption in (("points_lot", "points_lot_consumption"), ("value_lot", "stored_value_consumption")):
         spent = await fetch_one(
             f"SELECT 1 AS x FROM {consumption} c JOIN member_merge_move m ON m.row_id = c.lot_id"
-            " JOIN ledger_posting p ON p.id = c.posting_id WHERE m.merge_id = {} AND m.kind = {}"
+            " JOIN ledger_posting p ON p.program_id = c.program_id AND p.id = c.posting_id"
+            " WHERE m.merge_id = {} AND m.kind = {}"
             " AND p.created_at >= {} LIMIT 1",
             merge["id"],
             record,
@@ -359,26 +364,48 @@ async def _refusal(merge: dict[str, Any], survivor: dict[str, Any], now: dt.date
     return None
 
 
-# The account a moved lot goes back to: its merged member's account of the kind the lot is on now
-# (a pending lot released since the merge is on the points account).
-_HOME = (
-    "SELECT t.id FROM ledger_account src JOIN ledger_account t ON t.member_id = src.member_id"
-    " JOIN ledger_account cur ON cur.kind = t.kind WHERE src.id = m.from_id AND cur.id = {table}.account_id"
-)
+async def _lot_homes(program_id: uuid.UUID, merge_id: uuid.UUID, record: str) -> dict[uuid.UUID, list[Any]]:
+    """The moved lots of one kind (``points_lot``/``value_lot``) by the account each goes back to:
+    its merged member's account of the kind the lot is on now (a pending lot released since the
+    merge is on the points account); ``{account: [(lot id, remaining), …]}``. The moves are read
+    first (the merge's own table), then the lots and accounts of the program: no statement joins
+    the two (Citus keeps them apart)."""
+    moves = await fetch(
+        "SELECT row_id, from_id FROM member_merge_move WHERE merge_id = {} AND kind = {}", merge_id, record
+    )
+    if not moves:
+        return {}
+    came_from = {str(m["row_id"]): str(m["from_id"]) for m in moves}
+    chosen, ids = any_of("id", [m["row_id"] for m in moves])
+    lots = await fetch(
+        f"SELECT id, account_id, remaining FROM {LOT_TABLE[record]} WHERE program_id = {{}} AND {chosen}",
+        program_id,
+        ids,
+    )
+    sources = {*came_from.values(), *(str(lot["account_id"]) for lot in lots)}
+    chosen, ids = any_of("id", [uuid.UUID(a) for a in sources])
+    of_program = f"SELECT id, member_id, kind FROM ledger_account WHERE program_id = {{}} AND {chosen}"
+    known = {str(a["id"]): a for a in await fetch(of_program, program_id, ids)}
+    owners = {known[a]["member_id"] for a in came_from.values()}
+    chosen, ids = any_of("member_id", list(owners))
+    accounts = await fetch(
+        f"SELECT id, member_id, kind FROM ledger_account WHERE program_id = {{}} AND {chosen}", program_id, ids
+    )
+    home_of = {(str(a["member_id"]), a["kind"]): uuid.UUID(str(a["id"])) for a in accounts}
+    homes: dict[uuid.UUID, list[Any]] = {}
+    for lot in lots:
+        owner = known[came_from[str(lot["id"])]]["member_id"]
+        home = home_of[(str(owner), known[str(lot["account_id"])]["kind"])]
+        homes.setdefault(home, []).append((lot["id"], int(lot["remaining"])))
+    return homes
 
 
-async def _lots_back(merge_id: uuid.UUID) -> dict[uuid.UUID, int]:
+async def _lots_back(program_id: uuid.UUID, merge_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """What the moved lots hold now, by the account each goes back to."""
     held: dict[uuid.UUID, int] = {}
-    for record, table in LOT_TABLE.items():
-        rows = await fetch(
-            "SELECT home, CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS n FROM (SELECT"
-            f" ({_HOME.format(table='l')}) AS home, l.remaining FROM member_merge_move m JOIN {table} l"
-            " ON l.id = m.row_id WHERE m.merge_id = {} AND m.kind = {}) AS x GROUP BY home",
-            merge_id,
-            record,
-        )
-        held |= {uuid.UUID(str(row["home"])): int(row["n"]) for row in rows}
+    for record in LOT_TABLE:
+        for home, lots in (await _lot_homes(program_id, merge_id, record)).items():
+            held[home] = held.get(home, 0) + sum(remaining for _, remaining in lots)
     return held
 
 
@@ -387,7 +414,7 @@ async def _balances_back(
 ) -> None:
     """Each merged account gets back what its lots hold now (points, stored value), or what it
     gave as far as the survivor still has it (growth, points debt)."""
-    held = await _lots_back(merge["id"])
+    held = await _lots_back(merge["program_id"], merge["id"])
     moved = json_column(merge["moved"]) or {}
     for kind in MEMBER_KINDS:
         left = accounts[(survivor, kind)]["balance"]
@@ -415,16 +442,15 @@ async def _balances_back(
             )
 
 
-async def _rows_back(merge_id: uuid.UUID, rows: dict, survivor: uuid.UUID) -> None:
+async def _rows_back(program_id: uuid.UUID, merge_id: uuid.UUID, rows: dict, survivor: uuid.UUID) -> None:
     """Every moved row back to where it came from (credentials sealed again under their owner's
     key, renamed coupon occasions restored)."""
     for record, table in LOT_TABLE.items():
-        await fetch(
-            f"UPDATE {table} SET account_id = ({_HOME.format(table=table)}) FROM member_merge_move m"
-            f" WHERE m.merge_id = {{}} AND m.kind = {{}} AND m.row_id = {table}.id",
-            merge_id,
-            record,
-        )
+        for home, lots in (await _lot_homes(program_id, merge_id, record)).items():
+            chosen, ids = any_of("id", [lot_id for lot_id, _ in lots])
+            await fetch(
+                f"UPDATE {table} SET account_id = {{}} WHERE program_id = {{}} AND {chosen}", home, program_id, ids
+            )
     for table in MEMBER_ROWS:
         await fetch(
             f"UPDATE {table} SET member_id = m.from_id FROM member_merge_move m"
@@ -457,9 +483,11 @@ async def undo_merge(merge_id: uuid.UUID, reason: str, actor: str = "system") ->
     survivor_id = merge["survivor_id"]
     merged = [uuid.UUID(m) for m in json_column(merge["merged"])]
     program = await get_program(merge["program_id"])
-    rows = await _lock([survivor_id, *merged])
+    rows = await _lock(program.id, [survivor_id, *merged])
     suffix = "" if is_sqlite() else " FOR UPDATE"
-    merge = await fetch_one(f"SELECT * FROM member_merge WHERE id = {{}}{suffix}", merge_id)
+    merge = await fetch_one(
+        f"SELECT * FROM member_merge WHERE program_id = {{}} AND id = {{}}{suffix}", program.id, merge_id
+    )
     now = dt.datetime.now(dt.UTC)
     refusal = await _refusal(merge, rows[survivor_id], now)
     if refusal is None and any(rows[m]["status"] != "merged" for m in merged):
@@ -470,7 +498,7 @@ async def undo_merge(merge_id: uuid.UUID, reason: str, actor: str = "system") ->
     writer = await PostingWriter(program, "merge_undo", survivor_id, now, None, operator=actor, reason=REASON).open()
     await _balances_back(writer, merge, accounts, survivor_id, merged)
     await writer.close()
-    await _rows_back(merge_id, rows, survivor_id)
+    await _rows_back(program.id, merge_id, rows, survivor_id)
     chosen, ids = any_of("id", merged)
     await fetch(f"UPDATE member SET status = 'active', updated_at = {{}} WHERE {chosen}", now, ids)
     current = (await member_row(survivor_id))["tier"]

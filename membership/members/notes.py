@@ -67,7 +67,7 @@ async def member_notes(member_id: uuid.UUID, limit: int = 50) -> list[dict[str, 
     statement; none for an erased member, whose data key is gone."""
     rows = await fetch(
         "SELECT n.id, n.body_enc, n.author, n.created_at, m.id AS member, m.data_key, m.key_fp, m.status"
-        " FROM member_note n JOIN member m ON m.id = n.member_id WHERE n.member_id = {}"
+        " FROM member_note n JOIN member m ON m.program_id = n.program_id AND m.id = n.member_id WHERE n.member_id = {}"
         " ORDER BY n.created_at DESC, n.id LIMIT {}",
         member_id,
         limit,

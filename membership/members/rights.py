@@ -114,7 +114,8 @@ async def export_member(member_id: uuid.UUID, actor: str = "system") -> dict[str
     )
     lines = await fetch(
         "SELECT l.sale_id, l.line_no, l.sku, l.name, l.category, l.quantity, l.unit_price, l.amount,"
-        " l.refunded_quantity FROM sale_line l JOIN sale s ON s.id = l.sale_id WHERE s.member_id = {}"
+        " l.refunded_quantity FROM sale_line l JOIN sale s ON s.program_id = l.program_id AND s.id = l.sale_id WHERE"
+        " s.member_id = {}"
         " ORDER BY s.occurred_at, l.line_no",
         member_id,
     )
@@ -133,24 +134,28 @@ async def export_member(member_id: uuid.UUID, actor: str = "system") -> dict[str
         },
         "points_lots": await fetch(
             "SELECT l.points, l.remaining, l.expired, l.earned_at, l.expires_at FROM points_lot l"
-            " JOIN ledger_account a ON a.id = l.account_id WHERE a.member_id = {} ORDER BY l.earned_at",
+            " JOIN ledger_account a ON a.program_id = l.program_id AND a.id = l.account_id WHERE a.member_id = {}"
+            " ORDER BY l.earned_at",
             member_id,
         ),
         "ledger": await fetch(
             "SELECT p.created_at, p.kind AS posting, a.kind AS account, e.amount, e.rule, e.reason"
-            " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-            " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {} ORDER BY p.created_at",
+            " FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id"
+            " JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id WHERE a.member_id = {}"
+            " ORDER BY p.created_at",
             member_id,
         ),
         "sales": [{**sale, "lines": by_sale.get(sale["id"], [])} for sale in sales],
         "refunds": await fetch(
             "SELECT r.sale_id, r.amount, r.points_reversed, r.points_debt, r.points_expired, r.created_at"
-            " FROM sale_refund r JOIN sale s ON s.id = r.sale_id WHERE s.member_id = {} ORDER BY r.created_at",
+            " FROM sale_refund r JOIN sale s ON s.program_id = r.program_id AND s.id = r.sale_id WHERE s.member_id ="
+            " {} ORDER BY r.created_at",
             member_id,
         ),
         "coupons": await fetch(
             "SELECT c.code, t.name, c.state, c.issued_at, c.valid_from, c.valid_until, c.redeemed_at, c.discount"
-            " FROM coupon c JOIN coupon_template t ON t.id = c.template_id WHERE c.member_id = {}"
+            " FROM coupon c JOIN coupon_template t ON t.program_id = c.program_id AND t.id = c.template_id WHERE"
+            " c.member_id = {}"
             " ORDER BY c.issued_at",
             member_id,
         ),
@@ -228,11 +233,13 @@ async def inactive_members(
     """Active members of the program (with ids above ``after``) with no sale, no ledger posting
     and no profile change since ``before``, with their stored value; set-based, in id order."""
     return await fetch(
-        "SELECT m.id, COALESCE((SELECT SUM(a.balance) FROM ledger_account a WHERE a.member_id = m.id"
-        " AND a.kind IN ('stored_value', 'stored_value_bonus')), 0) AS stored"
+        "SELECT m.id, COALESCE((SELECT SUM(a.balance) FROM ledger_account a WHERE a.program_id = m.program_id"
+        " AND a.member_id = m.id AND a.kind IN ('stored_value', 'stored_value_bonus')), 0) AS stored"
         " FROM member m WHERE m.program_id = {} AND m.id > {} AND m.status = 'active' AND m.updated_at < {}"
-        " AND NOT EXISTS (SELECT 1 FROM sale s WHERE s.member_id = m.id AND s.created_at >= {})"
-        " AND NOT EXISTS (SELECT 1 FROM ledger_posting p WHERE p.member_id = m.id AND p.created_at >= {})"
+        " AND NOT EXISTS (SELECT 1 FROM sale s WHERE s.program_id = m.program_id AND s.member_id = m.id"
+        " AND s.created_at >= {})"
+        " AND NOT EXISTS (SELECT 1 FROM ledger_posting p WHERE p.program_id = m.program_id AND p.member_id = m.id"
+        " AND p.created_at >= {})"
         " ORDER BY m.id LIMIT {}",
         program_id,
         after,

@@ -128,12 +128,14 @@ async def begin_rotation() -> RotationState:
 
 
 @use_case
-async def _move_chunk(current: str, size: int) -> int:
-    """Move the next ``size`` members (and their cards) to the current key; how many moved."""
+async def _move_chunk(current: str, size: int, program_id: uuid.UUID) -> int:
+    """Move the program's next ``size`` members (and their cards) to the current key; how many
+    moved. (One program at a time: on Citus a locking read names the distribution column.)"""
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     rows = await fetch(
         "SELECT id, status, data_key, key_fp, phone_enc, email_enc, id_number_enc, address_enc FROM member"
-        f" WHERE key_fp IS NULL OR key_fp <> {{}} ORDER BY id LIMIT {{}}{lock}",
+        f" WHERE program_id = {{}} AND (key_fp IS NULL OR key_fp <> {{}}) ORDER BY id LIMIT {{}}{lock}",
+        program_id,
         current,
         size,
     )
@@ -169,11 +171,14 @@ async def rotate(progress: Callable[[int, int], None], chunk: int = CHUNK) -> Ro
     state = await begin_rotation()
     total, done = state.remaining, 0
     progress(0, total)
-    while moved := await _move_chunk(state.current, chunk):
-        done += moved
-        progress(done, max(total, done))
-    while await giftcards.reseal_chunk(state.current, chunk):  # bearer gift cards' codes, sealed alike
-        pass
+    programs = [row["id"] for row in await fetch("SELECT id FROM program ORDER BY id")]
+    for program_id in programs:
+        while moved := await _move_chunk(state.current, chunk, program_id):
+            done += moved
+            progress(done, max(total, done))
+    for program_id in programs:  # bearer gift cards' codes, sealed alike
+        while await giftcards.reseal_chunk(state.current, chunk, program_id):
+            pass
     if state.retiring:
         await _finish(state.retiring)
     return await rotation_state()

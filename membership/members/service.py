@@ -10,6 +10,7 @@ from typing import Any
 
 from membership.audit import service as audit
 from membership.db import emit, fetch, fetch_one, is_sqlite, new_id, placeholders, use_case
+from membership.db.citus import is_citus
 from membership.db.sql import escape_like, json_column
 from membership.errors import (
     CredentialExists,
@@ -184,8 +185,11 @@ async def member_row(member_id: uuid.UUID, lock: bool = False, program_id: uuid.
     history (a daily cap, a first-purchase bonus, a coupon limit) takes it before reading that
     history, so two at once for one member decide one after the other. PostgreSQL locks the row
     (``FOR NO KEY UPDATE``: rows that merely reference the member are not held up); SQLite's
-    write transaction already runs alone."""
+    write transaction already runs alone. On Citus a lock names the program (the distribution
+    column), looked up first when not given."""
     suffix = " FOR NO KEY UPDATE" if lock and not is_sqlite() else ""
+    if program_id is None and lock and await is_citus():
+        program_id = await _program_of(member_id)
     if program_id is None:
         row = await fetch_one(f"SELECT * FROM member WHERE id = {{}}{suffix}", member_id)
     else:
@@ -194,6 +198,14 @@ async def member_row(member_id: uuid.UUID, lock: bool = False, program_id: uuid.
     if row is None:
         raise MemberNotFound(member_id=member_id)
     return row
+
+
+async def _program_of(member_id: uuid.UUID) -> uuid.UUID:
+    """The program of a member; ``MemberNotFound``."""
+    row = await fetch_one("SELECT program_id FROM member WHERE id = {}", member_id)
+    if row is None:
+        raise MemberNotFound(member_id=member_id)
+    return row["program_id"]
 
 
 async def active_member(

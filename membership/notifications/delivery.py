@@ -38,6 +38,7 @@ import uuid
 from typing import Any
 
 from membership.db import after_commit, execute, fetch, fetch_one, is_sqlite, new_id, rows_table, use_case
+from membership.db.citus import is_citus
 from membership.db.sql import json_column
 from membership.errors import MemberNotFound, MembershipError, Reason, ValidationError
 from membership.jobs.interface import Job, JobResult, Progress
@@ -303,7 +304,10 @@ async def _claim(now: dt.datetime, ids: list[uuid.UUID] | None, limit: int) -> l
     if ids:
         only = f" AND id IN ({', '.join('{}' for _ in ids)})"
         args = list(ids)
-    skip = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    # PostgreSQL: two senders skip each other's rows. Citus cannot lock rows of many programs in a
+    # read; there the update's own condition (still due, checked again on the locked row) decides
+    # which sender has a message, and the other one's update leaves it out.
+    skip = "" if is_sqlite() or await is_citus() else " FOR UPDATE SKIP LOCKED"
     due = await fetch(
         f"SELECT id FROM notification WHERE state IN ('pending', 'sending') AND next_attempt_at <= {{}}{only}"
         f" ORDER BY next_attempt_at LIMIT {{}}{skip}",
@@ -316,10 +320,12 @@ async def _claim(now: dt.datetime, ids: list[uuid.UUID] | None, limit: int) -> l
     chosen = [row["id"] for row in due]
     return await fetch(
         f"UPDATE notification SET state = 'sending', claimed_at = {{}}, next_attempt_at = {{}},"
-        f" attempts = attempts + 1 WHERE id IN ({', '.join('{}' for _ in chosen)}) RETURNING *",
+        f" attempts = attempts + 1 WHERE id IN ({', '.join('{}' for _ in chosen)})"
+        " AND state IN ('pending', 'sending') AND next_attempt_at <= {} RETURNING *",
         now,
         now + LEASE,
         *chosen,
+        now,
     )
 
 

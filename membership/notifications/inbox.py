@@ -20,7 +20,8 @@ async def _keep(member_id: uuid.UUID, message: Message) -> str:
         return ""
     rows = await fetch(
         "INSERT INTO inbox_message (id, program_id, member_id, message_id, subject, body, link, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, message_id) WHERE message_id <> ''"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, message_id, program_id) WHERE message_id"
+        " <> ''"
         " DO NOTHING RETURNING id",
         new_id(),
         member["program_id"],

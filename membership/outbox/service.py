@@ -35,6 +35,7 @@ FIRST_PAUSE = dt.timedelta(seconds=5)
 LEASE = dt.timedelta(seconds=60)  # a claimed delivery is someone else's to retry after this
 LISTENER_TIMEOUT_SECONDS = 30.0
 BATCH = 200
+PURGE_CHUNK = 1000  # old events looked at per transaction when forgetting them
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -264,15 +265,45 @@ async def retry_dead(listener: str | None = None) -> int:
     return len(rows)
 
 
-@use_case
 async def purge_delivered(before: dt.datetime) -> int:
-    """Forget events older than ``before`` whose every delivery is done; how many."""
-    rows = await fetch(
-        "DELETE FROM event_outbox WHERE occurred_at < {} AND NOT EXISTS (SELECT 1 FROM event_delivery d"
-        " WHERE d.event_id = event_outbox.id AND d.state <> 'delivered') RETURNING id",
-        before,
+    """Forget events older than ``before`` whose every delivery is done, with their deliveries;
+    how many (a chunk of :data:`PURGE_CHUNK` events at a time)."""
+    purged, after = 0, None
+    while True:
+        forgotten, after = await _purge_chunk(before, after)
+        purged += forgotten
+        if after is None:
+            return purged
+
+
+@use_case
+async def _purge_chunk(before: dt.datetime, after: tuple[dt.datetime, uuid.UUID] | None) -> tuple[int, Any]:
+    """The next chunk of old events (past ``after``, an ``(occurred_at, id)``): those delivered
+    everywhere forgotten. Two statements rather than one ``DELETE … NOT EXISTS``: on Citus the
+    events are distributed and their deliveries are not, and a statement cannot mix them."""
+    past, args = (
+        (" AND (occurred_at > {} OR (occurred_at = {} AND id > {}))", [after[0], *after]) if after else ("", [])
     )
-    return len(rows)
+    events = await fetch(
+        f"SELECT id, occurred_at FROM event_outbox WHERE occurred_at < {{}}{past} ORDER BY occurred_at, id LIMIT {{}}",
+        before,
+        *args,
+        PURGE_CHUNK,
+    )
+    if not events:
+        return 0, None
+    ids = [row["id"] for row in events]
+    waiting = await fetch(
+        f"SELECT DISTINCT event_id FROM event_delivery WHERE event_id IN ({placeholders(ids)}) AND state <>"
+        " 'delivered'",
+        *ids,
+    )
+    done = sorted(set(ids) - {row["event_id"] for row in waiting})
+    if done:
+        await fetch(f"DELETE FROM event_delivery WHERE event_id IN ({placeholders(done)})", *done)
+        await fetch(f"DELETE FROM event_outbox WHERE id IN ({placeholders(done)})", *done)
+    last = events[-1]
+    return len(done), (last["occurred_at"], last["id"]) if len(events) == PURGE_CHUNK else None
 
 
 async def pending_count() -> int:

@@ -147,7 +147,10 @@ async def promotion_row(program_id: uuid.UUID, code: str, lock: bool = False) ->
         raise PromotionNotFound(code=code)
     suffix = " FOR NO KEY UPDATE OF p" if lock and not is_sqlite() else ""
     row = await fetch_one(
-        f"SELECT p.*, {_USES} FROM promotion p WHERE p.program_id = {{}} AND p.code = {{}}{suffix}", program_id, code
+        f"SELECT p.*, {_USES} FROM promotion p WHERE p.program_id = {{}} AND p.code = {{}}{suffix}",
+        program_id,
+        program_id,
+        code,
     )
     if row is None:
         raise PromotionNotFound(code=code)
@@ -156,8 +159,12 @@ async def promotion_row(program_id: uuid.UUID, code: str, lock: bool = False) ->
 
 # the uses not given back: counted from the uses themselves, since only a promotion with a limit in
 # all keeps a counter (``used_count``, checked and raised by each sale under its row's lock); an
-# unlimited one's row is never updated by a sale, so concurrent sales do not queue on it
-_USES = "(SELECT COUNT(*) FROM promotion_use u WHERE u.promotion_id = p.id AND u.returned_at IS NULL) AS uses"
+# unlimited one's row is never updated by a sale, so concurrent sales do not queue on it. It takes
+# the program as its first argument (a locking read on Citus names it on every table)
+_USES = (
+    "(SELECT COUNT(*) FROM promotion_use u WHERE u.program_id = {} AND u.promotion_id = p.id"
+    " AND u.returned_at IS NULL) AS uses"
+)
 
 
 def _values(promotion: PromotionDef) -> list[Any]:
@@ -282,6 +289,7 @@ async def list_promotions(
     total = await fetch_one(f"SELECT COUNT(*) AS n FROM promotion WHERE program_id = {{}}{only}", *args)
     rows = await fetch(
         f"SELECT p.*, {_USES} FROM promotion p WHERE program_id = {{}}{only} ORDER BY code LIMIT {{}} OFFSET {{}}",
+        program_id,
         *args,
         page_size,
         (page - 1) * page_size,

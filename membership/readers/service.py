@@ -132,7 +132,7 @@ async def recent_reads(
     rows = await fetch(
         "SELECT * FROM (SELECT r.id, r.program_id, r.store_id, r.station, r.driver, r.outcome, r.kind, r.hint,"
         " r.value, r.member_id, m.member_no, m.name AS member_name, m.tier AS member_tier, r.detail, r.message,"
-        " r.occurred_at FROM reader_read r LEFT JOIN member m ON m.id = r.member_id"
+        " r.occurred_at FROM reader_read r LEFT JOIN member m ON m.program_id = r.program_id AND m.id = r.member_id"
         f" WHERE {' AND '.join(where)} ORDER BY r.occurred_at DESC, r.id LIMIT {{}}) latest"
         " ORDER BY occurred_at, id",
         *args,

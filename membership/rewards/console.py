@@ -148,7 +148,8 @@ async def _store_names(request: Request) -> dict[str, str]:
 
 async def _redeemed_counts(program: ProgramConfig) -> dict[str, int]:
     rows = await fetch(
-        "SELECT r.code, COUNT(rr.id) AS n FROM reward r JOIN reward_redemption rr ON rr.reward_id = r.id"
+        "SELECT r.code, COUNT(rr.id) AS n FROM reward r JOIN reward_redemption rr ON rr.program_id = r.program_id"
+        " AND rr.reward_id = r.id"
         " WHERE r.program_id = {} AND rr.state = 'redeemed' GROUP BY r.code",
         program.id,
     )

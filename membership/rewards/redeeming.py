@@ -321,7 +321,8 @@ _REDEMPTION_SELECT = (
     "SELECT rr.id, rr.program_id, rr.reward_id, rr.member_id, rr.store_id, rr.sale_id, rr.posting_id, rr.points,"
     " rr.state, rr.actor, rr.created_at, rr.changed_at, r.code AS reward, r.name, c.code AS coupon,"
     " c.state AS coupon_state, c.valid_from, c.valid_until"
-    " FROM reward_redemption rr JOIN reward r ON r.id = rr.reward_id JOIN coupon c ON c.id = rr.coupon_id"
+    " FROM reward_redemption rr JOIN reward r ON r.program_id = rr.program_id AND r.id = rr.reward_id JOIN coupon c"
+    " ON c.program_id = rr.program_id AND c.id = rr.coupon_id"
 )
 
 

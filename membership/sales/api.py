@@ -366,10 +366,10 @@ async def _buyer(key: ApiKeyInfo, data: TransactionIn) -> tuple[ProgramConfig, u
     return program, await members.identify(program.id, data.credential.kind, data.credential.value)
 
 
-async def _cards_sold(result: service.PurchaseResult) -> list[giftcards.IssuedCard]:
+async def _cards_sold(program_id: uuid.UUID, result: service.PurchaseResult) -> list[giftcards.IssuedCard]:
     """The gift cards the sale sold, read only when it sold any (an answer stored before the count
     was kept is read)."""
-    return [] if result.gift_cards_sold == 0 else await giftcards.sold_by(result.id)
+    return [] if result.gift_cards_sold == 0 else await giftcards.sold_by(program_id, result.id)
 
 
 async def _merchant_program(key: ApiKeyInfo, program_id: uuid.UUID | None) -> ProgramConfig | None:
@@ -477,7 +477,7 @@ async def record_transaction(
         member_prices=_member_prices(result.member_prices),
         coupons_issued=list(result.coupons_issued),
         rewards=_rewards(result.rewards),
-        gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await _cards_sold(result)],
+        gift_cards=[GiftCardSoldOut(**dataclasses.asdict(card)) for card in await _cards_sold(program.id, result)],
         promotions=_promotions(result.promotions),
     )
     return replayable(out, 201, result.replayed)

@@ -207,7 +207,7 @@ async def confirm_sale(request: Request, member_id: FromPath[uuid.UUID]) -> Temp
         amount=i18n.money(result.total, program.currency),
         points=i18n.number(result.points_earned),
     )
-    cards = await giftcards.sold_by(result.id)
+    cards = await giftcards.sold_by(program.id, result.id)
     done = SaleStep(
         Cart(lines=[CartLine()], key=uuid.uuid4().hex), "done", payments=payments, result=result, gift_cards=cards
     )

@@ -58,7 +58,8 @@ async def sale_view(sale: dict[str, Any]) -> dict[str, Any]:
     lines = await fetch("SELECT * FROM sale_line WHERE sale_id = {} ORDER BY line_no", sale_id)
     payments = await fetch("SELECT method, amount, points FROM sale_payment WHERE sale_id = {}", sale_id)
     coupons = await fetch(
-        "SELECT c.code, t.name, c.discount FROM coupon c JOIN coupon_template t ON t.id = c.template_id"
+        "SELECT c.code, t.name, c.discount FROM coupon c JOIN coupon_template t ON t.program_id = c.program_id AND"
+        " t.id = c.template_id"
         " WHERE c.sale_id = {} ORDER BY c.code",
         sale_id,
     )

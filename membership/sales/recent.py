@@ -30,7 +30,8 @@ async def recent_items(store_id: uuid.UUID, limit: int = 12) -> tuple[list[Recen
     """The ``limit`` SKUs the store sold most recently, newest first (one entry per SKU), and the
     categories of its latest lines (one statement)."""
     rows = await fetch(
-        "SELECT l.sku, l.name, l.category, l.unit_price FROM sale_line l JOIN sale s ON s.id = l.sale_id"
+        "SELECT l.sku, l.name, l.category, l.unit_price FROM sale_line l JOIN sale s ON s.program_id = l.program_id"
+        " AND s.id = l.sale_id"
         " WHERE s.store_id = {} ORDER BY s.occurred_at DESC, l.line_no LIMIT {}",
         store_id,
         SCAN_LINES,
@@ -45,7 +46,8 @@ async def recent_items(store_id: uuid.UUID, limit: int = 12) -> tuple[list[Recen
 async def item_for(program_id: uuid.UUID, sku: str) -> RecentItem | None:
     """The SKU as the program's stores last sold it, or None when it was never sold."""
     row = await fetch_one(
-        "SELECT l.sku, l.name, l.category, l.unit_price FROM sale_line l JOIN sale s ON s.id = l.sale_id"
+        "SELECT l.sku, l.name, l.category, l.unit_price FROM sale_line l JOIN sale s ON s.program_id = l.program_id"
+        " AND s.id = l.sale_id"
         " WHERE s.program_id = {} AND l.sku = {} ORDER BY s.occurred_at DESC LIMIT 1",
         program_id,
         sku,

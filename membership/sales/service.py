@@ -862,7 +862,7 @@ async def refund(
         else:
             before, after, whole = before_qty, after_qty, sold_qty
         amount = _pro_rata(sale["total"], before, after, whole)
-        earned = await _earning_share(sale_id, sold, changed) or (before, after, whole)
+        earned = await _earning_share(program.id, sale_id, sold, changed) or (before, after, whole)
         points_back = _pro_rata(sale["points_earned"], *earned)
         growth_back = _pro_rata(sale["growth_earned"], *earned)
         points_return = _pro_rata(sale["points_redeemed"], before, after, whole)
@@ -966,12 +966,12 @@ async def refund(
 
 
 async def _earning_share(
-    sale_id: uuid.UUID, sold: list[dict[str, Any]], changed: list[tuple[int, int]]
+    program_id: uuid.UUID, sale_id: uuid.UUID, sold: list[dict[str, Any]], changed: list[tuple[int, int]]
 ) -> tuple[int, int, int] | None:
     """(before, after, whole) of a refund over the lines that earned, for a sale that sold gift
     cards (which earn nothing): refunding a card takes back none of what the other lines earned.
     None when the sale sold no gift card (every line earned)."""
-    cards = await giftcards.lines_sold(sale_id)
+    cards = await giftcards.lines_sold(program_id, sale_id)
     if not cards:
         return None
     prices = {row["line_no"]: _paid_price(row) for row in sold if row["line_no"] not in cards}

@@ -285,7 +285,8 @@ async def memberships(
     """One page of the member's paid memberships, newest first, and how many there are."""
     rows, total = await fetch_page(
         "SELECT p.*, m.tier AS member_tier, COUNT(*) OVER () AS listed FROM paid_membership p"
-        " JOIN member m ON m.id = p.member_id WHERE p.member_id = {} ORDER BY p.starts_at DESC, p.id DESC",
+        " JOIN member m ON m.program_id = p.program_id AND m.id = p.member_id WHERE p.member_id = {} ORDER BY"
+        " p.starts_at DESC, p.id DESC",
         member_id,
         page=page,
         page_size=page_size,

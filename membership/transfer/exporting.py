@@ -294,8 +294,9 @@ async def _ledger(page: _Page, after: uuid.UUID | None, since: Any, until: Any) 
         "SELECT e.id, e.created_at, e.amount, e.rule,"
         " CASE WHEN e.reason = '' THEN p.reason ELSE e.reason END AS reason, e.store_id, a.kind AS account,"
         " p.kind AS posting, p.operator, p.id AS posting_id, m.member_no, m.name"
-        " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-        " JOIN ledger_posting p ON p.id = e.posting_id LEFT JOIN member m ON m.id = a.member_id"
+        " FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id"
+        " JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id LEFT JOIN member m ON"
+        " m.program_id = a.program_id AND m.id = a.member_id"
         f" WHERE a.program_id = {{}} AND e.id > {{}}{window} ORDER BY e.id LIMIT {{}}",
         program.id,
         after or uuid.UUID(int=0),
@@ -331,7 +332,7 @@ async def _sales(page: _Page, after: uuid.UUID | None, since: Any, until: Any) -
     rows = await fetch(
         "SELECT s.id, s.occurred_at, s.store_id, s.receipt_no, s.subtotal, s.discount, s.total, s.refunded_amount,"
         " s.points_earned, s.points_redeemed, s.growth_earned, s.status, m.member_no, m.name"
-        " FROM sale s JOIN member m ON m.id = s.member_id"
+        " FROM sale s JOIN member m ON m.program_id = s.program_id AND m.id = s.member_id"
         f" WHERE s.program_id = {{}} AND s.id > {{}}{window} ORDER BY s.id LIMIT {{}}",
         program.id,
         after or uuid.UUID(int=0),
@@ -372,8 +373,8 @@ def _window(column: str, since: dt.datetime | None, until: dt.datetime | None) -
 PAGES = {"members": _members, "ledger": _ledger, "sales": _sales}
 COUNTS = {
     "members": "SELECT COUNT(*) AS n FROM member WHERE program_id = {}",
-    "ledger": "SELECT COUNT(*) AS n FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-    " WHERE a.program_id = {}",
+    "ledger": "SELECT COUNT(*) AS n FROM ledger_entry e"
+    " JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id WHERE a.program_id = {}",
     "sales": "SELECT COUNT(*) AS n FROM sale s WHERE s.program_id = {}",
 }
 WINDOWS = {"members": None, "ledger": "e.created_at", "sales": "s.occurred_at"}

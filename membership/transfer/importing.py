@@ -579,7 +579,8 @@ async def _holders(program_id: uuid.UUID, card_kind: str, field: str, digests: l
         condition, arg = any_of("c.value_hash", digests)
         rows = await fetch(
             "SELECT c.value_hash AS digest, m.member_no, m.source_channel, m.updated_at FROM credential c"
-            f" JOIN member m ON m.id = c.member_id WHERE c.program_id = {{}} AND c.kind = {{}} AND {condition}",
+            f" JOIN member m ON m.program_id = c.program_id AND m.id = c.member_id WHERE c.program_id = {{}} AND"
+            f" c.kind = {{}} AND {condition}",
             program_id,
             card_kind,
             arg,
@@ -686,7 +687,9 @@ async def _hold_references(batch: Batch, kept: list[Candidate]) -> None:
         condition, arg = any_of("id", [uuid.UUID(store) for store in stores])
         await fetch(f"SELECT id FROM store WHERE {condition} FOR KEY SHARE", arg)
     condition, arg = any_of("id", [uuid.UUID(account) for account in batch.contra.values()])
-    await fetch(f"SELECT id FROM ledger_account WHERE {condition} FOR KEY SHARE", arg)
+    await fetch(
+        f"SELECT id FROM ledger_account WHERE program_id = {{}} AND {condition} FOR KEY SHARE", batch.program.id, arg
+    )
 
 
 async def _write_members(batch: Batch, kept: list[Candidate]) -> None:

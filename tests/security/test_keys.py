@@ -109,7 +109,7 @@ async def test_rotation_moves_every_member_and_both_keys_work_meanwhile(any_db):
     state = await begin_rotation()
     assert state.retiring == [old_fp] and state.remaining == 2
     await check_keys()
-    assert await _move_chunk(state.current, 1) == 1  # one member moved, one not yet
+    assert await _move_chunk(state.current, 1, shop.program.id) == 1  # one member moved, one not yet
     for card, member in (("04A1B2C3", shop.member_id), ("04D4E5F6", second.id)):
         assert await members.identify(shop.program.id, "card_uid", card) == member
     for phone, member in (("13812345678", shop.member_id), ("13912345678", second.id)):
@@ -198,7 +198,8 @@ def test_keys_rotate_from_the_command_line_and_resume(tmp_path):
     async def interrupted() -> None:
         await open_database(Settings(database_url=url, secret_key=new, old_secret_keys=(old,)))
         state = await begin_rotation()
-        assert await _move_chunk(state.current, 5) == 5
+        (program,) = await fetch("SELECT id FROM program")
+        assert await _move_chunk(state.current, 5, program["id"]) == 5
         await close_database()
 
     _run_sync(interrupted())

@@ -237,7 +237,7 @@ class FavouriteDishes(CateringReport):
             f" ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY SUM(l.quantity - l.refunded_quantity) DESC,"
             " SUM((l.quantity - l.refunded_quantity) * l.unit_price) DESC, l.sku) AS dish_rank,"
             f" SUM(SUM(l.quantity - l.refunded_quantity)) OVER (PARTITION BY {group}) AS bought"
-            f" FROM sale_line l JOIN sale s ON s.id = l.sale_id{joins}"
+            f" FROM sale_line l JOIN sale s ON s.program_id = l.program_id AND s.id = l.sale_id{joins}"
             f" WHERE s.program_id = {{}} AND s.occurred_at >= {{}}{only} GROUP BY {group}, l.sku"
         )
         members = _param(params, "members", 50, MAX_TOP) or 50

@@ -51,9 +51,9 @@ def _figures(member: bool) -> str:
         " x.balance - COALESCE(SUM(CASE WHEN x.created_at >= {} THEN x.amount END), 0) AS closing,"
         " COUNT(CASE WHEN x.created_at < {} THEN 1 END) AS moves"
         f" FROM (SELECT a.program_id, a.member_id, a.balance, e.amount, e.created_at, {CATEGORY} AS category"
-        " FROM ledger_account a JOIN member m ON m.id = a.member_id"
-        " LEFT JOIN ledger_entry e ON e.account_id = a.id AND e.created_at >= {}"
-        " LEFT JOIN ledger_posting p ON p.id = e.posting_id"
+        " FROM ledger_account a JOIN member m ON m.program_id = a.program_id AND m.id = a.member_id"
+        " LEFT JOIN ledger_entry e ON e.program_id = a.program_id AND e.account_id = a.id AND e.created_at >= {}"
+        " LEFT JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id"
         " WHERE a.program_id = {} AND a.kind = 'points' AND m.status <> 'erased'"
         + (" AND a.member_id = {}" if member else "")
         + ") AS x GROUP BY x.program_id, x.member_id, x.balance"
@@ -177,8 +177,9 @@ async def lines(program: ProgramConfig, member_id: uuid.UUID, month: str) -> lis
     start, end = month_bounds(program, parse_month(month))
     return await fetch(
         f"SELECT e.created_at AS at, e.amount AS points, {CATEGORY} AS category, e.reason, e.rule"
-        " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id"
-        " JOIN ledger_posting p ON p.id = e.posting_id WHERE a.member_id = {} AND a.kind = 'points'"
+        " FROM ledger_entry e JOIN ledger_account a ON a.program_id = e.program_id AND a.id = e.account_id"
+        " JOIN ledger_posting p ON p.program_id = e.program_id AND p.id = e.posting_id WHERE a.member_id = {} AND"
+        " a.kind = 'points'"
         " AND e.created_at >= {} AND e.created_at < {} ORDER BY e.created_at, e.id LIMIT {}",
         member_id,
         start,

@@ -102,7 +102,7 @@ async def basket_rules(
         )
     rows = await fetch(
         f"WITH basket AS (SELECT DISTINCT s.id AS sale_id, {_item(level)} AS item"
-        " FROM sale s JOIN sale_line l ON l.sale_id = s.id"
+        " FROM sale s JOIN sale_line l ON l.program_id = s.program_id AND l.sale_id = s.id"
         " LEFT JOIN retail_product p ON p.program_id = s.program_id AND p.sku = l.sku"
         " WHERE s.program_id = {} AND s.occurred_at >= {} AND s.occurred_at < {} AND s.status <> 'refunded'),"
         " items AS (SELECT item, COUNT(*) AS n FROM basket WHERE item <> '' GROUP BY item),"

@@ -47,7 +47,7 @@ def _bought(program: ProgramConfig) -> str:
     return (
         f"SELECT DISTINCT s.member_id, COALESCE(NULLIF(l.category, ''), p.category, '') AS category,"
         f" {local_day('s.occurred_at', program)} AS day"
-        " FROM sale s JOIN sale_line l ON l.sale_id = s.id"
+        " FROM sale s JOIN sale_line l ON l.program_id = s.program_id AND l.sale_id = s.id"
         " LEFT JOIN retail_product p ON p.program_id = s.program_id AND p.sku = l.sku"
         " WHERE s.program_id = {} AND s.occurred_at >= {} AND s.occurred_at < {} AND l.refunded_quantity < l.quantity"
     )

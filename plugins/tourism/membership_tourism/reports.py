@@ -376,7 +376,8 @@ class CrossVenue(TourismReport):
         )
         gifts = await fetch(
             "SELECT p.store_id, SUM(-e.amount) AS points FROM ledger_posting p"
-            " JOIN ledger_entry e ON e.posting_id = p.id JOIN ledger_account a ON a.id = e.account_id"
+            " JOIN ledger_entry e ON e.program_id = p.program_id AND e.posting_id = p.id JOIN ledger_account a ON"
+            " a.program_id = e.program_id AND a.id = e.account_id"
             " WHERE p.program_id = {} AND p.kind = 'redeem'"
             " AND a.kind = 'points' AND p.created_at >= {} GROUP BY p.store_id",
             program.id,

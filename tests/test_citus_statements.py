@@ -1,0 +1,69 @@
+"""The rule that keeps every statement on one Citus worker (docs/scaling.md, "Statements"): a join
+between two tables distributed by the program matches their programs too. Citus refuses an outer
+join, or a join of tables filtered by different columns, that does not; on SQLite and plain
+PostgreSQL the extra condition changes nothing (related rows belong to one program). Checked over
+the source of the kernel and of the packs, so a new statement cannot bring the refusal back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from membership.db.citus import LOCAL
+from membership.db.piccolo_conf import app_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / "membership", *sorted((ROOT / "plugins").glob("*/membership_*"))]
+JOIN = re.compile(r"JOIN\s+(\w+)\s+(\w+)\s+ON\s+((?:(?!\b(?:LEFT|JOIN|WHERE|CROSS|ORDER|GROUP|INNER)\b)[^\"])*)")
+NAMED = r"(?:FROM|JOIN)\s+(\w+)\s+(?:AS\s+)?{alias}\b"
+
+
+def distributed_tables() -> set[str]:
+    """The tables :func:`membership.db.citus.distribute` distributes: those carrying a program."""
+    names = set()
+    for app in app_registry().app_configs.values():
+        for table in app.table_classes:
+            if any(column._meta.name == "program_id" for column in table._meta.columns):
+                names.add(table._meta.tablename)
+    return names - set(LOCAL)
+
+
+def unmatched_joins(text: str, distributed: set[str]) -> list[tuple[int, str]]:
+    """(line, text) of each join of two distributed tables whose condition leaves out the program
+    (the other table is looked for in the lines just above, where the statement names it)."""
+    lines = text.split("\n")
+    found = []
+    for number, line in enumerate(lines, 1):
+        for join in JOIN.finditer(line):
+            table, alias, condition = join.groups()
+            if table not in distributed or "program_id" in condition:
+                continue
+            others = [name for name in re.findall(r"\b(\w+)\.\w+", condition) if name != alias]
+            context = "\n".join(lines[max(0, number - 9) : number])
+            named = re.findall(NAMED.format(alias=re.escape(others[0])), context) if others else []
+            if named and named[-1] in distributed:
+                found.append((number, line.strip()))
+    return found
+
+
+def test_the_rule_finds_a_join_that_leaves_out_the_program():
+    distributed = {"sale", "sale_line", "member"}
+    text = (
+        '"SELECT l.sku FROM sale_line l JOIN sale s ON s.id = l.sale_id"\n'
+        '"SELECT l.sku FROM sale_line l JOIN sale s ON s.program_id = l.program_id AND s.id = l.sale_id"\n'
+        '"SELECT m.id FROM member m LEFT JOIN store st ON st.id = m.store_id"'
+    )
+    assert unmatched_joins(text, distributed) == [(1, text.split("\n")[0])]
+
+
+def test_every_join_of_two_distributed_tables_matches_their_programs(db):
+    distributed = distributed_tables()
+    assert {"member", "sale", "ledger_entry", "coupon"} <= distributed and "store" not in distributed
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line}"
+        for source in SOURCES
+        for path in sorted(source.rglob("*.py"))
+        if "piccolo_migrations" not in path.parts
+        for number, line in unmatched_joins(path.read_text(encoding="utf-8"), distributed)
+    ]
+    assert offenders == [], "\n".join(offenders)
