@@ -77,6 +77,8 @@ The groups:
 * **a plugin's own tables** — ``use_case`` (one transaction), ``fetch``, ``fetch_one``,
   ``execute``, ``new_id``, ``is_sqlite``, ``emit``: SQL on the plugin's own tables (declared
   through ``membership_piccolo_apps``); the kernel's tables are read through the functions above.
+  ``conflict_target`` names a unique key in ``ON CONFLICT`` as the database holds it (on Citus a
+  table carrying the program is keyed with it too: docs/scaling.md).
 * **API routes** — ``Scope``, ``current_key``, ``program_for``, ``member_for`` (a route of a plugin
   checks that its key may see the program or member it names, as the kernel's do), ``store_for``
   (the store a write happens at: the program's merchant's, open, and the key's own when it is bound
@@ -98,6 +100,7 @@ from membership.coupons.service import create_template as create_coupon_template
 from membership.coupons.service import issue_coupon
 from membership.coupons.service import list_templates as coupon_templates
 from membership.db import emit, execute, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.db.citus import conflict_target
 from membership.demo.service import DemoProfile
 from membership.errors import Conflict, Forbidden, MembershipError, NotFound, Reason, ValidationError
 from membership.event_payloads import (
@@ -246,6 +249,7 @@ __all__ = [
     "balances",
     "buy_paid_membership",
     "configure_tiers",
+    "conflict_target",
     "coupon_templates",
     "create_coupon_template",
     "current_key",

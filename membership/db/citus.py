@@ -47,6 +47,15 @@ async def is_citus() -> bool:
     return _known["citus"]
 
 
+async def conflict_target(*columns: str) -> str:
+    """The ``ON CONFLICT`` target naming a unique key of a table that carries the program:
+    ``(a, b)``, and ``(a, b, program_id)`` on Citus, where :func:`distribute` appended the program
+    to the key (a key that already holds the program is named as it is)."""
+    if DISTRIBUTION_COLUMN not in columns and await is_citus():
+        columns = (*columns, DISTRIBUTION_COLUMN)
+    return "(" + ", ".join(columns) + ")"
+
+
 @dataclass
 class _Table:
     name: str

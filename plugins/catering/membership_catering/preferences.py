@@ -16,6 +16,7 @@ import msgspec
 from membership.plugin import (
     MembershipError,
     ValidationError,
+    conflict_target,
     execute,
     fetch_one,
     open_member_secret,
@@ -88,7 +89,9 @@ async def save_preferences(
     note = await seal_member_secret(member_id, NOTE, found.note) if found.note else ""
     await execute(
         "INSERT INTO catering_preference (member_id, program_id, tastes, allergies, note, updated_by, updated_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id) DO UPDATE SET tastes = excluded.tastes,"
+        " VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT "
+        + await conflict_target("member_id")
+        + " DO UPDATE SET tastes = excluded.tastes,"
         " allergies = excluded.allergies, note = excluded.note, updated_by = excluded.updated_by,"
         " updated_at = excluded.updated_at",
         member_id,

@@ -81,7 +81,7 @@ class CateringReport(Report):
 
 
 _VISITS = (
-    " FROM catering_visit v JOIN sale s ON s.id = v.sale_id"
+    " FROM catering_visit v JOIN sale s ON s.program_id = v.program_id AND s.id = v.sale_id"
     " WHERE v.program_id = {} AND v.occurred_at >= {} AND s.status <> 'refunded'"
 )
 
@@ -144,7 +144,7 @@ class VisitFrequency(CateringReport):
         rows = await fetch(
             "SELECT m.member_no, COUNT(*) AS visits, MIN(v.occurred_at) AS first_visit,"
             " MAX(v.occurred_at) AS last_visit, SUM(s.total - s.refunded_amount) AS spend"
-            + _VISITS.replace(" WHERE", " JOIN member m ON m.id = v.member_id WHERE")
+            + _VISITS.replace(" WHERE", " JOIN member m ON m.program_id = v.program_id AND m.id = v.member_id WHERE")
             + " GROUP BY m.member_no ORDER BY visits DESC, spend DESC, m.member_no LIMIT {}",
             program.id,
             start,
@@ -196,7 +196,7 @@ class PerHeadSpend(CateringReport):
             rows = await fetch(
                 "SELECT m.member_no,"
                 + counted
-                + known.replace(" WHERE", " JOIN member m ON m.id = v.member_id WHERE")
+                + known.replace(" WHERE", " JOIN member m ON m.program_id = v.program_id AND m.id = v.member_id WHERE")
                 + " GROUP BY m.member_no ORDER BY SUM(s.total - s.refunded_amount) * 1.0 / SUM(v.party_size) DESC,"
                 " m.member_no LIMIT {}",
                 program.id,
@@ -223,7 +223,11 @@ class FavouriteDishes(CateringReport):
     async def query(self, program: ProgramConfig, start: dt.datetime, by: str, params: dict[str, Any]) -> ReportResult:
         top = _param(params, "top", 5 if by == "store" else 3, MAX_TOP) or 5
         group = "st.code" if by == "store" else "m.member_no"
-        joins = " JOIN store st ON st.id = s.store_id" if by == "store" else " JOIN member m ON m.id = s.member_id"
+        joins = (
+            " JOIN store st ON st.id = s.store_id"
+            if by == "store"
+            else " JOIN member m ON m.program_id = s.program_id AND m.id = s.member_id"
+        )
         only, args = "", [program.id, start]
         if params.get("member_id"):
             try:

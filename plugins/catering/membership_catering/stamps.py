@@ -42,6 +42,7 @@ from membership.plugin import (
     ProgramConfig,
     Reason,
     ValidationError,
+    conflict_target,
     coupon_templates,
     execute,
     fetch,
@@ -312,7 +313,9 @@ async def locked_card(program_id: uuid.UUID, scheme: dict[str, Any], member_id: 
     transaction ends."""
     await execute(
         "INSERT INTO catering_stamp_card (id, program_id, scheme_id, member_id, card_no, stamps, updated_at)"
-        " VALUES ({}, {}, {}, {}, 1, 0, {}) ON CONFLICT (scheme_id, member_id) DO NOTHING",
+        " VALUES ({}, {}, {}, {}, 1, 0, {}) ON CONFLICT "
+        + await conflict_target("scheme_id", "member_id")
+        + " DO NOTHING",
         new_id(),
         program_id,
         scheme["id"],
@@ -322,7 +325,8 @@ async def locked_card(program_id: uuid.UUID, scheme: dict[str, Any], member_id: 
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     row = await fetch_one(
         "SELECT id, card_no, stamps, started_at, expires_at FROM catering_stamp_card"
-        f" WHERE scheme_id = {{}} AND member_id = {{}}{lock}",
+        f" WHERE program_id = {{}} AND scheme_id = {{}} AND member_id = {{}}{lock}",
+        program_id,
         scheme["id"],
         member_id,
     )
@@ -447,9 +451,11 @@ async def member_cards(
     at = at or now()
     rows = await fetch(
         "SELECT s.id, s.code, s.name, s.stamps_needed, s.reward_template, s.active, c.card_no, c.stamps,"
-        " c.expires_at, (SELECT COUNT(*) FROM catering_stamp_entry e WHERE e.scheme_id = s.id"
+        " c.expires_at, (SELECT COUNT(*) FROM catering_stamp_entry e"
+        " WHERE e.program_id = s.program_id AND e.scheme_id = s.id"
         " AND e.member_id = {} AND e.kind = 'reward') AS rewards"
-        " FROM catering_stamp_scheme s LEFT JOIN catering_stamp_card c ON c.scheme_id = s.id AND c.member_id = {}"
+        " FROM catering_stamp_scheme s LEFT JOIN catering_stamp_card c ON c.program_id = s.program_id AND"
+        " c.scheme_id = s.id AND c.member_id = {}"
         " WHERE s.program_id = {} AND (s.active = {} OR c.stamps <> 0) ORDER BY s.code",
         member_id,
         member_id,
@@ -482,7 +488,8 @@ async def member_history(member_id: uuid.UUID, limit: int = 20) -> list[dict[str
     """The member's latest stamp entries, newest first, with the scheme's name."""
     return await fetch(
         "SELECT e.kind, e.stamps, e.quantity, e.card_no, e.coupon_code, e.occurred_at, e.sale_id, s.name"
-        " FROM catering_stamp_entry e JOIN catering_stamp_scheme s ON s.id = e.scheme_id"
+        " FROM catering_stamp_entry e JOIN catering_stamp_scheme s ON s.program_id = e.program_id AND s.id ="
+        " e.scheme_id"
         " WHERE e.member_id = {} ORDER BY e.created_at DESC, e.occurred_at DESC LIMIT {}",
         member_id,
         limit,
@@ -498,7 +505,7 @@ async def due_cards(at: dt.datetime, after: uuid.UUID | None, limit: int) -> lis
     since = "" if after is None else " AND c.id > {}"
     return await fetch(
         "SELECT c.id, c.program_id, c.scheme_id, c.member_id FROM catering_stamp_card c"
-        " JOIN catering_stamp_scheme s ON s.id = c.scheme_id"
+        " JOIN catering_stamp_scheme s ON s.program_id = c.program_id AND s.id = c.scheme_id"
         " WHERE ((c.expires_at < {} AND c.stamps > 0 AND c.stamps < s.stamps_needed) OR c.stamps >= s.stamps_needed)"
         f"{since} ORDER BY c.id LIMIT {{}}",
         at,

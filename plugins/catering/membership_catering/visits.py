@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from membership.plugin import ProgramConfig, execute, fetch, new_id
+from membership.plugin import ProgramConfig, conflict_target, execute, fetch, new_id
 from membership_catering.dining import Dining, dining_of
 from membership_catering.settings import CateringSettings
 from membership_catering.values import now
@@ -20,7 +20,7 @@ async def record_visit(program: ProgramConfig, settings: CateringSettings, sale:
         "INSERT INTO catering_visit (id, program_id, sale_id, member_id, store_id, occurred_at, meal_period,"
         " service_mode, party_size, total, per_head, created_at)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
-        " ON CONFLICT (sale_id) DO NOTHING",
+        " ON CONFLICT " + await conflict_target("sale_id") + " DO NOTHING",
         new_id(),
         program.id,
         sale["id"],
@@ -42,7 +42,8 @@ async def member_visits(member_id: uuid.UUID, limit: int = 20) -> list[dict[str,
     mode, party size, what was paid and per head, and what was refunded since."""
     return await fetch(
         "SELECT v.sale_id, v.occurred_at, st.code AS store, v.meal_period, v.service_mode, v.party_size, v.total,"
-        " v.per_head, s.refunded_amount FROM catering_visit v JOIN sale s ON s.id = v.sale_id"
+        " v.per_head, s.refunded_amount FROM catering_visit v JOIN sale s ON s.program_id = v.program_id AND s.id ="
+        " v.sale_id"
         " JOIN store st ON st.id = v.store_id WHERE v.member_id = {} ORDER BY v.occurred_at DESC LIMIT {}",
         member_id,
         limit,

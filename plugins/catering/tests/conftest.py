@@ -26,6 +26,7 @@ from tests import conftest as kernel  # noqa: E402
 # the kernel's database fixtures, shared with its own tests
 sqlite_template, pg_server, pg_template = kernel.sqlite_template, kernel.pg_server, kernel.pg_template
 db, pg_db, any_db = kernel.db, kernel.pg_db, kernel.any_db
+citus_server, citus_template = kernel.citus_server, kernel.citus_template  # with MEMBERSHIP_TEST_CITUS
 
 LATTE = LineInput("C002", 1, 2_800, "拿铁", "咖啡")
 FISH = LineInput("D001", 1, 8_800, "剁椒鱼头", "热菜")

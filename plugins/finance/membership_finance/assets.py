@@ -26,6 +26,7 @@ from membership.plugin import (
     ProgramConfig,
     Reason,
     ValidationError,
+    conflict_target,
     execute,
     fetch,
     fetch_one,
@@ -169,7 +170,9 @@ async def _store_chunk(
     for member_id, line in fed.items():
         await execute(
             "INSERT INTO finance_balance (id, program_id, member_id, month, balance, source, updated_by, updated_at)"
-            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT (member_id, month) DO UPDATE SET"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT "
+            + await conflict_target("member_id", "month")
+            + " DO UPDATE SET"
             " balance = excluded.balance, source = excluded.source, updated_by = excluded.updated_by,"
             " updated_at = excluded.updated_at",
             new_id(),

@@ -88,7 +88,8 @@ async def _earned(context: EarnContext) -> tuple[int, int]:
     row = await fetch_one(
         "SELECT COALESCE(SUM(CASE WHEN t.occurred_at >= {} AND t.occurred_at < {} THEN t.net ELSE 0 END), 0)"
         " AS today, COALESCE(SUM(t.net), 0) AS month FROM (SELECT s.occurred_at, s.points_earned"
-        " - COALESCE((SELECT SUM(r.points_reversed) FROM sale_refund r WHERE r.sale_id = s.id), 0) AS net"
+        " - COALESCE((SELECT SUM(r.points_reversed) FROM sale_refund r"
+        " WHERE r.program_id = s.program_id AND r.sale_id = s.id), 0) AS net"
         " FROM sale s WHERE s.member_id = {} AND s.program_id = {} AND s.occurred_at >= {} AND s.occurred_at < {}"
         " AND s.id <> {}) AS t",
         day_start,

@@ -25,7 +25,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.plugin import ProgramConfig, execute, fetch, fetch_one, is_sqlite, new_id, use_case
+from membership.plugin import ProgramConfig, conflict_target, execute, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership_finance.values import month_bounds, month_of, now, parse_month
 
 LINE_LIMIT = 500
@@ -113,7 +113,9 @@ async def build_month(program: ProgramConfig, month: str, actor: str = "job") ->
         f" adjusted, closing, built_at) SELECT uuid7(), f.program_id, f.member_id, {typed}, f.opening, f.earned,"
         f" f.redeemed, f.expired, f.adjusted, f.closing, {moment} FROM ({_figures(False)}) AS f"
         " WHERE f.opening <> 0 OR f.closing <> 0 OR f.moves > 0"
-        " ON CONFLICT (member_id, month) DO UPDATE SET opening = excluded.opening, earned = excluded.earned,"
+        " ON CONFLICT "
+        + await conflict_target("member_id", "month")
+        + " DO UPDATE SET opening = excluded.opening, earned = excluded.earned,"
         " redeemed = excluded.redeemed, expired = excluded.expired, adjusted = excluded.adjusted,"
         " closing = excluded.closing, built_at = excluded.built_at",
         month,

@@ -311,7 +311,8 @@ async def _receipts_found(program: ProgramConfig, receipt_no: str, store_id: uui
     rows = await fetch(
         "SELECT r.id, r.store_id, r.receipt_no, r.occurred_at, r.total, c.id AS claim_id, st.code AS store_code,"
         " st.name AS store_name FROM retail_receipt r JOIN store st ON st.id = r.store_id"
-        " LEFT JOIN retail_claim c ON c.receipt_id = r.id WHERE r.program_id = {} AND r.receipt_no = {}"
+        " LEFT JOIN retail_claim c ON c.program_id = r.program_id AND c.receipt_id = r.id WHERE r.program_id = {}"
+        " AND r.receipt_no = {}"
         " ORDER BY r.occurred_at DESC",
         program.id,
         receipt_no,

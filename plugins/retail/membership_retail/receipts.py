@@ -34,6 +34,7 @@ from membership.plugin import (
     ProgramConfig,
     Reason,
     ValidationError,
+    conflict_target,
     fetch,
     fetch_one,
     new_id,
@@ -119,7 +120,9 @@ async def keep_receipt(
     encoded = json.dumps([_line_data(line) for line in lines], ensure_ascii=False)
     inserted = await fetch(
         "INSERT INTO retail_receipt (id, program_id, store_id, receipt_no, occurred_at, total, lines, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT (store_id, receipt_no) DO NOTHING RETURNING id",
+        " VALUES ({}, {}, {}, {}, {}, {}, {}, {}) ON CONFLICT "
+        + await conflict_target("store_id", "receipt_no")
+        + " DO NOTHING RETURNING id",
         new_id(),
         program.id,
         store_id,
@@ -140,7 +143,8 @@ async def keep_receipt(
 async def receipt_at(program_id: uuid.UUID, store_id: uuid.UUID, receipt_no: str) -> Receipt | None:
     """The receipt with this number from this store, if a till of the program sent it."""
     row = await fetch_one(
-        "SELECT r.*, c.id AS claim_id FROM retail_receipt r LEFT JOIN retail_claim c ON c.receipt_id = r.id"
+        "SELECT r.*, c.id AS claim_id FROM retail_receipt r LEFT JOIN retail_claim c ON c.program_id = r.program_id"
+        " AND c.receipt_id = r.id"
         " WHERE r.store_id = {} AND r.receipt_no = {} AND r.program_id = {}",
         store_id,
         receipt_no,
@@ -219,7 +223,8 @@ async def recent_claims(program_id: uuid.UUID, limit: int = 50) -> list[dict[str
     """The latest claims, newest first, with their receipts."""
     return await fetch(
         "SELECT c.claimed_at, c.member_id, c.points_earned, c.actor, r.receipt_no, r.store_id, r.occurred_at,"
-        " r.total FROM retail_claim c JOIN retail_receipt r ON r.id = c.receipt_id WHERE c.program_id = {}"
+        " r.total FROM retail_claim c JOIN retail_receipt r ON r.program_id = c.program_id AND r.id = c.receipt_id"
+        " WHERE c.program_id = {}"
         " ORDER BY c.claimed_at DESC LIMIT {}",
         program_id,
         limit,
@@ -231,7 +236,8 @@ async def receipt_counts(program: ProgramConfig, now: dt.datetime) -> dict[str, 
     since = now - dt.timedelta(days=settings_of(program).claim_days + 1)
     row = await fetch_one(
         "SELECT COUNT(*) AS kept, COUNT(c.id) AS claimed FROM retail_receipt r"
-        " LEFT JOIN retail_claim c ON c.receipt_id = r.id WHERE r.program_id = {} AND r.occurred_at >= {}",
+        " LEFT JOIN retail_claim c ON c.program_id = r.program_id AND c.receipt_id = r.id WHERE r.program_id = {}"
+        " AND r.occurred_at >= {}",
         program.id,
         since,
     )
@@ -245,7 +251,8 @@ async def forget_receipts(program: ProgramConfig, now: dt.datetime) -> int:
     before = now - dt.timedelta(days=2 * settings_of(program).claim_days + 1)
     gone = await fetch(
         "DELETE FROM retail_receipt WHERE program_id = {} AND occurred_at < {}"
-        " AND NOT EXISTS (SELECT 1 FROM retail_claim c WHERE c.receipt_id = retail_receipt.id) RETURNING id",
+        " AND NOT EXISTS (SELECT 1 FROM retail_claim c WHERE c.program_id = retail_receipt.program_id"
+        " AND c.receipt_id = retail_receipt.id) RETURNING id",
         program.id,
         before,
     )

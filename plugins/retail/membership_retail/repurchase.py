@@ -21,7 +21,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.plugin import Event, ProgramConfig, emit, execute, fetch, use_case
+from membership.plugin import Event, ProgramConfig, conflict_target, emit, execute, fetch, use_case
 from membership_retail.dialect import as_date, days_between, local_day, plus_days
 from membership_retail.settings import settings_of
 
@@ -70,7 +70,9 @@ async def compute_cycles(program: ProgramConfig, now: dt.datetime) -> int:
         " due_on, computed_at)"
         f" SELECT uuid7(), {{}}, member_id, category, purchases, cycle_days, last_day,"
         f" {plus_days('last_day', 'cycle_days')}, {{}} FROM cycles WHERE cycle_days >= 1"
-        " ON CONFLICT (member_id, category) DO UPDATE SET purchases = excluded.purchases,"
+        " ON CONFLICT "
+        + await conflict_target("member_id", "category")
+        + " DO UPDATE SET purchases = excluded.purchases,"
         " cycle_days = excluded.cycle_days, last_bought_on = excluded.last_bought_on, due_on = excluded.due_on,"
         " computed_at = excluded.computed_at RETURNING id",
         program.id,
@@ -103,9 +105,11 @@ async def remind(program: ProgramConfig, now: dt.datetime) -> int:
     rows = await fetch(
         "INSERT INTO retail_reminder (id, program_id, member_id, category, due_on, created_at)"
         " SELECT uuid7(), c.program_id, c.member_id, c.category, c.due_on, {} FROM retail_cycle c"
-        " JOIN member m ON m.id = c.member_id AND m.status = 'active'"
+        " JOIN member m ON m.program_id = c.program_id AND m.id = c.member_id AND m.status = 'active'"
         " WHERE c.program_id = {} AND c.due_on <= {} AND c.due_on >= {}"
-        " ON CONFLICT (member_id, category, due_on) DO NOTHING RETURNING member_id, category, due_on",
+        " ON CONFLICT "
+        + await conflict_target("member_id", "category", "due_on")
+        + " DO NOTHING RETURNING member_id, category, due_on",
         now,
         program.id,
         today + dt.timedelta(days=settings.remind_days_before),
@@ -117,7 +121,8 @@ async def remind(program: ProgramConfig, now: dt.datetime) -> int:
         (str(row["member_id"]), row["category"]): row
         for row in await fetch(
             "SELECT c.member_id, c.category, c.purchases, c.cycle_days, c.last_bought_on, c.due_on"
-            " FROM retail_cycle c JOIN retail_reminder r ON r.member_id = c.member_id AND r.category = c.category"
+            " FROM retail_cycle c JOIN retail_reminder r ON r.program_id = c.program_id AND r.member_id ="
+            " c.member_id AND r.category = c.category"
             " AND r.due_on = c.due_on WHERE r.program_id = {} AND r.created_at = {}",
             program.id,
             now,
@@ -177,7 +182,8 @@ async def recent_reminders(program_id: uuid.UUID, limit: int = 50) -> list[dict[
     """The latest reminders, newest first."""
     return await fetch(
         "SELECT r.member_id, r.category, r.due_on, r.created_at, m.member_no, m.name FROM retail_reminder r"
-        " JOIN member m ON m.id = r.member_id WHERE r.program_id = {} ORDER BY r.created_at DESC, r.category LIMIT {}",
+        " JOIN member m ON m.program_id = r.program_id AND m.id = r.member_id WHERE r.program_id = {} ORDER BY"
+        " r.created_at DESC, r.category LIMIT {}",
         program_id,
         limit,
     )

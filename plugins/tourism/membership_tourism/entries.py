@@ -149,7 +149,7 @@ async def _person_by_code(program: ProgramConfig, value: str, at: dt.datetime, s
     if person["removed_at"] is not None:
         raise _refuse("not_on_pass")
     seen.qr_step = scanned.step
-    await passes.lock_person(person["id"])
+    await passes.lock_person(program.id, person["id"])
     place = {
         "person_id": person["id"],
         "role": person["role"],
@@ -356,8 +356,10 @@ async def recent_entries(
         where, args = where + " AND g.code = {}", [*args, gate_code]
     return await fetch(
         "SELECT e.id, e.occurred_at, e.allowed, e.reason, e.kind, e.member_id, g.code AS gate, g.name AS gate_name,"
-        " m.member_no, m.name, e.pass_id FROM tourism_entry e JOIN tourism_gate g ON g.id = e.gate_id"
-        f" LEFT JOIN member m ON m.id = e.member_id WHERE {where} ORDER BY e.occurred_at DESC, e.id LIMIT {{}}",
+        " m.member_no, m.name, e.pass_id FROM tourism_entry e JOIN tourism_gate g ON g.program_id = e.program_id AND"
+        " g.id = e.gate_id"
+        f" LEFT JOIN member m ON m.program_id = e.program_id AND m.id = e.member_id WHERE {where} ORDER BY"
+        f" e.occurred_at DESC, e.id LIMIT {{}}",
         *args,
         limit,
     )
@@ -369,7 +371,8 @@ async def day_counts(program: ProgramConfig, day: dt.date) -> list[dict[str, Any
         "SELECT g.code AS gate, g.name AS gate_name, SUM(CASE WHEN e.allowed = {} THEN 1 ELSE 0 END) AS entries,"
         " SUM(CASE WHEN e.allowed = {} THEN 0 ELSE 1 END) AS refused,"
         " COUNT(DISTINCT CASE WHEN e.allowed = {} THEN e.member_id END) AS visitors"
-        " FROM tourism_entry e JOIN tourism_gate g ON g.id = e.gate_id WHERE e.program_id = {} AND e.day = {}"
+        " FROM tourism_entry e JOIN tourism_gate g ON g.program_id = e.program_id AND g.id = e.gate_id WHERE"
+        " e.program_id = {} AND e.day = {}"
         " GROUP BY g.code, g.name ORDER BY g.code",
         True,
         True,

@@ -25,6 +25,7 @@ from membership.plugin import (
     Reason,
     ValidationError,
     buy_paid_membership,
+    conflict_target,
     execute,
     fetch,
     fetch_one,
@@ -105,7 +106,9 @@ async def ensure_pass(program: ProgramConfig, holder_id: uuid.UUID, plan_code: s
     sealed = await e_card.seal_key(holder_id, e_card.new_key())
     made = await fetch(
         "INSERT INTO tourism_pass (id, program_id, holder_id, plan_code, secret, created_at)"
-        " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (holder_id, plan_code) DO NOTHING RETURNING id",
+        " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT "
+        + await conflict_target("holder_id", "plan_code")
+        + " DO NOTHING RETURNING id",
         new_id(),
         program.id,
         holder_id,
@@ -160,7 +163,7 @@ async def people(pass_id: uuid.UUID) -> list[dict[str, Any]]:
     added, with their member number and name."""
     return await fetch(
         "SELECT p.id, p.member_id, p.role, p.relation, p.added_at, p.added_by, m.member_no, m.name"
-        " FROM tourism_pass_person p JOIN member m ON m.id = p.member_id"
+        " FROM tourism_pass_person p JOIN member m ON m.program_id = p.program_id AND m.id = p.member_id"
         " WHERE p.pass_id = {} AND p.removed_at IS NULL ORDER BY p.role DESC, p.added_at, p.id",
         pass_id,
     )
@@ -170,7 +173,8 @@ async def person_row(person_id: uuid.UUID) -> dict[str, Any] | None:
     """A person on a pass (removed ones included) with the pass's holder, plan and sealed key."""
     return await fetch_one(
         "SELECT p.id, p.pass_id, p.member_id, p.role, p.removed_at, s.holder_id, s.plan_code, s.secret, s.program_id"
-        " FROM tourism_pass_person p JOIN tourism_pass s ON s.id = p.pass_id WHERE p.id = {}",
+        " FROM tourism_pass_person p JOIN tourism_pass s ON s.program_id = p.program_id AND s.id = p.pass_id WHERE"
+        " p.id = {}",
         person_id,
     )
 
@@ -181,7 +185,7 @@ async def places_of(program_id: uuid.UUID, member_id: uuid.UUID, lock: bool = Fa
     suffix = " FOR NO KEY UPDATE OF p" if lock and not is_sqlite() else ""
     return await fetch(
         "SELECT p.id AS person_id, p.role, p.relation, s.id AS pass_id, s.holder_id, s.plan_code, s.secret"
-        " FROM tourism_pass_person p JOIN tourism_pass s ON s.id = p.pass_id"
+        " FROM tourism_pass_person p JOIN tourism_pass s ON s.program_id = p.program_id AND s.id = p.pass_id"
         " WHERE p.member_id = {} AND p.removed_at IS NULL AND s.program_id = {}"
         f" ORDER BY p.role DESC, s.created_at, s.id{suffix}",
         member_id,
@@ -189,10 +193,15 @@ async def places_of(program_id: uuid.UUID, member_id: uuid.UUID, lock: bool = Fa
     )
 
 
-async def lock_person(person_id: uuid.UUID) -> None:
-    """Hold a person's row until the transaction ends (PostgreSQL; SQLite writes one at a time)."""
+async def lock_person(program_id: uuid.UUID, person_id: uuid.UUID) -> None:
+    """Hold a person's row until the transaction ends (PostgreSQL; SQLite writes one at a time);
+    the program named, as a locking read on Citus must."""
     if not is_sqlite():
-        await fetch("SELECT id FROM tourism_pass_person WHERE id = {} FOR NO KEY UPDATE", person_id)
+        await fetch(
+            "SELECT id FROM tourism_pass_person WHERE program_id = {} AND id = {} FOR NO KEY UPDATE",
+            program_id,
+            person_id,
+        )
 
 
 async def member_passes(program: ProgramConfig, member_id: uuid.UUID, at: dt.datetime | None = None) -> list[dict]:
@@ -230,10 +239,13 @@ async def add_family(pass_id: uuid.UUID, member_id: uuid.UUID, relation: str, ac
         raise ValidationError(
             field="relation", reason=Reason("spouse, child, parent or other", "只能是配偶、子女、父母或其他亲友")
         )
-    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
-    row = await fetch_one(f"SELECT * FROM tourism_pass WHERE id = {{}}{lock}", pass_id)
-    if row is None:
+    found = await fetch_one("SELECT program_id FROM tourism_pass WHERE id = {}", pass_id)
+    if found is None:
         raise PassNotFound(pass_id=pass_id)
+    lock = "" if is_sqlite() else " FOR NO KEY UPDATE"  # by program too: a locking read on Citus names it
+    row = await fetch_one(
+        f"SELECT * FROM tourism_pass WHERE program_id = {{}} AND id = {{}}{lock}", found["program_id"], pass_id
+    )
     program = await get_program(row["program_id"])
     member = await fetch_one("SELECT program_id, status FROM member WHERE id = {}", member_id)
     if member is None or member["program_id"] != program.id or member["status"] == "erased":
@@ -296,8 +308,10 @@ async def recent_passes(program: ProgramConfig, limit: int = 50) -> list[dict[st
     """The program's passes, newest first, with their holder and how many people are on each."""
     return await fetch(
         "SELECT s.id, s.plan_code, s.created_at, s.holder_id, m.member_no, m.name,"
-        " (SELECT COUNT(*) FROM tourism_pass_person p WHERE p.pass_id = s.id AND p.removed_at IS NULL) AS people"
-        " FROM tourism_pass s JOIN member m ON m.id = s.holder_id WHERE s.program_id = {}"
+        " (SELECT COUNT(*) FROM tourism_pass_person p WHERE p.program_id = s.program_id AND p.pass_id = s.id"
+        " AND p.removed_at IS NULL) AS people"
+        " FROM tourism_pass s JOIN member m ON m.program_id = s.program_id AND m.id = s.holder_id WHERE s.program_id"
+        " = {}"
         " ORDER BY s.created_at DESC, s.id LIMIT {}",
         program.id,
         limit,

@@ -142,7 +142,11 @@ class Revisits(TourismReport):
                 ],
             )
         if by == "plan":
-            key, group, join = "s.plan_code", "s.plan_code, e.member_id", " JOIN tourism_pass s ON s.id = e.pass_id"
+            key, group, join = (
+                "s.plan_code",
+                "s.plan_code, e.member_id",
+                " JOIN tourism_pass s ON s.program_id = e.program_id AND s.id = e.pass_id",
+            )
         else:
             key, group, join = "'all'", "e.member_id", ""
         rows = await fetch(
@@ -165,7 +169,8 @@ class Revisits(TourismReport):
 
 _SPENT = (
     " FROM visits v JOIN sale s ON s.member_id = v.member_id AND s.occurred_at >= v.day_start"
-    " AND s.occurred_at < v.day_end LEFT JOIN tourism_venue tv ON tv.store_id = s.store_id"
+    " AND s.occurred_at < v.day_end LEFT JOIN tourism_venue tv ON tv.program_id = s.program_id AND tv.store_id ="
+    " s.store_id"
     " WHERE s.program_id = {} AND s.status <> 'refunded' AND (tv.format IS NULL OR tv.format <> 'tickets')"
 )
 
@@ -231,7 +236,10 @@ class Entries(TourismReport):
             " SUM(CASE WHEN e.allowed = {} THEN 0 ELSE 1 END) AS refused,"
             " COUNT(DISTINCT CASE WHEN e.allowed = {} THEN e.member_id END) AS visitors"
         )
-        gated = " FROM tourism_entry e JOIN tourism_gate g ON g.id = e.gate_id WHERE e.program_id = {} AND e.day >= {}"
+        gated = (
+            " FROM tourism_entry e JOIN tourism_gate g ON g.program_id = e.program_id AND g.id = e.gate_id"
+            " WHERE e.program_id = {} AND e.day >= {}"
+        )
         args = [YES, YES, YES, program.id, first_day]
         if by == "hour":
             rows = await fetch("SELECT e.hour," + counted + gated + " GROUP BY e.hour", *args)
@@ -364,12 +372,14 @@ class CrossVenue(TourismReport):
             "SELECT st.id, st.code AS store, st.name AS store_name, MAX(tv.format) AS format, COUNT(*) AS sales,"
             " COUNT(DISTINCT s.member_id) AS members, SUM(s.total - s.refunded_amount) AS spend,"
             " SUM(s.points_earned) AS points_earned, SUM(s.points_redeemed) AS points_paid,"
-            " COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM sale o WHERE o.program_id = s.program_id"
+            " COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM sale o WHERE o.program_id = {}"  # Citus: one worker
             " AND o.member_id = s.member_id AND o.store_id <> s.store_id AND o.status <> 'refunded'"
             " AND o.occurred_at >= {}) THEN s.member_id END) AS cross_members"
-            " FROM sale s JOIN store st ON st.id = s.store_id LEFT JOIN tourism_venue tv ON tv.store_id = s.store_id"
+            " FROM sale s JOIN store st ON st.id = s.store_id LEFT JOIN tourism_venue tv ON tv.program_id ="
+            " s.program_id AND tv.store_id = s.store_id"
             " WHERE s.program_id = {} AND s.status <> 'refunded' AND s.occurred_at >= {}"
             " GROUP BY st.id, st.code, st.name ORDER BY st.code",
+            program.id,
             start,
             program.id,
             start,

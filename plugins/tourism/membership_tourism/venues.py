@@ -23,6 +23,7 @@ from membership.plugin import (
     PriceContext,
     ProgramConfig,
     ValidationError,
+    conflict_target,
     execute,
     fetch,
     fetch_one,
@@ -105,7 +106,9 @@ async def save_venue(program_id: uuid.UUID, store: str | uuid.UUID, data: dict[s
     found = await store_of(program, store)
     await execute(
         "INSERT INTO tourism_venue (store_id, program_id, format, pass_points_pct, pass_discount_pct, updated_by,"
-        " updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (store_id) DO UPDATE SET"
+        " updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT "
+        + await conflict_target("store_id")
+        + " DO UPDATE SET"
         " program_id = excluded.program_id, format = excluded.format, pass_points_pct = excluded.pass_points_pct,"
         " pass_discount_pct = excluded.pass_discount_pct, updated_by = excluded.updated_by,"
         " updated_at = excluded.updated_at",
