@@ -400,21 +400,26 @@ async def _lot_homes(program_id: uuid.UUID, merge_id: uuid.UUID, record: str) ->
     return homes
 
 
-async def _lots_back(program_id: uuid.UUID, merge_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """What the moved lots hold now, by the account each goes back to."""
+def _held(homes: dict[str, dict[uuid.UUID, list[Any]]]) -> dict[uuid.UUID, int]:
+    """What the moved lots (``_lot_homes`` per kind of lot) hold now, by the account each goes back to."""
     held: dict[uuid.UUID, int] = {}
-    for record in LOT_TABLE:
-        for home, lots in (await _lot_homes(program_id, merge_id, record)).items():
+    for of_kind in homes.values():
+        for home, lots in of_kind.items():
             held[home] = held.get(home, 0) + sum(remaining for _, remaining in lots)
     return held
 
 
 async def _balances_back(
-    writer: PostingWriter, merge: dict[str, Any], accounts: dict, survivor: uuid.UUID, merged: list[uuid.UUID]
+    writer: PostingWriter,
+    merge: dict[str, Any],
+    accounts: dict,
+    survivor: uuid.UUID,
+    merged: list[uuid.UUID],
+    homes: dict[str, dict[uuid.UUID, list[Any]]],
 ) -> None:
     """Each merged account gets back what its lots hold now (points, stored value), or what it
     gave as far as the survivor still has it (growth, points debt)."""
-    held = await _lots_back(merge["program_id"], merge["id"])
+    held = _held(homes)
     moved = json_column(merge["moved"]) or {}
     for kind in MEMBER_KINDS:
         left = accounts[(survivor, kind)]["balance"]
@@ -442,11 +447,17 @@ async def _balances_back(
             )
 
 
-async def _rows_back(program_id: uuid.UUID, merge_id: uuid.UUID, rows: dict, survivor: uuid.UUID) -> None:
-    """Every moved row back to where it came from (credentials sealed again under their owner's
-    key, renamed coupon occasions restored)."""
+async def _rows_back(
+    program_id: uuid.UUID,
+    merge_id: uuid.UUID,
+    homes: dict[str, dict[uuid.UUID, list[Any]]],
+    rows: dict,
+    survivor: uuid.UUID,
+) -> None:
+    """Every moved row back to where it came from (lots to the accounts ``homes`` names,
+    credentials sealed again under their owner's key, renamed coupon occasions restored)."""
     for record, table in LOT_TABLE.items():
-        for home, lots in (await _lot_homes(program_id, merge_id, record)).items():
+        for home, lots in homes[record].items():
             chosen, ids = any_of("id", [lot_id for lot_id, _ in lots])
             await fetch(
                 f"UPDATE {table} SET account_id = {{}} WHERE program_id = {{}} AND {chosen}", home, program_id, ids
@@ -496,9 +507,10 @@ async def undo_merge(merge_id: uuid.UUID, reason: str, actor: str = "system") ->
         raise MergeNotUndoable(reason=refusal)
     accounts = await _accounts([survivor_id, *merged])
     writer = await PostingWriter(program, "merge_undo", survivor_id, now, None, operator=actor, reason=REASON).open()
-    await _balances_back(writer, merge, accounts, survivor_id, merged)
+    homes = {record: await _lot_homes(program.id, merge_id, record) for record in LOT_TABLE}  # read once
+    await _balances_back(writer, merge, accounts, survivor_id, merged, homes)
     await writer.close()
-    await _rows_back(program.id, merge_id, rows, survivor_id)
+    await _rows_back(program.id, merge_id, homes, rows, survivor_id)
     chosen, ids = any_of("id", merged)
     await fetch(f"UPDATE member SET status = 'active', updated_at = {{}} WHERE {chosen}", now, ids)
     current = (await member_row(survivor_id))["tier"]
