@@ -65,6 +65,37 @@ async def test_the_schema_is_distributed_by_program_with_reference_and_local_tab
     assert await citus.distribute() == []  # idempotent: nothing left to place
 
 
+async def test_a_new_connection_knows_the_bound_array_types_and_hides_shards_again(citus_db, monkeypatch):
+    """asyncpg asks the catalog for each array type a statement binds, once per connection; on a
+    coordinator that query took about a second (Citus's shard hiding) and a burst of tills opening
+    connections stalled for tens of seconds. The pool's session setup asks for them all at once
+    with hiding off, then turns hiding back on."""
+    from membership.db.engine import current_engine
+
+    asked: list[list[int]] = []
+    introspect = asyncpg.Connection._introspect_types
+
+    async def counted(self, typeoids, *rest):
+        asked.append(list(typeoids))
+        return await introspect(self, typeoids, *rest)
+
+    monkeypatch.setattr(asyncpg.Connection, "_introspect_types", counted)
+    pool = current_engine().pool
+    connections = [await pool.acquire() for _ in range(3)]  # two were opened with the pool: a new one too
+    try:
+        for connection in connections:
+            assert await connection.fetchval("SHOW citus.override_table_visibility") == "on"
+            assert await connection.fetchval("SHOW citus.multi_shard_modify_mode") == "sequential"
+            ids = [uuid.uuid4(), uuid.uuid4()]
+            assert await connection.fetchval("SELECT cardinality(CAST($1 AS uuid[]))", ids) == 2
+            assert await connection.fetchval("SELECT CAST($1 AS bigint[])", [1, 2]) == [1, 2]
+    finally:
+        for connection in connections:
+            await pool.release(connection)
+    new = [oids for oids in asked if 2951 in oids]  # uuid[]: asked once by the new connection's setup
+    assert len(new) == 1 and len(asked) == 1, asked
+
+
 async def test_a_program_s_rows_live_on_one_worker_and_programs_spread(citus_db, citus_server):
     async for api in _api(citus_db):
         for _ in range(2):

@@ -82,7 +82,7 @@ async def test_the_member_page_lists_the_members_messages_with_their_delivery(an
     await delivery.enqueue(program, shop.member_id, "offer", ["inbox"], {}, "t-offer", cause="test")
     await run_job("deliver-messages")
     kept = await fetch("SELECT id FROM inbox_message WHERE member_id = {}", shop.member_id)
-    assert len(kept) == 1 and await inbox.mark_read(shop.member_id, uuid.UUID(str(kept[0]["id"])))
+    assert len(kept) == 1 and await inbox.mark_read(program, shop.member_id, uuid.UUID(str(kept[0]["id"])))
     for n in range(11):  # two pages
         await delivery.enqueue(program, shop.member_id, "hello", ["inbox"], {}, f"t-more-{n}", cause="test")
     async with any_console.logged_in("clerk") as client:

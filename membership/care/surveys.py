@@ -203,9 +203,10 @@ async def save_survey(program_id: uuid.UUID, code: str, terms: SurveyTerms, acto
         await fetch(
             "UPDATE survey SET name = {}, kind = {}, send_after = {}, question_zh = {}, question_en = {},"
             " template_code = {}, channels = {}, delay_minutes = {}, sample_pct = {}, valid_days = {}, active = {},"
-            " updated_at = {} WHERE id = {}",
+            " updated_at = {} WHERE program_id = {} AND id = {}",
             *values,
             now,
+            program_id,
             exists["id"],
         )
     if terms.active and terms.send_after == "purchase" and not program_plugins.enabled(program, PLUGIN):
@@ -222,7 +223,7 @@ async def delete_survey(program_id: uuid.UUID, code: str, actor: str) -> None:
     sent = await fetch_one("SELECT COUNT(*) AS n FROM survey_send WHERE survey_id = {}", row["id"])
     if int(sent["n"]):
         raise SurveyInUse(code=code, invited=int(sent["n"]))
-    await fetch("DELETE FROM survey WHERE id = {}", row["id"])
+    await fetch("DELETE FROM survey WHERE program_id = {} AND id = {}", program_id, row["id"])
     await audit.record(actor, "survey.delete", "survey", code, program_id, {})
 
 
@@ -307,8 +308,10 @@ async def invite(
     )
     if queued and due > dt.datetime.now(dt.UTC):
         await fetch(
-            f"UPDATE notification SET next_attempt_at = {{}} WHERE id IN ({', '.join('{}' for _ in queued)})",
+            f"UPDATE notification SET next_attempt_at = {{}} WHERE program_id = {{}}"
+            f" AND id IN ({', '.join('{}' for _ in queued)})",
             due,
+            program.id,
             *queued,
         )
     return queued
@@ -431,11 +434,12 @@ async def answer(token: str, score: Any, comment: str = "", now: dt.datetime | N
     program = await get_program(uuid.UUID(str(send["program_id"])))
     rows = await fetch(
         "UPDATE survey_send SET score = {}, comment = {}, answered_at = {}, week_start = {}"
-        " WHERE id = {} AND answered_at IS NULL AND expires_at > {} RETURNING id",
+        " WHERE program_id = {} AND id = {} AND answered_at IS NULL AND expires_at > {} RETURNING id",
         value,
         comment.strip(),
         now,
         _week_start(now.astimezone(program.zone).date()),
+        program.id,
         found.send_id,
         now,
     )

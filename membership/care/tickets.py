@@ -214,7 +214,11 @@ async def change_ticket(
         return row
     assignments = ", ".join(f"{column} = {{}}" for column in sets)
     await execute(
-        f"UPDATE service_ticket SET {assignments}, updated_at = {{}} WHERE id = {{}}", *sets.values(), now, ticket_id
+        f"UPDATE service_ticket SET {assignments}, updated_at = {{}} WHERE program_id = {{}} AND id = {{}}",
+        *sets.values(),
+        now,
+        program_id,
+        ticket_id,
     )
     if "assignee_id" in sets:
         await _entry(ticket_id, "assigned", actor, now, str(sets["assignee_id"] or ""))
@@ -244,12 +248,13 @@ async def move_ticket(
         f"UPDATE service_ticket SET status = {{}}, updated_at = {{}}, responded_at = COALESCE(responded_at, {{}}),"
         f" resolved_at = {'{}' if move.to == 'resolved' else 'resolved_at'},"
         f" closed_at = {'{}' if move.to == 'closed' else 'NULL' if move.to == 'open' else 'closed_at'}"
-        f" WHERE id = {{}} AND status IN ({', '.join('{}' for _ in move.since)}) RETURNING *",
+        f" WHERE program_id = {{}} AND id = {{}} AND status IN ({', '.join('{}' for _ in move.since)}) RETURNING *",
         move.to,
         now,
         now,
         *([now] if move.to == "resolved" else []),
         *([now] if move.to == "closed" else []),
+        program_id,
         ticket_id,
         *move.since,
     )
@@ -274,9 +279,11 @@ async def comment(
     await ticket_row(ticket_id, {program_id})
     now = now or _now()
     await execute(
-        "UPDATE service_ticket SET responded_at = COALESCE(responded_at, {}), updated_at = {} WHERE id = {}",
+        "UPDATE service_ticket SET responded_at = COALESCE(responded_at, {}), updated_at = {}"
+        " WHERE program_id = {} AND id = {}",
         now,
         now,
+        program_id,
         ticket_id,
     )
     await _entry(ticket_id, "comment", actor, now, body)
@@ -467,10 +474,12 @@ async def forget_erased() -> tuple[int, int]:
     a second run blanks nothing."""
     erased = "SELECT id FROM member WHERE status = 'erased'"
     comments = await fetch(
+        # every program: an erasure sweep over all programs' erased members
         f"UPDATE survey_send SET comment = '' WHERE comment <> '' AND member_id IN ({erased}) RETURNING id"
     )
     mine = f"SELECT id FROM service_ticket WHERE member_id IN ({erased})"
     texts = await fetch(
+        # every program: an erasure sweep over all programs' erased members
         f"UPDATE service_ticket SET subject = {{}}, description = '' WHERE subject <> {{}} AND id IN ({mine})"
         " RETURNING id",
         ERASED,

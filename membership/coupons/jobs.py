@@ -19,9 +19,10 @@ BIRTHDAY_CHUNK = 1000  # members per chunk of the birthday grant
 @use_case
 async def _expire_chunk(program_id: uuid.UUID, today: dt.date, now: dt.datetime, chunk_size: int) -> int:
     rows = await fetch(
-        "UPDATE coupon SET state = 'expired', changed_at = {} WHERE id IN (SELECT id FROM coupon"
+        "UPDATE coupon SET state = 'expired', changed_at = {} WHERE program_id = {} AND id IN (SELECT id FROM coupon"
         " WHERE program_id = {} AND state = 'issued' AND valid_until < {} LIMIT {}) RETURNING id",
         now,
+        program_id,
         program_id,
         today,
         chunk_size,

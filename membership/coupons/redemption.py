@@ -118,12 +118,13 @@ async def redeem(
     for coupon_id, applied in zip(quoted.ids, quoted.applied, strict=True):
         taken = await fetch(
             "UPDATE coupon SET state = 'redeemed', redeemed_at = {}, sale_id = {}, store_id = {}, discount = {},"
-            " changed_at = {} WHERE id = {} AND state = 'issued' RETURNING id",
+            " changed_at = {} WHERE program_id = {} AND id = {} AND state = 'issued' RETURNING id",
             now,
             sale_id,
             store_id,
             applied.discount,
             now,
+            program.id,
             coupon_id,
         )
         if not taken:
@@ -147,9 +148,10 @@ async def give_back(program: ProgramConfig, sale_id: uuid.UUID, now: dt.datetime
     rows = await fetch(
         "UPDATE coupon SET state = CASE WHEN valid_until >= {} THEN 'issued' ELSE 'expired' END,"
         " redeemed_at = NULL, sale_id = NULL, store_id = NULL, discount = 0, changed_at = {}"
-        " WHERE sale_id = {} AND state = 'redeemed' RETURNING code, state, member_id",
+        " WHERE program_id = {} AND sale_id = {} AND state = 'redeemed' RETURNING code, state, member_id",
         today,
         now,
+        program.id,
         sale_id,
     )
     for row in rows:

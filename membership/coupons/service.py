@@ -248,10 +248,11 @@ async def change_template(
     template = await _checked_template(program, {**kept, **data, "code": code})
     sets = ", ".join(f"{column.strip()} = {{}}" for column in _TEMPLATE_COLUMNS.split(","))
     await fetch(
-        f"UPDATE coupon_template SET {sets}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
+        f"UPDATE coupon_template SET {sets}, active = {{}}, updated_at = {{}} WHERE program_id = {{}} AND id = {{}}",
         *_values(template),
         True,
         _now(),
+        program_id,
         row["id"],
     )
     before = {k: v for k, v in _template_out(row).items() if k not in ("created_at", "updated_at")}
@@ -265,7 +266,13 @@ async def change_template(
 async def retire_template(program_id: uuid.UUID, code: str, actor: str = "system") -> None:
     """Stop issuing from a template. Coupons already issued stay usable until they end. Audited."""
     row = _not_a_reward(await _template_row(program_id, code))
-    await fetch("UPDATE coupon_template SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
+    await fetch(
+        "UPDATE coupon_template SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        False,
+        _now(),
+        program_id,
+        row["id"],
+    )
     await audit.record(actor, "coupon_template.retire", "coupon_template", code, program_id)
     _purchase_templates.pop(program_id, None)
 
@@ -726,8 +733,10 @@ async def void(code: str, reason: str, actor: str = "system") -> dict[str, Any]:
     row = await coupon_row(code)
     now = _now()
     changed = await fetch(
-        "UPDATE coupon SET state = 'void', changed_at = {} WHERE id = {} AND state = 'issued' RETURNING id",
+        "UPDATE coupon SET state = 'void', changed_at = {} WHERE program_id = {} AND id = {} AND state = 'issued'"
+        " RETURNING id",
         now,
+        row["program_id"],
         row["id"],
     )
     if not changed:

@@ -207,10 +207,11 @@ async def save_campaign(program_id: uuid.UUID, code: str, terms: CampaignTerms, 
         )
     else:
         await fetch(
-            "UPDATE campaign SET terms = {}, active = {}, updated_at = {} WHERE id = {}",
+            "UPDATE campaign SET terms = {}, active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
             stored,
             terms.active,
             now,
+            program_id,
             exists["id"],
         )
     await audit.record(actor, "campaign.save", "campaign", code, program_id, msgspec.to_builtins(terms))
@@ -510,7 +511,9 @@ async def run_campaign(program: ProgramConfig, campaign: dict[str, Any], now: dt
             served, held = served + targets, held + controls
             if after is None:
                 break
-    await fetch("UPDATE campaign SET last_run_at = {} WHERE id = {}", now, campaign["id"])
+    await fetch(
+        "UPDATE campaign SET last_run_at = {} WHERE program_id = {} AND id = {}", now, program.id, campaign["id"]
+    )
     return served, held
 
 

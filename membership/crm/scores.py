@@ -216,16 +216,19 @@ async def _lunar_birthday_months(program: ProgramConfig, now: dt.datetime) -> in
         if row["birthday_month"] != month:
             changes.append((str(row["id"]), month))
     for start in range(0, len(changes), 5000):
-        await _set_months(changes[start : start + 5000])
+        await _set_months(program.id, changes[start : start + 5000])
     return len(changes)
 
 
 @job_chunk
-async def _set_months(changes: list[tuple[str, int]]) -> None:
+async def _set_months(program_id: uuid.UUID, changes: list[tuple[str, int]]) -> None:
     table, args = rows_table([("id", "uuid"), ("month", "smallint")], changes)
     cast = "t.id" if is_sqlite() else "CAST(t.id AS uuid)"
     await fetch(
-        f"UPDATE member_score SET birthday_month = t.month FROM {table} WHERE member_score.member_id = {cast}", *args
+        f"UPDATE member_score SET birthday_month = t.month FROM {table}"
+        f" WHERE member_score.program_id = {{}} AND member_score.member_id = {cast}",
+        *args,
+        program_id,
     )
 
 

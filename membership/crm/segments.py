@@ -208,10 +208,11 @@ async def change_segment(program_id: uuid.UUID, code: str, name: str, definition
     await check_definition(program, group, code)
     stored = rules.to_json(group) if row["kind"] == "rules" else {}
     await fetch(
-        "UPDATE segment SET name = {}, definition = {}, updated_at = {} WHERE id = {}",
+        "UPDATE segment SET name = {}, definition = {}, updated_at = {} WHERE program_id = {} AND id = {}",
         name,
         json.dumps(stored, ensure_ascii=False),
         _now(),
+        program_id,
         row["id"],
     )
     before = json_column(row["definition"]) or {}
@@ -244,7 +245,7 @@ async def delete_segment(program_id: uuid.UUID, code: str, actor: str) -> None:
     if users:
         raise SegmentInUse(code=code, users=", ".join(users))
     await fetch("DELETE FROM segment_member WHERE segment_id = {}", row["id"])
-    await fetch("DELETE FROM segment WHERE id = {}", row["id"])
+    await fetch("DELETE FROM segment WHERE program_id = {} AND id = {}", program_id, row["id"])
     await audit.record(actor, "segment.delete", "segment", code, program_id)
 
 
@@ -359,7 +360,7 @@ async def upload_members(program_id: uuid.UUID, code: str, lines: list[str], rep
         )
         added += len(inserted)
     total = await fetch_one("SELECT COUNT(*) AS n FROM segment_member WHERE segment_id = {}", row["id"])
-    await fetch("UPDATE segment SET updated_at = {} WHERE id = {}", _now(), row["id"])
+    await fetch("UPDATE segment SET updated_at = {} WHERE program_id = {} AND id = {}", _now(), program_id, row["id"])
     await audit.record(
         actor,
         "segment.upload",

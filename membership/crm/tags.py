@@ -134,7 +134,7 @@ def _has(tag_arg: str) -> str:
 
 
 @job_chunk
-async def _retag(ids: list[str], tag: str, give: bool, now: dt.datetime) -> None:
+async def _retag(program_id: uuid.UUID, ids: list[str], tag: str, give: bool, now: dt.datetime) -> None:
     chosen, argument = id_set([uuid.UUID(i) for i in ids])
     if is_sqlite():
         changed = (
@@ -148,7 +148,10 @@ async def _retag(ids: list[str], tag: str, give: bool, now: dt.datetime) -> None
             if give
             else "CAST(CAST(tags AS jsonb) - CAST({} AS text) AS json)"
         )
-    await fetch(f"UPDATE member SET tags = {changed}, updated_at = {{}} WHERE id IN ({chosen})", tag, now, argument)
+    await fetch(
+        f"UPDATE member SET tags = {changed}, updated_at = {{}} WHERE program_id = {{}} AND id IN ({chosen})",
+        *(tag, now, program_id, argument),
+    )
 
 
 async def apply_tag_rules(program: ProgramConfig, now: dt.datetime) -> tuple[int, int]:
@@ -173,6 +176,6 @@ async def apply_tag_rules(program: ProgramConfig, now: dt.datetime) -> tuple[int
         )
         for ids, give in (([str(r["id"]) for r in lacking], True), ([str(r["id"]) for r in leaving], False)):
             for start in range(0, len(ids), CHUNK):
-                await _retag(ids[start : start + CHUNK], rule["tag"], give, now)
+                await _retag(program.id, ids[start : start + CHUNK], rule["tag"], give, now)
         given, taken = given + len(lacking), taken + len(leaving)
     return given, taken

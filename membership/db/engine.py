@@ -472,16 +472,33 @@ async def _keep_session(connection: Any) -> None:
     locks and ``SET LOCAL``) and asyncpg still rolls back a transaction left open."""
 
 
+# The array types statements bind (``= ANY(…)``, ``unnest`` of rows): asyncpg knows only text[]
+# and oid[] by heart and asks the catalog for any other, once per connection.
+BOUND_ARRAYS = ("uuid", "int2", "int4", "int8", "bool", "date", "timestamptz", "numeric", "varchar", "name")
+
+
 async def _citus_session(connection: Any) -> None:
-    """A new connection's session on Citus (nothing on plain PostgreSQL): a transaction's
-    statements over many shards run on one connection per worker (``multi_shard_modify_mode =
-    sequential``), so a transaction that read several programs' rows may still write a reference
-    table (a program, a store) after it, which Citus refuses after a parallel read. Statements
-    the kernel runs in a transaction name one program and reach one shard anyway."""
+    """A new connection's session on Citus (nothing on plain PostgreSQL but the check).
+
+    A transaction's statements over many shards run on one connection per worker
+    (``multi_shard_modify_mode = sequential``), so a transaction that read several programs' rows
+    may still write a reference table (a program, a store) after it, which Citus refuses after a
+    parallel read. Statements the kernel runs in a transaction name one program and reach one
+    shard anyway.
+
+    The connection also learns the array types statements bind, here, with Citus's shard hiding
+    off: hiding filters every ``pg_class`` scan through a function call per row, which makes
+    asyncpg's type query take about a second on a coordinator, and 32 tills opening connections
+    at once waited 10 to 30 s for it (one lock manager for them all). Hiding is back on before
+    the connection is used."""
+    if not await connection.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'citus'"):
+        return
     await connection.execute(
-        "SELECT set_config('citus.multi_shard_modify_mode', 'sequential', false) FROM pg_extension"
-        " WHERE extname = 'citus'"
+        "SET citus.multi_shard_modify_mode = sequential; SET citus.override_table_visibility = off"
     )
+    casts = ", ".join(f"CAST(${n} AS {kind}[])" for n, kind in enumerate(BOUND_ARRAYS, 1))
+    await connection.fetchrow(f"SELECT {casts}", *([None] * len(BOUND_ARRAYS)))
+    await connection.execute("SET citus.override_table_visibility = on")
 
 
 def bind_tables(engine: Engine) -> None:

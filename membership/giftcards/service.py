@@ -174,11 +174,13 @@ async def save_product(
     if existing:
         product_id = existing["id"]
         await fetch(
-            "UPDATE gift_card_product SET name = {}, face_value = {}, active = {}, updated_at = {} WHERE id = {}",
+            "UPDATE gift_card_product SET name = {}, face_value = {}, active = {}, updated_at = {}"
+            " WHERE program_id = {} AND id = {}",
             name.strip(),
             face_value,
             active,
             now,
+            program_id,
             product_id,
         )
     else:

@@ -244,8 +244,8 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
         return chunk
     await execute(
         "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
-        " WHERE account_id >= {} AND account_id <= {}" + due,
-        *(c.mark, totals["first"], totals["through"], c.program_id, c.now),
+        " WHERE program_id = {} AND account_id >= {} AND account_id <= {} AND remaining > 0 AND expires_at <= {}",
+        *(c.mark, c.program_id, totals["first"], totals["through"], c.now),
     )
     await execute(
         "INSERT INTO ledger_posting (id, program_id, member_id, kind, store_id, sale_id, operator, reason, created_at)"
@@ -260,8 +260,9 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
     )
     await execute(
         "UPDATE ledger_account SET balance = balance - x.points, updated_at = {}"
-        " FROM temp.expiring_account AS x WHERE ledger_account.id = x.account_id",
+        " FROM temp.expiring_account AS x WHERE ledger_account.program_id = {} AND ledger_account.id = x.account_id",
         c.now,
+        c.program_id,
     )
     return chunk
 

@@ -93,7 +93,9 @@ async def _release_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: i
         *chosen,
     )
     await fetch(
-        f"UPDATE points_lot SET account_id = ({_POINTS_ACCOUNT}), available_at = NULL WHERE {in_chunk}", *chosen
+        f"UPDATE points_lot SET account_id = ({_POINTS_ACCOUNT}), available_at = NULL"
+        f" WHERE program_id = {{}} AND id IN ({marks})",
+        *chosen,
     )
     await writer.close(written=0)
     await _repay_debts(program, now, ids)
@@ -164,7 +166,12 @@ async def _warn_chunk(
     if not lots:
         return 0, after
     ids = [lot["id"] for lot in lots]
-    await fetch(f"UPDATE points_lot SET warned_at = {{}} WHERE id IN ({placeholders(ids)})", now, *ids)
+    await fetch(
+        f"UPDATE points_lot SET warned_at = {{}} WHERE program_id = {{}} AND id IN ({placeholders(ids)})",
+        now,
+        program.id,
+        *ids,
+    )
     per_member: dict[uuid.UUID, dict[str, Any]] = {}
     for lot in lots:
         warning = per_member.setdefault(lot["member_id"], {"points": 0, "expires_at": lot["expires_at"]})

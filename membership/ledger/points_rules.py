@@ -85,10 +85,11 @@ async def change_rule(program_id: uuid.UUID, code: str, data: dict[str, Any], ac
     kept = {key: value for key, value in json_column(row["definition"]).items() if key in ("conditions", "stop")}
     rule = parse_rule({**kept, **data, "code": code})
     await fetch(
-        "UPDATE points_rule SET definition = {}, active = {}, updated_at = {} WHERE id = {}",
+        "UPDATE points_rule SET definition = {}, active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
         json.dumps(as_data(rule), ensure_ascii=False),
         True,
         _now(),
+        program_id,
         row["id"],
     )
     details = {"before": json_column(row["definition"]), "after": as_data(rule)}
@@ -101,7 +102,13 @@ async def change_rule(program_id: uuid.UUID, code: str, data: dict[str, Any], ac
 async def retire_rule(program_id: uuid.UUID, code: str, actor: str = "system") -> None:
     """Stop a rule from earning (it stays, so the ledger's entries keep their explanation)."""
     row = await _row(program_id, code)
-    await fetch("UPDATE points_rule SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
+    await fetch(
+        "UPDATE points_rule SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        False,
+        _now(),
+        program_id,
+        row["id"],
+    )
     await audit.record(actor, "points_rule.retire", "points_rule", code, program_id)
     _active.pop(program_id, None)
 

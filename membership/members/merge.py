@@ -33,12 +33,12 @@ from typing import Any
 from membership.audit import service as audit
 from membership.db import any_of, emit, fetch, fetch_one, is_sqlite, new_id, use_case
 from membership.db.sql import json_column
-from membership.errors import MemberNotFound, MergeNotFound, MergeNotUndoable, Reason, ValidationError
+from membership.errors import MergeNotFound, MergeNotUndoable, Reason, ValidationError
 from membership.events import Event
 from membership.ledger.accounts import MEMBER_KINDS, Kind
 from membership.ledger.service import Balances, MemberAccounts, PostingWriter
 from membership.members import personal_data as pd
-from membership.members.rotation import reseal, write_resealed
+from membership.members.rotation import member_cipher
 from membership.members.service import active_member, member_row
 from membership.org.service import ProgramConfig, get_program
 from membership.tiers.policy import tier_config
@@ -90,9 +90,11 @@ async def _lock(program_id: uuid.UUID, member_ids: list[uuid.UUID]) -> dict[uuid
     return rows
 
 
-async def _accounts(member_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, Kind], dict[str, Any]]:
+async def _accounts(program_id: uuid.UUID, member_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, Kind], dict[str, Any]]:
     owned, ids = any_of("member_id", member_ids)
-    rows = await fetch(f"SELECT id, member_id, kind, balance FROM ledger_account WHERE {owned}", ids)
+    rows = await fetch(
+        f"SELECT id, member_id, kind, balance FROM ledger_account WHERE program_id = {{}} AND {owned}", program_id, ids
+    )
     return {(row["member_id"], Kind(row["kind"])): row for row in rows}
 
 
@@ -107,7 +109,9 @@ async def _record(merge_id: uuid.UUID, kind: str, select: str, *args: Any) -> No
     )
 
 
-async def _move_lots(merge_id: uuid.UUID, accounts: dict, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+async def _move_lots(
+    merge_id: uuid.UUID, program_id: uuid.UUID, accounts: dict, survivor: uuid.UUID, merged: list[uuid.UUID]
+) -> None:
     """Every lot of the merged members' points and stored-value accounts to the survivor's
     account of the same kind: two statements per kind."""
     for record, kinds in LOT_TABLES.items():
@@ -115,10 +119,19 @@ async def _move_lots(merge_id: uuid.UUID, accounts: dict, survivor: uuid.UUID, m
         for kind in kinds:
             sources = [accounts[(m, kind)]["id"] for m in merged]
             chosen, ids = any_of("account_id", sources)
-            await _record(
-                merge_id, record, f"SELECT id AS row_id, account_id AS from_id FROM {table} WHERE {chosen}", ids
-            )
-            await fetch(f"UPDATE {table} SET account_id = {{}} WHERE {chosen}", accounts[(survivor, kind)]["id"], ids)
+            of_merged = f"WHERE program_id = {{}} AND {chosen}"
+            moved = f"SELECT id AS row_id, account_id AS from_id FROM {table} {of_merged}"
+            await _record(merge_id, record, moved, program_id, ids)
+            to = accounts[(survivor, kind)]["id"]
+            await fetch(f"UPDATE {table} SET account_id = {{}} {of_merged}", to, program_id, ids)
+
+
+async def _add_to(writer: PostingWriter, account_id: uuid.UUID, amount: int) -> None:
+    """Add ``amount`` (negative: take it) to the balance of an account of the writer's program."""
+    await fetch(
+        "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        *(amount, writer.now, writer.program.id, account_id),
+    )
 
 
 async def _move_balances(
@@ -137,51 +150,43 @@ async def _move_balances(
                 total += account["balance"]
         if total:
             writer.add(accounts[(survivor, kind)]["id"], total, "merge", REASON)
-            await fetch(
-                "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE id = {}",
-                total,
-                writer.now,
-                accounts[(survivor, kind)]["id"],
-            )
+            await _add_to(writer, accounts[(survivor, kind)]["id"], total)
     chosen, ids = any_of("member_id", merged)
-    await fetch(f"UPDATE ledger_account SET balance = 0, updated_at = {{}} WHERE {chosen}", writer.now, ids)
+    await fetch(
+        f"UPDATE ledger_account SET balance = 0, updated_at = {{}} WHERE program_id = {{}} AND {chosen}",
+        *(writer.now, writer.program.id, ids),
+    )
     return moved
-
-
-async def _cipher(row: dict[str, Any]) -> pd.MemberCipher:
-    """The member's cipher; a member from before data keys is sealed under one first."""
-    if row["data_key"] is not None:
-        return pd.member_cipher(row)
-    cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", row["id"])
-    resealed = reseal(row, cards)
-    await write_resealed(row["id"], resealed)
-    return resealed.cipher
 
 
 async def _move_credentials(
     credentials: list[dict[str, Any]], rows: dict[uuid.UUID, dict[str, Any]], to: uuid.UUID
 ) -> None:
     """Bind ``credentials`` to member ``to``, each value sealed again under its data key."""
-    target = await _cipher(rows[to])
+    target = await member_cipher(rows[to])
     ciphers: dict[uuid.UUID, pd.MemberCipher] = {}
     for card in credentials:
         owner = card["member_id"]
         if owner not in ciphers:
-            ciphers[owner] = await _cipher(rows[owner])
+            ciphers[owner] = await member_cipher(rows[owner])
         field = f"credential:{card['kind']}"
         value = target.seal(field, ciphers[owner].open(field, card["value_enc"]))
-        await fetch("UPDATE credential SET member_id = {}, value_enc = {} WHERE id = {}", to, value, card["id"])
+        await fetch(
+            "UPDATE credential SET member_id = {}, value_enc = {} WHERE program_id = {} AND id = {}",
+            *(to, value, rows[to]["program_id"], card["id"]),
+        )
 
 
-async def _move_coupons(merge_id: uuid.UUID, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+async def _move_coupons(
+    merge_id: uuid.UUID, program_id: uuid.UUID, survivor: uuid.UUID, merged: list[uuid.UUID]
+) -> None:
     """The merged members' coupons to the survivor; an occasion the survivor already has a coupon
     of the same template for (both got the sign-up coupon) is renamed, keeping both coupons."""
     chosen, ids = any_of("member_id", [survivor, *merged])
     coupons = await fetch(
-        f"SELECT id, template_id, member_id, occasion FROM coupon WHERE {chosen} AND occasion IS NOT NULL"
-        " ORDER BY member_id = {} DESC, issued_at, id",
-        ids,
-        survivor,
+        f"SELECT id, template_id, member_id, occasion FROM coupon WHERE program_id = {{}} AND {chosen}"
+        " AND occasion IS NOT NULL ORDER BY member_id = {} DESC, issued_at, id",
+        *(program_id, ids, survivor),
     )
     held: set[tuple[Any, str]] = set()
     for coupon in coupons:
@@ -195,14 +200,26 @@ async def _move_coupons(merge_id: uuid.UUID, survivor: uuid.UUID, merged: list[u
             " VALUES ({}, {}, 'coupon_occasion', {}, {}, {})",
             *(new_id(), merge_id, coupon["id"], coupon["member_id"], coupon["occasion"]),
         )
-        await fetch("UPDATE coupon SET occasion = {} WHERE id = {}", renamed, coupon["id"])
+        await fetch(
+            "UPDATE coupon SET occasion = {} WHERE program_id = {} AND id = {}", renamed, program_id, coupon["id"]
+        )
 
 
-async def _move_rows(merge_id: uuid.UUID, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
+async def _move_rows(merge_id: uuid.UUID, program_id: uuid.UUID, survivor: uuid.UUID, merged: list[uuid.UUID]) -> None:
     chosen, ids = any_of("member_id", merged)
+    of_merged = f"WHERE program_id = {{}} AND {chosen}"
     for table in MEMBER_ROWS:
-        await _record(merge_id, table, f"SELECT id AS row_id, member_id AS from_id FROM {table} WHERE {chosen}", ids)
-        await fetch(f"UPDATE {table} SET member_id = {{}} WHERE {chosen}", survivor, ids)
+        moved = f"SELECT id AS row_id, member_id AS from_id FROM {table} {of_merged}"
+        await _record(merge_id, table, moved, program_id, ids)
+        await fetch(f"UPDATE {table} SET member_id = {{}} {of_merged}", survivor, program_id, ids)
+
+
+async def _set_status(program_id: uuid.UUID, member_ids: list[uuid.UUID], status: str, now: dt.datetime) -> None:
+    chosen, ids = any_of("id", member_ids)
+    await fetch(
+        f"UPDATE member SET status = {{}}, updated_at = {{}} WHERE program_id = {{}} AND {chosen}",
+        *(status, now, program_id, ids),
+    )
 
 
 def _checked_ids(survivor_id: uuid.UUID, merged_ids: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -228,10 +245,8 @@ async def merge_members(
         raise ValidationError(field="reason", reason=Reason("1 to 200 characters", "须填写原因（最多 200 个字符）"))
     merged = _checked_ids(survivor_id, merged_ids)
     survivor = await active_member(survivor_id)
-    for member_id in merged:
-        row = await active_member(member_id)
-        if row["program_id"] != survivor["program_id"]:
-            raise MemberNotFound(member_id=member_id)
+    for member_id in merged:  # of the survivor's program, or not found
+        await active_member(member_id, program_id=survivor["program_id"])
     program = await get_program(survivor["program_id"])
     everyone = [survivor_id, *merged]
     rows = await _lock(program.id, everyone)
@@ -246,30 +261,26 @@ async def merge_members(
         *(merge_id, program.id, survivor_id, json.dumps([str(m) for m in merged]), reason, actor),
         *(survivor["tier"], survivor["tier_since"], survivor["tier_review_at"], now),
     )
-    accounts = await _accounts(everyone)
+    accounts = await _accounts(program.id, everyone)
     writer = await PostingWriter(program, "merge", survivor_id, now, None, operator=actor, reason=REASON).open()
     moved = await _move_balances(writer, accounts, survivor_id, merged)
     await writer.close()
-    await _move_lots(merge_id, accounts, survivor_id, merged)
+    await _move_lots(merge_id, program.id, accounts, survivor_id, merged)
     cards, ids = any_of("member_id", merged)
-    credentials = await fetch(f"SELECT id, member_id, kind, value_enc FROM credential WHERE {cards}", ids)
-    await _record(
-        merge_id, "credential", f"SELECT id AS row_id, member_id AS from_id FROM credential WHERE {cards}", ids
-    )
+    of_merged = f"FROM credential WHERE program_id = {{}} AND {cards}"
+    credentials = await fetch(f"SELECT id, member_id, kind, value_enc {of_merged}", program.id, ids)
+    await _record(merge_id, "credential", f"SELECT id AS row_id, member_id AS from_id {of_merged}", program.id, ids)
     await _move_credentials(credentials, rows, survivor_id)
-    await _move_coupons(merge_id, survivor_id, merged)
-    await _move_rows(merge_id, survivor_id, merged)
+    await _move_coupons(merge_id, program.id, survivor_id, merged)
+    await _move_rows(merge_id, program.id, survivor_id, merged)
     tier = await _highest_tier(program, rows, survivor_id, merged, now)
     chosen, ids = any_of("id", merged)
-    forwarded = f"SELECT id AS row_id, CAST(NULL AS uuid) AS from_id FROM member WHERE {chosen}"
-    await _record(merge_id, "member", forwarded, ids)
-    await fetch(f"UPDATE member SET status = 'merged', updated_at = {{}} WHERE {chosen}", now, ids)
+    forwarded = f"SELECT id AS row_id, CAST(NULL AS uuid) AS from_id FROM member WHERE program_id = {{}} AND {chosen}"
+    await _record(merge_id, "member", forwarded, program.id, ids)
+    await _set_status(program.id, merged, "merged", now)
     await fetch(
-        "UPDATE member_merge SET moved = {}, posting_id = {}, merged_tier = {} WHERE id = {}",
-        json.dumps(moved),
-        writer.id,
-        tier,
-        merge_id,
+        "UPDATE member_merge SET moved = {}, posting_id = {}, merged_tier = {} WHERE program_id = {} AND id = {}",
+        *(json.dumps(moved), writer.id, tier, program.id, merge_id),
     )
     details = {"merge_id": str(merge_id), "merged": [str(m) for m in merged], "reason": reason, "moved": moved}
     await audit.record(actor, "member.merge", "member", survivor_id, program.id, details)
@@ -289,8 +300,9 @@ async def _set_tier(
     """Give the member ``tier`` (code, since, review date) and note the change in its history."""
     code, since, review = tier
     await fetch(
-        "UPDATE member SET tier = {}, tier_since = {}, tier_review_at = {}, updated_at = {} WHERE id = {}",
-        *(code, since, review, now, member_id),
+        "UPDATE member SET tier = {}, tier_since = {}, tier_review_at = {}, updated_at = {}"
+        " WHERE program_id = {} AND id = {}",
+        *(code, since, review, now, program.id, member_id),
     )
     await fetch(
         "INSERT INTO tier_change (id, program_id, member_id, from_tier, to_tier, reason, metric, created_at)"
@@ -342,11 +354,9 @@ async def _refusal(merge: dict[str, Any], survivor: dict[str, Any], now: dt.date
         spent = await fetch_one(
             f"SELECT 1 AS x FROM {consumption} c JOIN member_merge_move m ON m.row_id = c.lot_id"
             " JOIN ledger_posting p ON p.program_id = c.program_id AND p.id = c.posting_id"
-            " WHERE m.merge_id = {} AND m.kind = {}"
+            " WHERE c.program_id = {} AND m.merge_id = {} AND m.kind = {}"
             " AND p.created_at >= {} LIMIT 1",
-            merge["id"],
-            record,
-            since,
+            *(merge["program_id"], merge["id"], record, since),
         )
         if spent:
             return Reason(
@@ -355,9 +365,8 @@ async def _refusal(merge: dict[str, Any], survivor: dict[str, Any], now: dt.date
             )
     refunded = await fetch_one(
         "SELECT 1 AS x FROM sale_refund r JOIN member_merge_move m ON m.row_id = r.sale_id"
-        " WHERE m.merge_id = {} AND m.kind = 'sale' AND r.created_at >= {} LIMIT 1",
-        merge["id"],
-        since,
+        " WHERE r.program_id = {} AND m.merge_id = {} AND m.kind = 'sale' AND r.created_at >= {} LIMIT 1",
+        *(merge["program_id"], merge["id"], since),
     )
     if refunded:
         return Reason("a sale that came with the merge was refunded since", "合并转入的消费此后已退货")
@@ -435,16 +444,10 @@ async def _balances_back(
             if back:
                 total += back
                 writer.add(account["id"], back, "merge_undo", REASON)
-                await fetch(
-                    "UPDATE ledger_account SET balance = balance + {}, updated_at = {} WHERE id = {}",
-                    *(back, writer.now, account["id"]),
-                )
+                await _add_to(writer, account["id"], back)
         if total:
             writer.add(accounts[(survivor, kind)]["id"], -total, "merge_undo", REASON)
-            await fetch(
-                "UPDATE ledger_account SET balance = balance - {}, updated_at = {} WHERE id = {}",
-                *(total, writer.now, accounts[(survivor, kind)]["id"]),
-            )
+            await _add_to(writer, accounts[(survivor, kind)]["id"], -total)
 
 
 async def _rows_back(
@@ -465,20 +468,19 @@ async def _rows_back(
     for table in MEMBER_ROWS:
         await fetch(
             f"UPDATE {table} SET member_id = m.from_id FROM member_merge_move m"
-            f" WHERE m.merge_id = {{}} AND m.kind = {{}} AND m.row_id = {table}.id",
-            merge_id,
-            table,
+            f" WHERE {table}.program_id = {{}} AND m.merge_id = {{}} AND m.kind = {{}} AND m.row_id = {table}.id",
+            *(program_id, merge_id, table),
         )
     await fetch(
-        "UPDATE coupon SET occasion = m.note FROM member_merge_move m"
-        " WHERE m.merge_id = {} AND m.kind = 'coupon_occasion' AND m.row_id = coupon.id",
-        merge_id,
+        "UPDATE coupon SET occasion = m.note FROM member_merge_move m WHERE coupon.program_id = {}"
+        " AND m.merge_id = {} AND m.kind = 'coupon_occasion' AND m.row_id = coupon.id",
+        *(program_id, merge_id),
     )
     moved = await fetch(
         "SELECT c.id, c.member_id, c.kind, c.value_enc, m.from_id FROM member_merge_move m"
-        " JOIN credential c ON c.id = m.row_id WHERE m.merge_id = {} AND m.kind = 'credential' AND c.member_id = {}",
-        merge_id,
-        survivor,
+        " JOIN credential c ON c.id = m.row_id WHERE c.program_id = {} AND m.merge_id = {} AND m.kind = 'credential'"
+        " AND c.member_id = {}",
+        *(program_id, merge_id, survivor),
     )
     for owner in {card["from_id"] for card in moved}:
         await _move_credentials([c for c in moved if c["from_id"] == owner], rows, owner)
@@ -505,21 +507,21 @@ async def undo_merge(merge_id: uuid.UUID, reason: str, actor: str = "system") ->
         refusal = Reason("a merged member was erased since", "被合并的会员此后已注销")
     if refusal is not None:
         raise MergeNotUndoable(reason=refusal)
-    accounts = await _accounts([survivor_id, *merged])
+    accounts = await _accounts(program.id, [survivor_id, *merged])
     writer = await PostingWriter(program, "merge_undo", survivor_id, now, None, operator=actor, reason=REASON).open()
     homes = {record: await _lot_homes(program.id, merge_id, record) for record in LOT_TABLE}  # read once
     await _balances_back(writer, merge, accounts, survivor_id, merged, homes)
     await writer.close()
     await _rows_back(program.id, merge_id, homes, rows, survivor_id)
-    chosen, ids = any_of("id", merged)
-    await fetch(f"UPDATE member SET status = 'active', updated_at = {{}} WHERE {chosen}", now, ids)
-    current = (await member_row(survivor_id))["tier"]
+    await _set_status(program.id, merged, "active", now)
+    current = (await member_row(survivor_id, program_id=program.id))["tier"]
     if current == merge["merged_tier"] and current != merge["survivor_tier"]:
         before = (merge["survivor_tier"], merge["survivor_tier_since"], merge["survivor_review_at"])
         await _set_tier(program, survivor_id, before, current, "merge_undo", now)
     await fetch(
-        "UPDATE member_merge SET undone_at = {}, undone_by = {}, undo_reason = {}, undo_posting_id = {} WHERE id = {}",
-        *(now, actor, reason, writer.id, merge_id),
+        "UPDATE member_merge SET undone_at = {}, undone_by = {}, undo_reason = {}, undo_posting_id = {}"
+        " WHERE program_id = {} AND id = {}",
+        *(now, actor, reason, writer.id, program.id, merge_id),
     )
     details = {"merge_id": str(merge_id), "merged": [str(m) for m in merged], "reason": reason}
     await audit.record(actor, "member.merge_undo", "member", survivor_id, program.id, details)

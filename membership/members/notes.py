@@ -12,7 +12,7 @@ from membership.audit import service as audit
 from membership.db import fetch, fetch_one, new_id, use_case
 from membership.errors import Reason, ValidationError
 from membership.members import personal_data as pd
-from membership.members.rotation import reseal, write_resealed
+from membership.members.rotation import member_cipher
 from membership.members.service import active_member
 
 MAX_LENGTH = 500
@@ -22,11 +22,7 @@ FIELD = "note"
 async def _cipher(member_id: uuid.UUID) -> tuple[dict[str, Any], pd.MemberCipher]:
     """The member's row and cipher (a member from before data keys gets one first)."""
     row = await active_member(member_id)
-    if row["data_key"] is None:
-        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
-        await write_resealed(member_id, resealed := reseal(row, cards))
-        return row, resealed.cipher
-    return row, pd.member_cipher(row)
+    return row, await member_cipher(row)
 
 
 @use_case
@@ -58,7 +54,7 @@ async def remove_note(member_id: uuid.UUID, note_id: uuid.UUID, actor: str) -> N
     found = await fetch_one("SELECT id FROM member_note WHERE id = {} AND member_id = {}", note_id, member_id)
     if found is None:
         raise ValidationError(field="note", reason=Reason("no such note", "没有这条备注"))
-    await fetch("DELETE FROM member_note WHERE id = {}", note_id)
+    await fetch("DELETE FROM member_note WHERE program_id = {} AND id = {}", row["program_id"], note_id)
     await audit.record(actor, "member.note.remove", "member", member_id, row["program_id"], {"note": str(note_id)})
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from membership.db import fetch, use_case
+from membership.db import use_case
 from membership.errors import Reason, ValidationError
 from membership.members import personal_data as pd
-from membership.members.rotation import reseal, write_resealed
+from membership.members.rotation import member_cipher
 from membership.members.service import active_member
 
 _FIELD = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
@@ -41,11 +41,7 @@ async def seal_member_secret(member_id: uuid.UUID, field: str, value: str) -> st
     cannot be used. A member from before data keys gets one first (their data re-sealed)."""
     name = _field(field)
     row = await active_member(member_id)
-    if row["data_key"] is None:
-        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
-        await write_resealed(member_id, resealed := reseal(row, cards))
-        return resealed.cipher.seal(name, value)
-    return pd.member_cipher(row).seal(name, value)
+    return (await member_cipher(row)).seal(name, value)
 
 
 async def open_member_secret(member_id: uuid.UUID, field: str, token: str) -> str:

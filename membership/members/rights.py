@@ -65,9 +65,10 @@ async def set_consent(
     after = {**before, purpose: granted}
     if await record_consents(row["program_id"], member_id, before, after, actor, source):
         await fetch(
-            "UPDATE member SET consents = {}, updated_at = {} WHERE id = {}",
+            "UPDATE member SET consents = {}, updated_at = {} WHERE program_id = {} AND id = {}",
             json.dumps(after, ensure_ascii=False),
             _now(),
+            row["program_id"],
             member_id,
         )
     return after
@@ -198,18 +199,20 @@ async def erase_member(member_id: uuid.UUID, actor: str = "system", reason: str 
         "UPDATE member SET name = {}, gender = 'unknown', birthday = NULL, phone_enc = NULL, phone_hash = NULL,"
         " email_enc = NULL, email_hash = NULL, id_number_enc = NULL, id_number_hash = NULL, address_enc = NULL,"
         " data_key = NULL, preferences = {}, tags = {}, consents = {}, referred_by = NULL, source_channel = '',"
-        " status = 'erased', updated_at = {} WHERE id = {}",
+        " status = 'erased', updated_at = {} WHERE program_id = {} AND id = {}",
         ERASED_NAME,
         "{}",
         "[]",
         "{}",
         now,
+        row["program_id"],
         member_id,
     )
     await fetch(
         "UPDATE credential SET state = CASE WHEN state = 'active' THEN 'blocked' ELSE state END,"
-        " value_enc = '', value_hash = '', value_hint = '', changed_at = {} WHERE member_id = {}",
+        " value_enc = '', value_hash = '', value_hint = '', changed_at = {} WHERE program_id = {} AND member_id = {}",
         now,
+        row["program_id"],
         member_id,
     )
     await audit.record(actor, "member.erase", "member", member_id, row["program_id"], {"reason": reason[:200]})

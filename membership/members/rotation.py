@@ -63,14 +63,33 @@ def reseal(row: dict[str, Any], credentials: list[dict[str, Any]]) -> Resealed:
     return Resealed(member, moved, cipher)
 
 
-async def write_resealed(member_id: uuid.UUID, resealed: Resealed) -> None:
-    """Store what :func:`reseal` made for the member."""
+async def write_resealed(row: dict[str, Any], resealed: Resealed) -> None:
+    """Store what :func:`reseal` made for the member ``row`` (its ``id`` and ``program_id``)."""
     assignments = ", ".join(f"{name} = {{}}" for name in resealed.member)
-    await fetch(f"UPDATE member SET {assignments} WHERE id = {{}}", *resealed.member.values(), member_id)
+    await fetch(
+        f"UPDATE member SET {assignments} WHERE program_id = {{}} AND id = {{}}",
+        *resealed.member.values(),
+        *(row["program_id"], row["id"]),
+    )
     for credential_id, sealed, digest in resealed.credentials:
         await fetch(
-            "UPDATE credential SET value_enc = {}, value_hash = {} WHERE id = {}", sealed, digest, credential_id
+            "UPDATE credential SET value_enc = {}, value_hash = {} WHERE program_id = {} AND id = {}",
+            *(sealed, digest, row["program_id"], credential_id),
         )
+
+
+async def member_cipher(row: dict[str, Any]) -> pd.MemberCipher:
+    """The cipher of the member ``row``; a member from before data keys is sealed under one first
+    (its personal data and cards sealed again, and stored)."""
+    if row["data_key"] is not None:
+        return pd.member_cipher(row)
+    cards = await fetch(
+        "SELECT id, kind, value_enc FROM credential WHERE program_id = {} AND member_id = {}",
+        *(row["program_id"], row["id"]),
+    )
+    resealed = reseal(row, cards)
+    await write_resealed(row, resealed)
+    return resealed.cipher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +152,7 @@ async def _move_chunk(current: str, size: int, program_id: uuid.UUID) -> int:
     moved. (One program at a time: on Citus a locking read names the distribution column.)"""
     lock = "" if is_sqlite() else " FOR NO KEY UPDATE"
     rows = await fetch(
-        "SELECT id, status, data_key, key_fp, phone_enc, email_enc, id_number_enc, address_enc FROM member"
+        "SELECT id, program_id, status, data_key, key_fp, phone_enc, email_enc, id_number_enc, address_enc FROM member"
         f" WHERE program_id = {{}} AND (key_fp IS NULL OR key_fp <> {{}}) ORDER BY id LIMIT {{}}{lock}",
         program_id,
         current,
@@ -148,7 +167,7 @@ async def _move_chunk(current: str, size: int, program_id: uuid.UUID) -> int:
     ):
         cards.setdefault(card["member_id"], []).append(card)
     for row in rows:
-        await write_resealed(row["id"], reseal(row, cards.get(row["id"], [])))
+        await write_resealed(row, reseal(row, cards.get(row["id"], [])))
     return len(rows)
 
 

@@ -31,7 +31,7 @@ from membership.members.birthdays import check_birthday
 from membership.members.consents import record_consents
 from membership.members.credentials import CredentialState, credential_kind, credential_kinds, issuable_kind
 from membership.members.numbers import new_member_no
-from membership.members.rotation import reseal, write_resealed
+from membership.members.rotation import member_cipher
 from membership.org.service import check_store, get_program
 from membership.plugins import hooks
 
@@ -343,12 +343,7 @@ async def update_profile(member_id: uuid.UUID, changes: dict[str, Any], actor: s
     if not changes:
         return _view(row, reveal=False)
     profile = _normalized(changes)
-    cipher = pd.member_cipher(row)
-    if row["data_key"] is None:  # a member from before data keys: all of it under one, first
-        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
-        resealed = reseal(row, cards)
-        await write_resealed(member_id, resealed)
-        cipher = resealed.cipher
+    cipher = await member_cipher(row)
     columns = _columns(profile, cipher)
     await _refuse_duplicate(row["program_id"], {**columns, **_lookups(profile)}, exclude=member_id)
     if "consents" in profile:
@@ -356,7 +351,12 @@ async def update_profile(member_id: uuid.UUID, changes: dict[str, Any], actor: s
         await record_consents(row["program_id"], member_id, before, profile["consents"] or {}, actor, "profile")
     columns["updated_at"] = _now()
     assignments = ", ".join(f"{name} = {{}}" for name in columns)
-    await fetch(f"UPDATE member SET {assignments} WHERE id = {{}}", *columns.values(), member_id)
+    await fetch(
+        f"UPDATE member SET {assignments} WHERE program_id = {{}} AND id = {{}}",
+        *columns.values(),
+        row["program_id"],
+        member_id,
+    )
     await audit.record(actor, "member.update", "member", member_id, row["program_id"], {"fields": sorted(changes)})
     return _view(await member_row(member_id), reveal=False)
 
@@ -395,12 +395,7 @@ async def issue_credential(
     if not value or not value.strip():
         raise ValidationError(field="value", reason=Reason("required", "必填"))
     canonical = hooks().normalize_credential(kind, value)
-    if row["data_key"] is None:  # a member from before data keys: all of it under one, first
-        cards = await fetch("SELECT id, kind, value_enc FROM credential WHERE member_id = {}", member_id)
-        await write_resealed(member_id, resealed := reseal(row, cards))
-        cipher = resealed.cipher
-    else:
-        cipher = pd.member_cipher(row)
+    cipher = await member_cipher(row)
     field = f"credential:{kind}"
     digests = pd.lookup_hashes(field, canonical)  # a card a key rotation has not reached has the old hash
     if await fetch_one(
@@ -442,7 +437,13 @@ async def credential_row(credential_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def _set_state(row: dict[str, Any], state: CredentialState, actor: str, reason: str) -> None:
-    await fetch("UPDATE credential SET state = {}, changed_at = {} WHERE id = {}", state.value, _now(), row["id"])
+    await fetch(
+        "UPDATE credential SET state = {}, changed_at = {} WHERE program_id = {} AND id = {}",
+        state.value,
+        _now(),
+        row["program_id"],
+        row["id"],
+    )
     await audit.record(
         actor, f"credential.{state.value}", "credential", row["id"], row["program_id"], {"reason": reason}
     )

@@ -267,8 +267,8 @@ async def member_inbox(
 )
 async def read_inbox_message(request: Request, member_id: FromPath[uuid.UUID], message_id: FromPath[uuid.UUID]) -> None:
     """The member's app showed it."""
-    await member_for(current_key(request), member_id)
-    if not await inbox.mark_read(member_id, message_id):
+    member = await member_for(current_key(request), member_id)
+    if not await inbox.mark_read(member["program_id"], member_id, message_id):
         raise InboxMessageNotFound(message_id=message_id)
 
 

@@ -319,6 +319,7 @@ async def _claim(now: dt.datetime, ids: list[uuid.UUID] | None, limit: int) -> l
         return []
     chosen = [row["id"] for row in due]
     return await fetch(
+        # every program: one round claims the due messages of all programs
         f"UPDATE notification SET state = 'sending', claimed_at = {{}}, next_attempt_at = {{}},"
         f" attempts = attempts + 1 WHERE id IN ({', '.join('{}' for _ in chosen)})"
         " AND state IN ('pending', 'sending') AND next_attempt_at <= {} RETURNING *",
@@ -506,17 +507,19 @@ async def _one(row: dict[str, Any], rnd: _Round) -> Outcome:
 
 
 @use_case
-async def _record(outcomes: list[Outcome], now: dt.datetime) -> None:
-    for o in outcomes:
+async def _record(claimed: list[dict[str, Any]], outcomes: list[Outcome], now: dt.datetime) -> None:
+    for row, o in zip(claimed, outcomes, strict=True):
         if o.rendered is not None:
             await execute(
-                "UPDATE notification SET language = {}, subject = {}, body = {}, provider = {} WHERE id = {}",
+                "UPDATE notification SET language = {}, subject = {}, body = {}, provider = {}"
+                " WHERE program_id = {} AND id = {}",
                 *o.rendered.values(),
+                row["program_id"],
                 o.id,
             )
         await execute(
             "UPDATE notification SET state = {}, reason = {}, last_error = {}, provider_id = {},"
-            " next_attempt_at = {}, sent_at = {}, attempts = attempts - {} WHERE id = {}",
+            " next_attempt_at = {}, sent_at = {}, attempts = attempts - {} WHERE program_id = {} AND id = {}",
             o.state,
             o.reason,
             o.error,
@@ -524,6 +527,7 @@ async def _record(outcomes: list[Outcome], now: dt.datetime) -> None:
             o.next_attempt_at or now,
             now if o.state == "sent" else None,
             0 if o.counted else 1,
+            row["program_id"],
             o.id,
         )
 
@@ -549,7 +553,7 @@ async def deliver(now: dt.datetime | None = None, ids: list[uuid.UUID] | None = 
                 return Outcome(row["id"], state, next_attempt_at=now + pause, error=f"{type(exc).__name__}: {exc}")
 
     outcomes = await asyncio.gather(*(guarded(row) for row in claimed))
-    await _record(list(outcomes), now)
+    await _record(claimed, list(outcomes), now)
     return Delivered(
         sent=sum(o.state == "sent" for o in outcomes),
         suppressed=sum(o.state == "suppressed" for o in outcomes),
@@ -593,11 +597,14 @@ async def purge_messages(now: dt.datetime) -> tuple[int, int]:
     """Forget messages done (sent, failed, suppressed) more than :data:`KEPT` before ``now``, and
     every message and inbox message of erased members (their words name them): how many of each."""
     old = await fetch(
+        # every program: a retention purge by date
         "DELETE FROM notification WHERE state IN ('sent', 'failed', 'suppressed') AND created_at < {} RETURNING id",
         now - KEPT,
     )
     erased = "SELECT id FROM member WHERE status = 'erased'"
+    # every program: an erasure sweep over all programs' erased members
     gone = await fetch(f"DELETE FROM notification WHERE member_id IN ({erased}) RETURNING id")
+    # every program: an erasure sweep over all programs' erased members
     inbox = await fetch(f"DELETE FROM inbox_message WHERE member_id IN ({erased}) RETURNING id")
     return len(old) + len(gone), len(inbox)
 

@@ -67,22 +67,24 @@ async def member_inbox(member_id: uuid.UUID, page: int, page_size: int) -> tuple
 
 
 @use_case
-async def mark_read(member_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+async def mark_read(program_id: uuid.UUID, member_id: uuid.UUID, message_id: uuid.UUID) -> bool:
     """Mark one of the member's messages read (the app showed it), and the message it delivered
     opened; False when it is not theirs."""
     now = dt.datetime.now(dt.UTC)
     rows = await fetch(
-        "UPDATE inbox_message SET read_at = COALESCE(read_at, {}) WHERE id = {} AND member_id = {}"
+        "UPDATE inbox_message SET read_at = COALESCE(read_at, {}) WHERE program_id = {} AND id = {} AND member_id = {}"
         " RETURNING message_id",
         now,
+        program_id,
         message_id,
         member_id,
     )
     if rows:
         with contextlib.suppress(ValueError):  # a channel test's message delivered nothing queued
             await execute(
-                "UPDATE notification SET opened_at = COALESCE(opened_at, {}) WHERE id = {}",
+                "UPDATE notification SET opened_at = COALESCE(opened_at, {}) WHERE program_id = {} AND id = {}",
                 now,
+                program_id,
                 uuid.UUID(rows[0]["message_id"]),
             )
     return bool(rows)

@@ -195,9 +195,10 @@ async def save_template(program_id: uuid.UUID, code: str, terms: TemplateTerms, 
     else:
         await fetch(
             "UPDATE message_template SET name = {}, purpose = {}, subject_zh = {}, body_zh = {}, subject_en = {},"
-            " body_en = {}, providers = {}, updated_at = {} WHERE id = {}",
+            " body_en = {}, providers = {}, updated_at = {} WHERE program_id = {} AND id = {}",
             *_values(terms),
             now,
+            program_id,
             exists["id"],
         )
     await audit.record(actor, "message_template.save", "message_template", code, program_id, msgspec.to_builtins(terms))

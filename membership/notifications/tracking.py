@@ -26,7 +26,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from membership.api.input_checks import check_input
-from membership.db import fetch, use_case
+from membership.db import fetch, fetch_one, use_case
 from membership.members import personal_data as pd
 
 # a transparent 1×1 GIF
@@ -75,12 +75,17 @@ def email_html(body: str, pixel: str) -> str:
 @use_case
 async def _record(message_id: uuid.UUID, clicked: bool) -> str | None:
     """Record the first open (and click) of a message; its link, or None when there is no such message."""
+    message = await fetch_one("SELECT program_id FROM notification WHERE id = {}", message_id)
+    if message is None:
+        return None
     now = dt.datetime.now(dt.UTC)
     click = ", clicked_at = COALESCE(clicked_at, {})" if clicked else ""
     rows = await fetch(
-        f"UPDATE notification SET opened_at = COALESCE(opened_at, {{}}){click} WHERE id = {{}} RETURNING link",
+        f"UPDATE notification SET opened_at = COALESCE(opened_at, {{}}){click}"
+        " WHERE program_id = {} AND id = {} RETURNING link",
         now,
         *([now] if clicked else []),
+        message["program_id"],
         message_id,
     )
     return rows[0]["link"] if rows else None

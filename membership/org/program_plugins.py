@@ -123,11 +123,13 @@ async def set_program_plugin(
         )
     else:
         await fetch(
-            "UPDATE program_plugin SET enabled = {}, settings = {}, updated_by = {}, updated_at = {} WHERE id = {}",
+            "UPDATE program_plugin SET enabled = {}, settings = {}, updated_by = {}, updated_at = {}"
+            " WHERE program_id = {} AND id = {}",
             after_enabled,
             json.dumps(after_settings, ensure_ascii=False),
             actor[:100],
             now,
+            program_id,
             row["id"],
         )
     details = {

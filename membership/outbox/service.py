@@ -301,6 +301,7 @@ async def _purge_chunk(before: dt.datetime, after: tuple[dt.datetime, uuid.UUID]
     done = sorted(set(ids) - {row["event_id"] for row in waiting})
     if done:
         await fetch(f"DELETE FROM event_delivery WHERE event_id IN ({placeholders(done)})", *done)
+        # every program: a retention purge of delivered events by date
         await fetch(f"DELETE FROM event_outbox WHERE id IN ({placeholders(done)})", *done)
     last = events[-1]
     return len(done), (last["occurred_at"], last["id"]) if len(events) == PURGE_CHUNK else None

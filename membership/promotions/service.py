@@ -252,11 +252,13 @@ async def change_promotion(
             reason=Reason(f"already used {uses} times: at least that", f"已使用 {uses} 次，不能少于此数"),
         )
     await fetch(
-        f"UPDATE promotion SET {_SET}, used_count = {{}}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
+        f"UPDATE promotion SET {_SET}, used_count = {{}}, active = {{}}, updated_at = {{}}"
+        " WHERE program_id = {} AND id = {}",
         *_values(promotion),
         uses,  # the counter a limit is checked against starts from the uses so far
         True,
         _now(),
+        program_id,
         row["id"],
     )
     before = {k: v for k, v in promotion_out(row).items() if k not in ("created_at", "updated_at")}
@@ -270,7 +272,13 @@ async def change_promotion(
 async def end_promotion(program_id: uuid.UUID, code: str, actor: str = "system") -> None:
     """End a promotion now (停用): no sale gets it any more; its uses stay. Audited."""
     row = await promotion_row(program_id, code)
-    await fetch("UPDATE promotion SET active = {}, updated_at = {} WHERE id = {}", False, _now(), row["id"])
+    await fetch(
+        "UPDATE promotion SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        False,
+        _now(),
+        program_id,
+        row["id"],
+    )
     _changed(program_id)
     await audit.record(actor, "promotion.end", "promotion", code, program_id)
 
@@ -513,8 +521,9 @@ async def take(
             promotion_id, limited = applied[code]
             if limited:  # only a limited promotion's row is updated: others take no lock a sale waits on
                 row = await fetch(
-                    "UPDATE promotion SET used_count = used_count + 1 WHERE id = {} AND used_count < total_limit"
-                    " RETURNING id",
+                    "UPDATE promotion SET used_count = used_count + 1"
+                    " WHERE program_id = {} AND id = {} AND used_count < total_limit RETURNING id",
+                    program.id,
                     promotion_id,
                 )
                 if not row:
@@ -525,7 +534,11 @@ async def take(
             break
         for _, promotion_id, limited in claimed:  # undo this round's claims: the choice changes
             if limited:
-                await fetch("UPDATE promotion SET used_count = used_count - 1 WHERE id = {}", promotion_id)
+                await fetch(
+                    "UPDATE promotion SET used_count = used_count - 1 WHERE program_id = {} AND id = {}",
+                    program.id,
+                    promotion_id,
+                )
         exhausted |= {lost}
     discounts = {o.code: o.discount for o in choice.outcomes if o.applied}
     if claimed:
@@ -540,19 +553,25 @@ async def take(
     return choice
 
 
-async def give_back(sale_id: uuid.UUID, now: dt.datetime) -> tuple[str, ...]:
+async def give_back(program: ProgramConfig, sale_id: uuid.UUID, now: dt.datetime) -> tuple[str, ...]:
     """Inside the refund of a whole sale: its promotions' uses come back (for the member and in
     all). The codes of the promotions."""
     back = await fetch(
-        "UPDATE promotion_use SET returned_at = {} WHERE sale_id = {} AND returned_at IS NULL RETURNING promotion_id",
+        "UPDATE promotion_use SET returned_at = {}"
+        " WHERE program_id = {} AND sale_id = {} AND returned_at IS NULL RETURNING promotion_id",
         now,
+        program.id,
         sale_id,
     )
     codes = []
     for row in back:
         found = await fetch_one("SELECT code, total_limit FROM promotion WHERE id = {}", row["promotion_id"])
         if found["total_limit"] is not None:
-            await fetch("UPDATE promotion SET used_count = used_count - 1 WHERE id = {}", row["promotion_id"])
+            await fetch(
+                "UPDATE promotion SET used_count = used_count - 1 WHERE program_id = {} AND id = {}",
+                program.id,
+                row["promotion_id"],
+            )
         codes.append(found["code"])
     return tuple(sorted(codes))
 

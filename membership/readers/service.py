@@ -144,5 +144,6 @@ async def recent_reads(
 @use_case
 async def prune_reads(before: dt.datetime) -> int:
     """Delete reads older than ``before`` (they only serve the counter screens)."""
+    # every program: a retention purge by date
     rows = await fetch("DELETE FROM reader_read WHERE occurred_at < {} RETURNING id", before)
     return len(rows)

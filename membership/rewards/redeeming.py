@@ -176,8 +176,9 @@ async def take_stock(row: dict[str, Any], quantity: int) -> None:
     if row["stock"] is None:
         return
     taken = await fetch(
-        "UPDATE reward SET stock = stock - {} WHERE id = {} AND stock >= {} RETURNING stock",
+        "UPDATE reward SET stock = stock - {} WHERE program_id = {} AND id = {} AND stock >= {} RETURNING stock",
         quantity,
+        row["program_id"],
         row["id"],
         quantity,
     )
@@ -186,8 +187,13 @@ async def take_stock(row: dict[str, Any], quantity: int) -> None:
         raise RewardOutOfStock(name=row["name"], stock=int(left["stock"]), requested=quantity)
 
 
-async def _give_stock(reward_id: uuid.UUID, quantity: int) -> None:
-    await fetch("UPDATE reward SET stock = stock + {} WHERE id = {} AND stock IS NOT NULL", quantity, reward_id)
+async def _give_stock(program_id: uuid.UUID, reward_id: uuid.UUID, quantity: int) -> None:
+    await fetch(
+        "UPDATE reward SET stock = stock + {} WHERE program_id = {} AND id = {} AND stock IS NOT NULL",
+        quantity,
+        program_id,
+        reward_id,
+    )
 
 
 async def _template(row: dict[str, Any]) -> dict[str, Any]:
@@ -391,7 +397,7 @@ async def _give_back(
         await give_back_points(writer, accounts, posting_id, 0, points, reason)
     await writer.close()
     for reward_id, quantity in Counter(row["reward_id"] for row in rows).items():
-        await _give_stock(reward_id, quantity)
+        await _give_stock(program.id, reward_id, quantity)
     return sum(by_posting.values())
 
 
@@ -415,8 +421,10 @@ async def cancel_redemption(redemption_id: uuid.UUID, reason: str, actor: str = 
         )
     now = _now()
     voided = await fetch(
-        "UPDATE coupon SET state = 'void', changed_at = {} WHERE code = {} AND state = 'issued' RETURNING id",
+        "UPDATE coupon SET state = 'void', changed_at = {} WHERE program_id = {} AND code = {} AND state = 'issued'"
+        " RETURNING id",
         now,
+        program.id,
         row["coupon"],
     )
     if not voided:
@@ -428,7 +436,12 @@ async def cancel_redemption(redemption_id: uuid.UUID, reason: str, actor: str = 
     accounts = await MemberAccounts.load(program, row["member_id"], now)
     back = f"撤销兑换：{reason[:90]} / redemption cancelled: {reason[:90]}"
     await _give_back(program, accounts, [row], "reward_cancel", row["store_id"], None, back, actor, now)
-    await fetch("UPDATE reward_redemption SET state = 'cancelled', changed_at = {} WHERE id = {}", now, redemption_id)
+    await fetch(
+        "UPDATE reward_redemption SET state = 'cancelled', changed_at = {} WHERE program_id = {} AND id = {}",
+        now,
+        program.id,
+        redemption_id,
+    )
     details = {"reason": reason, "reward": row["reward"], "points": int(row["points"]), "coupon": row["coupon"]}
     await audit.record(actor, "reward.cancel", "reward_redemption", redemption_id, program.id, details)
     return redemption_out(await redemption_row(redemption_id))

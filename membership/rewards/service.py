@@ -255,17 +255,20 @@ async def change_reward(
     reward, terms = await _checked(program, {**data, "code": code})
     now = _now()
     await fetch(
-        f"UPDATE coupon_template SET {_TEMPLATE_SET}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
+        f"UPDATE coupon_template SET {_TEMPLATE_SET}, active = {{}}, updated_at = {{}}"
+        " WHERE program_id = {} AND id = {}",
         *_template_values(reward, terms),
         True,
         now,
+        program_id,
         row["template_id"],
     )
     await fetch(
-        f"UPDATE reward SET {_REWARD_SET}, active = {{}}, updated_at = {{}} WHERE id = {{}}",
+        f"UPDATE reward SET {_REWARD_SET}, active = {{}}, updated_at = {{}} WHERE program_id = {{}} AND id = {{}}",
         *_reward_values(reward),
         True,
         now,
+        program_id,
         row["id"],
     )
     before = {k: v for k, v in reward_out(row).items() if k not in ("created_at", "updated_at")}
@@ -280,8 +283,20 @@ async def retire_reward(program_id: uuid.UUID, code: str, actor: str = "system")
     issued stay usable until they end. Audited."""
     row = await reward_row(program_id, code)
     now = _now()
-    await fetch("UPDATE reward SET active = {}, updated_at = {} WHERE id = {}", False, now, row["id"])
-    await fetch("UPDATE coupon_template SET active = {}, updated_at = {} WHERE id = {}", False, now, row["template_id"])
+    await fetch(
+        "UPDATE reward SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        False,
+        now,
+        program_id,
+        row["id"],
+    )
+    await fetch(
+        "UPDATE coupon_template SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
+        False,
+        now,
+        program_id,
+        row["template_id"],
+    )
     await audit.record(actor, "reward.retire", "reward", code, program_id)
 
 

@@ -903,18 +903,24 @@ async def refund(
 
         for line_no, quantity in changed:
             await fetch(
-                "UPDATE sale_line SET refunded_quantity = refunded_quantity + {} WHERE sale_id = {} AND line_no = {}",
+                "UPDATE sale_line SET refunded_quantity = refunded_quantity + {}"
+                " WHERE program_id = {} AND sale_id = {} AND line_no = {}",
                 quantity,
+                program.id,
                 sale_id,
                 line_no,
             )
         status = "refunded" if after_qty == sold_qty else "partially_refunded"
         await fetch(
-            "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE id = {}", amount, status, sale_id
+            "UPDATE sale SET refunded_amount = refunded_amount + {}, status = {} WHERE program_id = {} AND id = {}",
+            amount,
+            status,
+            program.id,
+            sale_id,
         )
         returned, voided, reward_points, rewards_back, promotions_back = [], [], 0, (), ()
         if status == "refunded":
-            promotions_back = await promotions.give_back(sale_id, now)
+            promotions_back = await promotions.give_back(program, sale_id, now)
             reward_points, rewards_back = await reward_sales.give_back_sale(program, accounts, sale, reason, actor, now)
             returned = await redemption.give_back(program, sale_id, now, actor)
             voided = await next_order.void_after_refund(program, sale["member_id"], sale_id, sale["created_at"], now)

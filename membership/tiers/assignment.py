@@ -70,12 +70,13 @@ async def current_assignment(member_id: uuid.UUID, now: dt.datetime | None = Non
     return _view(row) if row else None
 
 
-async def _end(member_id: uuid.UUID, now: dt.datetime, actor: str) -> int:
+async def _end(program_id: uuid.UUID, member_id: uuid.UUID, now: dt.datetime, actor: str) -> int:
     ended = await fetch(
-        "UPDATE tier_assignment SET ended_at = {}, ended_by = {} WHERE member_id = {} AND ended_at IS NULL"
-        " AND ends_at > {} RETURNING id",
+        "UPDATE tier_assignment SET ended_at = {}, ended_by = {} WHERE program_id = {} AND member_id = {}"
+        " AND ended_at IS NULL AND ends_at > {} RETURNING id",
         now,
         actor,
+        program_id,
         member_id,
         now,
     )
@@ -110,7 +111,7 @@ async def assign_tier(
         raise ValidationError(
             field="tier", reason=Reason(f"not a tier of the program ({known})", f"不是本方案的等级（{known}）")
         )
-    await _end(member_id, now, actor)
+    await _end(program.id, member_id, now, actor)
     assignment_id = new_id()
     await fetch(
         "INSERT INTO tier_assignment (id, program_id, member_id, tier, reason, actor, starts_at, ends_at)"
@@ -121,7 +122,9 @@ async def assign_tier(
         found = await metrics(program, member_id, now)
         change = Change(member_id, row["tier"], tier, "manual", found.value(config.policy.metric))
         await apply_changes(program, [change], now)
-    await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", ends_at, member_id)  # no review before
+    await fetch(  # no review before
+        "UPDATE member SET tier_review_at = {} WHERE program_id = {} AND id = {}", ends_at, program.id, member_id
+    )
     details = {"tier": tier, "from": row["tier"], "ends_at": ends_at.isoformat(), "reason": reason}
     await audit.record(actor, "tier.assign", "member", member_id, program.id, details)
     return TierAssignment(assignment_id, member_id, tier, reason, actor, now, ends_at)
@@ -133,7 +136,9 @@ async def end_assignment(member_id: uuid.UUID, actor: str = "system", reason: st
     decides as the policy says. ``TierAssignmentNotFound`` when none holds."""
     row = await active_member(member_id, lock=True)
     now = dt.datetime.now(dt.UTC)
-    if not await _end(member_id, now, actor):
+    if not await _end(row["program_id"], member_id, now, actor):
         raise TierAssignmentNotFound(member_id=member_id)
-    await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", now, member_id)
+    await fetch(
+        "UPDATE member SET tier_review_at = {} WHERE program_id = {} AND id = {}", now, row["program_id"], member_id
+    )
     await audit.record(actor, "tier.assign_end", "member", member_id, row["program_id"], {"reason": reason})

@@ -182,10 +182,12 @@ async def _lift(
         return member["tier"]
     if member["tier"] == tier:
         review_at = max(until, member["tier_review_at"] or until)
-        await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", review_at, member_id)
+        await fetch(
+            "UPDATE member SET tier_review_at = {} WHERE program_id = {} AND id = {}", review_at, program.id, member_id
+        )
         return tier
     await apply_changes(program, [Change(member_id, member["tier"], tier, "paid", 0)], now)
-    await fetch("UPDATE member SET tier_review_at = {} WHERE id = {}", until, member_id)
+    await fetch("UPDATE member SET tier_review_at = {} WHERE program_id = {} AND id = {}", until, program.id, member_id)
     return tier
 
 
@@ -265,9 +267,11 @@ async def refund(membership_id: uuid.UUID, actor: str = "admin", reason: str = "
         await give_back_stored_value(writer, accounts, row["posting_id"], 0, amount, text)
         await writer.close()
     await fetch(
-        "UPDATE paid_membership SET status = 'refunded', refunded_amount = {}, ends_at = {} WHERE id = {}",
+        "UPDATE paid_membership SET status = 'refunded', refunded_amount = {}, ends_at = {}"
+        " WHERE program_id = {} AND id = {}",
         amount,
         min(now, row["ends_at"]),
+        program.id,
         membership_id,
     )
     await _settle_tiers(program, [(row["member_id"], row["tier"])], now)
@@ -306,7 +310,11 @@ async def _expire_chunk(program: ProgramConfig, now: dt.datetime, chunk_size: in
     if not rows:
         return 0
     ids = [row["id"] for row in rows]
-    await fetch(f"UPDATE paid_membership SET status = 'expired' WHERE id IN ({placeholders(ids)})", *ids)
+    await fetch(
+        f"UPDATE paid_membership SET status = 'expired' WHERE program_id = {{}} AND id IN ({placeholders(ids)})",
+        program.id,
+        *ids,
+    )
     await _settle_tiers(program, [(row["member_id"], row["tier"]) for row in rows], now)
     for row in rows:
         emit(Event("paid_membership.expired", program.id, row["member_id"], {"membership_id": row["id"]}))

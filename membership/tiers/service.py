@@ -180,11 +180,17 @@ async def apply_changes(program: ProgramConfig, changes: list[Change], now: dt.d
         review_at = review if tier is not None else None
         chosen, ids_arg = any_of("id", ids)
         if renewal:
-            await fetch(f"UPDATE member SET tier_review_at = {{}} WHERE {chosen}", review_at, ids_arg)
+            await fetch(
+                f"UPDATE member SET tier_review_at = {{}} WHERE program_id = {{}} AND {chosen}",
+                review_at,
+                program.id,
+                ids_arg,
+            )
         else:
             await fetch(
-                "UPDATE member SET tier = {}, tier_since = {}, tier_review_at = {}, updated_at = {} WHERE " + chosen,
-                *(tier, now, review_at, now, ids_arg),
+                "UPDATE member SET tier = {}, tier_since = {}, tier_review_at = {}, updated_at = {}"
+                " WHERE program_id = {} AND " + chosen,
+                *(tier, now, review_at, now, program.id, ids_arg),
             )
     table, rows = rows_table(
         [("member_id", "uuid"), ("from_tier", "text"), ("to_tier", "text"), ("reason", "text"), ("metric", "bigint")],

@@ -153,6 +153,20 @@ async def test_rotation_reseals_data_from_before_member_data_keys(db):
     assert (await members.get_member(shop.member_id, reveal=True)).phone == "+8613812345678"
 
 
+async def test_a_change_to_a_member_from_before_data_keys_gives_it_one(db):
+    shop = await make_shop()
+    legacy = pd.vault()
+    await fetch(
+        "UPDATE member SET phone_enc = {}, data_key = NULL, key_fp = NULL WHERE id = {}",
+        legacy.encrypt("phone", "+8613812345678"),
+        shop.member_id,
+    )
+    await members.update_profile(shop.member_id, {"name": "王五"}, actor="test")
+    row = await fetch_one("SELECT phone_enc, data_key, name FROM member WHERE id = {}", shop.member_id)
+    assert row["phone_enc"].startswith("d1.") and row["data_key"].startswith("k1.") and row["name"] == "王五"
+    assert (await members.get_member(shop.member_id, reveal=True)).phone == "+8613812345678"
+
+
 async def test_erasure_deletes_the_members_data_key(db):
     shop = await make_shop()
     before = await fetch_one("SELECT phone_enc, data_key FROM member WHERE id = {}", shop.member_id)

@@ -105,9 +105,9 @@ async def save_preferences(
     return await get_preferences(member_id)
 
 
-async def forget(member_id: uuid.UUID) -> None:
+async def forget(program_id: uuid.UUID, member_id: uuid.UUID) -> None:
     """Delete the member's tastes and allergies (the member was erased); inside a use case."""
-    await execute("DELETE FROM catering_preference WHERE member_id = {}", member_id)
+    await execute("DELETE FROM catering_preference WHERE program_id = {} AND member_id = {}", program_id, member_id)
 
 
 def notes(preferences: dict[str, Any], language: str) -> list[str]:

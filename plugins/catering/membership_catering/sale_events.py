@@ -31,7 +31,7 @@ async def handle(event: Event) -> bool:
     if not first:
         return False
     if event.name == "member.erased" and event.member_id is not None:
-        await preferences.forget(event.member_id)
+        await preferences.forget(event.program_id, event.member_id)
         return True
     await settle(payload_of(event).sale_id)
     return True

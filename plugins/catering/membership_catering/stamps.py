@@ -290,12 +290,13 @@ class Card:
         at = now()
         await execute(
             "UPDATE catering_stamp_card SET card_no = {}, stamps = {}, started_at = {}, expires_at = {},"
-            " updated_at = {} WHERE id = {}",
+            " updated_at = {} WHERE program_id = {} AND id = {}",
             self.card_no,
             self.stamps,
             self.started_at,
             self.expires_at,
             at,
+            self.program_id,
             self.id,
         )
         if self.entries:

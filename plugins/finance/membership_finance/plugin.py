@@ -161,4 +161,6 @@ async def membership_event(event: Event) -> None:
     """An erased member's monthly balances are deleted (their points statements, like the ledger,
     keep only figures)."""
     if event.name == "member.erased" and event.member_id is not None:
-        await execute("DELETE FROM finance_balance WHERE member_id = {}", event.member_id)
+        await execute(
+            "DELETE FROM finance_balance WHERE program_id = {} AND member_id = {}", event.program_id, event.member_id
+        )

@@ -143,9 +143,10 @@ async def set_rule_active(program_id: uuid.UUID, rule_id: uuid.UUID, active: boo
     """Switch a rule on or off."""
     await _own(program_id, rule_id)
     await execute(
-        "UPDATE retail_points_rule SET active = {}, updated_at = {} WHERE id = {}",
+        "UPDATE retail_points_rule SET active = {}, updated_at = {} WHERE program_id = {} AND id = {}",
         active,
         dt.datetime.now(dt.UTC),
+        program_id,
         rule_id,
     )
 
@@ -154,7 +155,7 @@ async def set_rule_active(program_id: uuid.UUID, rule_id: uuid.UUID, active: boo
 async def remove_rule(program_id: uuid.UUID, rule_id: uuid.UUID) -> None:
     """Remove a rule (points it granted stay granted)."""
     await _own(program_id, rule_id)
-    await execute("DELETE FROM retail_points_rule WHERE id = {}", rule_id)
+    await execute("DELETE FROM retail_points_rule WHERE program_id = {} AND id = {}", program_id, rule_id)
 
 
 async def _own(program_id: uuid.UUID, rule_id: uuid.UUID) -> None:

@@ -118,7 +118,7 @@ async def remove_member_price(program_id: uuid.UUID, price_id: uuid.UUID) -> Non
     row = await fetch_one("SELECT id FROM retail_member_price WHERE id = {} AND program_id = {}", price_id, program_id)
     if row is None:
         raise PriceNotFound(price_id=price_id)
-    await execute("DELETE FROM retail_member_price WHERE id = {}", price_id)
+    await execute("DELETE FROM retail_member_price WHERE program_id = {} AND id = {}", program_id, price_id)
 
 
 def _price(row: dict[str, Any]) -> MemberPrice:

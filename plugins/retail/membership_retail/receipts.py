@@ -209,9 +209,10 @@ async def claim_receipt(
         attributes={CLAIM_ATTRIBUTE: receipt.receipt_no, "receipt_time": receipt.occurred_at.isoformat()},
     )
     await fetch(
-        "UPDATE retail_claim SET sale_id = {}, points_earned = {} WHERE id = {}",
+        "UPDATE retail_claim SET sale_id = {}, points_earned = {} WHERE program_id = {} AND id = {}",
         sale.id,
         sale.points_earned,
+        program.id,
         claim_id,
     )
     return ClaimResult(

@@ -342,8 +342,8 @@ async def add_family(request: Request, pass_id: FromPath[uuid.UUID], data: JSONB
 @delete("/tourism/passes/{pass_id:uuid}/family/{member_id:uuid}", opt={"scope": Scope.POS}, tags=TAGS)
 async def remove_family(request: Request, pass_id: FromPath[uuid.UUID], member_id: FromPath[uuid.UUID]) -> None:
     """Take a family member off the pass."""
-    await _pass(request, pass_id)
-    await passes.remove_family(pass_id, member_id, current_key(request).actor)
+    program, _ = await _pass(request, pass_id)
+    await passes.remove_family(program.id, pass_id, member_id, current_key(request).actor)
 
 
 @get("/tourism/passes/{pass_id:uuid}/e-card", opt={"scope": Scope.POS}, tags=TAGS)

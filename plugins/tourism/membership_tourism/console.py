@@ -322,7 +322,7 @@ async def remove_family(request: Request) -> Template | Redirect:
         row = await passes.get_pass(pass_id)
         if row["program_id"] != program.id:
             raise _NoSuchMember()
-        await passes.remove_family(pass_id, family, request.state.staff.actor)
+        await passes.remove_family(program.id, pass_id, family, request.state.staff.actor)
     except ValueError:
         return await _passes_page(request, program, member_id, error=_error(request, _NoSuchMember()), status=404)
     except MembershipError as exc:

@@ -272,13 +272,14 @@ async def add_family(pass_id: uuid.UUID, member_id: uuid.UUID, relation: str, ac
 
 
 @use_case
-async def remove_family(pass_id: uuid.UUID, member_id: uuid.UUID, actor: str) -> None:
-    """Take a family member off the pass (the holder stays: a pass is its holder's)."""
+async def remove_family(program_id: uuid.UUID, pass_id: uuid.UUID, member_id: uuid.UUID, actor: str) -> None:
+    """Take a family member off the program's pass (the holder stays: a pass is its holder's)."""
     removed = await fetch(
-        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = {} WHERE pass_id = {} AND member_id = {}"
-        " AND role = 'family' AND removed_at IS NULL RETURNING id",
+        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = {} WHERE program_id = {} AND pass_id = {}"
+        " AND member_id = {} AND role = 'family' AND removed_at IS NULL RETURNING id",
         now(),
         actor[:100],
+        program_id,
         pass_id,
         member_id,
     )
@@ -287,19 +288,22 @@ async def remove_family(pass_id: uuid.UUID, member_id: uuid.UUID, actor: str) ->
 
 
 @use_case
-async def forget_member(member_id: uuid.UUID) -> None:
-    """After an erasure: the member is on no pass any more (their own passes' e-card keys are
-    unreadable already, sealed under the data key erasure deleted)."""
+async def forget_member(program_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """After an erasure: the member is on no pass of the program any more (their own passes'
+    e-card keys are unreadable already, sealed under the data key erasure deleted)."""
     await execute(
-        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = 'erasure' WHERE member_id = {}"
-        " AND removed_at IS NULL",
+        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = 'erasure' WHERE program_id = {}"
+        " AND member_id = {} AND removed_at IS NULL",
         now(),
+        program_id,
         member_id,
     )
     await execute(
-        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = 'erasure' WHERE removed_at IS NULL"
-        " AND pass_id IN (SELECT id FROM tourism_pass WHERE holder_id = {})",
+        "UPDATE tourism_pass_person SET removed_at = {}, removed_by = 'erasure' WHERE program_id = {}"
+        " AND removed_at IS NULL AND pass_id IN (SELECT id FROM tourism_pass WHERE program_id = {} AND holder_id = {})",
         now(),
+        program_id,
+        program_id,
         member_id,
     )
 

@@ -145,7 +145,7 @@ async def membership_event(event: Event) -> None:
         if plan is not None:
             await passes.ensure_pass(program, event.member_id, plan.code, "event")
     elif event.name == "member.erased" and event.member_id is not None:
-        await passes.forget_member(event.member_id)
+        await passes.forget_member(event.program_id, event.member_id)
 
 
 @hookimpl

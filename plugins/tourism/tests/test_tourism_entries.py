@@ -87,7 +87,7 @@ async def test_family_members_enter_on_the_holders_pass_as_many_as_the_plan_allo
         assert entered.allowed and entered.entries_today == 1, entered
     assert (await park.enter("pass_qr", await park.code(pass_row, wife, now), now)).reason == "code_used"
     son_on_pass = await park.person(pass_row, son)
-    await passes.remove_family(pass_row["id"], son, "test")
+    await passes.remove_family(park.program.id, pass_row["id"], son, "test")
     later = now + DAY
     kept = await e_card.code_for(park.program, park.member_id, pass_row["secret"], son_on_pass["id"], later)
     assert (await park.enter("pass_qr", kept.token, later)).reason == "not_on_pass"

@@ -60,7 +60,7 @@ async def test_family_members_are_of_the_program_once_and_the_holder_stays(park)
     with pytest.raises(ValidationError):
         await passes.add_family(row["id"], outsider, "child", "test")
     with pytest.raises(NotOnPass):
-        await passes.remove_family(row["id"], park.member_id, "test")  # the holder is not removed
+        await passes.remove_family(park.program.id, row["id"], park.member_id, "test")  # the holder is not removed
     [wife_place] = await passes.places_of(park.program.id, wife)
     assert (wife_place["role"], wife_place["pass_id"]) == ("family", row["id"])
     with pytest.raises(NotFound):
