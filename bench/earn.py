@@ -34,10 +34,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from serving import start_server  # bench/ is on the path when run as python bench/earn.py
+from cpu import own_cpu_seconds, postmaster_pid, tree_cpu_seconds  # bench/ is on the path
+from serving import start_server
 
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
@@ -217,9 +219,12 @@ class _PostgresLoader:
 # -- the server and its load ---------------------------------------------------------------------
 
 
-async def drive(url: str, clients: int, seconds: float, request) -> tuple[float, list[float], Counter]:
+async def drive(
+    url: str, clients: int, seconds: float, request, mark: Callable[[], None] | None = None
+) -> tuple[float, list[float], Counter]:
     """``clients`` keep-alive loops sending ``request(session, rng)`` for ``seconds`` after a
-    one-second warm-up; returns requests per second, latencies (ms) and status counts."""
+    one-second warm-up; returns requests per second, latencies (ms) and status counts. ``mark``
+    is called when the warm-up ends and once the last measured request is answered."""
     latencies: list[float] = []
     statuses: Counter = Counter()
     warm_until = time.perf_counter() + 1.0
@@ -235,8 +240,14 @@ async def drive(url: str, clients: int, seconds: float, request) -> tuple[float,
                 latencies.append((done - now) * 1000)
                 statuses[status] += 1
 
+    async def marker() -> None:
+        await asyncio.sleep(max(0.0, warm_until - time.perf_counter()))
+        mark()
+
     async with aiohttp.ClientSession(url, connector=connector) as session:
-        await asyncio.gather(*(client(n, session) for n in range(clients)))
+        await asyncio.gather(*(client(n, session) for n in range(clients)), *([marker()] if mark else []))
+    if mark is not None:
+        mark()
     return len(latencies) / seconds, latencies, statuses
 
 
@@ -484,9 +495,17 @@ def run(db: str, args: argparse.Namespace) -> str:
         server, base = start_server(settings, folder, workers=args.workers)
         try:
             profiler = _start_profiler(server, db) if args.profile else None
+            marks: list[tuple[float, float, float]] = []
             earn_tps, earn_ms, earn_status = asyncio.run(
-                drive(base, args.clients, args.seconds, earn_request(data, args.members))
+                drive(
+                    base,
+                    args.clients,
+                    args.seconds,
+                    earn_request(data, args.members),
+                    lambda: marks.append(_cpu(server, cluster)),
+                )
             )
+            cpu_per_tx = [(b - a) * 1e6 / max(1, len(earn_ms)) for a, b in zip(*marks, strict=True)]
             if profiler is not None:
                 _stop_profiler(profiler, db)
             half_rate = max(1.0, earn_tps * args.half_load)
@@ -516,6 +535,12 @@ def run(db: str, args: argparse.Namespace) -> str:
         f"[{db}] earn      {earn_tps:8.0f} tx/s  p50 {p[50]:.1f} ms  p95 {p[95]:.1f} ms  p99 {p[99]:.1f} ms"
         f"  ({args.clients} clients, {args.workers} workers, statuses {dict(earn_status)})"
     )
+    cores = os.cpu_count() or 1
+    print(
+        f"[{db}] CPU per purchase at saturation: app {cpu_per_tx[0]:.0f} µs, database server {cpu_per_tx[1]:.0f} µs,"
+        f" load generator {cpu_per_tx[2]:.0f} µs; {sum(cpu_per_tx):.0f} µs in all, so {cores} cores"
+        f" allow at most {cores * 1e6 / sum(cpu_per_tx):.0f} tx/s"
+    )
     print(
         f"[{db}] half load {half_rate:8.0f} tx/s  p50 {hp[50]:.1f} ms  p99 {hp[99]:.1f} ms"
         f"  (open loop at {args.half_load:.0%} of the maximum, statuses {dict(half_status)})"
@@ -531,10 +556,18 @@ def run(db: str, args: argparse.Namespace) -> str:
     result = (
         f"RESULT db={db} earn_tps={earn_tps:.0f} p99_ms={p[99]:.1f} p99_half_load_ms={hp[99]:.1f}"
         f" floor_tps={floor:.0f} ratio={ratio:.3f}"
-        f" identify_p99_ms={ip[99]:.1f}"
+        f" identify_p99_ms={ip[99]:.1f} cpu_us_per_tx={sum(cpu_per_tx):.0f}"
     )
     print(result, flush=True)
     return result
+
+
+def _cpu(server: subprocess.Popen, cluster: ThrowawayCluster | ThrowawayCitus | None) -> tuple[float, float, float]:
+    """CPU seconds so far of the app server (its workers), the database server (every node's
+    processes; SQLite runs inside the app) and this process (the load generator)."""
+    nodes = [] if cluster is None else cluster.nodes if isinstance(cluster, ThrowawayCitus) else [cluster]
+    postmasters = [pid for node in nodes if (pid := postmaster_pid(node.root / "data")) is not None]
+    return tree_cpu_seconds(server.pid), sum(map(tree_cpu_seconds, postmasters)), own_cpu_seconds()
 
 
 def _start_profiler(server: subprocess.Popen, db: str) -> subprocess.Popen | None:

@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu import postmaster_pid, tree_cpu_seconds  # bench/ is on the path when run as python bench/import.py
+
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
 from membership.db.migrate import migrate
@@ -129,28 +131,9 @@ def cpu_seconds() -> tuple[float, float]:
 
 def server_cpu_seconds(cluster: ThrowawayCluster | None) -> float:
     """CPU time of the PostgreSQL server: the postmaster, its live processes and the ended ones it
-    reaped (``/proc``; 0 without a cluster or on a system without it)."""
-    if cluster is None:
-        return 0.0
-    try:
-        postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            pid, parent = int(entry.name), int(fields[1])
-            if pid == postmaster:
-                total += sum(int(value) for value in fields[11:15])  # its own and its reaped children's
-            elif parent == postmaster:
-                total += int(fields[11]) + int(fields[12])
-        return total / tick
-    except (OSError, ValueError):
-        return 0.0
+    reaped (0 without a cluster or on a system without ``/proc``)."""
+    postmaster = postmaster_pid(cluster.root / "data") if cluster is not None else None
+    return tree_cpu_seconds(postmaster) if postmaster is not None else 0.0
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:

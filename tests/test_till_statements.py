@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from membership.db import engine as db_engine
-from membership.db import fetch, fetch_one
+from membership.db import execute, fetch, fetch_one
 from tests.helpers import ledger_violations
 
 # BEGIN, the member locked, the key looked up, the accounts read, the sale with its lines and
@@ -100,3 +100,74 @@ async def _each_names_the_program(sent: list[str]) -> None:
     without = {t for t in touched - KEYED_BY_SCOPE if "program_id" not in columns[t]}
     assert without == set(), without
     assert {"sale", "sale_line", "sale_payment", "ledger_entry", "ledger_account", "member"} <= touched
+
+
+@pytest.fixture
+async def pg_api(plain_pg_db):
+    """The API over a shop on plain PostgreSQL (its planner's choices are what is tested)."""
+    from tests.conftest import _api
+
+    async for value in _api(plain_pg_db):
+        yield value
+
+
+@contextlib.contextmanager
+def lot_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, tuple]]]:
+    """The statements (with their arguments) that read ``points_lot`` while the block runs."""
+    sent: list[tuple[str, tuple]] = []
+
+    def recorded(method):
+        async def run(self, query, *args, **kwargs):
+            if "FROM points_lot " in query and query.lstrip().upper().startswith("SELECT"):
+                sent.append((query, args))
+            return await method(self, query, *args, **kwargs)
+
+        return run
+
+    with monkeypatch.context() as patch:
+        for name in ("fetch", "fetchrow"):
+            patch.setattr(asyncpg.Connection, name, recorded(getattr(asyncpg.Connection, name)))
+        yield sent
+
+
+async def test_a_members_lots_are_read_through_the_account_index_even_without_statistics(
+    pg_api, plain_pg_db, monkeypatch
+):
+    """Identify (the next expiry) and a payment with points read one member's lots by program,
+    account and expiry. Keyed by the account alone, the index lost to the program-wide
+    ``points_lot_due`` on a table without statistics (a new shop, an import before autovacuum),
+    and each lookup read every lot of the program expiring that day."""
+    api = pg_api
+    await execute("ANALYZE points_lot")  # empty, as after a bulk load of members
+    assert (await api.buy(api.sale(50_000))).status_code == 201  # 500 points in a lot expiring in 365 days
+    lot = await fetch_one("SELECT program_id, expires_at FROM points_lot")
+    other = await fetch_one(  # the lots of the program's other members expiring that day, on one account here
+        "SELECT id FROM ledger_account WHERE program_id = {} AND member_id IS NULL LIMIT 1", lot["program_id"]
+    )
+    await execute(
+        "INSERT INTO points_lot (id, program_id, account_id, points, remaining, expired, earned_at, expires_at)"
+        " SELECT gen_random_uuid(), {}, {}, 10, 10, 0, now(), CAST({} AS timestamptz) - n * interval '1 second'"
+        " FROM generate_series(1, 3000) AS n",
+        lot["program_id"],
+        other["id"],
+        lot["expires_at"],
+    )
+    with lot_reads(monkeypatch) as reads:
+        found = await api.call("GET", "/identify", "read", params={"kind": "phone", "value": "13812345678"})
+        assert found.status_code == 200 and found.json()["next_expiry"]["points"] == 500
+        paid = await api.buy(
+            api.sale(10_000, payments=[{"method": "points", "points": 100}, {"method": "cash", "amount": 9_900}])
+        )
+        assert paid.status_code == 201, paid.text
+    assert len(reads) >= 2  # the next expiry, the due lots counted before spending
+    for query, args in reads:
+        values = ", ".join("'" + str(value).replace("'", "''") + "'" for value in args)
+        conn = await asyncpg.connect(plain_pg_db.database_url)
+        try:
+            await conn.execute("PREPARE lots AS " + query)
+            for mode in ("force_generic_plan", "force_custom_plan"):  # asyncpg's turn generic after 5 runs
+                await conn.execute(f"SET plan_cache_mode = {mode}")
+                plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE lots({values})")
+                assert '"points_lot_account"' in plan and "points_lot_due" not in plan, (mode, query, plan)
+        finally:
+            await conn.close()

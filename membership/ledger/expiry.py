@@ -208,21 +208,23 @@ async def _expire_on_citus(c: _Chunk) -> ExpiredChunk:
     return ExpiredChunk(len(lots), points, len(totals))
 
 
+_DUE_LOT = "remaining > 0 AND expires_at <= {}"  # a lot with points left whose expiry has come
+
+
 async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
     """SQLite (one writer: nothing to lock): what the next accounts in account order have due goes
     to a temporary table, one row per account (memory, no WAL); then the lots of those accounts
     are expired in place (they are stored by account: a range of the table) and the entries and
     balances written from the temporary table."""
+    due = f" AND program_id = {{}} AND {_DUE_LOT}"
     if c.account_id:
         accounts, args = "account_id = {}", [c.account_id]
     else:
         accounts = (
             "account_id > {} AND account_id <= (SELECT MAX(account_id) FROM (SELECT DISTINCT account_id"
-            " FROM points_lot WHERE account_id > {} AND program_id = {} AND remaining > 0 AND expires_at <= {}"
-            " ORDER BY account_id LIMIT {}))"
+            f" FROM points_lot WHERE account_id > {{}}{due} ORDER BY account_id LIMIT {{}}))"
         )
         args = [c.after, c.after, c.program_id, c.now, c.chunk_size]
-    due = " AND program_id = {} AND remaining > 0 AND expires_at <= {}"
     await execute(
         "CREATE TEMP TABLE IF NOT EXISTS expiring_account (account_id TEXT PRIMARY KEY, lots INTEGER, points INTEGER)"
     )
@@ -244,7 +246,7 @@ async def _expire_on_sqlite(c: _Chunk) -> ExpiredChunk:
         return chunk
     await execute(
         "UPDATE points_lot SET expired = expired + remaining, remaining = 0, expiry_posting_id = {}"
-        " WHERE program_id = {} AND account_id >= {} AND account_id <= {} AND remaining > 0 AND expires_at <= {}",
+        f" WHERE program_id = {{}} AND account_id >= {{}} AND account_id <= {{}} AND {_DUE_LOT}",
         *(c.mark, c.program_id, totals["first"], totals["through"], c.now),
     )
     await execute(

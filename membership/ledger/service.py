@@ -484,7 +484,9 @@ async def lock_points(accounts: MemberAccounts, now: dt.datetime) -> int:
     await accounts.lock(Kind.POINTS)  # with a clock behind the accounts' (history replayed), what
     # stays due is read again once the balance moved
     due = await fetch_one(
-        "SELECT COUNT(*) AS n FROM points_lot WHERE account_id = {} AND remaining > 0 AND expires_at <= {}",
+        "SELECT COUNT(*) AS n FROM points_lot WHERE program_id = {} AND account_id = {} AND remaining > 0"
+        " AND expires_at <= {}",
+        accounts.program.id,
         accounts.ids[Kind.POINTS],
         now,
     )
@@ -538,9 +540,10 @@ async def reverse_points(
     await accounts.lock(Kind.POINTS_PENDING)  # the release job moves pending lots under this lock
     pending = await fetch_one(
         "SELECT COALESCE(SUM(remaining), 0) AS n FROM points_lot"
-        " WHERE posting_id = {} AND account_id = {} AND remaining > 0",  # points_lot_account is partial
-        prefer_posting,
+        " WHERE program_id = {} AND account_id = {} AND posting_id = {} AND remaining > 0",  # points_lot_account
+        accounts.program.id,
         accounts.ids[Kind.POINTS_PENDING],
+        prefer_posting,
     )
     cancelled = min(points, int(pending["n"]))
     if cancelled:

@@ -993,7 +993,9 @@ async def _expired_share(sale_id: uuid.UUID, posting_id: uuid.UUID, accounts: Me
     if not points:
         return 0
     row = await fetch_one(
-        "SELECT COALESCE(SUM(expired), 0) AS n FROM points_lot WHERE account_id = {} AND posting_id = {}",
+        "SELECT COALESCE(SUM(expired), 0) AS n FROM points_lot WHERE program_id = {} AND account_id = {}"
+        " AND posting_id = {}",
+        accounts.program.id,
         accounts.ids[Kind.POINTS],
         posting_id,
     )
