@@ -4,13 +4,19 @@ For each database it loads members (with their ledger accounts and a card each),
 server (uvicorn, ``--workers`` as given), drives ``--clients`` concurrent keep-alive clients
 issuing ``POST /api/v1/transactions`` with fresh idempotency keys (the maximum, at saturation),
 then an open loop at ``--half-load`` of that maximum (the latency a till sees on a normal day),
-then ``GET /api/v1/identify`` with random cards; and, in the same run, the database's floor: the
+then ``GET /api/v1/identify`` with random cards (at saturation, then open loop at the same share
+of its maximum); and, in the same run, the database's floor: the
 least a double-entry ledger writes for a purchase (the sale, its posting, the entry pair, the
 balance) sent straight through the driver (sqlite3 / asyncpg), committed one by one with the same
 durability. It prints figures and never asserts them. The last line per database is
 machine-readable::
 
     RESULT db=sqlite earn_tps=… p99_ms=… p99_half_load_ms=… floor_tps=… ratio=… identify_p99_ms=…
+           identify_p99_half_load_ms=… cpu_us_per_tx=…
+
+(on one line). The CPU time of the app server, the database server and the load generator is read
+from ``/proc`` around the earn phase and printed per purchase, with the rate the machine's cores
+allow at that cost; the floor's is printed beside it.
 
     python bench/earn.py --quick                 # ~1 minute: 20k members, 5 s per phase
     python bench/earn.py                         # 100k members earning, identify at 1M members
@@ -370,8 +376,9 @@ def _account_ids(rows: list, program_id: str) -> dict:
     return by_member
 
 
-def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -> float:
-    """Purchases through sqlite3 on one connection (SQLite has one writer), commit each."""
+def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float, mark: Callable[[], None]) -> float:
+    """Purchases through sqlite3 on one connection (SQLite has one writer), commit each; ``mark``
+    is called as they start and once they end."""
     db = sqlite3.connect(settings.sqlite_path, isolation_level=None)
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = 1")
@@ -382,6 +389,7 @@ def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -
     )
     members = [m for m in data["members"][:earning] if data["member_program"][m] == program_id]
     rng = random.Random(7)
+    mark()
     done, stop_at = 0, time.perf_counter() + seconds
     while time.perf_counter() < stop_at:
         member = rng.choice(members)
@@ -391,12 +399,16 @@ def sqlite_floor(settings: Settings, data: dict, earning: int, seconds: float) -
             db.execute(sql, args).fetchall()
         db.execute("COMMIT")
         done += 1
+    mark()
     db.close()
     return done / seconds
 
 
-async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: float, clients: int) -> float:
-    """Purchases through an asyncpg pool of ``clients`` connections, commit each."""
+async def postgres_floor(
+    settings: Settings, data: dict, earning: int, seconds: float, clients: int, mark: Callable[[], None]
+) -> float:
+    """Purchases through an asyncpg pool of ``clients`` connections, commit each; ``mark`` is
+    called as they start and once they end."""
     import asyncpg
 
     program_id = str(data["program"].id)
@@ -406,6 +418,7 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
     members = [m for m in data["members"][:earning] if data["member_program"][m] == program_id]
     statements = {}
     done = 0
+    mark()
     stop_at = time.perf_counter() + seconds
 
     def dollar(sql: str) -> str:
@@ -428,6 +441,7 @@ async def postgres_floor(settings: Settings, data: dict, earning: int, seconds: 
                 done += 1
 
     await asyncio.gather(*(worker(n) for n in range(clients)))
+    mark()
     await pool.close()
     return done / seconds
 
@@ -515,21 +529,32 @@ def run(db: str, args: argparse.Namespace) -> str:
             id_tps, id_ms, id_status = asyncio.run(
                 drive(base, args.identify_clients, args.seconds, identify_request(data))
             )
+            id_half_rate = max(1.0, id_tps * args.half_load)
+            _, id_half_ms, id_half_status = asyncio.run(
+                open_loop(base, id_half_rate, args.seconds, identify_request(data))
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
         if db == "citus":  # the purchases through the API, before the floor adds its own
             asyncio.run(_placement(settings, data))
+        floor_marks: list[tuple[float, float, float]] = []
+
+        def floor_mark() -> None:
+            floor_marks.append(_cpu(None, cluster))
+
         if db == "sqlite":
-            floor = sqlite_floor(settings, data, args.members, args.seconds)
+            floor = sqlite_floor(settings, data, args.members, args.seconds, floor_mark)
         else:
-            floor = asyncio.run(postgres_floor(settings, data, args.members, args.seconds, args.clients))
+            floor = asyncio.run(postgres_floor(settings, data, args.members, args.seconds, args.clients, floor_mark))
+        floor_cpu = [(b - a) * 1e6 / max(1.0, floor * args.seconds) for a, b in zip(*floor_marks, strict=True)]
     finally:
         if cluster is not None:
             cluster.stop()
     p = {q: percentile(earn_ms, q) for q in (50, 95, 99)}
     hp = {q: percentile(half_ms, q) for q in (50, 99)}
     ip = {q: percentile(id_ms, q) for q in (50, 99)}
+    ihp = {q: percentile(id_half_ms, q) for q in (50, 99)}
     ratio = earn_tps / floor if floor else 0.0
     print(
         f"[{db}] earn      {earn_tps:8.0f} tx/s  p50 {p[50]:.1f} ms  p95 {p[95]:.1f} ms  p99 {p[99]:.1f} ms"
@@ -550,24 +575,36 @@ def run(db: str, args: argparse.Namespace) -> str:
         f"  ratio {ratio:.2f}"
     )
     print(
+        f"[{db}] floor's CPU per purchase: database server {floor_cpu[1]:.0f} µs, client {floor_cpu[2]:.0f} µs"
+        " (SQLite: all in the client)"
+    )
+    print(
         f"[{db}] identify  {id_tps:8.0f} req/s p50 {ip[50]:.1f} ms  p99 {ip[99]:.1f} ms"
         f"  ({total:,} members, {args.identify_clients} clients, statuses {dict(id_status)})"
+    )
+    print(
+        f"[{db}] identify at half load {id_half_rate:8.0f} req/s  p50 {ihp[50]:.1f} ms  p99 {ihp[99]:.1f} ms"
+        f"  (open loop at {args.half_load:.0%} of the maximum, statuses {dict(id_half_status)})"
     )
     result = (
         f"RESULT db={db} earn_tps={earn_tps:.0f} p99_ms={p[99]:.1f} p99_half_load_ms={hp[99]:.1f}"
         f" floor_tps={floor:.0f} ratio={ratio:.3f}"
-        f" identify_p99_ms={ip[99]:.1f} cpu_us_per_tx={sum(cpu_per_tx):.0f}"
+        f" identify_p99_ms={ip[99]:.1f} identify_p99_half_load_ms={ihp[99]:.1f} cpu_us_per_tx={sum(cpu_per_tx):.0f}"
     )
     print(result, flush=True)
     return result
 
 
-def _cpu(server: subprocess.Popen, cluster: ThrowawayCluster | ThrowawayCitus | None) -> tuple[float, float, float]:
-    """CPU seconds so far of the app server (its workers), the database server (every node's
-    processes; SQLite runs inside the app) and this process (the load generator)."""
+def _cpu(
+    server: subprocess.Popen | None, cluster: ThrowawayCluster | ThrowawayCitus | None
+) -> tuple[float, float, float]:
+    """CPU seconds so far of the app server (its workers; 0 without one), the database server
+    (every node's processes; SQLite runs inside its client) and this process (the load generator,
+    or the floor's client)."""
     nodes = [] if cluster is None else cluster.nodes if isinstance(cluster, ThrowawayCitus) else [cluster]
     postmasters = [pid for node in nodes if (pid := postmaster_pid(node.root / "data")) is not None]
-    return tree_cpu_seconds(server.pid), sum(map(tree_cpu_seconds, postmasters)), own_cpu_seconds()
+    app = tree_cpu_seconds(server.pid) if server is not None else 0.0
+    return app, sum(map(tree_cpu_seconds, postmasters)), own_cpu_seconds()
 
 
 def _start_profiler(server: subprocess.Popen, db: str) -> subprocess.Popen | None:
