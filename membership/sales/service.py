@@ -1000,7 +1000,9 @@ async def _expired_share(sale_id: uuid.UUID, posting_id: uuid.UUID, accounts: Me
         posting_id,
     )
     counted = await fetch_one(
-        "SELECT COALESCE(SUM(points_expired), 0) AS n FROM sale_refund WHERE sale_id = {}", sale_id
+        "SELECT COALESCE(SUM(points_expired), 0) AS n FROM sale_refund WHERE program_id = {} AND sale_id = {}",
+        accounts.program.id,
+        sale_id,
     )
     return min(points, int(row["n"]) - int(counted["n"]))
 
