@@ -30,22 +30,32 @@ REPLAY_BUDGET = {"sqlite": 6, "postgres": 4}  # BEGIN, member, key found, COMMIT
 
 
 @contextlib.contextmanager
-def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent to the database while the block runs, as the driver sends it."""
-    sent: list[str] = []
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, tuple]]]:
+    """Every statement sent to the database while the block runs, as the driver sends it, with its
+    arguments."""
+    sent: list[tuple[str, tuple]] = []
 
-    def counted(method):
+    def recorded(method):
         async def run(self, query, *args, **kwargs):
-            sent.append(" ".join(str(query).split()))
+            sent.append((str(query), args))
             return await method(self, query, *args, **kwargs)
 
         return run
 
     with monkeypatch.context() as patch:
-        patch.setattr(db_engine.InlineConnection, "execute", counted(db_engine.InlineConnection.execute))
+        patch.setattr(db_engine.InlineConnection, "execute", recorded(db_engine.InlineConnection.execute))
         for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
-            patch.setattr(asyncpg.Connection, name, counted(getattr(asyncpg.Connection, name)))
+            patch.setattr(asyncpg.Connection, name, recorded(getattr(asyncpg.Connection, name)))
         yield sent
+
+
+@contextlib.contextmanager
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The :func:`statements` of the block, each on one line (the list is filled as it ends)."""
+    lines: list[str] = []
+    with statements(monkeypatch) as sent:
+        yield lines
+    lines.extend(" ".join(query.split()) for query, _ in sent)
 
 
 async def test_a_purchase_stays_within_its_round_trips(any_api, monkeypatch):
@@ -111,25 +121,6 @@ async def pg_api(plain_pg_db):
         yield value
 
 
-@contextlib.contextmanager
-def lot_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, tuple]]]:
-    """The statements (with their arguments) that read ``points_lot`` while the block runs."""
-    sent: list[tuple[str, tuple]] = []
-
-    def recorded(method):
-        async def run(self, query, *args, **kwargs):
-            if "FROM points_lot " in query and query.lstrip().upper().startswith("SELECT"):
-                sent.append((query, args))
-            return await method(self, query, *args, **kwargs)
-
-        return run
-
-    with monkeypatch.context() as patch:
-        for name in ("fetch", "fetchrow"):
-            patch.setattr(asyncpg.Connection, name, recorded(getattr(asyncpg.Connection, name)))
-        yield sent
-
-
 async def test_a_members_lots_are_read_through_the_account_index_even_without_statistics(
     pg_api, plain_pg_db, monkeypatch
 ):
@@ -152,13 +143,14 @@ async def test_a_members_lots_are_read_through_the_account_index_even_without_st
         other["id"],
         lot["expires_at"],
     )
-    with lot_reads(monkeypatch) as reads:
+    with statements(monkeypatch) as sent:
         found = await api.call("GET", "/identify", "read", params={"kind": "phone", "value": "13812345678"})
         assert found.status_code == 200 and found.json()["next_expiry"]["points"] == 500
         paid = await api.buy(
             api.sale(10_000, payments=[{"method": "points", "points": 100}, {"method": "cash", "amount": 9_900}])
         )
         assert paid.status_code == 201, paid.text
+    reads = [(q, args) for q, args in sent if q.lstrip().upper().startswith("SELECT") and "FROM points_lot " in q]
     assert len(reads) >= 2  # the next expiry, the due lots counted before spending
     for query, args in reads:
         values = ", ".join("'" + str(value).replace("'", "''") + "'" for value in args)
