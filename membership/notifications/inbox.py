@@ -9,8 +9,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from membership.db import execute, fetch, fetch_one, fetch_page, new_id, use_case
+from membership.db import fetch, fetch_one, fetch_page, new_id, use_case
 from membership.notifications.interface import Channel, DeliveryReport, Message
+from membership.notifications.tracking import mark_opened
 
 
 @use_case
@@ -81,10 +82,5 @@ async def mark_read(program_id: uuid.UUID, member_id: uuid.UUID, message_id: uui
     )
     if rows:
         with contextlib.suppress(ValueError):  # a channel test's message delivered nothing queued
-            await execute(
-                "UPDATE notification SET opened_at = COALESCE(opened_at, {}) WHERE program_id = {} AND id = {}",
-                now,
-                program_id,
-                uuid.UUID(rows[0]["message_id"]),
-            )
+            await mark_opened(program_id, uuid.UUID(rows[0]["message_id"]))
     return bool(rows)

@@ -72,12 +72,9 @@ def email_html(body: str, pixel: str) -> str:
     return f"<div>{lines}</div>{image}"
 
 
-@use_case
-async def _record(message_id: uuid.UUID, clicked: bool) -> str | None:
-    """Record the first open (and click) of a message; its link, or None when there is no such message."""
-    message = await fetch_one("SELECT program_id FROM notification WHERE id = {}", message_id)
-    if message is None:
-        return None
+async def mark_opened(program_id: uuid.UUID, message_id: uuid.UUID, clicked: bool = False) -> str | None:
+    """Note the first open (and ``clicked``: the first click) of the program's message, in the
+    caller's transaction; its link, or None when there is no such message."""
     now = dt.datetime.now(dt.UTC)
     click = ", clicked_at = COALESCE(clicked_at, {})" if clicked else ""
     rows = await fetch(
@@ -85,10 +82,19 @@ async def _record(message_id: uuid.UUID, clicked: bool) -> str | None:
         " WHERE program_id = {} AND id = {} RETURNING link",
         now,
         *([now] if clicked else []),
-        message["program_id"],
+        program_id,
         message_id,
     )
     return rows[0]["link"] if rows else None
+
+
+@use_case
+async def _record(message_id: uuid.UUID, clicked: bool) -> str | None:
+    """Record the first open (and click) of a message; its link, or None when there is no such message."""
+    message = await fetch_one("SELECT program_id FROM notification WHERE id = {}", message_id)
+    if message is None:
+        return None
+    return await mark_opened(message["program_id"], message_id, clicked)
 
 
 async def record_open(message_id: uuid.UUID) -> None:
