@@ -8,10 +8,11 @@ import resource
 from pathlib import Path
 
 
-def own_cpu_seconds() -> float:
-    """CPU time (user and system) of this process so far."""
-    mine = resource.getrusage(resource.RUSAGE_SELF)
-    return mine.ru_utime + mine.ru_stime
+def own_cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU time (user and system) of this process so far (``RUSAGE_CHILDREN``: of its children
+    that ended and were waited for)."""
+    used = resource.getrusage(who)
+    return used.ru_utime + used.ru_stime
 
 
 def tree_cpu_seconds(root: int) -> float:

@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cpu import postmaster_pid, tree_cpu_seconds  # bench/ is on the path when run as python bench/import.py
+from cpu import own_cpu_seconds, postmaster_pid, tree_cpu_seconds  # bench/ is on the path
 
 from membership.config import Settings, new_secret_key
 from membership.db import close_database, open_database
@@ -125,8 +125,7 @@ async def prepare(settings: Settings) -> tuple:
 
 def cpu_seconds() -> tuple[float, float]:
     """CPU time (user and system) of this process and of its ended children (the reading processes)."""
-    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return mine.ru_utime + mine.ru_stime, children.ru_utime + children.ru_stime
+    return own_cpu_seconds(), own_cpu_seconds(resource.RUSAGE_CHILDREN)
 
 
 def server_cpu_seconds(cluster: ThrowawayCluster | None) -> float:
